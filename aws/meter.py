@@ -1,0 +1,147 @@
+"""The API meter: every AWS request this process makes, counted from botocore's events.
+
+It counts API calls (``before-call``) and HTTP attempts (``before-send``, so retries
+show), GetMetricData metrics requested and datapoints returned, Cost Explorer
+requests, Logs Insights bytes scanned, and turns them into the estimated dollar
+cost of the dashboard's own AWS use (prices in ``PRICES``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["METER", "ApiMeter", "MeterSnapshot", "PRICES"]
+
+# US East list prices of the calls we make (DESIGN.md). Everything else we call is free.
+PRICES = {
+    "metrics_requested": 0.01 / 1000,  # GetMetricData, per metric requested
+    "ce_request": 0.01,  # Cost Explorer, per request (each page)
+    "logs_gb_scanned": 0.005,  # Logs Insights, per GB scanned
+    "list_metrics_request": 0.01 / 1000,  # ListMetrics beyond the free tier
+}
+
+
+@dataclass
+class MeterSnapshot:
+    calls: Counter = field(default_factory=Counter)  # (account, service, operation) -> API calls
+    attempts: Counter = field(default_factory=Counter)  # (account, service, operation) -> HTTP attempts
+    metrics_requested: int = 0
+    datapoints: int = 0
+    ce_requests: int = 0
+    logs_bytes_scanned: float = 0.0
+
+    def __sub__(self, other: MeterSnapshot) -> MeterSnapshot:
+        return MeterSnapshot(
+            calls=self.calls - other.calls,
+            attempts=self.attempts - other.attempts,
+            metrics_requested=self.metrics_requested - other.metrics_requested,
+            datapoints=self.datapoints - other.datapoints,
+            ce_requests=self.ce_requests - other.ce_requests,
+            logs_bytes_scanned=self.logs_bytes_scanned - other.logs_bytes_scanned,
+        )
+
+    def count(self, operation: str | None = None, service: str | None = None) -> int:
+        return sum(
+            n
+            for (_, svc, op), n in self.calls.items()
+            if (operation is None or op == operation) and (service is None or svc == service)
+        )
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def cost_usd(self) -> float:
+        return (
+            self.metrics_requested * PRICES["metrics_requested"]
+            + self.ce_requests * PRICES["ce_request"]
+            + self.logs_bytes_scanned / 1e9 * PRICES["logs_gb_scanned"]
+            + self.count("ListMetrics") * PRICES["list_metrics_request"]
+        )
+
+    def by_operation(self) -> pd.DataFrame:
+        """One row per (service, operation): calls, attempts."""
+        rows: dict[tuple[str, str], list[int]] = {}
+        for (_, svc, op), n in self.calls.items():
+            rows.setdefault((svc, op), [0, 0])[0] += n
+        for (_, svc, op), n in self.attempts.items():
+            rows.setdefault((svc, op), [0, 0])[1] += n
+        frame = pd.DataFrame(
+            [(s, o, c, a) for (s, o), (c, a) in sorted(rows.items())],
+            columns=["service", "operation", "calls", "attempts"],
+        )
+        return frame.astype({"calls": "int64", "attempts": "int64"})
+
+
+class ApiMeter:
+    """Thread-safe counters fed by botocore event handlers on every session we build."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snap = MeterSnapshot()
+        self._service_names: dict[str, str] = {}
+
+    def snapshot(self) -> MeterSnapshot:
+        with self._lock:
+            s = self._snap
+            return MeterSnapshot(
+                calls=Counter(s.calls),
+                attempts=Counter(s.attempts),
+                metrics_requested=s.metrics_requested,
+                datapoints=s.datapoints,
+                ce_requests=s.ce_requests,
+                logs_bytes_scanned=s.logs_bytes_scanned,
+            )
+
+    def reset(self) -> None:
+        with self._lock:
+            self._snap = MeterSnapshot()
+
+    def attach(self, session, account_name: str) -> None:
+        """Register the counting handlers on a boto3 session (before its clients exist)."""
+        ev = session.events
+
+        def on_params(params, model, **_):
+            sm = model.service_model
+            self._service_names[sm.service_id.hyphenize()] = sm.service_name
+            self._add_call(account_name, sm.service_name, model.name, params)
+
+        def on_attempt(event_name, **_):
+            # before-send carries no model; its event name does: before-send.<service-id>.<Operation>
+            _, svc_id, op = event_name.split(".", 2)
+            with self._lock:
+                self._snap.attempts[(account_name, self._service_names.get(svc_id, svc_id), op)] += 1
+
+        def on_after(parsed, model, **_):
+            self._add_result(model.name, parsed)
+
+        ev.register("before-parameter-build", on_params, unique_id=f"meter-params-{id(self)}")
+        ev.register("before-send", on_attempt, unique_id=f"meter-send-{id(self)}")
+        ev.register("after-call", on_after, unique_id=f"meter-after-{id(self)}")
+
+    def _add_call(self, account: str, service: str, op: str, params: dict) -> None:
+        with self._lock:
+            s = self._snap
+            s.calls[(account, service, op)] += 1
+            if op == "GetMetricData":
+                s.metrics_requested += len(params.get("MetricDataQueries", ()))
+            if service == "ce":
+                s.ce_requests += 1
+
+    def _add_result(self, op: str, parsed: dict) -> None:
+        if op == "GetMetricData":
+            n = sum(len(r.get("Values", ())) for r in parsed.get("MetricDataResults", ()))
+            with self._lock:
+                self._snap.datapoints += n
+        elif op == "GetQueryResults" and parsed.get("status") == "Complete":
+            scanned = float(parsed.get("statistics", {}).get("bytesScanned", 0.0))
+            with self._lock:
+                self._snap.logs_bytes_scanned += scanned
+
+
+METER = ApiMeter()

@@ -1,0 +1,160 @@
+"""One factory for boto3 sessions and clients: profile, role to assume, region, endpoint.
+
+Nothing is built at import. Clients are built on first use and reused (boto3
+clients are thread-safe, sessions are not, so creation holds a lock). Every
+session carries the API meter, and a demo account also carries the simulated
+AWS account, which answers the same boto3 calls the collectors make.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+from aws import errors
+from aws.meter import METER
+
+__all__ = ["Account", "SimSpec", "client", "call", "reset_clients", "CE_REGION"]
+
+CE_REGION = "us-east-1"  # Cost Explorer has one endpoint, in us-east-1.
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """What the simulated account looks like and which faults it injects."""
+
+    functions: int = 48
+    seed: int = 7
+    throttle_rate: float = 0.0  # share of requests answered with a throttling error
+    throttle_services: tuple[str, ...] = ()  # empty = every service
+    deny: tuple[str, ...] = ()  # IAM actions refused, e.g. ("cloudwatch:GetMetricData",)
+    latency_s: float = 0.0  # added to every request
+    down: tuple[str, ...] = ()  # services whose endpoint refuses connections
+    logs_insights: bool = True  # False: StartQuery is unknown, as on some emulators
+
+
+@dataclass(frozen=True)
+class Account:
+    """An AWS account as configured: where to look and how to authenticate."""
+
+    name: str
+    regions: tuple[str, ...] = ("us-east-1",)
+    profile: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+    endpoint_url: str | None = None
+    demo: bool = False
+    sim: SimSpec = field(default_factory=SimSpec)
+    max_attempts: int = 8
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+
+
+_lock = threading.Lock()
+_sessions: dict[Account, boto3.Session] = {}
+_clients: dict[tuple[Account, str, str], Any] = {}
+
+
+def reset_clients() -> None:
+    """Forget every session and client (tests, or after credentials change)."""
+    with _lock:
+        _sessions.clear()
+        _clients.clear()
+
+
+def _session(account: Account) -> boto3.Session:
+    sess = _sessions.get(account)
+    if sess is not None:
+        return sess
+    if account.demo:
+        # Static dummy keys: the simulator answers before anything leaves the process.
+        sess = boto3.Session(aws_access_key_id="demo", aws_secret_access_key="demo", region_name=account.regions[0])
+        from aws import sim  # imported only when a demo account exists
+
+        sim.attach(sess, account)
+    else:
+        core = botocore.session.Session(profile=account.profile)
+        if account.role_arn:
+            base = boto3.Session(botocore_session=core)
+            source = base.get_credentials()
+            if source is None:
+                raise errors.NoCredentials(
+                    f"No AWS credentials to assume {account.role_arn} with; set a profile or "
+                    f"AWS_ACCESS_KEY_ID in the environment.",
+                    service="sts",
+                    operation="AssumeRole",
+                    account=account.name,
+                )
+            extra: dict[str, str] = {"RoleSessionName": "lambda-lens"}
+            if account.external_id:
+                extra["ExternalId"] = account.external_id
+            fetcher = AssumeRoleCredentialFetcher(
+                client_creator=base._session.create_client,
+                source_credentials=source,
+                role_arn=account.role_arn,
+                extra_args=extra,
+            )
+            core = botocore.session.Session()
+            core._credentials = DeferredRefreshableCredentials(
+                method="assume-role", refresh_using=fetcher.fetch_credentials
+            )
+        sess = boto3.Session(botocore_session=core, region_name=account.regions[0])
+    METER.attach(sess, account.name)
+    _sessions[account] = sess
+    return sess
+
+
+def client(account: Account, service: str, region: str):
+    """The boto3 client for ``service`` in ``region`` of ``account`` (built once, then reused)."""
+    key = (account, service, region)
+    c = _clients.get(key)
+    if c is not None:
+        return c
+    with _lock:
+        c = _clients.get(key)
+        if c is None:
+            try:
+                sess = _session(account)
+            except errors.AwsError:
+                raise
+            except Exception as e:  # botocore profile / config errors
+                raise errors.translate(e, service=service, operation="CreateClient", account=account.name) from e
+            cfg = Config(
+                region_name=region,
+                retries={"mode": "standard", "total_max_attempts": account.max_attempts},
+                connect_timeout=account.connect_timeout_s,
+                read_timeout=account.read_timeout_s,
+                max_pool_connections=32,
+                user_agent_appid="lambda-lens",
+            )
+            kwargs: dict[str, Any] = {"config": cfg}
+            if account.endpoint_url:
+                kwargs["endpoint_url"] = account.endpoint_url
+            c = sess.client(service, **kwargs)
+            _clients[key] = c
+    return c
+
+
+def call(account: Account, service: str, region: str, operation: str, **params):
+    """Call one AWS operation; botocore errors come back as :mod:`aws.errors` types.
+
+    ``operation`` is the boto3 method name (``get_metric_data``).
+    """
+    c = client(account, service, region)
+    try:
+        return getattr(c, operation)(**params)
+    except Exception as e:
+        if isinstance(e, errors.AwsError):
+            raise
+        op = c.meta.method_to_api_mapping.get(operation, operation)
+        try:
+            mapped = errors.translate(e, service=service, operation=op, account=account.name, region=region)
+        except TypeError:
+            raise e from None
+        raise mapped from e

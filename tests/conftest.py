@@ -1,0 +1,67 @@
+"""Shared fixtures: no test reaches the internet or real AWS.
+
+Dummy credentials and a bogus profile are set for every test; AWS services are
+either moto's server on 127.0.0.1 or the simulated account.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from aws.meter import METER
+from aws.session import Account, reset_clients
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws(monkeypatch, tmp_path):
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    reset_clients()
+    METER.reset()
+    from aws import cache
+
+    cache.clear_all()
+    yield
+    reset_clients()
+    cache.clear_all()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's server on a free loopback port, for the whole session; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto_url(moto_server):
+    """moto's URL, with its state reset before the test."""
+    import requests
+
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10)
+    return moto_server
+
+
+@pytest.fixture
+def moto_account(moto_url) -> Account:
+    """An account pointed at moto's server; one attempt, as moto's 500s are otherwise retried."""
+    return Account(name="moto", regions=("us-east-1",), endpoint_url=moto_url, max_attempts=1)
