@@ -1,0 +1,422 @@
+"""Settings: ``config.yaml`` read, validated and turned into typed objects.
+
+Unknown keys are errors. A bad file raises :class:`ConfigError` whose message is
+one line naming the file, the key path and the fix, e.g.
+``config.yaml: accounts[0].regions[1]: 'us-east-9' is not an AWS region``.
+No file → the demo default. Secrets never live here: the SMTP password is read
+from the environment variable that ``email.smtp.password_env`` names.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from aws.session import Account, SimSpec
+from dashboard.timerange import PRESETS
+
+__all__ = ["Settings", "ConfigError", "load", "DEFAULT_CONFIG", "aws_regions"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+
+class ConfigError(ValueError):
+    """config.yaml is missing a value, has a wrong one, or cannot be read; ``str()`` is the one line to show."""
+
+
+@functools.cache
+def aws_regions() -> frozenset[str]:
+    """Every region botocore knows Lambda in, all partitions."""
+    import boto3
+
+    s = boto3.Session()
+    out: set[str] = set()
+    for p in s.get_available_partitions():
+        out |= set(s.get_available_regions("lambda", partition_name=p))
+    return frozenset(out)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+Seconds = Annotated[int, Field(gt=0)]
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_EMAIL = re.compile(r"^[^@\s<>,;\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+class DemoSettings(_Model):
+    functions: int = Field(48, ge=1, le=20000)
+    seed: int = 7
+
+
+class AccountSettings(_Model):
+    name: str = Field(min_length=1, max_length=64)
+    demo: bool = False
+    profile: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+    regions: list[str] = Field(default_factory=lambda: ["us-east-1"], min_length=1)
+    endpoint_url: str | None = None
+    simulation: DemoSettings = Field(default_factory=DemoSettings)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str]) -> list[str]:
+        known = aws_regions()
+        for i, r in enumerate(v):
+            if r not in known:
+                raise _ItemError(i, f"{r!r} is not an AWS region (e.g. us-east-1, eu-west-1)")
+        if len(set(v)) != len(v):
+            raise ValueError("lists a region twice; list each once")
+        return v
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, v: str | None) -> str | None:
+        if v is not None and not _ROLE_ARN.match(v):
+            raise ValueError(f"{v!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")
+        return v
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"{v!r} is not a URL (e.g. http://localhost:4566)")
+        return v
+
+    @model_validator(mode="after")
+    def _auth(self) -> AccountSettings:
+        if self.demo and (self.profile or self.role_arn or self.endpoint_url):
+            raise ValueError("a demo account takes no profile, role_arn or endpoint_url; remove them or set demo: false")
+        if self.external_id and not self.role_arn:
+            raise ValueError("external_id needs role_arn; add the role to assume")
+        return self
+
+    def to_account(self, *, max_attempts: int = 8) -> Account:
+        return Account(
+            name=self.name,
+            regions=tuple(self.regions),
+            profile=self.profile,
+            role_arn=self.role_arn,
+            external_id=self.external_id,
+            endpoint_url=self.endpoint_url,
+            demo=self.demo,
+            sim=SimSpec(functions=self.simulation.functions, seed=self.simulation.seed),
+            max_attempts=max_attempts,
+        )
+
+
+class CacheTtls(_Model):
+    inventory: Seconds = 900
+    tags: Seconds = 900
+    metrics: Seconds = 120
+    insights: Seconds = 300
+    logs: Seconds = 300
+    costs: Seconds = Field(6 * 3600, ge=3600)
+    forecast: Seconds = Field(6 * 3600, ge=3600)
+
+
+class AllocationSettings(_Model):
+    tag_keys: list[str] = Field(default_factory=lambda: ["team"], min_length=1)
+    manual: dict[str, str] = Field(default_factory=dict)  # function name → team
+    untagged_label: str = "untagged"
+    shared_cost: Literal["separate", "proportional"] = "separate"
+
+
+Comparison = Literal[
+    "GreaterThanThreshold",
+    "GreaterThanOrEqualToThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+AlertMetric = Literal[
+    "error_rate",
+    "errors",
+    "throttles",
+    "throttle_rate",
+    "duration_p99_ms",
+    "duration_p99_timeout_share",
+    "memory_utilization",
+    "cold_start_rate",
+    "no_invocations",
+    "iterator_age_ms",
+    "async_event_age_ms",
+    "concurrency",
+    "concurrency_account_share",
+]
+
+
+class AlertRule(_Model):
+    name: str = Field(min_length=1)
+    metric: AlertMetric
+    statistic: Literal["Sum", "Average", "Maximum", "Minimum", "p50", "p90", "p99"] = "Maximum"
+    comparison: Comparison = "GreaterThanThreshold"
+    threshold: float
+    period_s: int = Field(300, ge=60)
+    evaluation_periods: int = Field(3, ge=1, le=100)
+    datapoints_to_alarm: int | None = Field(None, ge=1)
+    missing_data: Literal["missing", "breaching", "notBreaching", "ignore"] = "missing"
+    severity: Literal["critical", "warning", "info"] = "warning"
+    min_invocations: int = Field(0, ge=0)
+    enabled: bool = True
+
+    @field_validator("period_s")
+    @classmethod
+    def _period(cls, v: int) -> int:
+        if v % 60:
+            raise ValueError(f"{v} is not a multiple of 60 (CloudWatch periods for Lambda metrics are minutes)")
+        return v
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> AlertRule:
+        if self.datapoints_to_alarm is not None and self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(
+                f"datapoints_to_alarm ({self.datapoints_to_alarm}) exceeds evaluation_periods "
+                f"({self.evaluation_periods}); M must be ≤ N"
+            )
+        return self
+
+
+class RuleOverride(_Model):
+    threshold: float | None = None
+    severity: Literal["critical", "warning", "info"] | None = None
+    evaluation_periods: int | None = Field(None, ge=1)
+    datapoints_to_alarm: int | None = Field(None, ge=1)
+    min_invocations: int | None = Field(None, ge=0)
+    enabled: bool | None = None
+
+
+class AlertSettings(_Model):
+    rules: list[AlertRule] = Field(default_factory=list)
+    # tag key → tag value → rule name → override;  function name → rule name → override
+    tag_overrides: dict[str, dict[str, dict[str, RuleOverride]]] = Field(default_factory=dict)
+    function_overrides: dict[str, dict[str, RuleOverride]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _names(self) -> AlertSettings:
+        names = [r.name for r in self.rules]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"rule name {sorted(dup)[0]!r} is used twice; give each rule its own name")
+        known = set(names)
+        for fn, rules in self.function_overrides.items():
+            for rn in rules:
+                if rn not in known:
+                    raise ValueError(f"function_overrides.{fn}: no rule named {rn!r} (rules: {', '.join(names)})")
+        for key, values in self.tag_overrides.items():
+            for val, rules in values.items():
+                for rn in rules:
+                    if rn not in known:
+                        raise ValueError(f"tag_overrides.{key}.{val}: no rule named {rn!r} (rules: {', '.join(names)})")
+        return self
+
+
+def _email(v: str) -> str:
+    if not _EMAIL.match(v):
+        raise ValueError(f"{v!r} is not an e-mail address (name@example.com)")
+    return v
+
+
+class SmtpSettings(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None  # the NAME of the environment variable holding the password
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v):
+            raise ValueError(f"{v!r} is not an environment variable name; put the variable's NAME here, never the secret")
+        return v
+
+
+class DigestSettings(_Model):
+    name: str = Field(min_length=1)
+    team: str | None = None  # None: the organisation-wide digest
+    recipients: list[str] = Field(min_length=1)
+    schedule: str = "0 8 * * 1-5"  # cron
+    timezone: str = "UTC"
+    only_when_changed: bool = False
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, v: list[str]) -> list[str]:
+        for i, r in enumerate(v):
+            if not _EMAIL.match(r):
+                raise _ItemError(i, f"{r!r} is not an e-mail address (name@example.com)")
+        return v
+
+
+class EmailSettings(_Model):
+    transport: Literal["smtp", "ses"] = "smtp"
+    sender: str = "lambda-lens@example.com"
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    ses_region: str = "us-east-1"
+    monthly_budget_usd: float | None = Field(None, gt=0)
+    digests: list[DigestSettings] = Field(default_factory=list)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, v: str) -> str:
+        return _email(v)
+
+
+class LogsSettings(_Model):
+    source: Literal["auto", "insights", "filter"] = "auto"
+
+
+class AwsSettings(_Model):
+    max_attempts: int = Field(8, ge=1, le=20)
+
+
+class Settings(_Model):
+    accounts: list[AccountSettings] = Field(
+        default_factory=lambda: [AccountSettings(name="demo", demo=True, regions=["us-east-1", "eu-west-1"])],
+        min_length=1,
+    )
+    default_range: str = "24h"
+    cache_ttl_s: CacheTtls = Field(default_factory=CacheTtls)
+    allocation: AllocationSettings = Field(default_factory=AllocationSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    logs: LogsSettings = Field(default_factory=LogsSettings)
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    source: str = Field("(built-in demo default)", exclude=True)
+
+    @field_validator("default_range")
+    @classmethod
+    def _range(cls, v: str) -> str:
+        if v not in PRESETS:
+            raise ValueError(f"{v!r} is not a range preset (one of {', '.join(PRESETS)})")
+        return v
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique(cls, v: list[AccountSettings]) -> list[AccountSettings]:
+        names = [a.name for a in v]
+        for i, n in enumerate(names):
+            if names.index(n) != i:
+                raise _ItemError(i, f"account name {n!r} is used twice; give each account its own name")
+        return v
+
+    def aws_accounts(self) -> list[Account]:
+        return [a.to_account(max_attempts=self.aws.max_attempts) for a in self.accounts]
+
+    @property
+    def is_demo(self) -> bool:
+        return all(a.demo for a in self.accounts)
+
+
+class _ItemError(ValueError):
+    """A list validator's error that points at one item."""
+
+    def __init__(self, index: int, message: str):
+        super().__init__(message)
+        self.index = index
+
+
+def load(path: str | Path | None = None) -> Settings:
+    """Read and validate the config; ``None`` and no ./config.yaml → the demo default."""
+    if path is None:
+        p = Path("config.yaml")
+        if not p.exists():
+            return Settings()
+    else:
+        p = Path(path)
+    name = str(path) if path is not None else "config.yaml"
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{name}: no such file; check the path, or omit --config for the demo account") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{name}: is a directory, not a YAML file") from None
+    except PermissionError:
+        raise ConfigError(f"{name}: cannot be read (permission denied); make it readable by this user") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: is not UTF-8 text; save it as UTF-8") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{name}: {where}invalid YAML ({problem}); fix the syntax there") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name}: the top level must be a mapping of keys (accounts:, alerts:, ...), not {type(data).__name__}")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{name}: {_describe(e, data)}") from None
+    return settings.model_copy(update={"source": name})
+
+
+def _describe(exc: ValidationError, data: Any) -> str:
+    errs = exc.errors(include_url=False)
+    first = errs[0]
+    loc = list(first["loc"])
+    msg = _message(first, loc)
+    ctx_err = (first.get("ctx") or {}).get("error")
+    if isinstance(ctx_err, _ItemError):
+        loc.append(ctx_err.index)
+    more = f" (and {len(errs) - 1} more problem{'s' if len(errs) > 2 else ''})" if len(errs) > 1 else ""
+    return f"{_path(loc) or '(top level)'}: {msg}{more}"
+
+
+def _path(loc: list) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif out:
+            out += f".{part}"
+        else:
+            out = str(part)
+    return out
+
+
+def _message(err: dict, loc: list) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        key = loc[-1] if loc else "?"
+        if str(key).lower() in {"password", "secret", "aws_secret_access_key", "secret_access_key", "token"}:
+            return "secrets never go in config.yaml; set password_env to the name of an environment variable instead"
+        return f"unknown key {key!r}; remove it or check its spelling (see the comments in config.yaml)"
+    if kind == "missing":
+        return "is required; add it"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return f"{value!r} is not a whole number"
+    if kind in {"float_parsing", "float_type"}:
+        return f"{value!r} is not a number"
+    if kind in {"bool_parsing", "bool_type"}:
+        return f"{value!r} is not true or false"
+    if kind in {"string_type"}:
+        return f"{value!r} is not text; quote it"
+    if kind in {"list_type"}:
+        return f"expected a list (- item lines), got {value!r}"
+    if kind in {"dict_type", "model_type", "model_attributes_type"}:
+        return f"expected a mapping (key: value lines), got {value!r}"
+    if kind == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        return f"{value!r} is not allowed; use one of {expected}"
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        ctx = err.get("ctx") or {}
+        sign, limit = {"gt": (">", ctx.get("gt")), "ge": ("≥", ctx.get("ge")), "lt": ("<", ctx.get("lt")), "le": ("≤", ctx.get("le"))}[
+            {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le"}[kind]
+        ]
+        return f"{value!r} is out of bounds; use a value {sign} {limit}"
+    if kind in {"too_short", "string_too_short"}:
+        return "must not be empty"
+    return str(err["msg"])

@@ -1,0 +1,137 @@
+"""config.yaml validation: each bad file gives its one line naming the file, the key path and the fix."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from dashboard import settings
+from dashboard.settings import ConfigError
+
+
+def write(tmp_path, text: str):
+    p = tmp_path / "config.yaml"
+    p.write_text(textwrap.dedent(text), encoding="utf-8")
+    return p
+
+
+BAD = [
+    (
+        "accounts:\n  - name: prod\n    regions: [us-east-1, us-east-9]\n",
+        "config.yaml: accounts[0].regions[1]: 'us-east-9' is not an AWS region (e.g. us-east-1, eu-west-1)",
+    ),
+    ("accounts:\n  - name: prod\n    regoins: [us-east-1]\n", "config.yaml: accounts[0].regoins: unknown key 'regoins'; remove it or check its spelling (see the comments in config.yaml)"),
+    ("colour: blue\n", "config.yaml: colour: unknown key 'colour'; remove it or check its spelling (see the comments in config.yaml)"),
+    ("cache_ttl_s:\n  metrics: soon\n", "config.yaml: cache_ttl_s.metrics: 'soon' is not a whole number"),
+    ("cache_ttl_s:\n  costs: 60\n", "config.yaml: cache_ttl_s.costs: 60 is out of bounds; use a value ≥ 3600"),
+    ("accounts:\n  - regions: [us-east-1]\n", "config.yaml: accounts[0].name: is required; add it"),
+    (
+        "accounts:\n  - name: x\n    role_arn: arn:aws:iam::12:role/x\n",
+        "config.yaml: accounts[0].role_arn: 'arn:aws:iam::12:role/x' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
+    ),
+    (
+        "accounts:\n  - name: x\n    external_id: abc\n",
+        "config.yaml: accounts[0]: external_id needs role_arn; add the role to assume",
+    ),
+    ("default_range: 2w\n", "config.yaml: default_range: '2w' is not a range preset (one of 1h, 3h, 12h, 24h, 7d, 30d)"),
+    (
+        "email:\n  digests:\n    - name: org\n      recipients: [ops@example.com, 'not-an-address']\n",
+        "config.yaml: email.digests[0].recipients[1]: 'not-an-address' is not an e-mail address (name@example.com)",
+    ),
+    (
+        "email:\n  smtp:\n    password: hunter2\n",
+        "config.yaml: email.smtp.password: secrets never go in config.yaml; set password_env to the name of an environment variable instead",
+    ),
+    (
+        "alerts:\n  rules:\n    - {name: e, metric: error_rate, threshold: 5, evaluation_periods: 2, datapoints_to_alarm: 3}\n",
+        "config.yaml: alerts.rules[0]: datapoints_to_alarm (3) exceeds evaluation_periods (2); M must be ≤ N",
+    ),
+    (
+        "alerts:\n  rules:\n    - {name: e, metric: error_ratio, threshold: 5}\n",
+        "config.yaml: alerts.rules[0].metric: 'error_ratio' is not allowed; use one of",
+    ),
+    ("- just\n- a list\n", "config.yaml: the top level must be a mapping of keys (accounts:, alerts:, ...), not list"),
+    ("accounts: []\n", "config.yaml: accounts: must not be empty"),
+    (
+        "accounts:\n  - {name: a, demo: true}\n  - {name: a, demo: true}\n",
+        "config.yaml: accounts[1]: account name 'a' is used twice; give each account its own name",
+    ),
+]
+
+
+@pytest.mark.parametrize("text,expected", BAD, ids=[f"bad{i}" for i in range(len(BAD))])
+def test_bad_config_gives_one_line(tmp_path, monkeypatch, text, expected):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        settings.load("config.yaml")
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith(expected)
+    assert "Traceback" not in msg
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "accounts:\n  - name: a\n    regions: [us-east-1\n")
+    with pytest.raises(ConfigError) as info:
+        settings.load("config.yaml")
+    assert str(info.value).startswith("config.yaml: line 4, column 1: invalid YAML")
+
+
+def test_missing_and_unreadable_files(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match=r"nope.yaml: no such file"):
+        settings.load(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="is a directory"):
+        settings.load(tmp_path)
+    p = write(tmp_path, "default_range: 24h\n")
+    p.write_bytes(b"default_range: \xff\xfe\n")
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        settings.load(p)
+
+    def denied(self, *a, **k):  # CI runs as root, where permission bits do not stop reads
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(p), "read_text", denied)
+    with pytest.raises(ConfigError, match=r"config.yaml: cannot be read \(permission denied\)"):
+        settings.load(p)
+
+
+def test_no_file_is_the_demo_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = settings.load(None)
+    assert s.is_demo
+    (acct,) = s.aws_accounts()
+    assert acct.demo and acct.regions == ("us-east-1", "eu-west-1")
+
+
+def test_shipped_config_is_valid_and_demo():
+    s = settings.load(settings.DEFAULT_CONFIG)
+    assert s.is_demo
+    assert s.cache_ttl_s.costs >= 6 * 3600
+    assert [r.name for r in s.alerts.rules][:2] == ["error-rate", "throttles"]
+    assert s.allocation.tag_keys == ["team", "cost-center"]
+
+
+def test_real_account_becomes_an_aws_account(tmp_path):
+    p = write(
+        tmp_path,
+        """
+        accounts:
+          - name: prod
+            role_arn: arn:aws:iam::123456789012:role/LambdaLensReadOnly
+            external_id: xyz
+            regions: [eu-west-1]
+        aws: {max_attempts: 5}
+        """,
+    )
+    (a,) = settings.load(p).aws_accounts()
+    assert (a.name, a.role_arn, a.external_id, a.regions, a.demo, a.max_attempts) == (
+        "prod",
+        "arn:aws:iam::123456789012:role/LambdaLensReadOnly",
+        "xyz",
+        ("eu-west-1",),
+        False,
+        5,
+    )
