@@ -18,7 +18,7 @@ UTC_TS = "datetime64[ns, UTC]"
 
 def typed_frame(rows: Iterable[Mapping] | pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
     """A frame with the schema's columns (in order) and dtypes; missing columns become NA."""
-    frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    frame = rows.reset_index(drop=True) if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     for col in schema:
         if col not in frame.columns:
             frame[col] = pd.NA

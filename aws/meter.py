@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
+from cachetools import LRUCache
 
 __all__ = ["METER", "ApiMeter", "MeterSnapshot", "PRICES"]
 
@@ -85,6 +86,7 @@ class ApiMeter:
         self._lock = threading.Lock()
         self._snap = MeterSnapshot()
         self._service_names: dict[str, str] = {}
+        self._billed_queries: LRUCache = LRUCache(maxsize=10_000)
 
     def snapshot(self) -> MeterSnapshot:
         with self._lock:
@@ -101,12 +103,15 @@ class ApiMeter:
     def reset(self) -> None:
         with self._lock:
             self._snap = MeterSnapshot()
+            self._billed_queries.clear()
 
     def attach(self, session, account_name: str) -> None:
         """Register the counting handlers on a boto3 session (before its clients exist)."""
         ev = session.events
 
-        def on_params(params, model, **_):
+        def on_params(params, model, context=None, **_):
+            if context is not None and model.name == "GetQueryResults":
+                context["meter_query_id"] = params.get("queryId")
             sm = model.service_model
             self._service_names[sm.service_id.hyphenize()] = sm.service_name
             self._add_call(account_name, sm.service_name, model.name, params)
@@ -117,8 +122,8 @@ class ApiMeter:
             with self._lock:
                 self._snap.attempts[(account_name, self._service_names.get(svc_id, svc_id), op)] += 1
 
-        def on_after(parsed, model, **_):
-            self._add_result(model.name, parsed)
+        def on_after(parsed, model, context=None, **_):
+            self._add_result(model.name, parsed, (context or {}).get("meter_query_id"))
 
         ev.register("before-parameter-build", on_params, unique_id=f"meter-params-{id(self)}")
         ev.register("before-send", on_attempt, unique_id=f"meter-send-{id(self)}")
@@ -133,14 +138,19 @@ class ApiMeter:
             if service == "ce":
                 s.ce_requests += 1
 
-    def _add_result(self, op: str, parsed: dict) -> None:
+    def _add_result(self, op: str, parsed: dict, query_id: str | None = None) -> None:
         if op == "GetMetricData":
             n = sum(len(r.get("Values", ())) for r in parsed.get("MetricDataResults", ()))
             with self._lock:
                 self._snap.datapoints += n
         elif op == "GetQueryResults" and parsed.get("status") == "Complete":
+            # A query is billed once, however many times (or pages) its results are read.
             scanned = float(parsed.get("statistics", {}).get("bytesScanned", 0.0))
             with self._lock:
+                if query_id is not None:
+                    if query_id in self._billed_queries:
+                        return
+                    self._billed_queries[query_id] = True
                 self._snap.logs_bytes_scanned += scanned
 
 
