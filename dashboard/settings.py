@@ -204,16 +204,19 @@ class AlertSettings(_Model):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"rule name {sorted(dup)[0]!r} is used twice; give each rule its own name")
-        known = set(names)
-        for fn, rules in self.function_overrides.items():
-            for rn in rules:
-                if rn not in known:
-                    raise ValueError(f"function_overrides.{fn}: no rule named {rn!r} (rules: {', '.join(names)})")
-        for key, values in self.tag_overrides.items():
-            for val, rules in values.items():
-                for rn in rules:
-                    if rn not in known:
-                        raise ValueError(f"tag_overrides.{key}.{val}: no rule named {rn!r} (rules: {', '.join(names)})")
+        by_name = {r.name: r for r in self.rules}
+        overrides = [(f"function_overrides.{fn}", rules) for fn, rules in self.function_overrides.items()] + [
+            (f"tag_overrides.{key}.{val}", rules) for key, values in self.tag_overrides.items() for val, rules in values.items()
+        ]
+        for where, rules in overrides:
+            for rn, o in rules.items():
+                rule = by_name.get(rn)
+                if rule is None:
+                    raise ValueError(f"{where}: no rule named {rn!r} (rules: {', '.join(names)})")
+                n = o.evaluation_periods or rule.evaluation_periods
+                m = o.datapoints_to_alarm or rule.datapoints_to_alarm or n
+                if m > n:
+                    raise ValueError(f"{where}.{rn}: datapoints_to_alarm ({m}) exceeds evaluation_periods ({n}); M must be ≤ N")
         return self
 
 

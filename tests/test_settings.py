@@ -51,6 +51,11 @@ BAD = [
         "alerts:\n  rules:\n    - {name: e, metric: error_ratio, threshold: 5}\n",
         "config.yaml: alerts.rules[0].metric: 'error_ratio' is not allowed; use one of",
     ),
+    (
+        "alerts:\n  rules:\n    - {name: e, metric: error_rate, threshold: 5, evaluation_periods: 3, datapoints_to_alarm: 2}\n"
+        "  function_overrides:\n    api: {e: {evaluation_periods: 1}}\n",
+        "config.yaml: alerts: function_overrides.api.e: datapoints_to_alarm (2) exceeds evaluation_periods (1); M must be ≤ N",
+    ),
     ("- just\n- a list\n", "config.yaml: the top level must be a mapping of keys (accounts:, alerts:, ...), not list"),
     ("accounts: []\n", "config.yaml: accounts: must not be empty"),
     (
