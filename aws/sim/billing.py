@@ -1,0 +1,247 @@
+"""The simulated account's bill: daily Lambda usage and cost per function and usage type.
+
+Usage comes from the same per-minute classes as the metrics and REPORT lines:
+requests = invocations, compute GB-s = Billed Duration (INIT included) × memory,
+ephemeral storage above 512 MB × billed seconds, provisioned concurrency enabled
+all day (and its executions priced at the provisioned rate). Prices are the region's
+in ``aws/data/lambda_prices.json``. The account's free tier (1M requests + 400,000
+GB-s a month, on-demand functions only) is consumed from the first day of the month
+in day order, split over that day's rows in proportion to their usage. Cost Explorer
+data refreshes three times a day (00:00, 08:00, 16:00 UTC): usage after the last
+refresh is not billed yet, and today is Estimated. Duration price tiers (from 6 B
+GB-s a month) are not reached by the simulated account and are not applied.
+
+``cost`` of a row = (quantity - free_quantity) × price, unrounded, so the bill is the
+sum of per-function usage × price exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aws.sim import clock
+
+__all__ = ["prices", "daily_costs", "refresh_time", "data_start", "SERVICE", "usage_unit"]
+
+SERVICE = "AWS Lambda"
+_PRICES = Path(__file__).resolve().parent.parent / "data" / "lambda_prices.json"
+_lock = threading.Lock()
+_COLUMNS = [
+    "date",
+    "region",
+    "function",
+    "team",
+    "architecture",
+    "usage_type",
+    "kind",
+    "quantity",
+    "free_quantity",
+    "price",
+    "cost",
+    "estimated",
+]
+
+
+@lru_cache(maxsize=1)
+def prices() -> dict:
+    """The price file (per region), loaded once."""
+    with _PRICES.open() as f:
+        return json.load(f)
+
+
+def _region_prices(region: str) -> dict:
+    regions = prices()["regions"]
+    if region in regions:
+        return regions[region]
+    base = dict(regions["us-east-1"])
+    base["usage_type_prefix"] = region.upper().replace("-", "")[:4]
+    return base
+
+
+def refresh_time(now: datetime) -> datetime:
+    """Cost Explorer's last data refresh before ``now`` (00:00, 08:00, 16:00 UTC)."""
+    return now.replace(hour=now.hour - now.hour % 8, minute=0, second=0, microsecond=0)
+
+
+def data_start(now: datetime) -> date:
+    """The first day Cost Explorer has data for: 30 days ago or the 1st of this month, whichever is earlier."""
+    today = now.date()
+    return min(today - timedelta(days=30), today.replace(day=1))
+
+
+def usage_unit(kind: str) -> str:
+    return "Requests" if kind in ("requests", "requests_pc") else "Lambda-GB-Second"
+
+
+def _day_usage(model, day: date, now: datetime) -> pd.DataFrame:
+    """Usage of every function on ``day`` up to the last refresh: one row per function (cached)."""
+    refresh = refresh_time(now)
+    d0 = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() // 60)
+    d1 = min(d0 + 1440, int(refresh.timestamp() // 60))
+    anchor = clock.anchor(now)
+    recent = d0 + 1440 > int(anchor.timestamp() // 60) - 27 * 60
+    key = (day, d1, anchor if recent else None)
+    cache: OrderedDict = model.__dict__.setdefault("_day_usage", OrderedDict())
+    with _lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    specs = model.specs
+    n_req = np.zeros(len(specs))
+    billed = np.zeros(len(specs))
+    if d1 > d0:
+        for part, g in model.grids([s.index for s in specs], d0, d1, valid=(d0, d1), anchor=anchor):
+            n_req[part] = g.n.sum(axis=1)
+            billed[part] = g.billed_ms.sum(axis=1)
+    seconds = max(0, d1 - d0) * 60
+    frame = pd.DataFrame(
+        {
+            "index": [s.index for s in specs],
+            "requests": n_req,
+            "billed_ms": billed,
+            "enabled_s": float(seconds),
+        }
+    )
+    with _lock:
+        cache[key] = frame
+        while len(cache) > 80:
+            cache.popitem(last=False)
+    return frame
+
+
+def _rows(model, day: date, now: datetime) -> list[dict]:
+    usage = _day_usage(model, day, now)
+    rows = []
+    estimated = day == now.date()
+    for s, req, billed_ms, enabled in zip(
+        model.specs, usage["requests"], usage["billed_ms"], usage["enabled_s"], strict=True
+    ):
+        p = _region_prices(s.region)
+        arm = s.architecture == "arm64"
+        sfx = "-ARM" if arm else ""
+        pre = p["usage_type_prefix"]
+        gb = s.memory_mb / 1024.0
+        base = {
+            "date": day,
+            "region": s.region,
+            "function": s.name,
+            "team": s.team,
+            "architecture": s.architecture,
+            "estimated": estimated,
+            "tags": s.tag_dict,
+        }
+        compute = billed_ms / 1000.0 * gb
+        if req > 0:
+            rows.append(
+                {
+                    **base,
+                    "usage_type": f"{pre}-Request{sfx}",
+                    "kind": "requests" if not s.provisioned else "requests_pc",
+                    "quantity": float(req),
+                    "price": p["request"],
+                }
+            )
+        if s.provisioned:
+            if compute > 0:
+                rows.append(
+                    {
+                        **base,
+                        "usage_type": f"{pre}-Lambda-Provisioned-GB-Second{sfx}",
+                        "kind": "pc_duration",
+                        "quantity": compute,
+                        "price": p["provisioned_duration_gb_second_arm" if arm else "provisioned_duration_gb_second"],
+                    }
+                )
+            if enabled > 0:
+                rows.append(
+                    {
+                        **base,
+                        "usage_type": f"{pre}-Lambda-Provisioned-Concurrency{sfx}",
+                        "kind": "pc",
+                        "quantity": s.provisioned * gb * enabled,
+                        "price": p[
+                            "provisioned_concurrency_gb_second_arm" if arm else "provisioned_concurrency_gb_second"
+                        ],
+                    }
+                )
+        elif compute > 0:
+            rows.append(
+                {
+                    **base,
+                    "usage_type": f"{pre}-Lambda-GB-Second{sfx}",
+                    "kind": "gb_seconds",
+                    "quantity": compute,
+                    "price": p["gb_second_arm" if arm else "gb_second"],
+                }
+            )
+        if s.ephemeral_mb > 512 and billed_ms > 0:
+            rows.append(
+                {
+                    **base,
+                    "usage_type": f"{pre}-Lambda-Ephemeral-Storage-GB-Second{sfx}",
+                    "kind": "ephemeral",
+                    "quantity": billed_ms / 1000.0 * (s.ephemeral_mb - 512) / 1024.0,
+                    "price": p["ephemeral_gb_second"],
+                }
+            )
+    return rows
+
+
+def daily_costs(
+    model, *, start: date | None = None, end: date | None = None, now: datetime | None = None
+) -> pd.DataFrame:
+    """The bill per (day, function, usage type) for days [start, end) (default: all days with data).
+
+    Columns: date, region, function, team, architecture, usage_type, kind (requests, gb_seconds,
+    pc, pc_duration, requests_pc, ephemeral), quantity, free_quantity, price, cost, estimated, tags.
+    """
+    now = clock.now() if now is None else now
+    today = now.date()
+    first = data_start(now)
+    start = first if start is None else max(start, first)
+    end = today + timedelta(days=1) if end is None else min(end, today + timedelta(days=1))
+    if end <= start:
+        return pd.DataFrame(columns=[*_COLUMNS, "tags"])
+    # free tier: walk each touched month from its first day until both pools are spent
+    days: dict[date, list[dict]] = {}
+    month = start.replace(day=1)
+    while month < end:
+        nxt = (month + timedelta(days=32)).replace(day=1)
+        pools = dict(prices()["free_tier"])  # requests, gb_seconds
+        d = month
+        last = min(nxt, end)
+        while d < last:
+            need = d >= start
+            spent = pools["requests"] <= 0 and pools["gb_seconds"] <= 0
+            if not need and spent:
+                d = max(d + timedelta(days=1), start)
+                continue
+            rows = _rows(model, d, now)
+            for pool in ("requests", "gb_seconds"):
+                mine = [r for r in rows if r["kind"] == pool]
+                total = sum(r["quantity"] for r in mine)
+                free = min(total, max(0.0, pools[pool]))
+                pools[pool] -= free
+                share = free / total if total > 0 else 0.0
+                for r in mine:
+                    r["free_quantity"] = r["quantity"] * share
+            if need:
+                days[d] = rows
+            d += timedelta(days=1)
+        month = nxt
+    rows = [r for d in sorted(days) for r in days[d]]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=[*_COLUMNS, "tags"])
+    frame["free_quantity"] = frame.get("free_quantity", 0.0)
+    frame["free_quantity"] = frame["free_quantity"].fillna(0.0)
+    frame["cost"] = (frame["quantity"] - frame["free_quantity"]) * frame["price"]
+    return frame[[*_COLUMNS, "tags"]]

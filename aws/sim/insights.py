@@ -1,0 +1,305 @@
+"""Logs Insights, as far as the collectors use it: REPORT records aggregated by log group and bin.
+
+:func:`parse` reads a query's meaning — the ``fields`` aliases (what each computes from
+the REPORT record: billed ms, memory, max memory used, init, restore, duration, GB-s),
+one ``stats`` stage (``count``, ``sum``, ``avg``, ``min``, ``max``, ``pct``) ``by``
+``@log`` and/or ``bin(<N>s|m|h)``, and ``limit``. A query that does not select REPORT
+records or that uses anything else is not understood: it gets an empty, Complete
+result (nothing is invented). :func:`run` evaluates a parsed query from the model's
+per-minute classes: a minute counts when it lies wholly in [startTime, endTime].
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from aws.sim import clock
+from aws.sim.metrics import reduce_bins
+from aws.sim.series import Grid
+
+__all__ = ["Query", "parse", "run", "MAX_ROWS"]
+
+MAX_ROWS = 10_000
+_FIELD_HINTS = (  # (substring of the expression, canonical quantity); first match wins
+    ("billedRestoreDuration", "billed_restore"),
+    ("restoreDuration", "restore"),
+    ("billedDuration", "billed"),
+    ("memorySize", "memory"),
+    ("maxMemoryUsed", "used"),
+    ("initDuration", "init"),
+    ("@duration", "duration"),
+    ("durationMs", "duration"),
+)
+_AGG = re.compile(
+    r"^(count|sum|avg|min|max|pct|percentile)\s*\((.*)\)\s*(?:as\s+([A-Za-z_@][\w.@]*))?\s*$", re.IGNORECASE | re.DOTALL
+)
+_BIN = re.compile(r"^bin\s*\(\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*\)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Agg:
+    func: str  # count, sum, avg, min, max, pct
+    quantity: str | None  # canonical quantity; None for count(*)
+    q: float | None
+    name: str
+
+
+@dataclass(frozen=True)
+class Query:
+    aggs: tuple[Agg, ...]
+    by_log: bool
+    bin_s: int | None
+    by_names: tuple[str, ...]  # output names of the group-by fields, in query order
+    limit: int
+
+
+def _split_top(text: str, sep: str = ",") -> list[str]:
+    out, depth, cur, quote = [], 0, [], None
+    for ch in text:
+        if quote:
+            cur.append(ch)
+            if ch == quote:
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == sep and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    if "".join(cur).strip():
+        out.append("".join(cur).strip())
+    return out
+
+
+def _stages(query: str) -> list[str]:
+    return [s.strip() for s in _split_top(query, "|") if s.strip()]
+
+
+def _canonical(expr: str, aliases: dict[str, str]) -> str | None:
+    e = expr.strip()
+    if e in aliases:
+        return aliases[e]
+    names = set(re.findall(r"[A-Za-z_@][\w.@]*", e))
+    known = {aliases[n] for n in names if n in aliases}
+    if "*" in e and known >= {"billed", "memory"} and len(known) == 2:
+        return "gb_s"
+    for hint, canon in _FIELD_HINTS:
+        if hint in e:
+            return canon
+    if len(known) == 1 and not re.search(r"[*+/-]", e.replace("/ 1000", "")):
+        return known.pop()
+    return None
+
+
+def parse(query: str) -> Query | None:
+    """The meaning of a Logs Insights query, or None if it is not a REPORT stats query we understand."""
+    if "REPORT" not in query and "platform.report" not in query:
+        return None
+    aliases: dict[str, str] = {}
+    stats_stage = None
+    limit = MAX_ROWS
+    for stage in _stages(query):
+        head = stage.split(None, 1)[0].lower() if stage.split() else ""
+        rest = stage[len(head) :].strip()
+        if head == "fields":
+            for item in _split_top(rest):
+                m = re.match(r"^(.*)\s+as\s+([A-Za-z_][\w]*)\s*$", item, re.DOTALL)
+                if m:
+                    canon = _canonical(m.group(1), aliases)
+                    if canon is not None:
+                        aliases[m.group(2)] = canon
+        elif head == "stats":
+            if stats_stage is not None:
+                return None  # a second stats stage is not simulated
+            stats_stage = rest
+        elif head == "limit":
+            try:
+                limit = min(MAX_ROWS, int(rest))
+            except ValueError:
+                return None
+        elif head in ("filter", "parse", "display", "sort"):
+            continue
+        else:
+            return None
+    if stats_stage is None:
+        return None
+    m = re.match(r"^(.*?)(?:\s+by\s+(.*))?$", stats_stage, re.DOTALL | re.IGNORECASE)
+    if not m:
+        return None
+    aggs: list[Agg] = []
+    for item in _split_top(m.group(1)):
+        a = _AGG.match(item)
+        if not a:
+            return None
+        func, args, name = a.group(1).lower(), a.group(2).strip(), a.group(3) or item.strip()
+        func = "pct" if func == "percentile" else func
+        q = None
+        if func == "pct":
+            parts = _split_top(args)
+            if len(parts) != 2:
+                return None
+            args, q = parts[0], float(parts[1])
+        if func == "count" and args in ("*", ""):
+            aggs.append(Agg("count", None, None, name))
+            continue
+        canon = _canonical(args, aliases)
+        if canon is None:
+            return None
+        aggs.append(Agg(func, canon, q, name))
+    by_log, bin_s, by_names = False, None, []
+    for item in _split_top(m.group(2) or ""):
+        b = _BIN.match(item)
+        if item == "@log":
+            by_log = True
+            by_names.append("@log")
+        elif b:
+            value = float(b.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[b.group(2).lower()]
+            bin_s = max(1, int(value))
+            by_names.append(item.replace(" ", ""))
+        else:
+            return None
+    return Query(tuple(aggs), by_log, bin_s, tuple(by_names), limit)
+
+
+def _keys(g: Grid, quantity: str | None):
+    """(keys, weights, scale) of a REPORT quantity over the grid (value = key × scale)."""
+    p = g.params
+    F = len(p.index)
+    one = np.ones(F)
+    n = g.n[:, :, None]
+    snap = p.snapstart[:, None]
+    if quantity is None or quantity == "memory":
+        return p.mem[:, None, None] * np.ones((1, 1, 1), np.int64), n, one
+    if quantity in ("billed", "gb_s"):
+        keys = np.concatenate([g.billed_w, g.billed_c], axis=2)
+        w = np.concatenate([g.cnt - g.cold_k, g.cold_k], axis=2)
+        return keys, w, (p.mem / 1_024_000.0 if quantity == "gb_s" else one)
+    if quantity == "used":
+        return g.used_mb, g.cnt, one
+    if quantity == "duration":
+        return g.dur_cms, g.cnt, one / 100.0
+    if quantity == "init":
+        return g.init_cms[:, :, None], (g.cold * ~snap)[:, :, None], one / 100.0
+    if quantity == "restore":
+        return g.init_cms[:, :, None], (g.cold * snap)[:, :, None], one / 100.0
+    if quantity == "billed_restore":
+        return (g.init_cms[:, :, None] + 99) // 100, (g.cold * snap)[:, :, None], one
+    raise KeyError(quantity)
+
+
+def _fmt(v: float) -> str:
+    if np.isfinite(v) and float(v).is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return format(float(v), ".10g")
+
+
+def _bin_label(sec: int) -> str:
+    return datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%d %H:%M:%S.000")
+
+
+def run(
+    model,
+    query: Query,
+    specs: list,
+    *,
+    start_s: int,
+    end_s: int,
+    now: datetime,
+    account_id: str,
+    limit: int | None = None,
+) -> tuple[list[list[dict]], dict]:
+    """(result rows, statistics) of a parsed query over the functions ``specs`` (their log groups)."""
+    lo_hist, hi_hist = model.window(now)
+    lo = max(-(-start_s // 60), lo_hist)
+    hi = min((end_s + 1) // 60, hi_hist)  # minute m counts when m*60 + 59 <= endTime
+    stats = {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0, "logGroupsScanned": float(len(specs))}
+    if hi <= lo or not specs:
+        return [], stats
+    if not query.by_log and len(specs) > 1:
+        return [], stats  # stats merged across log groups are not simulated
+    width = query.bin_s if query.bin_s is not None else None
+    if width is None:
+        a0, a1, b = lo, hi, hi - lo
+    elif width >= 60:
+        step = width // 60 if width % 60 == 0 else None
+        if step is None:
+            return [], stats  # bins that split minutes are not simulated
+        a0 = (lo * 60 // width) * width // 60
+        a1 = -((-hi * 60) // width) * width // 60
+        b = step
+    else:
+        a0, a1, b = lo, hi, 1
+    rows_out: list[tuple[int, str, list[dict]]] = []
+    want = {}
+    for agg in query.aggs:
+        if agg.func == "count":
+            want.setdefault(agg.quantity, set()).add(("SampleCount", None))
+        elif agg.func == "sum":
+            want.setdefault(agg.quantity, set()).add(("Sum", None))
+        elif agg.func == "avg":
+            want.setdefault(agg.quantity, set()).add(("Average", None))
+        elif agg.func == "min":
+            want.setdefault(agg.quantity, set()).add(("Minimum", None))
+        elif agg.func == "max":
+            want.setdefault(agg.quantity, set()).add(("Maximum", None))
+        else:
+            want.setdefault(agg.quantity, set()).add(("p", float(agg.q)))
+    anchor = clock.anchor(now)
+    index = {s.index: s for s in specs}
+    idx = sorted(index)
+    for part, g in model.grids(idx, a0, a1, valid=(lo, hi), anchor=anchor):
+        n_all = g.n.sum(axis=1)
+        cold_all = g.cold.sum(axis=1)
+        for r, f in enumerate(part.tolist()):
+            s = index[f]
+            stats["recordsMatched"] += float(n_all[r])
+            stats["recordsScanned"] += float(n_all[r] * s.lines_per_invocation + cold_all[r])
+            stats["bytesScanned"] += float(n_all[r] * s.bytes_per_invocation + cold_all[r] * 150)
+        values: dict = {}
+        for quantity, st in want.items():
+            keys, w, scale = _keys(g, quantity)
+            c, vals = reduce_bins(keys, w, scale, b=b, stats=sorted(st, key=str))
+            values[quantity] = (c, vals)
+        base_c, _ = reduce_bins(*_keys(g, None), b=b, stats=[])
+        counts = base_c
+        B = counts.shape[1]
+        for r, f in enumerate(part.tolist()):
+            s = index[f]
+            for j in range(B):
+                if counts[r, j] <= 0:
+                    continue
+                sec = (a0 + j * b) * 60
+                fields: list[dict] = []
+                for name in query.by_names:
+                    if name == "@log":
+                        fields.append({"field": "@log", "value": f"{account_id}:{s.log_group}"})
+                    else:
+                        fields.append({"field": name, "value": _bin_label(sec)})
+                for agg in query.aggs:
+                    c, vals = values[agg.quantity]
+                    if agg.func == "count":
+                        fields.append({"field": agg.name, "value": str(int(c[r, j]))})
+                        continue
+                    if c[r, j] <= 0:
+                        continue  # no such values in this group: Logs Insights leaves the field out
+                    key = {
+                        "sum": ("Sum", None),
+                        "avg": ("Average", None),
+                        "min": ("Minimum", None),
+                        "max": ("Maximum", None),
+                    }.get(agg.func, ("p", agg.q))
+                    fields.append({"field": agg.name, "value": _fmt(float(vals[key][r, j]))})
+                rows_out.append((sec, s.log_group, fields))
+    rows_out.sort(key=lambda t: (t[0], t[1]))
+    cap = min(query.limit, MAX_ROWS, limit or MAX_ROWS)
+    return [fields for _, _, fields in rows_out[:cap]], stats

@@ -1,0 +1,217 @@
+"""CloudWatch metrics of the simulated functions: the registry and the statistics engine.
+
+Every metric is defined on a :class:`~aws.sim.series.Grid` as integer *keys* with
+weights (samples) and a per-function scale (value = key × scale): Duration is keyed
+in 1/100 ms, memory utilisation by MB used, and so on. Statistics are computed on the
+keys, so sums are exact and a percentile is an exact order statistic of the samples
+(CloudWatch's nearest-rank definition: the smallest value with at least q % of the
+samples at or below it). A datapoint exists only where the bin has samples, as AWS
+omits periods without data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from aws.sim.series import Grid
+
+__all__ = ["METRICS", "Metric", "reduce_bins", "parse_stat", "STANDARD_STATS", "metric_for"]
+
+STANDARD_STATS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
+_PCT = re.compile(r"^p(\d{1,2}(?:\.\d{1,10})?|100(?:\.0+)?)$")
+_KEY_BITS = 36  # weights live in the low 36 bits of a packed sort key
+_WMASK = (1 << _KEY_BITS) - 1
+
+
+def parse_stat(stat: str) -> tuple[str, float | None] | None:
+    """("Sum", None) for a standard statistic, ("p", 99.9) for a percentile, None if unknown."""
+    if stat in STANDARD_STATS:
+        return stat, None
+    m = _PCT.match(stat)
+    if m:
+        return "p", float(m.group(1))
+    return None
+
+
+@dataclass(frozen=True)
+class Metric:
+    namespace: str
+    name: str
+    unit: str
+    dimension: str  # FunctionName (AWS/Lambda) or function_name (LambdaInsights)
+    applies: str  # "all", "stream", "async", "pc", "insights"
+
+    def exists_for(self, spec) -> bool:
+        """Whether the metric exists for a function (ListMetrics), activity aside."""
+        return {
+            "all": True,
+            "stream": spec.stream,
+            "async": spec.is_async,
+            "pc": bool(spec.provisioned),
+            "insights": spec.insights,
+        }[self.applies]
+
+    def keys(self, g: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(keys, weights, scale): keys/weights (F, M, j) int64, scale (F,) float (value = key × scale)."""
+        p = g.params
+        F = g.n.shape[0]
+        one = np.ones(F)
+        m = self._mask(g)
+        mask = 1 if m.all() else m[:, None, None]
+        n = g.n[:, :, None]
+        name = self.name
+        if name == "Invocations" or name == "AsyncEventsReceived" or name == "ProvisionedConcurrencyInvocations":
+            return np.ones((1, 1, 1), np.int64), n * mask, one
+        if name == "Errors":
+            w = np.stack([g.n - g.errors, g.errors], axis=2)
+            return np.arange(2, dtype=np.int64)[None, None, :], w * mask, one
+        if name == "Throttles":
+            w = np.stack([g.n, g.throttles], axis=2)
+            return np.arange(2, dtype=np.int64)[None, None, :], w * mask, one
+        if name in ("DeadLetterErrors", "DestinationDeliveryFailures", "ProvisionedConcurrencySpilloverInvocations"):
+            return np.zeros((1, 1, 1), np.int64), n * mask, one
+        if name == "Duration":
+            return g.dur_cms, g.cnt * mask, one / 100.0
+        if name == "ConcurrentExecutions":
+            return g.conc[:, :, None], ((g.n + g.throttles) > 0)[:, :, None] * mask, one
+        if name == "IteratorAge":
+            return g.iterator_age.astype(np.int64)[:, :, None], n * mask, one
+        if name == "AsyncEventAge":
+            return g.async_age.astype(np.int64)[:, :, None], n * mask, one
+        if name in ("ProvisionedConcurrencyUtilization", "ProvisionedConcurrentExecutions"):
+            pc = np.maximum(p.pc, 1)
+            key = np.minimum(g.conc, pc[:, None])[:, :, None]
+            scale = 1.0 / pc if name == "ProvisionedConcurrencyUtilization" else one
+            return key, (g.n > 0)[:, :, None] * mask, scale
+        if name == "memory_utilization":
+            return g.used_mb, g.cnt * mask, 100.0 / p.mem
+        if name == "used_memory_max":
+            return g.used_mb, g.cnt * mask, one
+        if name == "total_memory":
+            return p.mem[:, None, None] * np.ones((1, 1, 1), np.int64), n * mask, one
+        if name == "init_duration":
+            return g.init_cms[:, :, None], g.cold[:, :, None] * mask, one / 100.0
+        if name == "cpu_total_time":
+            return g.dur_cms, g.cnt * mask, one * 0.0055
+        raise KeyError(name)
+
+    def _mask(self, g: Grid) -> np.ndarray:
+        p = g.params
+        if self.applies == "stream":
+            return p.stream.astype(np.int64)
+        if self.applies == "async":
+            return p.is_async.astype(np.int64)
+        if self.applies == "pc":
+            return (p.pc > 0).astype(np.int64)
+        if self.applies == "insights":
+            return p.insights.astype(np.int64)
+        return np.ones(len(p.index), np.int64)
+
+
+def _m(ns: str, name: str, unit: str, applies: str = "all") -> Metric:
+    return Metric(ns, name, unit, "FunctionName" if ns == "AWS/Lambda" else "function_name", applies)
+
+
+METRICS: dict[tuple[str, str], Metric] = {
+    (m.namespace, m.name): m
+    for m in (
+        _m("AWS/Lambda", "Invocations", "Count"),
+        _m("AWS/Lambda", "Errors", "Count"),
+        _m("AWS/Lambda", "Throttles", "Count"),
+        _m("AWS/Lambda", "Duration", "Milliseconds"),
+        _m("AWS/Lambda", "ConcurrentExecutions", "Count"),
+        _m("AWS/Lambda", "IteratorAge", "Milliseconds", "stream"),
+        _m("AWS/Lambda", "AsyncEventAge", "Milliseconds", "async"),
+        _m("AWS/Lambda", "AsyncEventsReceived", "Count", "async"),
+        _m("AWS/Lambda", "ProvisionedConcurrencyUtilization", "None", "pc"),
+        _m("AWS/Lambda", "ProvisionedConcurrentExecutions", "Count", "pc"),
+        _m("AWS/Lambda", "ProvisionedConcurrencyInvocations", "Count", "pc"),
+        _m("AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", "Count", "pc"),
+        _m("LambdaInsights", "memory_utilization", "Percent", "insights"),
+        _m("LambdaInsights", "used_memory_max", "Megabytes", "insights"),
+        _m("LambdaInsights", "total_memory", "Megabytes", "insights"),
+        _m("LambdaInsights", "init_duration", "Milliseconds", "insights"),
+        _m("LambdaInsights", "cpu_total_time", "Milliseconds", "insights"),
+    )
+}
+
+
+def metric_for(namespace: str, name: str) -> Metric | None:
+    return METRICS.get((namespace, name))
+
+
+def reduce_bins(
+    keys: np.ndarray,
+    weights: np.ndarray,
+    scale: np.ndarray,
+    *,
+    b: int,
+    stats: Iterable[tuple[str, float | None]],
+) -> tuple[np.ndarray, dict[tuple[str, float | None], np.ndarray]]:
+    """Statistics per bin of ``b`` minutes: (sample counts (F, B), {stat: values (F, B)}).
+
+    ``keys`` (broadcastable to ``weights``) and ``weights`` are (F, M, j) with M a multiple of b;
+    a bin with count 0 has no datapoint.
+    """
+    F, M, j = weights.shape
+    B = M // b
+    w = weights.reshape(F, B, b * j)
+    stats = list(stats)
+    count = w.sum(axis=-1)
+    out: dict[tuple[str, float | None], np.ndarray] = {}
+    sc = scale[:, None]
+    const = keys.shape[0] == 1 and keys.shape[1] == 1  # the same keys every minute (counts, 0/1 flags)
+    if const:
+        per_class = weights.reshape(F, B, b, j).sum(axis=2)  # (F, B, j)
+        kvec = keys.reshape(j).astype(np.int64)
+        k = None
+    else:
+        k = np.broadcast_to(keys, weights.shape).reshape(F, B, b * j)
+    pcts = []
+    total = None
+    for st in stats:
+        kind, _q = st
+        if kind == "SampleCount":
+            out[st] = count.astype(np.float64)
+        elif kind in ("Sum", "Average"):
+            if total is None:
+                if const:
+                    total = (per_class @ kvec) * sc
+                else:
+                    total = np.einsum("ijk,ijk->ij", k, w, dtype=np.int64) * sc
+            out[st] = total if kind == "Sum" else np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+        elif kind in ("Minimum", "Maximum"):
+            if const:
+                present = per_class > 0
+                fill = np.iinfo(np.int64).max if kind == "Minimum" else -1
+                masked = np.where(present, kvec[None, None, :], fill)
+            else:
+                fill = np.iinfo(np.int64).max if kind == "Minimum" else -1
+                masked = np.where(w > 0, k, fill)
+            out[st] = (masked.min(axis=-1) if kind == "Minimum" else masked.max(axis=-1)) * sc
+        else:
+            pcts.append(st)
+    if pcts:
+        if k is None:
+            k = np.broadcast_to(kvec[None, None, :], (F, B, j))
+            w = per_class
+        if int(k.max(initial=0)) >= (1 << (63 - _KEY_BITS)) or int(w.max(initial=0)) > _WMASK:
+            raise OverflowError("metric keys or weights too large to pack")
+        packed = np.sort((k.astype(np.int64) << _KEY_BITS) | w.astype(np.int64), axis=-1)
+        L = packed.shape[-1]
+        cum = np.cumsum(packed & _WMASK, axis=-1)  # within a row: non-decreasing, ≤ count < 2**36
+        # one global non-decreasing array (rows offset by 2**37) so each percentile is one searchsorted
+        offset = (np.arange(F * B, dtype=np.int64) << 37).reshape(F, B, 1)
+        flat = (cum + offset).ravel()
+        base = np.arange(F * B, dtype=np.int64) * L
+        for st in pcts:
+            rank = np.maximum(np.ceil(count * (st[1] / 100.0) - 1e-9), 1).astype(np.int64)  # nearest rank
+            pos = np.searchsorted(flat, rank.ravel() + offset.ravel(), side="left") - base
+            pos = np.clip(pos, 0, L - 1).reshape(F, B)
+            sk = np.take_along_axis(packed, pos[..., None], axis=-1)[..., 0] >> _KEY_BITS
+            out[st] = sk * sc
+    return count, out

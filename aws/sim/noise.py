@@ -1,0 +1,68 @@
+"""Counter-based randomness: the same (seed, function, minute) always gives the same numbers.
+
+The simulated account draws nothing from a stateful generator. Every random number is
+a hash (splitmix64) of its coordinates, so the value of a metric at an absolute minute
+depends only on the seed and the spec, never on when or in which order it is asked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["hash64", "uniforms", "unit", "unit_py", "hash_py"]
+
+_MASK = (1 << 64) - 1
+_G = 0x9E3779B97F4A7C15
+_M1 = 0xBF58476D1CE4E5B9
+_M2 = 0x94D049BB133111EB
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(_M1)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(_M2)
+    return x ^ (x >> np.uint64(31))
+
+
+def hash64(*parts) -> np.ndarray:
+    """splitmix64 of the parts (non-negative ints or int arrays, broadcast together)."""
+    with np.errstate(over="ignore"):
+        h = np.zeros((), dtype=np.uint64)
+        for p in parts:
+            a = np.asarray(p)
+            if a.dtype != np.uint64:
+                a = a.astype(np.int64).astype(np.uint64)
+            h = _mix(h ^ (a + np.uint64(_G)))
+        return np.asarray(h, dtype=np.uint64)
+
+
+def uniforms(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Four uniforms in [0, 1) (16 bits each) from one 64-bit hash array."""
+    out = []
+    for shift in (0, 16, 32, 48):
+        out.append(((h >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.float64) / 65536.0)
+    return out[0], out[1], out[2], out[3]
+
+
+def unit(*parts) -> np.ndarray:
+    """One uniform in [0, 1) (53 bits) per broadcast element of the parts."""
+    return (hash64(*parts) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def hash_py(*parts: int) -> int:
+    """The same hash as :func:`hash64`, for plain Python ints (catalog choices, ids)."""
+    h = 0
+    for p in parts:
+        x = (h ^ ((int(p) + _G) & _MASK)) & _MASK
+        x ^= x >> 30
+        x = (x * _M1) & _MASK
+        x ^= x >> 27
+        x = (x * _M2) & _MASK
+        h = x ^ (x >> 31)
+    return h
+
+
+def unit_py(*parts: int) -> float:
+    """One uniform in [0, 1) for plain Python ints."""
+    return (hash_py(*parts) >> 11) / float(1 << 53)
