@@ -1,6 +1,6 @@
 """The API meter: every AWS request this process makes, counted from botocore's events.
 
-It counts API calls (``before-call``) and HTTP attempts (``before-send``, so retries
+It counts API calls (``before-parameter-build``, once per call) and HTTP attempts (``before-send``, so retries
 show), GetMetricData metrics requested and datapoints returned, Cost Explorer
 requests, Logs Insights bytes scanned, and turns them into the estimated dollar
 cost of the dashboard's own AWS use (prices in ``PRICES``).
@@ -22,14 +22,14 @@ PRICES = {
     "metrics_requested": 0.01 / 1000,  # GetMetricData, per metric requested
     "ce_request": 0.01,  # Cost Explorer, per request (each page)
     "logs_gb_scanned": 0.005,  # Logs Insights, per GB scanned
-    "list_metrics_request": 0.01 / 1000,  # ListMetrics beyond the free tier
+    "cloudwatch_api_request": 0.01 / 1000,  # ListMetrics, GetMetricStatistics: per request beyond the free tier
 }
 
 
 @dataclass
 class MeterSnapshot:
-    calls: Counter = field(default_factory=Counter)  # (account, service, operation) -> API calls
-    attempts: Counter = field(default_factory=Counter)  # (account, service, operation) -> HTTP attempts
+    calls: Counter = field(default_factory=Counter)  # (account, region, service, operation) -> API calls
+    attempts: Counter = field(default_factory=Counter)  # (account, region, service, operation) -> HTTP attempts
     metrics_requested: int = 0
     datapoints: int = 0
     ce_requests: int = 0
@@ -45,11 +45,11 @@ class MeterSnapshot:
             logs_bytes_scanned=self.logs_bytes_scanned - other.logs_bytes_scanned,
         )
 
-    def count(self, operation: str | None = None, service: str | None = None) -> int:
+    def count(self, operation: str | None = None, service: str | None = None, region: str | None = None) -> int:
         return sum(
             n
-            for (_, svc, op), n in self.calls.items()
-            if (operation is None or op == operation) and (service is None or svc == service)
+            for (_, reg, svc, op), n in self.calls.items()
+            if (operation is None or op == operation) and (service is None or svc == service) and (region is None or reg == region)
         )
 
     @property
@@ -62,15 +62,15 @@ class MeterSnapshot:
             self.metrics_requested * PRICES["metrics_requested"]
             + self.ce_requests * PRICES["ce_request"]
             + self.logs_bytes_scanned / 1e9 * PRICES["logs_gb_scanned"]
-            + self.count("ListMetrics") * PRICES["list_metrics_request"]
+            + (self.count("ListMetrics") + self.count("GetMetricStatistics")) * PRICES["cloudwatch_api_request"]
         )
 
     def by_operation(self) -> pd.DataFrame:
         """One row per (service, operation): calls, attempts."""
         rows: dict[tuple[str, str], list[int]] = {}
-        for (_, svc, op), n in self.calls.items():
+        for (_, _, svc, op), n in self.calls.items():
             rows.setdefault((svc, op), [0, 0])[0] += n
-        for (_, svc, op), n in self.attempts.items():
+        for (_, _, svc, op), n in self.attempts.items():
             rows.setdefault((svc, op), [0, 0])[1] += n
         frame = pd.DataFrame(
             [(s, o, c, a) for (s, o), (c, a) in sorted(rows.items())],
@@ -110,17 +110,19 @@ class ApiMeter:
         ev = session.events
 
         def on_params(params, model, context=None, **_):
-            if context is not None and model.name == "GetQueryResults":
+            context = {} if context is None else context
+            if model.name == "GetQueryResults":
                 context["meter_query_id"] = params.get("queryId")
             sm = model.service_model
             self._service_names[sm.service_id.hyphenize()] = sm.service_name
-            self._add_call(account_name, sm.service_name, model.name, params)
+            self._add_call(account_name, context.get("client_region") or "", sm.service_name, model.name, params)
 
-        def on_attempt(event_name, **_):
+        def on_attempt(event_name, request=None, **_):
             # before-send carries no model; its event name does: before-send.<service-id>.<Operation>
             _, svc_id, op = event_name.split(".", 2)
+            region = _region_of(request)
             with self._lock:
-                self._snap.attempts[(account_name, self._service_names.get(svc_id, svc_id), op)] += 1
+                self._snap.attempts[(account_name, region, self._service_names.get(svc_id, svc_id), op)] += 1
 
         def on_after(parsed, model, context=None, **_):
             self._add_result(model.name, parsed, (context or {}).get("meter_query_id"))
@@ -129,18 +131,18 @@ class ApiMeter:
         ev.register("before-send", on_attempt, unique_id=f"meter-send-{id(self)}")
         ev.register("after-call", on_after, unique_id=f"meter-after-{id(self)}")
 
-    def _add_call(self, account: str, service: str, op: str, params: dict) -> None:
+    def _add_call(self, account: str, region: str, service: str, op: str, params: dict) -> None:
         with self._lock:
             s = self._snap
-            s.calls[(account, service, op)] += 1
+            s.calls[(account, region, service, op)] += 1
             if op == "GetMetricData":
                 s.metrics_requested += len(params.get("MetricDataQueries", ()))
             if service == "ce":
                 s.ce_requests += 1
 
     def _add_result(self, op: str, parsed: dict, query_id: str | None = None) -> None:
-        if op == "GetMetricData":
-            n = sum(len(r.get("Values", ())) for r in parsed.get("MetricDataResults", ()))
+        if op in ("GetMetricData", "GetMetricStatistics"):
+            n = sum(len(r.get("Values", ())) for r in parsed.get("MetricDataResults", ())) + len(parsed.get("Datapoints", ()))
             with self._lock:
                 self._snap.datapoints += n
         elif op == "GetQueryResults" and parsed.get("status") == "Complete":
@@ -152,6 +154,16 @@ class ApiMeter:
                         return
                     self._billed_queries[query_id] = True
                 self._snap.logs_bytes_scanned += scanned
+
+
+def _region_of(request) -> str:
+    """The signing region of a prepared request, from its SigV4 credential scope (``…/<date>/<region>/<service>/aws4_request``)."""
+    headers = getattr(request, "headers", None) or {}
+    auth = headers.get("Authorization", b"")
+    auth = auth.decode() if isinstance(auth, bytes) else str(auth)
+    _, _, scope = auth.partition("Credential=")
+    parts = scope.split(",", 1)[0].split("/")
+    return parts[2] if len(parts) >= 5 else ""
 
 
 METER = ApiMeter()

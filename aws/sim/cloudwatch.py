@@ -243,8 +243,8 @@ def get_metric_statistics(call: Call, params: dict) -> dict:
     _check_period(period, "Period")
     statistics = params.get("Statistics") or []
     extended = params.get("ExtendedStatistics") or []
-    if not statistics and not extended:
-        raise ApiError("InvalidParameterCombination", "Must specify either Statistics or ExtendedStatistics.")
+    if bool(statistics) == bool(extended):  # AWS: "either Statistics or ExtendedStatistics, but not both"
+        raise ApiError("InvalidParameterCombination", "Must specify either Statistics or ExtendedStatistics, but not both.")
     for i, s in enumerate(statistics, start=1):
         if s not in STANDARD_STATS:
             raise ApiError(
