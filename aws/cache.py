@@ -44,6 +44,7 @@ DEFAULT_TTLS: dict[str, float] = {
     "logs": 300,
     "costs": 6 * 3600,
     "forecast": 6 * 3600,
+    "pricing": 24 * 3600,  # the Price List API changes rarely
 }
 
 

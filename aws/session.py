@@ -74,7 +74,7 @@ def _session(account: Account) -> boto3.Session:
         return sess
     if account.demo:
         # Static dummy keys: the simulator answers before anything leaves the process.
-        sess = boto3.Session(aws_access_key_id="demo", aws_secret_access_key="demo", region_name=account.regions[0])
+        sess = boto3.Session(aws_access_key_id="demo", aws_secret_access_key="demo", region_name=account.regions[0])  # noqa: S106 - not a secret
         from aws import sim  # imported only when a demo account exists
 
         sim.attach(sess, account)

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from aws import cache
-from aws.errors import Throttled
 from aws.cache import SourceCache
+from aws.errors import Throttled
 
 
 class Clock:

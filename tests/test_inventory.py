@@ -108,7 +108,6 @@ def test_empty_account_gives_empty_frames_with_columns(moto_account):
 
 def test_unreachable_endpoint_is_a_typed_error():
     from aws.session import Account
-
     from tests.conftest import free_port
 
     acct = Account(name="down", endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1, connect_timeout_s=1)

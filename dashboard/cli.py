@@ -1,0 +1,104 @@
+"""``python -m dashboard``: the scripting face of Lambda Lens, a thin layer over the domain modules.
+
+Exit codes (DESIGN.md): 0 success; 2 bad input (config, arguments); 1 a failure
+to reach AWS (what could be fetched is still printed). Errors go to stderr as
+one sentence each; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from aws.errors import AwsError
+from dashboard import settings as settings_mod
+from dashboard.output import FORMATS, render
+from dashboard.settings import ConfigError, Settings
+from dashboard.timerange import RangeError, parse_range
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_AWS, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as argparse does but without the usage block
+        self.exit(EXIT_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m dashboard", description="Lambda Lens: AWS Lambda usage, cost and health from the terminal.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    def common(sp: argparse.ArgumentParser, *, fmt: bool = True) -> None:
+        sp.add_argument("--config", metavar="PATH", help="config.yaml to use (default: ./config.yaml, else the demo account)")
+        if fmt:
+            sp.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+
+    s = sub.add_parser("summary", help="one row per function over a time range", description="One row per function over --range.")
+    common(s)
+    s.add_argument("--range", default=None, metavar="RANGE", help="1h, 3h, 12h, 24h, 7d, 30d or START..END (ISO 8601); default from config")
+    s.add_argument("--account", action="append", metavar="NAME", help="only this account (repeatable)")
+    s.add_argument("--region", action="append", metavar="REGION", help="only this region (repeatable)")
+    s.add_argument("--team", action="append", metavar="TEAM", help="only this team (repeatable)")
+
+    d = sub.add_parser("demo", help="describe the simulated AWS account", description="Print what the simulated account simulates.")
+    common(d, fmt=False)
+    return p
+
+
+def _load(path: str | None) -> Settings:
+    return settings_mod.load(path)
+
+
+def cmd_summary(args: argparse.Namespace, out, err) -> int:
+    from dashboard.summary import function_summary
+
+    cfg = _load(args.config)
+    trange = parse_range(args.range or cfg.default_range)
+    loaded = function_summary(cfg, trange, accounts=args.account, regions=args.region, teams=args.team)
+    out.write(render(loaded.frame, args.format) + "\n")
+    for w in loaded.warnings:
+        err.write(f"warning: {w}\n")
+    for s in loaded.stale:
+        err.write(f"warning: {s.source} for {s.account}/{s.region} is stale: {s.error}\n")
+    failed = loaded.failed
+    for s in failed:
+        err.write(f"error: {s.error}\n")
+    return EXIT_AWS if failed else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, out, err) -> int:
+    from aws import sim
+
+    cfg = _load(args.config)
+    demos = [a for a in cfg.aws_accounts() if a.demo]
+    if not demos:
+        err.write("error: the config has no demo account; add `- name: demo` with `demo: true` under accounts\n")
+        return EXIT_INPUT
+    for a in demos:
+        out.write(sim.describe(a).rstrip() + "\n")
+    return EXIT_OK
+
+
+COMMANDS = {"summary": cmd_summary, "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except (ConfigError, RangeError) as e:
+        err.write(f"error: {e}\n")
+        return EXIT_INPUT
+    except AwsError as e:
+        err.write(f"error: {e}\n")
+        return EXIT_AWS
+    except KeyboardInterrupt:
+        err.write("interrupted\n")
+        return 130

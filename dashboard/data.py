@@ -1,0 +1,363 @@
+"""Cached, fanned-out access to every source: the one place pages, the CLI and digests load data.
+
+Each loader asks every configured account × region concurrently, through the
+cache of its source (``aws.cache``), and returns a :class:`Loaded`: the merged
+frame plus one :class:`SourceStatus` per account × region saying how fresh the
+part is, whether it is stale, and the one-sentence error when it failed. One
+part failing never stops the others.
+
+Cache keys name the question, not the clock: a rolling range ("24h") is keyed by
+its label and period, so the answer of two minutes ago is the one served stale
+if a refresh fails; a fixed range is keyed by its start and end.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from aws import cache
+from aws import costs as ce
+from aws import functions as lam
+from aws import tags as tagging
+from aws.errors import AwsError
+from aws.frames import typed_frame
+from aws.session import CE_REGION, Account
+from dashboard.allocation import assign_teams
+from dashboard.settings import Settings
+from dashboard.timerange import PRESETS, TimeRange
+
+__all__ = ["SourceStatus", "Loaded", "inventory", "fan_out", "daily_costs", "month_forecast"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """How one source's part (one account × region) stands."""
+
+    source: str
+    account: str
+    region: str
+    fetched_at: float | None = None
+    stale: bool = False
+    error: str | None = None  # one sentence: the cause and the fix
+    error_kind: str | None = None  # AccessDenied, Throttled, ...
+    iam_action: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None and not self.stale
+
+    def age_s(self, now: float | None = None) -> float | None:
+        return None if self.fetched_at is None else (now or time.time()) - self.fetched_at
+
+
+@dataclass
+class Loaded:
+    """A merged frame and the status of each part it was built from."""
+
+    frame: pd.DataFrame
+    statuses: list[SourceStatus] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return [s.error for s in self.statuses if s.error]
+
+    @property
+    def failed(self) -> list[SourceStatus]:
+        return [s for s in self.statuses if s.failed]
+
+    @property
+    def stale(self) -> list[SourceStatus]:
+        return [s for s in self.statuses if s.stale]
+
+
+Part = tuple[Account, str]  # account × region
+
+
+def fan_out(
+    source: str,
+    parts: Iterable[Part],
+    key: Callable[[Account, str], Hashable],
+    fetch: Callable[[Account, str], pd.DataFrame],
+    *,
+    force: bool = False,
+    max_workers: int = 8,
+) -> tuple[list[pd.DataFrame], list[SourceStatus]]:
+    """Fetch every part concurrently through ``source``'s cache; failures become statuses."""
+    parts = list(parts)
+    store = cache.source(source)
+
+    def one(part: Part) -> tuple[pd.DataFrame | None, SourceStatus]:
+        account, region = part
+        try:
+            got = store.get(key(account, region), lambda: fetch(account, region), force=force)
+        except AwsError as e:
+            log.warning("%s %s/%s failed: %s", source, account.name, region, e)
+            return None, SourceStatus(
+                source, account.name, region, error=str(e), error_kind=type(e).__name__, iam_action=getattr(e, "iam_action", None)
+            )
+        err = got.error
+        return got.value, SourceStatus(
+            source,
+            account.name,
+            region,
+            fetched_at=got.fetched_at,
+            stale=got.stale,
+            error=None if err is None else str(err),
+            error_kind=None if err is None else type(err).__name__,
+            iam_action=None if err is None else getattr(err, "iam_action", None),
+        )
+
+    if not parts:
+        return [], []
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(parts)))) as pool:
+        results = list(pool.map(one, parts))
+    return [f for f, _ in results if f is not None], [s for _, s in results]
+
+
+def _parts(settings: Settings, accounts: Iterable[str] | None = None, regions: Iterable[str] | None = None) -> list[Part]:
+    want_a = set(accounts) if accounts else None
+    want_r = set(regions) if regions else None
+    return [
+        (a, r)
+        for a in settings.aws_accounts()
+        if want_a is None or a.name in want_a
+        for r in a.regions
+        if want_r is None or r in want_r
+    ]
+
+
+def _concat(frames: list[pd.DataFrame], schema_frame: pd.DataFrame) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return schema_frame.iloc[0:0].copy()
+    return pd.concat(frames, ignore_index=True)
+
+
+INVENTORY_EXTRA = ["tags", "team"]
+
+
+def inventory(
+    settings: Settings, *, accounts: Iterable[str] | None = None, regions: Iterable[str] | None = None, force: bool = False
+) -> Loaded:
+    """Every function of the selected accounts × regions with its tags (dict) and team.
+
+    Tags come from the Tagging API; when that fails the functions still show, with
+    no tags and the team from the manual map or "untagged", and the tag status says why.
+    """
+    cache.configure(settings.cache_ttl_s.model_dump())
+    parts = _parts(settings, accounts, regions)
+    fn_frames, fn_status = fan_out(
+        "inventory", parts, lambda a, r: (a.name, r, "functions"), lambda a, r: lam.functions(account=a, region=r), force=force
+    )
+    tag_frames, tag_status = fan_out(
+        "tags", parts, lambda a, r: (a.name, r, "tags"), lambda a, r: tagging.function_tags(account=a, region=r), force=force
+    )
+    funcs = _concat(fn_frames, typed_frame([], lam.SCHEMA))
+    tags = _concat(tag_frames, typed_frame([], tagging.SCHEMA))
+    by_arn: dict[str, dict[str, str]] = {}
+    for arn, k, v in tags[["arn", "key", "value"]].itertuples(index=False):
+        by_arn.setdefault(arn, {})[k] = v
+    funcs = funcs.copy()
+    funcs["tags"] = [by_arn.get(a, {}) for a in funcs["arn"]]
+    alloc = settings.allocation
+    funcs["team"] = assign_teams(funcs, tag_keys=alloc.tag_keys, manual=alloc.manual, untagged=alloc.untagged_label)
+    warnings = [w for f in fn_frames for w in f.attrs.get("warnings", [])]
+    funcs = funcs.sort_values(["account", "region", "function"], ignore_index=True)
+    return Loaded(funcs, fn_status + tag_status, warnings)
+
+
+def range_key(trange: TimeRange) -> Hashable:
+    """A rolling preset is keyed by its label; a fixed range by its bounds (to the minute)."""
+    if trange.label in PRESETS:
+        return trange.label
+    return (int(trange.start.timestamp()) // 60 * 60, int(trange.end.timestamp()) // 60 * 60)
+
+
+def daily_costs(
+    settings: Settings,
+    *,
+    start: date,
+    end: date,
+    group_by: str | None = None,
+    accounts: Iterable[str] | None = None,
+    force: bool = False,
+) -> Loaded:
+    """Cost Explorer daily Lambda spend per account (asked once per question per TTL)."""
+    cache.configure(settings.cache_ttl_s.model_dump())
+    accts = [(a, CE_REGION) for a in settings.aws_accounts() if not accounts or a.name in set(accounts)]
+    frames, status = fan_out(
+        "costs",
+        accts,
+        lambda a, r: (a.name, "global", "costs", group_by or "TOTAL", start.isoformat(), end.isoformat()),
+        lambda a, r: ce.daily_costs(account=a, start=start, end=end, group_by=group_by),
+        force=force,
+    )
+    return Loaded(_concat(frames, typed_frame([], ce.SCHEMA)), status)
+
+
+def month_forecast(settings: Settings, *, today: date | None = None, force: bool = False) -> Loaded:
+    """Cost Explorer's forecast of Lambda spend from today to the end of this month."""
+    cache.configure(settings.cache_ttl_s.model_dump())
+    today = today or datetime.now(UTC).date()
+    month_end = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    accts = [(a, CE_REGION) for a in settings.aws_accounts()]
+    frames, status = fan_out(
+        "forecast",
+        accts,
+        lambda a, r: (a.name, "global", "forecast", today.isoformat(), month_end.isoformat()),
+        lambda a, r: ce.forecast(account=a, start=today, end=month_end),
+        force=force,
+    )
+    return Loaded(_concat(frames, typed_frame([], ce.FORECAST_SCHEMA)), status)
+
+
+# --- metrics, memory and cold starts --------------------------------------------------------------
+
+MEMORY_SCHEMA: dict[str, str] = {
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "timestamp": "datetime64[ns, UTC]",
+    "bin_s": "int64",
+    "reports": "Int64",  # REPORT lines seen; <NA> where the figures come from Lambda Insights
+    "cold_starts": "Int64",
+    "init_ms_mean": "float64",
+    "init_ms_p99": "float64",
+    "billed_ms_sum": "float64",
+    "gb_seconds": "float64",
+    "used_mb_max": "float64",
+    "used_mb_mean": "float64",
+    "memory_mb": "float64",
+    "source": "string",  # logs_insights | filter_log_events | lambda_insights
+}
+
+
+def _by_part(settings: Settings, inv: pd.DataFrame) -> dict[Part, pd.DataFrame]:
+    accounts = {a.name: a for a in settings.aws_accounts()}
+    out: dict[Part, pd.DataFrame] = {}
+    if inv.empty:
+        return out
+    for (acct, region), rows in inv.groupby(["account", "region"], sort=True):
+        if acct in accounts:
+            out[(accounts[acct], region)] = rows
+    return out
+
+
+def _fn_key(rows: pd.DataFrame) -> tuple[str, ...]:
+    return tuple(sorted(rows["function"].tolist()))
+
+
+def metrics(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: bool = False) -> Loaded:
+    """The AWS/Lambda metric series of the inventory's functions over ``trange`` (one period for all)."""
+    from aws import metrics as cw
+
+    cache.configure(settings.cache_ttl_s.model_dump())
+    groups = _by_part(settings, inv)
+    period = cw.choose_period(start=trange.start, end=trange.end)
+    start, end = trange.start, trange.end
+    if trange.label in PRESETS:
+        # "The last 24 h" ends at the current period's end: exactly span / period points a query, so
+        # the queries pack into the fewest GetMetricData calls (100,800 is a multiple of 1,440 and 2,016).
+        start, end, period = cw.recent_window(span=trange.duration, now=trange.end)
+
+    def optional(a: Account, r: str) -> pd.DataFrame:
+        return cache.source("inventory").get((a.name, r, "optional-metrics"), lambda: cw.discover_optional(account=a, region=r)).value
+
+    frames, status = fan_out(
+        "metrics",
+        groups,
+        lambda a, r: (a.name, r, "metrics", range_key(trange), period, _fn_key(groups[(a, r)])),
+        lambda a, r: cw.lambda_metrics(
+            account=a, region=r, functions=_fn_key(groups[(a, r)]), start=start, end=end, period=period, optional=optional(a, r)
+        ),
+        force=force,
+    )
+    return Loaded(_concat(frames, typed_frame([], cw.LAMBDA_SCHEMA)), status)
+
+
+def range_stats(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: bool = False) -> Loaded:
+    """Duration percentiles over the whole range, one row per function (exact, not derived from periods)."""
+    from aws import metrics as cw
+
+    cache.configure(settings.cache_ttl_s.model_dump())
+    groups = _by_part(settings, inv)
+    frames, status = fan_out(
+        "metrics",
+        groups,
+        lambda a, r: (a.name, r, "range-stats", range_key(trange), _fn_key(groups[(a, r)])),
+        lambda a, r: cw.range_statistics(account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end),
+        force=force,
+    )
+    return Loaded(_concat(frames, typed_frame([], cw.RANGE_SCHEMA)), status)
+
+
+def _insights_as_memory(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "account": frame["account"],
+            "region": frame["region"],
+            "function": frame["function"],
+            "timestamp": frame["timestamp"],
+            "bin_s": frame["period_s"],
+            "used_mb_max": frame["used_memory_max_mb"],
+            "memory_mb": frame["total_memory_mb"],
+            "cold_starts": frame["init_duration_count"].round().astype("Int64"),
+            "init_ms_mean": frame["init_duration_avg_ms"],
+            "init_ms_p99": frame["init_duration_max_ms"],  # an upper bound: Insights gives the maximum
+            "source": "lambda_insights",
+        }
+    )
+    return typed_frame(out, MEMORY_SCHEMA)
+
+
+def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: bool = False) -> Loaded:
+    """Memory used, cold starts, init and billed duration per function and bin.
+
+    Functions with Lambda Insights are read from its metrics (cheap); the others from their
+    REPORT lines (Logs Insights, or FilterLogEvents where the endpoint lacks it, per
+    ``logs.source`` in the settings).
+    """
+    from aws import logs as cwl
+    from aws import metrics as cw
+
+    cache.configure(settings.cache_ttl_s.model_dump())
+    groups = _by_part(settings, inv)
+    prefer = "events" if settings.logs.source == "filter" else "insights"
+    bin_s = cwl.choose_bin(start=trange.start, end=trange.end)
+
+    def insights_set(a: Account, r: str) -> frozenset[str]:
+        return cache.source("insights").get((a.name, r, "insights-functions"), lambda: frozenset(cw.insights_functions(account=a, region=r))).value
+
+    def fetch(a: Account, r: str) -> pd.DataFrame:
+        rows = groups[(a, r)]
+        with_insights = insights_set(a, r) if settings.logs.source == "auto" else frozenset()
+        parts = []
+        ins = [f for f in rows["function"] if f in with_insights]
+        if ins:
+            m = cw.insights_metrics(account=a, region=r, functions=ins, start=trange.start, end=trange.end, period=bin_s, available=set(ins))
+            parts.append(_insights_as_memory(m))
+        rest = rows[~rows["function"].isin(with_insights)]
+        if not rest.empty:
+            groups_map = dict(zip(rest["function"], rest["log_group"], strict=True))
+            parts.append(
+                typed_frame(
+                    cwl.memory_and_cold_starts(account=a, region=r, log_groups=groups_map, start=trange.start, end=trange.end, bin_s=bin_s, prefer=prefer),
+                    MEMORY_SCHEMA,
+                )
+            )
+        return _concat(parts, typed_frame([], MEMORY_SCHEMA))
+
+    frames, status = fan_out(
+        "logs", groups, lambda a, r: (a.name, r, "memory", range_key(trange), bin_s, settings.logs.source, _fn_key(groups[(a, r)])), fetch, force=force
+    )
+    return Loaded(_concat(frames, typed_frame([], MEMORY_SCHEMA)), status)
