@@ -1,0 +1,131 @@
+"""The frame every page shares: settings, sidebar filters, the demo banner, freshness and the API meter.
+
+Page scripts only lay out widgets and charts; they read the current selection
+from :func:`selection` and turn :class:`dashboard.data.Loaded` statuses into one
+sentence each with :func:`show_statuses`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+
+from aws.meter import METER
+from dashboard import settings as settings_mod
+from dashboard.data import Loaded
+from dashboard.settings import ConfigError, Settings
+from dashboard.timerange import PRESETS, RangeError, TimeRange, parse_range
+
+__all__ = ["load_settings", "Selection", "sidebar", "selection", "show_statuses", "fmt_age"]
+
+CONFIG_ENV = "LAMBDA_LENS_CONFIG"
+
+
+def load_settings() -> Settings:
+    """The settings the app runs with; a bad file stops the page with its one line."""
+    path = os.environ.get(CONFIG_ENV)
+    try:
+        return settings_mod.load(path)
+    except ConfigError as e:
+        st.error(f"{e}", icon=":material/error:")
+        st.stop()
+        raise  # unreachable; st.stop raises
+
+
+@dataclass(frozen=True)
+class Selection:
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]
+    teams: tuple[str, ...]
+    trange: TimeRange
+    range_text: str
+
+
+def fmt_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _query_list(name: str) -> list[str]:
+    return [v for v in st.query_params.get_all(name) if v]
+
+
+def sidebar(cfg: Settings, teams: list[str]) -> Selection:
+    """Filters shared by every page, mirrored in the URL so a pasted link shows the same view."""
+    accounts = [a.name for a in cfg.accounts]
+    regions = sorted({r for a in cfg.accounts for r in a.regions})
+    with st.sidebar:
+        st.header("Lambda Lens")
+        sel_acc = st.multiselect(
+            "Account", accounts, default=[a for a in _query_list("account") if a in accounts], key="f_account", placeholder="All accounts"
+        )
+        sel_reg = st.multiselect(
+            "Region", regions, default=[r for r in _query_list("region") if r in regions], key="f_region", placeholder="All regions"
+        )
+        sel_team = st.multiselect(
+            "Team", teams, default=[t for t in _query_list("team") if t in teams], key="f_team", placeholder="All teams"
+        )
+        options = list(PRESETS) + ["custom"]
+        wanted = st.query_params.get("range", cfg.default_range)
+        default_idx = options.index(wanted) if wanted in options else (options.index("custom") if ".." in wanted else options.index(cfg.default_range))
+        choice = st.selectbox("Time range", options, index=default_idx, key="f_range")
+        range_text = choice
+        if choice == "custom":
+            custom = st.text_input("From..to (UTC, ISO 8601)", value=wanted if ".." in wanted else "", key="f_custom", placeholder="2026-11-20..2026-11-21T12:00")
+            range_text = custom or cfg.default_range
+        try:
+            trange = parse_range(range_text)
+        except RangeError as e:
+            st.error(str(e))
+            trange = parse_range(cfg.default_range)
+            range_text = cfg.default_range
+    st.query_params["range"] = range_text
+    for name, values in (("account", sel_acc), ("region", sel_reg), ("team", sel_team)):
+        if values:
+            st.query_params[name] = values
+        elif name in st.query_params:
+            del st.query_params[name]
+    return Selection(tuple(sel_acc), tuple(sel_reg), tuple(sel_team), trange, range_text)
+
+
+def selection() -> Selection:
+    return st.session_state["selection"]
+
+
+def show_statuses(loaded: Loaded, *, what: str) -> None:
+    """One sentence per failed or stale part, where the data would be."""
+    for s in loaded.failed:
+        st.error(f"{what} missing for {s.account}/{s.region}: {s.error}", icon=":material/warning:")
+    for s in loaded.stale:
+        st.warning(f"{what} for {s.account}/{s.region} is stale ({fmt_age(s.age_s())} old): {s.error}", icon=":material/history:")
+    for w in loaded.warnings:
+        st.info(w)
+
+
+def meter_panel() -> None:
+    snap = METER.snapshot()
+    with st.sidebar:
+        st.caption(
+            f"AWS calls this process: {snap.total_calls:,} · est. cost ${snap.cost_usd:,.4f} "
+            f"({snap.metrics_requested:,} metrics, {snap.ce_requests} Cost Explorer requests)"
+        )
+
+
+def freshness_panel(statuses: list) -> None:
+    if not statuses:
+        return
+    now = time.time()
+    lines = []
+    for s in statuses:
+        mark = "stale" if s.stale else ("failed" if s.failed else "fresh")
+        lines.append(f"{s.source} · {s.account}/{s.region}: {mark}, {fmt_age(s.age_s(now))}")
+    with st.sidebar.expander("Data freshness"):
+        st.text("\n".join(lines))

@@ -1,0 +1,90 @@
+"""The app in Streamlit's AppTest: the frame, the Functions page, filters, a deep link, a refresh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def _chdir(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)
+
+
+def run(at: AppTest) -> AppTest:
+    at.run(timeout=60)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def table(at: AppTest):
+    (df,) = at.dataframe
+    return df.value
+
+
+def test_functions_page_lists_the_demo_functions():
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    assert any("Demo data" in i.value for i in at.info)
+    assert at.title[0].value == "Functions"
+    frame = table(at)
+    assert len(frame) == 48
+    assert {"function", "team", "invocations", "error_rate", "duration_p99_ms", "max_memory_used_mb"} <= set(frame.columns)
+    assert frame["invocations"].sum() > 0
+    assert not at.error
+
+
+def test_team_filter_narrows_the_table_and_goes_into_the_url():
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    at.multiselect(key="f_team").set_value(["payments"])
+    run(at)
+    frame = table(at)
+    assert len(frame) > 0 and set(frame["team"]) == {"payments"}
+    team = at.query_params["team"]
+    assert (team if isinstance(team, list) else [team]) == ["payments"]
+
+
+def test_deep_link_selects_region_and_range():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["region"] = "eu-west-1"
+    at.query_params["range"] = "7d"
+    run(at)
+    assert at.selectbox(key="f_range").value == "7d"
+    frame = table(at)
+    assert set(frame["region"]) == {"eu-west-1"}
+    assert "(7d)" in at.caption[0].value
+
+
+def test_search_box_filters_by_name():
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    at.text_input(key="fn_search").input("thumb")
+    run(at)
+    frame = table(at)
+    assert len(frame) >= 1 and frame["function"].str.contains("thumb").all()
+
+
+def test_refresh_asks_aws_again():
+    from aws.meter import METER
+
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    before = METER.snapshot().count("GetMetricData")
+    run(at)  # a rerun is served from the cache
+    assert METER.snapshot().count("GetMetricData") == before
+    at.button(key="refresh").click()
+    run(at)
+    assert METER.snapshot().count("GetMetricData") > before
+
+
+def test_bad_config_shows_one_line_and_no_traceback(tmp_path, monkeypatch):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("accounts:\n  - name: x\n    regions: [mars-1]\n")
+    monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.error[0].value == f"{cfg}: accounts[0].regions[0]: 'mars-1' is not an AWS region (e.g. us-east-1, eu-west-1)"
