@@ -1,0 +1,535 @@
+"""The AWS Lambda price model: rates per region and the pure functions that price usage.
+
+- :class:`Prices` holds one region's list prices (USD per unit), :class:`PriceBook` every
+  region's plus the account-level free tier. :func:`load_prices` reads them from
+  ``aws/data/lambda_prices.json`` and applies overrides from ``config.yaml``; a region the
+  file lacks gets us-east-1's rates, marked ``assumed``.
+- The cost functions price one quantity each and take numbers or numpy arrays:
+  :func:`request_cost_usd`, :func:`compute_cost_usd` (on-demand duration with the monthly
+  volume tiers), :func:`ephemeral_cost_usd` (storage above 512 MB),
+  :func:`provisioned_cost_usd` (provisioned concurrency enabled + executing).
+- :func:`apply_free_tier` consumes the account's monthly free tier (1M requests and
+  400,000 GB-s) day by day from the first of the month.
+- :func:`billed_duration_ms` says what a REPORT line's Billed Duration is made of (INIT
+  is billed for every on-demand function since 2025-08-01).
+- :func:`refresh_from_price_list` reads a region's rates from the AWS Price List API
+  (``pricing`` GetProducts, service code ``AWSLambda``), cached for a day.
+
+How AWS prices Lambda (https://aws.amazon.com/lambda/pricing/):
+
+- requests: a rate per request, the same for x86_64 and arm64;
+- duration (on demand): GB-s = billed seconds × memory GB (MB / 1024); the rate falls in
+  tiers of month-to-date GB-s per account, region and architecture (us-east-1 x86: the
+  first 6 B GB-s at $0.0000166667, the next 9 B at $0.000015, beyond 15 B at
+  $0.0000133334; arm64: 7.5 B and 18.75 B);
+- free tier, per account and month: 1M requests and 400,000 GB-s (x86 and arm64
+  together); not for functions with provisioned concurrency, nor for ephemeral storage;
+- ephemeral storage: GB-s of configured storage above 512 MB × billed seconds;
+- provisioned concurrency: enabled GB-s (allocated environments × memory GB × seconds
+  enabled) plus executing GB-s (duration of the invocations it serves) at their own rates;
+  its requests are billed at the request rate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from aws.session import Account
+
+__all__ = [
+    "PRICE_FILE",
+    "DEFAULT_REGION",
+    "INIT_BILLED_FROM",
+    "FREE_REQUESTS",
+    "FREE_GB_S",
+    "PRICE_LIST_TTL_S",
+    "PRICE_FIELDS",
+    "PriceError",
+    "Prices",
+    "PriceBook",
+    "load_prices",
+    "request_cost_usd",
+    "compute_cost_usd",
+    "ephemeral_cost_usd",
+    "provisioned_cost_usd",
+    "apply_free_tier",
+    "billed_duration_ms",
+    "utc_day",
+    "refresh_from_price_list",
+    "prices_from_price_list",
+]
+
+log = logging.getLogger(__name__)
+
+PRICE_FILE = Path(__file__).resolve().parent.parent / "aws" / "data" / "lambda_prices.json"
+DEFAULT_REGION = "us-east-1"  # the region whose rates stand in for a region the file lacks
+INIT_BILLED_FROM = date(2025, 8, 1)  # INIT is billed for every on-demand function from this day
+FREE_REQUESTS = 1_000_000  # per account and month
+FREE_GB_S = 400_000.0  # per account and month, x86_64 and arm64 together
+PRICE_LIST_TTL_S = 86_400.0  # Price List answers are reused for a day
+
+Number = float | np.ndarray
+
+# Rate fields of a region (USD per unit) and the two tier tables, as named in the price
+# file and in config.yaml's overrides.
+_RATE_FIELDS = (
+    "request",
+    "gb_second",
+    "gb_second_arm",
+    "ephemeral_gb_second",
+    "provisioned_concurrency_gb_second",
+    "provisioned_concurrency_gb_second_arm",
+    "provisioned_duration_gb_second",
+    "provisioned_duration_gb_second_arm",
+)
+_TIER_FIELDS = ("gb_second_tiers", "gb_second_arm_tiers")
+PRICE_FIELDS = _RATE_FIELDS + _TIER_FIELDS
+
+Tiers = tuple[tuple[float, float], ...]
+
+
+class PriceError(ValueError):
+    """A price file, override or Price List answer that cannot be used; ``str()`` names the field."""
+
+
+@dataclass(frozen=True)
+class Prices:
+    """One region's Lambda list prices, each in USD per unit (per request, per GB-s).
+
+    ``gb_second_tiers`` / ``gb_second_arm_tiers`` list the later duration tiers as
+    ``(from_month_to_date_gb_s, usd_per_gb_s)``; the first tier (from 0) is ``gb_second`` /
+    ``gb_second_arm``. ``assumed`` is True when the price file has no rates for the region
+    and us-east-1's stand in; ``assumed_fields`` names every rate copied from us-east-1
+    without being checked for this region.
+    """
+
+    region: str
+    request: float
+    gb_second: float
+    gb_second_arm: float
+    gb_second_tiers: Tiers
+    gb_second_arm_tiers: Tiers
+    ephemeral_gb_second: float
+    provisioned_concurrency_gb_second: float
+    provisioned_concurrency_gb_second_arm: float
+    provisioned_duration_gb_second: float
+    provisioned_duration_gb_second_arm: float
+    usage_type_prefix: str = ""
+    assumed: bool = False
+    assumed_fields: frozenset[str] = frozenset()
+    source: str = "file"  # file | config | price_list
+
+    def tiers(self, arch: str) -> Tiers:
+        """Every duration tier of ``arch`` as ``(from_gb_s, usd_per_gb_s)``, the first from 0."""
+        if _arch(arch) == "arm64":
+            return ((0.0, self.gb_second_arm), *self.gb_second_arm_tiers)
+        return ((0.0, self.gb_second), *self.gb_second_tiers)
+
+    def gb_second_rate(self, arch: str) -> float:
+        """The first-tier on-demand duration rate of ``arch`` (the rate the free tier is worth)."""
+        return self.gb_second_arm if _arch(arch) == "arm64" else self.gb_second
+
+    def provisioned_rates(self, arch: str) -> tuple[float, float]:
+        """(enabled, executing) provisioned-concurrency rates of ``arch``, USD per GB-s."""
+        if _arch(arch) == "arm64":
+            return self.provisioned_concurrency_gb_second_arm, self.provisioned_duration_gb_second_arm
+        return self.provisioned_concurrency_gb_second, self.provisioned_duration_gb_second
+
+
+@dataclass(frozen=True)
+class PriceBook:
+    """Every region's :class:`Prices` and the account-level monthly free tier."""
+
+    regions: Mapping[str, Prices]
+    free_requests: float = FREE_REQUESTS
+    free_gb_s: float = FREE_GB_S
+    currency: str = "USD"
+    default_region: str = DEFAULT_REGION
+
+    def prices(self, region: str) -> Prices:
+        """The region's prices; a region without rates gets the default region's, ``assumed=True``."""
+        found = self.regions.get(region)
+        if found is not None:
+            return found
+        return dataclasses.replace(
+            self.regions[self.default_region],
+            region=region,
+            usage_type_prefix="",
+            assumed=True,
+            assumed_fields=frozenset(PRICE_FIELDS),
+        )
+
+    def assumed_regions(self, regions: Iterable[str]) -> list[str]:
+        """Which of ``regions`` are priced with the default region's rates (for a page notice)."""
+        return sorted({r for r in regions if self.prices(r).assumed})
+
+    def with_region(self, prices: Prices) -> PriceBook:
+        """A copy with one region's prices replaced."""
+        return dataclasses.replace(self, regions=MappingProxyType({**self.regions, prices.region: prices}))
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _price_file(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _arch(arch: str) -> str:
+    a = str(arch).lower()
+    if a in ("arm64", "arm", "graviton", "aarch64"):
+        return "arm64"
+    if a in ("x86_64", "x86", "amd64"):
+        return "x86_64"
+    raise PriceError(f"architecture {arch!r} is not x86_64 or arm64")
+
+
+def _rate(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise PriceError(f"{where}: {value!r} is not a number (USD per unit)")
+    try:
+        v = float(value)
+    except ValueError:
+        raise PriceError(f"{where}: {value!r} is not a number (USD per unit)") from None
+    if not math.isfinite(v) or v < 0:
+        raise PriceError(f"{where}: {value!r} must be a finite number ≥ 0")
+    return v
+
+
+def _tiers(where: str, value: Any) -> Tiers:
+    if not isinstance(value, list | tuple):
+        raise PriceError(f"{where}: expected a list of [from_gb_s, usd_per_gb_s] pairs, got {value!r}")
+    out: list[tuple[float, float]] = []
+    for i, pair in enumerate(value):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise PriceError(f"{where}[{i}]: expected [from_gb_s, usd_per_gb_s], got {pair!r}")
+        out.append((_rate(f"{where}[{i}][0]", pair[0]), _rate(f"{where}[{i}][1]", pair[1])))
+    starts = [s for s, _ in out]
+    if any(b <= a for a, b in zip(starts, starts[1:], strict=False)) or (starts and starts[0] <= 0):
+        raise PriceError(f"{where}: tier starts must be > 0 and increasing, got {starts}")
+    return tuple(out)
+
+
+def _region_prices(region: str, raw: Mapping[str, Any], *, where: str, source: str) -> Prices:
+    kw: dict[str, Any] = {}
+    for name in _RATE_FIELDS:
+        if name not in raw:
+            raise PriceError(f"{where}.{name}: missing")
+        kw[name] = _rate(f"{where}.{name}", raw[name])
+    for name in _TIER_FIELDS:
+        kw[name] = _tiers(f"{where}.{name}", raw.get(name, []))
+    return Prices(
+        region=region,
+        usage_type_prefix=str(raw.get("usage_type_prefix", "")),
+        assumed_fields=frozenset(raw.get("assumed", ())),
+        source=source,
+        **kw,
+    )
+
+
+def _apply_overrides(base: Prices, region: str, fields: Mapping[str, Any], *, in_file: bool) -> Prices:
+    if not isinstance(fields, Mapping):
+        raise PriceError(f"pricing.{region}: expected a mapping of field: value, got {fields!r}")
+    changes: dict[str, Any] = {}
+    for name, value in fields.items():
+        where = f"pricing.{region}.{name}"
+        if name in _RATE_FIELDS:
+            changes[name] = _rate(where, value)
+        elif name in _TIER_FIELDS:
+            changes[name] = _tiers(where, value)
+        else:
+            raise PriceError(f"{where}: unknown price field; use one of {', '.join(PRICE_FIELDS)}")
+    left = (base.assumed_fields if in_file else frozenset(PRICE_FIELDS)) - set(changes)
+    return dataclasses.replace(
+        base,
+        region=region,
+        assumed=not in_file and not changes,
+        assumed_fields=frozenset(left),
+        source="config" if changes else base.source,
+        **changes,
+    )
+
+
+def load_prices(
+    overrides: Mapping[str, Mapping[str, Any]] | None = None, *, path: str | Path | None = None
+) -> PriceBook:
+    """The price book from the price file, with ``overrides`` (region → field → value) applied.
+
+    Field names are those of the price file (``request``, ``gb_second``, ``gb_second_arm``,
+    ``gb_second_tiers``, ``ephemeral_gb_second``, ``provisioned_concurrency_gb_second[_arm]``,
+    ``provisioned_duration_gb_second[_arm]``), values in USD per unit; tiers are lists of
+    ``[from_month_to_date_gb_s, usd_per_gb_s]``. A region absent from the file may be given
+    here: fields not set come from us-east-1 and stay listed in ``assumed_fields``.
+    A bad value raises :class:`PriceError` naming ``pricing.<region>.<field>``.
+    """
+    raw = _price_file(str(path or PRICE_FILE))
+    regions_raw = raw.get("regions") or {}
+    if DEFAULT_REGION not in regions_raw:
+        raise PriceError(f"{path or PRICE_FILE}: no prices for {DEFAULT_REGION}, the default region")
+    regions = {r: _region_prices(r, v, where=f"regions.{r}", source="file") for r, v in regions_raw.items()}
+    for region, fields in (overrides or {}).items():
+        in_file = region in regions
+        base = regions[region] if in_file else regions[DEFAULT_REGION]
+        regions[region] = _apply_overrides(base, region, fields, in_file=in_file)
+    free = raw.get("free_tier") or {}
+    return PriceBook(
+        regions=MappingProxyType(regions),
+        free_requests=_rate("free_tier.requests", free.get("requests", FREE_REQUESTS)),
+        free_gb_s=_rate("free_tier.gb_seconds", free.get("gb_seconds", FREE_GB_S)),
+        currency=str(raw.get("currency", "USD")),
+    )
+
+
+# --- the cost functions -----------------------------------------------------------------------------
+
+
+def utc_day(values: pd.Series) -> pd.Series:
+    """Timestamps or dates as naive ``datetime64[ns]`` midnights of their UTC day."""
+    ts = pd.to_datetime(values)
+    if ts.dt.tz is not None:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ts.dt.floor("D").astype("datetime64[ns]")
+
+
+def _out(value: np.ndarray, *inputs: Any) -> Number:
+    return float(value) if all(np.ndim(i) == 0 for i in inputs) else value
+
+
+def request_cost_usd(*, requests: Number, prices: Prices) -> Number:
+    """Requests × the region's request rate (x86_64 and arm64 alike)."""
+    r = np.asarray(requests, dtype="float64")
+    return _out(r * prices.request, requests)
+
+
+def compute_cost_usd(*, gb_s: Number, month_to_date_gb_s: Number = 0.0, arch: str, prices: Prices) -> Number:
+    """On-demand duration cost of ``gb_s`` GB-s used after ``month_to_date_gb_s`` this month.
+
+    The tiers apply to the month-to-date GB-s of one account, region and architecture:
+    the part of ``gb_s`` below a tier boundary is priced at the lower tier's rate, the
+    part above at the next. With us-east-1 x86 rates, 5.9 B GB-s already used and a day
+    of 0.2 B: 0.1 B × $0.0000166667 + 0.1 B × $0.000015 = $3,166.67.
+    """
+    start = np.asarray(month_to_date_gb_s, dtype="float64")
+    end = start + np.asarray(gb_s, dtype="float64")
+    tiers = prices.tiers(arch)
+    total = np.zeros(np.broadcast(start, end).shape)
+    for i, (lo, rate) in enumerate(tiers):
+        hi = tiers[i + 1][0] if i + 1 < len(tiers) else np.inf
+        total = total + (np.clip(end, lo, hi) - np.clip(start, lo, hi)) * rate
+    return _out(total, gb_s, month_to_date_gb_s)
+
+
+def ephemeral_cost_usd(*, gb_s_above_512_mb: Number, prices: Prices) -> Number:
+    """Ephemeral storage: GB-s of storage configured above 512 MB × the region's rate.
+
+    ``gb_s_above_512_mb`` = (storage MB − 512) / 1024 × billed seconds; e.g. 10 GB for 1M
+    invocations of 1 s: 9.5 GB × 1M s × $0.0000000309 = $0.29355.
+    """
+    g = np.asarray(gb_s_above_512_mb, dtype="float64")
+    return _out(g * prices.ephemeral_gb_second, gb_s_above_512_mb)
+
+
+def provisioned_cost_usd(*, enabled_gb_s: Number, executing_gb_s: Number, arch: str, prices: Prices) -> Number:
+    """Provisioned concurrency: enabled GB-s (environments × memory GB × seconds enabled) and
+    executing GB-s (duration of the invocations it serves), each at its own rate. Requests
+    are priced apart (:func:`request_cost_usd`); neither part has tiers or free tier."""
+    enabled_rate, executing_rate = prices.provisioned_rates(arch)
+    e = np.asarray(enabled_gb_s, dtype="float64")
+    x = np.asarray(executing_gb_s, dtype="float64")
+    return _out(e * enabled_rate + x * executing_rate, enabled_gb_s, executing_gb_s)
+
+
+def apply_free_tier(
+    *, usage: pd.DataFrame, free_requests: float = FREE_REQUESTS, free_gb_s: float = FREE_GB_S
+) -> pd.DataFrame:
+    """The account's monthly free tier, consumed day by day from the first of the month.
+
+    ``usage`` has one row per anything-you-like (function, region, ...) and day, with the
+    columns ``account``, ``date`` (a UTC day), ``requests`` and ``gb_s``: the usage the free
+    tier covers, i.e. on-demand requests and GB-s of functions without provisioned
+    concurrency, x86_64 and arm64 together (never provisioned concurrency or ephemeral
+    storage). Returns a copy with ``requests_free`` and ``gb_s_free``: per account and
+    calendar month, each day takes what is left of the allowance, up to the day's total, in
+    date order; a day's free amount is shared among its rows in proportion to their usage.
+    Requests and GB-s are consumed separately.
+
+    Usage before the first day in ``usage`` is taken as none: pass every day from the first
+    of the month for an exact answer.
+    """
+    missing = {"account", "date", "requests", "gb_s"} - set(usage.columns)
+    if missing:
+        raise ValueError(f"usage lacks the column(s) {', '.join(sorted(missing))}")
+    out = usage.copy()
+    if out.empty:
+        out["requests_free"] = pd.Series(dtype="float64")
+        out["gb_s_free"] = pd.Series(dtype="float64")
+        return out
+    day = utc_day(out["date"])
+    keys = pd.DataFrame({"account": out["account"].astype("object"), "date": day, "month": day.dt.to_period("M")})
+    for col, allowance in (("requests", free_requests), ("gb_s", free_gb_s)):
+        values = pd.to_numeric(out[col], errors="coerce").fillna(0.0).clip(lower=0.0).astype("float64")
+        daily = (
+            pd.DataFrame({**keys, "v": values.to_numpy()})
+            .groupby(["account", "month", "date"], sort=True)["v"]
+            .sum()
+            .reset_index()
+        )
+        before = daily.groupby(["account", "month"], sort=False)["v"].cumsum() - daily["v"]
+        daily["free"] = np.clip(allowance - before, 0.0, daily["v"])
+        daily["share"] = np.where(daily["v"] > 0, daily["free"] / daily["v"].where(daily["v"] > 0, 1.0), 0.0)
+        share = keys.merge(daily[["account", "date", "share"]], on=["account", "date"], how="left")["share"].to_numpy()
+        out[f"{col}_free"] = values.to_numpy() * share
+    return out
+
+
+def billed_duration_ms(
+    *, duration_ms: Number, init_ms: Number = 0.0, day: date, runtime: str | None = None, package_type: str = "Zip"
+) -> Number:
+    """What a REPORT line bills: the duration, plus INIT where INIT is billed, rounded up to 1 ms.
+
+    From :data:`INIT_BILLED_FROM` (2025-08-01) the INIT phase is billed for every on-demand
+    function; before, only for custom runtimes (``provided.*``) and container images.
+    (Provisioned concurrency and SnapStart bill their initialization apart.) This is why the
+    Duration metric, which excludes INIT, gives a lower estimate of the bill.
+    """
+    billed_init = day >= INIT_BILLED_FROM or package_type == "Image" or str(runtime or "").startswith("provided")
+    total = np.asarray(duration_ms, dtype="float64") + (np.asarray(init_ms, dtype="float64") if billed_init else 0.0)
+    # rounded to 1e-9 ms first, so that a binary fraction (102.25 + 150.2 = 252.45000000000002)
+    # does not bill one millisecond too many
+    return _out(np.ceil(np.round(total, 9)), duration_ms, init_ms)
+
+
+# --- the AWS Price List API ----------------------------------------------------------------------
+
+# Usage types of the Price List (after the region prefix, e.g. "USE1-") → candidate price
+# fields, first match wins per field (the x86 storage rate before the arm64 one).
+_USAGE_TYPES: dict[str, str] = {
+    "Request": "request",
+    "Lambda-GB-Second": "gb_second",
+    "Lambda-GB-Second-ARM": "gb_second_arm",
+    "Lambda-Provisioned-Concurrency": "provisioned_concurrency_gb_second",
+    "Lambda-Provisioned-Concurrency-ARM": "provisioned_concurrency_gb_second_arm",
+    "Lambda-Provisioned-GB-Second": "provisioned_duration_gb_second",
+    "Lambda-Provisioned-GB-Second-ARM": "provisioned_duration_gb_second_arm",
+    "Lambda-Ephemeral-Storage-GB-Second": "ephemeral_gb_second",
+    "Lambda-Storage-GB-Second": "ephemeral_gb_second",
+    "Lambda-Ephemeral-Storage-GB-Second-ARM": "ephemeral_gb_second",
+    "Lambda-Storage-GB-Second-ARM": "ephemeral_gb_second",
+}
+_USAGE_ORDER = {kind: i for i, kind in enumerate(_USAGE_TYPES)}
+_USAGE_RE = re.compile(
+    r"^(?:(?P<prefix>[A-Z]{2,4}\d?)-)?(?P<kind>"
+    + "|".join(map(re.escape, sorted(_USAGE_TYPES, key=len, reverse=True)))
+    + ")$"
+)
+
+
+def _price_items(items: Iterable[Any]) -> Iterator[dict]:
+    for item in items:
+        yield json.loads(item) if isinstance(item, str | bytes) else item
+
+
+def _dimensions(product: dict) -> list[tuple[float, float]]:
+    """(begin_range, usd) of every OnDemand price dimension of one product, sorted by begin."""
+    out = []
+    for term in (product.get("terms", {}).get("OnDemand") or {}).values():
+        for dim in (term.get("priceDimensions") or {}).values():
+            usd = (dim.get("pricePerUnit") or {}).get("USD")
+            if usd is not None:
+                out.append((float(dim.get("beginRange") or 0), float(usd)))
+    return sorted(out)
+
+
+def prices_from_price_list(items: Iterable[Any], *, region: str, base: Prices) -> Prices:
+    """A region's :class:`Prices` from GetProducts ``PriceList`` items (JSON strings or dicts).
+
+    Products are matched on ``regionCode`` and their usage type (``[<prefix>-]Request``,
+    ``[<prefix>-]Lambda-GB-Second[-ARM]``, ...); the duration tiers come from the price
+    dimensions' ``beginRange``. Fields the answer lacks keep ``base``'s value (and stay in
+    ``assumed_fields`` if they were there). Other Lambda products (Lambda@Edge, SnapStart,
+    ...) are ignored.
+    """
+    candidates: list[tuple[int, str, list[tuple[float, float]], str | None]] = []
+    for product in _price_items(items):
+        attrs = (product.get("product") or {}).get("attributes") or {}
+        if attrs.get("regionCode", region) != region:
+            continue
+        m = _USAGE_RE.match(str(attrs.get("usagetype", "")))
+        dims = _dimensions(product) if m else []
+        if m and dims:
+            kind = m.group("kind")
+            candidates.append((_USAGE_ORDER[kind], _USAGE_TYPES[kind], dims, m.group("prefix")))
+    found: dict[str, Any] = {}
+    prefix = base.usage_type_prefix
+    for _, name, dims, pre in sorted(candidates, key=lambda c: c[0]):
+        if name in found:
+            continue
+        prefix = pre or prefix
+        found[name] = dims[0][1]
+        if name in ("gb_second", "gb_second_arm"):
+            found[f"{name}_tiers"] = [[begin, usd] for begin, usd in dims[1:]]
+    if not found:
+        raise PriceError(f"the Price List has no AWS Lambda prices for {region}")
+    kw = {
+        k: _tiers(f"price_list.{region}.{k}", v) if k in _TIER_FIELDS else _rate(f"price_list.{region}.{k}", v)
+        for k, v in found.items()
+    }
+    return dataclasses.replace(
+        base,
+        region=region,
+        usage_type_prefix=prefix,
+        assumed=False,
+        assumed_fields=frozenset(base.assumed_fields) - set(kw),
+        source="price_list",
+        **kw,
+    )
+
+
+def refresh_from_price_list(
+    *, account: Account, region: str, book: PriceBook | None = None, force: bool = False
+) -> PriceBook:
+    """``book`` (default :func:`load_prices`) with ``region``'s rates read from the AWS Price List.
+
+    One GetProducts query (all pages) per region through the ``pricing`` endpoint in
+    us-east-1, filtered on ``regionCode``; the answer is cached for a day in
+    ``aws.cache.source("pricing")`` (single-flight, stale on error). AWS errors arrive as
+    :mod:`aws.errors` types (``pricing:GetProducts`` is the IAM action).
+    """
+    from aws import cache, errors, session
+
+    book = book or load_prices()
+    store = cache.source("pricing")
+    if store.ttl_s != PRICE_LIST_TTL_S:
+        store.set_ttl(PRICE_LIST_TTL_S)
+
+    def fetch() -> tuple[Any, ...]:
+        c = session.client(account, "pricing", "us-east-1")
+        try:
+            pages = c.get_paginator("get_products").paginate(
+                ServiceCode="AWSLambda",
+                Filters=[{"Type": "TERM_MATCH", "Field": "regionCode", "Value": region}],
+                FormatVersion="aws_v1",
+            )
+            return tuple(item for page in pages for item in page.get("PriceList", ()))
+        except Exception as e:
+            raise errors.translate(e, service="pricing", operation="GetProducts", account=account.name) from e
+
+    got = store.get((account.name, "global", "pricing", region), fetch, force=force)
+    return book.with_region(prices_from_price_list(got.value, region=region, base=book.prices(region)))
