@@ -60,14 +60,17 @@ def cmd_summary(args: argparse.Namespace, out, err) -> int:
     trange = parse_range(args.range or cfg.default_range)
     loaded = function_summary(cfg, trange, accounts=args.account, regions=args.region, teams=args.team)
     out.write(render(loaded.frame, args.format) + "\n")
-    for w in loaded.warnings:
-        err.write(f"warning: {w}\n")
-    for s in loaded.stale:
-        err.write(f"warning: {s.source} for {s.account}/{s.region} is stale: {s.error}\n")
-    failed = loaded.failed
-    for s in failed:
-        err.write(f"error: {s.error}\n")
-    return EXIT_AWS if failed else EXIT_OK
+    return _report(loaded, err)
+
+
+def _report(loaded, err) -> int:
+    """Warnings, stale parts and failures on stderr, one sentence each (said once); the exit code."""
+    lines = [f"warning: {w}" for w in loaded.warnings]
+    lines += [f"warning: {s.source} for {s.account}/{s.region} is stale: {s.error}" for s in loaded.stale]
+    lines += [f"error: {s.error}" for s in loaded.failed]
+    for line in dict.fromkeys(lines):
+        err.write(line + "\n")
+    return EXIT_AWS if loaded.failed else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace, out, err) -> int:

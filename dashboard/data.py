@@ -342,10 +342,16 @@ def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: b
         rows = groups[(a, r)]
         with_insights = insights_set(a, r) if settings.logs.source == "auto" else frozenset()
         parts = []
+        warnings = []
         ins = [f for f in rows["function"] if f in with_insights]
         if ins:
-            m = cw.insights_metrics(account=a, region=r, functions=ins, start=trange.start, end=trange.end, period=bin_s, available=set(ins))
-            parts.append(_insights_as_memory(m))
+            try:
+                m = cw.insights_metrics(account=a, region=r, functions=ins, start=trange.start, end=trange.end, period=bin_s, available=set(ins))
+            except AwsError as e:  # Lambda Insights unreadable: those functions' REPORT lines still tell
+                warnings.append(f"Lambda Insights metrics unavailable, read from REPORT lines instead: {e}")
+                with_insights = frozenset()
+            else:
+                parts.append(_insights_as_memory(m))
         rest = rows[~rows["function"].isin(with_insights)]
         if not rest.empty:
             groups_map = dict(zip(rest["function"], rest["log_group"], strict=True))
@@ -355,9 +361,11 @@ def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: b
                     MEMORY_SCHEMA,
                 )
             )
-        return _concat(parts, typed_frame([], MEMORY_SCHEMA))
+        out = _concat(parts, typed_frame([], MEMORY_SCHEMA))
+        out.attrs["warnings"] = warnings
+        return out
 
     frames, status = fan_out(
         "logs", groups, lambda a, r: (a.name, r, "memory", range_key(trange), bin_s, settings.logs.source, _fn_key(groups[(a, r)])), fetch, force=force
     )
-    return Loaded(_concat(frames, typed_frame([], MEMORY_SCHEMA)), status)
+    return Loaded(_concat(frames, typed_frame([], MEMORY_SCHEMA)), status, [w for f in frames for w in f.attrs.get("warnings", [])])

@@ -51,8 +51,36 @@ _EMAIL = re.compile(r"^[^@\s<>,;\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 class DemoSettings(_Model):
+    """The simulated account: its size, and faults to inject (to see how the product behaves under them)."""
+
     functions: int = Field(48, ge=1, le=20000)
     seed: int = 7
+    throttle_rate: float = Field(0.0, ge=0.0, lt=1.0)  # share of requests answered with a throttling error
+    throttle_services: list[str] = Field(default_factory=list)  # e.g. [cloudwatch, logs]; empty = all
+    deny: list[str] = Field(default_factory=list)  # IAM actions refused, e.g. [cloudwatch:GetMetricData]
+    latency_s: float = Field(0.0, ge=0.0, le=60.0)
+    down: list[str] = Field(default_factory=list)  # services whose endpoint refuses connections
+    logs_insights: bool = True
+
+    @field_validator("deny")
+    @classmethod
+    def _actions(cls, v: list[str]) -> list[str]:
+        for i, a in enumerate(v):
+            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", a):
+                raise _ItemError(i, f"{a!r} is not an IAM action (service:Operation, e.g. cloudwatch:GetMetricData)")
+        return v
+
+    def to_spec(self) -> SimSpec:
+        return SimSpec(
+            functions=self.functions,
+            seed=self.seed,
+            throttle_rate=self.throttle_rate,
+            throttle_services=tuple(self.throttle_services),
+            deny=tuple(self.deny),
+            latency_s=self.latency_s,
+            down=tuple(self.down),
+            logs_insights=self.logs_insights,
+        )
 
 
 class AccountSettings(_Model):
@@ -107,7 +135,7 @@ class AccountSettings(_Model):
             external_id=self.external_id,
             endpoint_url=self.endpoint_url,
             demo=self.demo,
-            sim=SimSpec(functions=self.simulation.functions, seed=self.simulation.seed),
+            sim=self.simulation.to_spec(),
             max_attempts=max_attempts,
         )
 

@@ -101,12 +101,14 @@ def selection() -> Selection:
 
 
 def show_statuses(loaded: Loaded, *, what: str) -> None:
-    """One sentence per failed or stale part, where the data would be."""
-    for s in loaded.failed:
-        st.error(f"{what} missing for {s.account}/{s.region}: {s.error}", icon=":material/warning:")
-    for s in loaded.stale:
-        st.warning(f"{what} for {s.account}/{s.region} is stale ({fmt_age(s.age_s())} old): {s.error}", icon=":material/history:")
-    for w in loaded.warnings:
+    """One sentence per failed or stale part, where the data would be (each said once)."""
+    for msg in dict.fromkeys(f"{what} missing for {s.account}/{s.region}: {s.error}" for s in loaded.failed):
+        st.error(msg, icon=":material/warning:")
+    for msg in dict.fromkeys(
+        f"{what} for {s.account}/{s.region} is stale ({fmt_age(s.age_s())} old): {s.error}" for s in loaded.stale
+    ):
+        st.warning(msg, icon=":material/history:")
+    for w in dict.fromkeys(loaded.warnings):
         st.info(w)
 
 

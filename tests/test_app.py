@@ -88,3 +88,17 @@ def test_bad_config_shows_one_line_and_no_traceback(tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     assert at.error[0].value == f"{cfg}: accounts[0].regions[0]: 'mars-1' is not an AWS region (e.g. us-east-1, eu-west-1)"
+
+
+def test_a_denied_source_is_one_sentence_and_the_rest_still_shows(tmp_path, monkeypatch):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("accounts:\n  - name: demo\n    demo: true\n    simulation: {deny: ['cloudwatch:GetMetricData']}\n")
+    monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    errors = [e.value for e in at.error]
+    assert errors == [
+        "Data missing for demo/us-east-1: Access denied in demo/us-east-1: the credentials may not call "
+        "cloudwatch:GetMetricData; grant it (see docs/iam-policy.json)."
+    ]
+    frame = table(at)
+    assert len(frame) > 0 and frame["max_memory_used_mb"].notna().any()
