@@ -177,8 +177,8 @@ def inventory(
 
 
 def range_key(trange: TimeRange) -> Hashable:
-    """A rolling preset is keyed by its label; a fixed range by its bounds (to the minute)."""
-    if trange.label in PRESETS:
+    """A rolling preset (or the period before one) is keyed by its label; a fixed range by its bounds (to the minute)."""
+    if trange.label.removeprefix("previous ") in PRESETS:
         return trange.label
     return (int(trange.start.timestamp()) // 60 * 60, int(trange.end.timestamp()) // 60 * 60)
 
@@ -285,8 +285,14 @@ def metrics(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: 
     return Loaded(_concat(frames, typed_frame([], cw.LAMBDA_SCHEMA)), status)
 
 
-def range_stats(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: bool = False) -> Loaded:
-    """Duration percentiles over the whole range, one row per function (exact, not derived from periods)."""
+def range_stats(
+    settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, columns: tuple[str, ...] = ("duration_p99_ms",), force: bool = False
+) -> Loaded:
+    """Statistics over the whole range, one row per function (exact, not derived from periods).
+
+    The default is the p99 the summary needs (one metric per function); the Overview asks for the
+    previous period's totals too (``invocations``, ``errors``, ``throttles``, ``duration_p99_ms``).
+    """
     from aws import metrics as cw
 
     cache.configure(settings.cache_ttl_s.model_dump())
@@ -294,8 +300,10 @@ def range_stats(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, for
     frames, status = fan_out(
         "metrics",
         groups,
-        lambda a, r: (a.name, r, "range-stats", range_key(trange), _fn_key(groups[(a, r)])),
-        lambda a, r: cw.range_statistics(account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end),
+        lambda a, r: (a.name, r, "range-stats", range_key(trange), columns, _fn_key(groups[(a, r)])),
+        lambda a, r: cw.range_statistics(
+            account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end, columns=columns
+        ),
         force=force,
     )
     return Loaded(_concat(frames, typed_frame([], cw.RANGE_SCHEMA)), status)

@@ -28,7 +28,7 @@ from aws.metrics._collect import (
     lambda_queries,
 )
 from aws.metrics._naive import naive_calls, naive_lambda_metrics
-from aws.metrics._range import RANGE_SCHEMA, range_period, range_statistics
+from aws.metrics._range import RANGE_COLUMNS, RANGE_SCHEMA, range_period, range_statistics
 from aws.metrics._specs import (
     CORE_SPECS,
     DISCOVERY_SCHEMA,
@@ -68,6 +68,7 @@ __all__ = [
     "naive_lambda_metrics",
     "naive_calls",
     "range_statistics",
+    "RANGE_COLUMNS",
     "range_period",
     "RANGE_SCHEMA",
     "LAMBDA_SCHEMA",

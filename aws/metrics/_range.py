@@ -21,15 +21,22 @@ from aws.session import Account
 
 __all__ = ["RANGE_SCHEMA", "range_period", "range_statistics"]
 
+# column → (metric, statistic); one query per function and column, one datapoint each
+RANGE_COLUMNS: dict[str, tuple[str, str]] = {
+    "invocations": ("Invocations", "Sum"),
+    "errors": ("Errors", "Sum"),
+    "throttles": ("Throttles", "Sum"),
+    "duration_p50_ms": ("Duration", "p50"),
+    "duration_p90_ms": ("Duration", "p90"),
+    "duration_p99_ms": ("Duration", "p99"),
+    "duration_max_ms": ("Duration", "Maximum"),
+}
 RANGE_SCHEMA: dict[str, str] = {
     "account": "string",
     "region": "string",
     "function": "string",
-    "duration_p50_ms": "float64",
-    "duration_p90_ms": "float64",
-    "duration_p99_ms": "float64",
+    **{c: "float64" for c in RANGE_COLUMNS},
 }
-_STATS = {"duration_p50_ms": "p50", "duration_p90_ms": "p90", "duration_p99_ms": "p99"}
 
 
 def range_period(*, start: datetime, end: datetime, now: datetime | None = None) -> tuple[int, datetime]:
@@ -43,16 +50,30 @@ def range_period(*, start: datetime, end: datetime, now: datetime | None = None)
 
 
 def range_statistics(
-    *, account: Account, region: str, functions: Sequence[str], start: datetime, end: datetime
+    *,
+    account: Account,
+    region: str,
+    functions: Sequence[str],
+    start: datetime,
+    end: datetime,
+    columns: Sequence[str] = ("duration_p99_ms",),
 ) -> pd.DataFrame:
-    """p50 / p90 / p99 of Duration over the whole range, one row per function that ran."""
+    """Statistics over the whole range (``columns`` of :data:`RANGE_COLUMNS`), one row per function with data.
+
+    Columns not asked for are NaN. Costs one metric per function and column.
+    """
+    unknown = set(columns) - set(RANGE_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown range columns {sorted(unknown)}; use {list(RANGE_COLUMNS)}")
     names = sorted(set(functions))
-    if not names:
+    if not names or not columns:
         return typed_frame([], RANGE_SCHEMA)
     period, lo = range_period(start=start, end=end)
     hi = lo + timedelta(seconds=period)
     queries = [
-        Query(fn, column, LAMBDA_NS, "Duration", ((FUNCTION_DIM, fn),), stat) for fn in names for column, stat in _STATS.items()
+        Query(fn, column, LAMBDA_NS, RANGE_COLUMNS[column][0], ((FUNCTION_DIM, fn),), RANGE_COLUMNS[column][1])
+        for fn in names
+        for column in columns
     ]
     results = _fetch.get_metric_data(account=account, region=region, queries=queries, start=lo, end=hi, period=period, points=1)
     rows: dict[str, dict] = {}
