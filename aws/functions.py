@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
 from aws import errors
+from aws.concurrency import run_concurrently
 from aws.frames import UTC_TS, typed_frame
 from aws.session import Account, client
 
@@ -85,8 +85,7 @@ def reserved_concurrency(*, account: Account, region: str, names: list[str], wor
                 return name, None  # deleted between the list and this call
             raise err from e
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names)))) as pool:
-        return {n: v for n, v in pool.map(one, names) if v is not None}
+    return {n: v for n, v in run_concurrently(one, names, max_workers=workers, name="lambda") if v is not None}
 
 
 def functions(*, account: Account, region: str, with_concurrency: bool = True) -> pd.DataFrame:

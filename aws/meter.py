@@ -8,8 +8,11 @@ cost of the dashboard's own AWS use (prices in ``PRICES``).
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -79,31 +82,55 @@ class MeterSnapshot:
         return frame.astype({"calls": "int64", "attempts": "int64"})
 
 
+_SCOPE: contextvars.ContextVar[MeterSnapshot | None] = contextvars.ContextVar("lambda_lens_meter_scope", default=None)
+
+
 class ApiMeter:
-    """Thread-safe counters fed by botocore event handlers on every session we build."""
+    """Thread-safe counters fed by botocore event handlers on every session we build.
+
+    Besides the process-wide totals, calls made inside :meth:`scope` (one per browser session)
+    are also counted for that scope, so a viewer sees what their own session cost. The scope
+    follows into worker threads started with :func:`aws.concurrency.run_concurrently`.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._snap = MeterSnapshot()
         self._service_names: dict[str, str] = {}
         self._billed_queries: LRUCache = LRUCache(maxsize=10_000)
+        self._scopes: LRUCache = LRUCache(maxsize=1_000)
+
+    @contextmanager
+    def scope(self, key: str) -> Iterator[None]:
+        """Count the calls made inside the block for ``key`` too (cumulative across blocks)."""
+        with self._lock:
+            snap = self._scopes.get(key)
+            if snap is None:
+                snap = self._scopes[key] = MeterSnapshot()
+        token = _SCOPE.set(snap)
+        try:
+            yield
+        finally:
+            _SCOPE.reset(token)
+
+    def scope_snapshot(self, key: str) -> MeterSnapshot:
+        """What the calls made inside ``scope(key)`` came to (an empty snapshot if none)."""
+        with self._lock:
+            return _copy(self._scopes.get(key) or MeterSnapshot())
+
+    def _targets(self) -> list[MeterSnapshot]:
+        scoped = _SCOPE.get()
+        return [self._snap] if scoped is None else [self._snap, scoped]
 
     def snapshot(self) -> MeterSnapshot:
         with self._lock:
-            s = self._snap
-            return MeterSnapshot(
-                calls=Counter(s.calls),
-                attempts=Counter(s.attempts),
-                metrics_requested=s.metrics_requested,
-                datapoints=s.datapoints,
-                ce_requests=s.ce_requests,
-                logs_bytes_scanned=s.logs_bytes_scanned,
-            )
+            return _copy(self._snap)
 
     def reset(self) -> None:
         with self._lock:
             self._snap = MeterSnapshot()
             self._billed_queries.clear()
+            self._scopes.clear()
 
     def attach(self, session, account_name: str) -> None:
         """Register the counting handlers on a boto3 session (before its clients exist)."""
@@ -120,9 +147,10 @@ class ApiMeter:
         def on_attempt(event_name, request=None, **_):
             # before-send carries no model; its event name does: before-send.<service-id>.<Operation>
             _, svc_id, op = event_name.split(".", 2)
-            region = _region_of(request)
+            key = (account_name, _region_of(request), self._service_names.get(svc_id, svc_id), op)
             with self._lock:
-                self._snap.attempts[(account_name, region, self._service_names.get(svc_id, svc_id), op)] += 1
+                for snap in self._targets():
+                    snap.attempts[key] += 1
 
         def on_after(parsed, model, context=None, **_):
             self._add_result(model.name, parsed, (context or {}).get("meter_query_id"))
@@ -133,18 +161,19 @@ class ApiMeter:
 
     def _add_call(self, account: str, region: str, service: str, op: str, params: dict) -> None:
         with self._lock:
-            s = self._snap
-            s.calls[(account, region, service, op)] += 1
-            if op == "GetMetricData":
-                s.metrics_requested += len(params.get("MetricDataQueries", ()))
-            if service == "ce":
-                s.ce_requests += 1
+            for s in self._targets():
+                s.calls[(account, region, service, op)] += 1
+                if op == "GetMetricData":
+                    s.metrics_requested += len(params.get("MetricDataQueries", ()))
+                if service == "ce":
+                    s.ce_requests += 1
 
     def _add_result(self, op: str, parsed: dict, query_id: str | None = None) -> None:
         if op in ("GetMetricData", "GetMetricStatistics"):
             n = sum(len(r.get("Values", ())) for r in parsed.get("MetricDataResults", ())) + len(parsed.get("Datapoints", ()))
             with self._lock:
-                self._snap.datapoints += n
+                for snap in self._targets():
+                    snap.datapoints += n
         elif op == "GetQueryResults" and parsed.get("status") == "Complete":
             # A query is billed once, however many times (or pages) its results are read.
             scanned = float(parsed.get("statistics", {}).get("bytesScanned", 0.0))
@@ -153,7 +182,19 @@ class ApiMeter:
                     if query_id in self._billed_queries:
                         return
                     self._billed_queries[query_id] = True
-                self._snap.logs_bytes_scanned += scanned
+                for snap in self._targets():
+                    snap.logs_bytes_scanned += scanned
+
+
+def _copy(s: MeterSnapshot) -> MeterSnapshot:
+    return MeterSnapshot(
+        calls=Counter(s.calls),
+        attempts=Counter(s.attempts),
+        metrics_requested=s.metrics_requested,
+        datapoints=s.datapoints,
+        ce_requests=s.ce_requests,
+        logs_bytes_scanned=s.logs_bytes_scanned,
+    )
 
 
 def _region_of(request) -> str:

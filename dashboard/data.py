@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -26,6 +25,7 @@ from aws import cache
 from aws import costs as ce
 from aws import functions as lam
 from aws import tags as tagging
+from aws.concurrency import run_concurrently
 from aws.errors import AwsError
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account
@@ -119,8 +119,7 @@ def fan_out(
 
     if not parts:
         return [], []
-    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(parts)))) as pool:
-        results = list(pool.map(one, parts))
+    results = run_concurrently(one, parts, max_workers=max_workers, name=f"load-{source}")
     return [f for f, _ in results if f is not None], [s for _, s in results]
 
 

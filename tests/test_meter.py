@@ -58,3 +58,18 @@ def test_logs_insights_bytes_are_billed_once_per_query():
     snap = METER.snapshot()
     assert snap.logs_bytes_scanned == 4e9
     assert snap.cost_usd == pytest.approx(4 * PRICES["logs_gb_scanned"])
+
+
+def test_a_scope_counts_its_own_calls_also_in_worker_threads():
+    from aws.concurrency import run_concurrently
+
+    acct = Account(name="demo", demo=True, regions=("us-east-1", "eu-west-1"), sim=SimSpec(functions=10))
+    with METER.scope("session-a"):
+        run_concurrently(lambda r: session.call(acct, "lambda", r, "list_functions"), acct.regions, max_workers=2)
+    with METER.scope("session-b"):
+        session.call(acct, "lambda", "us-east-1", "list_functions")
+    session.call(acct, "lambda", "us-east-1", "list_functions")  # outside any scope
+    assert METER.scope_snapshot("session-a").count("ListFunctions") == 2
+    assert METER.scope_snapshot("session-b").count("ListFunctions") == 1
+    assert METER.scope_snapshot("nobody").total_calls == 0
+    assert METER.snapshot().count("ListFunctions") == 4

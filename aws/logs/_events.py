@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aws import errors, session
+from aws.concurrency import run_concurrently
 from aws.logs._common import SOURCE_EVENTS, check_range, epoch_range_ms, finish_frame, functions_by_group
 from aws.logs._report import parse_report
 from aws.session import Account
@@ -129,23 +129,16 @@ def report_stats_from_events(
     by_group = functions_by_group(log_groups)
     start_ms, end_ms = epoch_range_ms(start, end)
     parts: list[pd.DataFrame] = []
-    if by_group:
-        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(by_group)))) as pool:
-            futures = {group: pool.submit(_read_group, account, region, group, start_ms, end_ms) for group in by_group}
-            try:
-                for group, fut in futures.items():
-                    rows = fut.result()
-                    if not rows:
-                        continue
-                    part = pd.DataFrame(rows, columns=_REPORT_COLUMNS).astype(
-                        {"ts_ms": "int64", **{c: "float64" for c in _REPORT_COLUMNS[1:]}}
-                    )
-                    for function in by_group[group]:
-                        parts.append(part.assign(function=function))
-            except BaseException:
-                for fut in futures.values():  # one group failed: don't read the rest
-                    fut.cancel()
-                raise
+    groups = list(by_group)
+    read = run_concurrently(
+        lambda group: _read_group(account, region, group, start_ms, end_ms), groups, max_workers=max_workers, name="logs"
+    )
+    for group, rows in zip(groups, read, strict=True):
+        if not rows:
+            continue
+        part = pd.DataFrame(rows, columns=_REPORT_COLUMNS).astype({"ts_ms": "int64", **{c: "float64" for c in _REPORT_COLUMNS[1:]}})
+        for function in by_group[group]:
+            parts.append(part.assign(function=function))
     n_read = sum(len(p) for p in parts)
     if parts:
         stats = aggregate_reports(pd.concat(parts, ignore_index=True), bin_s=bin_s)

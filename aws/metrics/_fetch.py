@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +23,7 @@ import botocore.exceptions as bce
 import numpy as np
 import pandas as pd
 
-from aws import errors, session
+from aws import concurrency, errors, session
 from aws.frames import typed_frame
 from aws.metrics._specs import Query
 from aws.metrics._time import plan_calls
@@ -70,18 +69,8 @@ def translated(*, account: Account, region: str, operation: str, service: str = 
 
 
 def run_concurrently(fn: Callable[[T], R], items: Sequence[T], *, max_workers: int | None = None) -> list[R]:
-    """``[fn(x) for x in items]`` on a small thread pool; the first failure cancels what has not started."""
-    workers = min(MAX_WORKERS if max_workers is None else max_workers, len(items))
-    if workers <= 1:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudwatch") as pool:
-        futures = [pool.submit(fn, x) for x in items]
-        try:
-            return [f.result() for f in futures]
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    """``[fn(x) for x in items]`` on a small thread pool (at most :data:`MAX_WORKERS` threads)."""
+    return concurrency.run_concurrently(fn, items, max_workers=MAX_WORKERS if max_workers is None else max_workers, name="cloudwatch")
 
 
 def list_metrics(*, account: Account, region: str, namespace: str, metric_name: str) -> Iterator[dict]:
