@@ -19,7 +19,7 @@ from dashboard.data import Loaded
 from dashboard.settings import ConfigError, Settings
 from dashboard.timerange import PRESETS, RangeError, TimeRange, parse_range
 
-__all__ = ["load_settings", "Selection", "sidebar", "selection", "show_statuses", "fmt_age"]
+__all__ = ["load_settings", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel"]
 
 CONFIG_ENV = "LAMBDA_LENS_CONFIG"
 
@@ -100,8 +100,14 @@ def selection() -> Selection:
     return st.session_state["selection"]
 
 
+def note(loaded: Loaded) -> None:
+    """Remember the statuses of a load for the sidebar's freshness panel (this run only)."""
+    st.session_state.setdefault("_statuses", []).extend(loaded.statuses)
+
+
 def show_statuses(loaded: Loaded, *, what: str) -> None:
     """One sentence per failed or stale part, where the data would be (each said once)."""
+    note(loaded)
     for msg in dict.fromkeys(f"{what} missing for {s.account}/{s.region}: {s.error}" for s in loaded.failed):
         st.error(msg, icon=":material/warning:")
     for msg in dict.fromkeys(
@@ -112,22 +118,37 @@ def show_statuses(loaded: Loaded, *, what: str) -> None:
         st.info(w)
 
 
-def meter_panel() -> None:
-    snap = METER.snapshot()
+def meter_panel(scope: str) -> None:
+    """This session's AWS calls and their estimated cost (and the whole server's, for context)."""
+    mine = METER.scope_snapshot(scope)
+    total = METER.snapshot()
     with st.sidebar:
         st.caption(
-            f"AWS calls this process: {snap.total_calls:,} · est. cost ${snap.cost_usd:,.4f} "
-            f"({snap.metrics_requested:,} metrics, {snap.ce_requests} Cost Explorer requests)"
+            f"AWS use this session: {mine.total_calls:,} calls · ${mine.cost_usd:,.4f} "
+            f"({mine.metrics_requested:,} metrics, {mine.ce_requests} Cost Explorer requests). "
+            f"Whole server: {total.total_calls:,} calls · ${total.cost_usd:,.4f}."
         )
 
 
-def freshness_panel(statuses: list) -> None:
+def freshness_panel() -> None:
+    """Age of each source's data, stale and failed parts marked; from the loads of this run."""
+    statuses = st.session_state.get("_statuses") or []
     if not statuses:
         return
     now = time.time()
-    lines = []
+    latest: dict[tuple[str, str, str], object] = {}
     for s in statuses:
-        mark = "stale" if s.stale else ("failed" if s.failed else "fresh")
-        lines.append(f"{s.source} · {s.account}/{s.region}: {mark}, {fmt_age(s.age_s(now))}")
-    with st.sidebar.expander("Data freshness"):
-        st.text("\n".join(lines))
+        latest[(s.source, s.account, s.region)] = s
+    lines = []
+    marks = 0
+    for (source, account, region), s in sorted(latest.items()):
+        if s.failed:
+            mark, marks = "failed", marks + 1
+        elif s.stale:
+            mark, marks = f"STALE, {fmt_age(s.age_s(now))} old", marks + 1
+        else:
+            mark = f"{fmt_age(s.age_s(now))} old"
+        lines.append(f"{source:<10} {account}/{region}: {mark}")
+    label = "Data freshness" + (f" ({marks} stale or failed)" if marks else "")
+    with st.sidebar.expander(label, icon=":material/schedule:"):
+        st.code("\n".join(lines), language=None)

@@ -18,7 +18,6 @@ with st.status("Collecting metrics, memory and cold starts…", expanded=False) 
     status.update(label=f"{len(loaded.frame)} functions", state="complete")
 
 ui.show_statuses(loaded, what="Data")
-ui.freshness_panel(loaded.statuses)
 
 query = st.text_input("Search functions", key="fn_search", placeholder="name contains…")
 frame = loaded.frame
