@@ -52,11 +52,34 @@ _BOTO_ERRORS = (bce.ClientError, bce.BotoCoreError)
 
 @dataclass
 class Series:
-    """The datapoints CloudWatch returned for one query (pages appended in order)."""
+    """The datapoints CloudWatch returned for one query (pages appended in order).
 
-    timestamps: list = field(default_factory=list)
-    values: list = field(default_factory=list)
+    Each page is kept as numpy arrays (epoch ns, float64) as soon as it arrives: 16 bytes a
+    datapoint instead of a datetime and a float object each — 15 M datapoints (1,000 functions
+    over 7 d) would otherwise hold over a gigabyte until the frame is built.
+    """
+
+    ts_chunks: list = field(default_factory=list)
+    value_chunks: list = field(default_factory=list)
     status: str = "Complete"
+
+    def add(self, timestamps, values) -> None:
+        if len(timestamps) != len(values):
+            raise ValueError("CloudWatch answered a series with different numbers of timestamps and values")
+        if len(values):
+            self.ts_chunks.append(_to_ns(list(timestamps)))
+            self.value_chunks.append(np.asarray(values, dtype="float64"))
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.value_chunks)
+
+    @property
+    def values(self) -> np.ndarray:
+        return np.concatenate(self.value_chunks) if self.value_chunks else np.empty(0)
+
+    @property
+    def ts_ns(self) -> np.ndarray:
+        return np.concatenate(self.ts_chunks) if self.ts_chunks else np.empty(0, dtype="int64")
 
 
 @contextmanager
@@ -124,8 +147,7 @@ def get_metric_data(
                         log.warning("GetMetricData answered an unknown query id %r", r.get("Id"))
                         continue
                     s = results[i]
-                    s.timestamps.extend(r.get("Timestamps", ()))
-                    s.values.extend(r.get("Values", ()))
+                    s.add(r.get("Timestamps", ()), r.get("Values", ()))
                     if s.status in ("Complete", "PartialData"):  # an error status sticks
                         s.status = r.get("StatusCode", "Complete")
 
@@ -176,23 +198,16 @@ def assemble(
     """
     value_cols = [c for c, t in schema.items() if t == "float64"]
     col_index = {c: k for k, c in enumerate(value_cols)}
-    used = [(q, s) for q, s in series if s.values]
+    used = [(q, s) for q, s in series if len(s)]
     if not used:
         return typed_frame([], schema)
     functions = sorted({q.function for q, _ in used})
     fn_index = {f: k for k, f in enumerate(functions)}
-    lengths = np.fromiter((len(s.values) for _, s in used), dtype="int64", count=len(used))
+    lengths = np.fromiter((len(s) for _, s in used), dtype="int64", count=len(used))
     fn_codes = np.repeat(np.fromiter((fn_index[q.function] for q, _ in used), dtype="int64", count=len(used)), lengths)
     col_codes = np.repeat(np.fromiter((col_index[q.column] for q, _ in used), dtype="int64", count=len(used)), lengths)
-    all_ts: list[Any] = []
-    all_vals: list[float] = []
-    for _, s in used:
-        if len(s.timestamps) != len(s.values):
-            raise ValueError("CloudWatch answered a series with different numbers of timestamps and values")
-        all_ts.extend(s.timestamps)
-        all_vals.extend(s.values)
-    ts_ns = _to_ns(all_ts)
-    values = np.asarray(all_vals, dtype="float64")
+    ts_ns = np.concatenate([c for _, s in used for c in s.ts_chunks])
+    values = np.concatenate([c for _, s in used for c in s.value_chunks])
     slot_times, ts_codes = _slots(ts_ns, period)
     n_slots = len(slot_times)
     keys = fn_codes * n_slots + ts_codes

@@ -105,12 +105,13 @@ def naive_lambda_metrics(
         }
         with _fetch.translated(account=account, region=region, operation="GetMetricStatistics"):
             answer = cw.get_metric_statistics(**params)
-        for point in answer.get("Datapoints", ()):
-            source = point.get("ExtendedStatistics", {}) if call.extended else point
-            for i, stat in zip(call.queries, stats, strict=True):
-                if stat in source:
-                    results[i].timestamps.append(point["Timestamp"])
-                    results[i].values.append(source[stat])
+        for i, stat in zip(call.queries, stats, strict=True):
+            points = [
+                (p["Timestamp"], src[stat])
+                for p in answer.get("Datapoints", ())
+                if stat in (src := p.get("ExtendedStatistics", {}) if call.extended else p)
+            ]
+            results[i].add([t for t, _ in points], [v for _, v in points])
 
     _fetch.run_concurrently(fetch, _plan(queries, lo, hi, period))
     frame = _fetch.assemble(

@@ -79,7 +79,7 @@ def range_statistics(
     rows: dict[str, dict] = {}
     for q, res in zip(queries, results, strict=True):
         values = res.values
-        if values:
+        if len(values):
             row = rows.setdefault(q.function, {"account": account.name, "region": region, "function": q.function})
             row[q.column] = float(values[0])
     return typed_frame(list(rows.values()), RANGE_SCHEMA)
