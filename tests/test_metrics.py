@@ -966,3 +966,20 @@ def test_sim_throttling_still_gives_complete_data(sim_now):
     pd.testing.assert_frame_equal(got, want)
     attempts = sum(snap.attempts.values())
     assert attempts > snap.total_calls  # throttled attempts were retried by botocore
+
+
+def test_range_statistics_is_one_datapoint_over_exactly_the_range():
+    from aws.sim import model_for, set_clock
+
+    now = datetime(2026, 11, 26, 15, 7, tzinfo=UTC)
+    set_clock(lambda: now)
+    try:
+        acct = Account(name="demo", demo=True, regions=("us-east-1",), sim=session.SimSpec(functions=20))
+        start, end = now - timedelta(hours=24), now
+        frame = m.range_statistics(account=acct, region="us-east-1", functions=["payments-checkout-api"], start=start, end=end, columns=("invocations", "errors"))
+        truth = model_for(acct).series("payments-checkout-api", start=start.replace(second=0), end=end, period=60)
+        row = frame.iloc[0]
+        assert row["invocations"] == truth["invocations"].sum()
+        assert row["errors"] == truth["errors"].sum()
+    finally:
+        set_clock(None)

@@ -50,7 +50,7 @@ def model_for(account: Account) -> Model:
 
 def describe(account: Account) -> str:
     """A readable multi-line description of what is simulated for ``account``."""
-    from aws.sim.describe import describe as _describe
+    from aws.sim.description import describe as _describe
 
     return _describe(model_for(account), account)
 

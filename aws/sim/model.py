@@ -205,9 +205,11 @@ class Model:
                     out[r] = (np.zeros(0, np.int64), {st: np.zeros(0) for st in r.stats})
                 continue
             if period >= 60:
+                # CloudWatch lines periods up on the (minute-rounded) StartTime, not on midnight:
+                # a period as long as the range gives one datapoint
                 b = period // 60
-                a0 = (lo * 60 // period) * period // 60
-                a1 = -((-hi * 60) // period) * period // 60
+                a0 = ms + (lo - ms) // b * b
+                a1 = a0 + -(-(hi - a0) // b) * b
             else:
                 b, a0, a1 = 1, lo, hi
             fset = sorted({r.fidx for r in reqs})
@@ -312,8 +314,9 @@ class Model:
         if hi <= lo:
             return pd.DataFrame(columns=cols, dtype=float)
         b = max(1, period // 60)
-        a0 = (lo * 60 // max(period, 60)) * max(period, 60) // 60 if period >= 60 else lo
-        a1 = -((-hi * 60) // max(period, 60)) * max(period, 60) // 60 if period >= 60 else hi
+        ms = _ceil_min(start)  # periods line up on the start, as in evaluate()
+        a0 = ms + (lo - ms) // b * b if period >= 60 else lo
+        a1 = a0 + -(-(hi - a0) // b) * b if period >= 60 else hi
         g = self.grid([spec.index], a0, a1, valid=(lo, hi), anchor=clock.anchor(now))
         B = (a1 - a0) // b
 
