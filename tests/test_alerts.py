@@ -721,3 +721,22 @@ def test_a_thousand_functions_five_rules_a_day_of_minutes_all_evaluated():
     )
     rep = evaluate_all(cfg, inventory=inv, metrics=met)  # its speed is measured in bench/, not here
     assert len(rep.states) == 5000
+
+
+def test_series_for_a_function_with_no_datapoint_agrees_with_evaluate_all():
+    # "idle" has no row at all (CloudWatch omits periods without invocations); it still has the
+    # other functions' periods, as missing, and no_invocations reads missing as 0 → ALARM.
+    met = five_minute_metrics({"busy": {"invocations": [5.0] * 6}})
+    inv = inventory([{"function": "busy", "tags": {}}, {"function": "idle", "tags": {}}])
+    cfg = AlertSettings.model_validate(
+        {"rules": [{"name": "idle", "metric": "no_invocations", "statistic": "Sum", "threshold": 0,
+                    "comparison": "LessThanOrEqualToThreshold", "evaluation_periods": 2}]}
+    )  # fmt: skip
+    (rule,) = cfg.rules
+    row = inv.set_index("function").loc["idle"].to_dict() | {"function": "idle"}
+    series = series_for(rule, function_row=row, metrics=met, memory=None)
+    assert len(series) == 6 and (series == 0).all()
+    one = evaluate(series, rule)
+    states = evaluate_all(cfg, inventory=inv, metrics=met).states.set_index("function")
+    assert one.state == states.loc["idle", "state"] == "ALARM"
+    assert states.loc["busy", "state"] == "OK"

@@ -366,8 +366,10 @@ def series_for(
     keys = pd.MultiIndex.from_tuples([key], names=KEY)
     d = derive(
         rule,
-        metrics=Source(_only(metrics, key), "period_s", keys, start, now),
-        memory=Source(_only(memory, key), "bin_s", keys, start, now),
+        # the whole frames: Source drops other functions' rows but keeps their time grid, so a
+        # function with no datapoint at all still gets its periods (missing), as in evaluate_all
+        metrics=Source(metrics, "period_s", keys, start, now),
+        memory=Source(memory, "bin_s", keys, start, now),
         timeout_s=np.array([function_row.get("timeout_s", np.nan)], dtype="float64"),
         memory_mb=np.array([function_row.get("memory_mb", np.nan)], dtype="float64"),
         account_limit=_limits(keys, account_limit),
@@ -379,10 +381,3 @@ def series_for(
     out = pd.Series(d.values[0], index=d.grid.index, name=rule.metric, dtype="float64")
     out.attrs.update(period_s=d.grid.period_s, note="; ".join(d.notes))
     return out
-
-
-def _only(frame: pd.DataFrame | None, key: tuple[str, str, str]) -> pd.DataFrame | None:
-    if frame is None or frame.empty:
-        return frame
-    a, r, f = key
-    return frame[(frame["account"] == a) & (frame["region"] == r) & (frame["function"] == f)]
