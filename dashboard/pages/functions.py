@@ -1,42 +1,126 @@
-"""Functions: every function of the selection with its headline numbers over the range."""
+"""Functions: the searchable list, or one function's page when the URL has ``?fn=account/region/name``.
+
+Layout only: the rows, the figure, the tables and the sentences come from
+:mod:`dashboard.function_view` and :mod:`dashboard.charts`.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import ui
-from dashboard.summary import function_summary
+from dashboard import charts, ui
+from dashboard import function_view as fv
+from dashboard.function_view import escape_markdown as md
 
-sel = ui.selection()
-cfg = st.session_state["settings"]
+PAGE = "dashboard/pages/functions.py"
 
-st.title("Functions")
-st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({sel.range_text})")
 
-with st.status("Collecting metrics, memory and cold starts…", expanded=False) as status:
-    loaded = function_summary(cfg, sel.trange, accounts=sel.accounts or None, regions=sel.regions or None, teams=sel.teams or None)
-    status.update(label=f"{len(loaded.frame)} functions", state="complete")
+def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | None) -> None:
+    st.page_link(PAGE, label="All functions", icon=":material/arrow_back:", query_params={"range": sel.range_text})
+    st.title(md(view.name), anchor=False)
+    cfg = view.config
+    assert cfg is not None
+    st.caption(
+        f"{md(cfg['account'])} / {md(cfg['region'])} · team {md(cfg.get('team') or '')} · "
+        f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({md(sel.range_text)})"
+    )
+    ui.show_statuses(view.loaded, what="Data")
+    if view.problem:
+        st.error(md(view.problem), icon=":material/error:")
 
-ui.show_statuses(loaded, what="Data")
+    highlight = None
+    if rule_name:
+        r = view.rule(rule_name)
+        st.subheader(f"Rule {md(rule_name)}", anchor="rule", divider="red")
+        if r is None:
+            st.warning(f"Rule {md(rule_name)} does not apply to this function (unknown, or disabled for it).", icon=":material/rule:")
+        else:
+            highlight = rule_name
+            now = view.state_of(rule_name)  # the Alerts page's verdict
+            assert now is not None
+            since = "" if pd.isna(now["since"]) else f" since {now['since']:%Y-%m-%d %H:%M} UTC"
+            condition = charts.rule_condition(r.rule, config=cfg.to_dict(), account_limit=view.account_limit)
+            st.markdown(
+                f"**{now['state']}**{since} · {md(condition)} "
+                f"· {r.rule.datapoints_to_alarm or r.rule.evaluation_periods} of {r.rule.evaluation_periods} periods of "
+                f"{charts.period_text(r.period_s)} · missing data: {r.rule.missing_data} · severity {r.rule.severity}"
+            )
 
-query = st.text_input("Search functions", key="fn_search", placeholder="name contains…")
-frame = loaded.frame
-if query:
-    frame = frame[frame["function"].str.contains(query, case=False, regex=False)]
+    left, right = st.columns([5, 2], gap="medium")
+    with left:
+        fig = view.figure(highlight_rule=highlight)
+        if fig is not None:
+            st.plotly_chart(fig, theme="streamlit", width="stretch", key="fn_figure", config={"displaylogo": False})
+        for note in view.notes(highlight_rule=highlight):
+            st.info(note, icon=":material/info:")
+    with right:
+        st.subheader("Configuration", anchor=False)
+        st.dataframe(view.config_table(), hide_index=True, width="stretch", key="fn_config")
+        st.subheader("Tags", anchor=False)
+        tags = view.tags_table()
+        if tags.empty:
+            st.caption("No tags.")
+        else:
+            st.dataframe(tags, hide_index=True, width="stretch", key="fn_tags")
 
-if frame.empty:
-    st.info("No functions match this selection.")
-else:
+    st.subheader("Alert rules", anchor=False)
+    states = view.states()
+    if states.empty:
+        st.caption("No alert rule applies to this function.")
+    else:
+        st.dataframe(
+            states,
+            hide_index=True,
+            width="stretch",
+            key="fn_states",
+            column_config={
+                "since": st.column_config.DatetimeColumn("since (UTC)", format="YYYY-MM-DD HH:mm"),
+                "value": st.column_config.NumberColumn("deciding value", format="%.2f"),
+                "last_value": st.column_config.NumberColumn("last value", format="%.2f"),
+                "period_s": st.column_config.NumberColumn("period (s)", format="%d"),
+                "alarm_periods": st.column_config.NumberColumn("periods in ALARM", format="%d"),
+            },
+        )
+
+
+def show_list(sel: ui.Selection, cfg) -> None:
+    st.title("Functions", anchor=False)
+    st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({md(sel.range_text)})")
+    with st.status("Collecting metrics, memory and cold starts…", expanded=False) as status:
+        view = fv.load_list(
+            cfg, sel.trange, range_text=sel.range_text, accounts=sel.accounts, regions=sel.regions, teams=sel.teams
+        )
+        status.update(label=f"{view.count} functions", state="complete")
+    ui.show_statuses(view.loaded, what="Data")
+
+    options = fv.filter_options(view.frame)
+    c1, c2, c3 = st.columns([2, 1, 1])
+    query = c1.text_input("Search functions", key="fn_search", placeholder="name, runtime, team or tag…")
+    runtimes = c2.multiselect("Runtime", options["runtime"], key="fn_runtime", placeholder="All runtimes")
+    archs = c3.multiselect("Architecture", options["architecture"], key="fn_arch", placeholder="All architectures")
+    frame = fv.filter_functions(view.frame, query=query, runtimes=runtimes, architectures=archs)
+
+    if frame.empty:
+        st.info("No functions match this selection.", icon=":material/search_off:")
+        return
+    if len(frame) != view.count:
+        st.caption(f"{len(frame)} of {view.count} functions")
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
+        key="fn_table",
+        column_order=[c for c in fv.LIST_COLUMNS if c != "function"],
         column_config={
+            "link": st.column_config.LinkColumn("function", display_text=r"fn=[^/&]+/[^/&]+/([^&]+)", help="Open the function's page"),
+            "trend": st.column_config.LineChartColumn("trend", y_min=0, color=charts.METRIC_COLORS["invocations"], help="Invocations over the range"),
             "memory_mb": st.column_config.NumberColumn("memory (MB)", format="%d"),
-            "invocations": st.column_config.NumberColumn(format="%d"),
-            "errors": st.column_config.NumberColumn(format="%d"),
+            "timeout_s": st.column_config.NumberColumn("timeout (s)", format="%d"),
+            "invocations": st.column_config.NumberColumn("invocations", format="localized"),
+            "errors": st.column_config.NumberColumn(format="localized"),
             "error_rate": st.column_config.NumberColumn("error rate", format="%.2f %%"),
-            "throttles": st.column_config.NumberColumn(format="%d"),
+            "throttles": st.column_config.NumberColumn(format="localized"),
             "duration_avg_ms": st.column_config.NumberColumn("avg (ms)", format="%.1f"),
             "duration_p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.1f"),
             "duration_max_ms": st.column_config.NumberColumn("max (ms)", format="%.1f"),
@@ -47,4 +131,20 @@ else:
             "billed_gb_seconds": st.column_config.NumberColumn("billed GB-s", format="%.1f"),
         },
     )
-    st.download_button("Download CSV", frame.to_csv(index=False), file_name="functions.csv", mime="text/csv")
+    csv = frame.drop(columns=["link", "trend"]).to_csv(index=False)
+    st.download_button("Download CSV", csv, file_name="functions.csv", mime="text/csv", key="fn_csv", icon=":material/download:")
+
+
+sel = ui.selection()
+cfg = st.session_state["settings"]
+fn = st.query_params.get("fn")
+if fn:
+    with st.spinner("Loading the function's metrics, memory and alerts…"):
+        view = fv.load_function(cfg, sel.trange, fn, teams=sel.teams)
+    if view.found:
+        show_function(view, sel, st.query_params.get("rule"))
+    else:
+        st.warning(md(view.problem or f"No function {fn}."), icon=":material/search_off:")
+        show_list(sel, cfg)
+else:
+    show_list(sel, cfg)

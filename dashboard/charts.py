@@ -1,0 +1,939 @@
+"""Charts: the one plotly look of Lambda Lens, the colour of every metric, and the figure builders.
+
+- :data:`METRIC_COLORS` — one colour per metric, the same on every page (Overview tiles and
+  tables, the function page, the Alerts page); :data:`REFERENCE_COLOR`,
+  :data:`SEVERITY_COLORS` and :data:`ALARM_FILL` for reference lines, thresholds and ALARM
+  periods. The colours are mid-tones that read on Streamlit's light and dark backgrounds.
+- :func:`base_layout` — layout defaults (hover "x unified", margins, legend above the plot).
+  Backgrounds, fonts and grid colours are left unset on purpose: pages draw with
+  ``st.plotly_chart(fig, theme="streamlit")``, whose template follows the app's light or
+  dark theme. :func:`hovertemplate` and :func:`axis_title` put units on hover and on axes.
+- :func:`function_figure` — one figure for one function: panels stacked on one shared time
+  axis (invocations and errors with the error rate, duration avg/p50/p90/p99/max with the
+  timeout, throttles with the throttle rate, concurrency with the reserved concurrency,
+  memory used against memory allocated, cold starts with init duration, iterator and async
+  event age when published), alert thresholds on the panel of their metric and ALARM
+  periods shaded there. A panel without data is not drawn: :func:`empty_notes` gives the
+  sentence to show instead.
+- :func:`alarm_periods` — the time spans the alert engine says ALARM.
+- :func:`sparkline_values` — a short list of values per function, for table sparklines.
+- :func:`timeseries_figure` — a single-panel chart of a few metrics (for other pages).
+
+Everything here is pure: frames in, ``plotly.graph_objects.Figure`` or frames out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.alerts import ALARM, DEFAULT_ACCOUNT_LIMIT, METRICS
+
+if TYPE_CHECKING:
+    from dashboard.alerts import Evaluation
+    from dashboard.settings import AlertRule
+
+__all__ = [
+    "METRIC_COLORS",
+    "METRIC_LABELS",
+    "REFERENCE_COLOR",
+    "SEVERITY_COLORS",
+    "ALARM_FILL",
+    "PANELS",
+    "PanelSpec",
+    "color_for",
+    "base_layout",
+    "hovertemplate",
+    "axis_title",
+    "period_text",
+    "panel_for_rule",
+    "rule_condition",
+    "alarm_periods",
+    "drawn_panels",
+    "empty_notes",
+    "function_figure",
+    "sparkline_values",
+    "timeseries_figure",
+]
+
+# --- colours ----------------------------------------------------------------------------------------
+
+METRIC_COLORS: dict[str, str] = {
+    "invocations": "#3B82F6",  # blue
+    "errors": "#EF4444",  # red
+    "error_rate": "#F97316",  # orange
+    "throttles": "#F59E0B",  # amber
+    "throttle_rate": "#D97706",  # dark amber
+    "duration_avg_ms": "#0EA5E9",  # sky
+    "duration_p50_ms": "#22C55E",  # green
+    "duration_p90_ms": "#A78BFA",  # light violet
+    "duration_p99_ms": "#9333EA",  # purple
+    "duration_max_ms": "#DB2777",  # pink
+    "concurrency": "#06B6D4",  # cyan
+    "memory_used": "#10B981",  # emerald
+    "memory_used_mean": "#6EE7B7",  # light emerald
+    "memory_utilization": "#10B981",
+    "cold_starts": "#EC4899",  # pink
+    "cold_start_rate": "#EC4899",
+    "init_duration": "#BE185D",  # dark pink
+    "iterator_age": "#84CC16",  # lime
+    "async_event_age": "#65A30D",  # dark lime
+    "cost": "#EAB308",  # gold
+    "gb_seconds": "#8B5CF6",  # violet
+    "forecast": "#A16207",  # dark gold
+}
+# An alert metric → the colour of the metric it watches.
+_ALERT_METRIC_COLOR = {
+    "error_rate": "error_rate",
+    "errors": "errors",
+    "throttles": "throttles",
+    "throttle_rate": "throttle_rate",
+    "duration_p99_ms": "duration_p99_ms",
+    "duration_p99_timeout_share": "duration_p99_ms",
+    "memory_utilization": "memory_utilization",
+    "cold_start_rate": "cold_start_rate",
+    "no_invocations": "invocations",
+    "iterator_age_ms": "iterator_age",
+    "async_event_age_ms": "async_event_age",
+    "concurrency": "concurrency",
+    "concurrency_account_share": "concurrency",
+}
+METRIC_LABELS: dict[str, str] = {
+    "invocations": "invocations",
+    "errors": "errors",
+    "error_rate": "error rate",
+    "throttles": "throttles",
+    "throttle_rate": "throttle rate",
+    "duration_avg_ms": "avg",
+    "duration_p50_ms": "p50",
+    "duration_p90_ms": "p90",
+    "duration_p99_ms": "p99",
+    "duration_max_ms": "max",
+    "concurrency": "concurrency",
+    "memory_used": "max memory used",
+    "memory_used_mean": "mean memory used",
+    "memory_utilization": "memory used",
+    "cold_starts": "cold starts",
+    "cold_start_rate": "cold-start rate",
+    "init_duration": "init (mean)",
+    "iterator_age": "iterator age (max)",
+    "async_event_age": "async event age (max)",
+    "cost": "cost",
+    "gb_seconds": "GB-seconds",
+    "forecast": "forecast",
+    # alert metrics without a panel trace of their own name
+    "iterator_age_ms": "iterator age",
+    "async_event_age_ms": "async event age",
+    "duration_p99_timeout_share": "p99 duration / timeout",
+    "concurrency_account_share": "concurrency / account limit",
+    "no_invocations": "invocations",
+}
+REFERENCE_COLOR = "#94A3B8"  # slate: timeout, reserved concurrency, memory allocated
+SEVERITY_COLORS: dict[str, str] = {"critical": "#EF4444", "warning": "#F59E0B", "info": "#64748B"}
+ALARM_FILL = "#EF4444"
+ALARM_OPACITY = 0.14
+
+# How a value of each unit shows on hover (d3-format).
+_FORMATS: dict[str, str] = {"count": ",.0f", "executions": ",.0f", "ms": ",.2f", "%": ".2f", "MB": ",.1f", "USD": ",.2f", "GB-s": ",.1f"}
+
+
+def color_for(metric: str) -> str:
+    """The colour of ``metric`` (a :data:`METRIC_COLORS` key or an alert metric name)."""
+    if metric in METRIC_COLORS:
+        return METRIC_COLORS[metric]
+    if metric in _ALERT_METRIC_COLOR:
+        return METRIC_COLORS[_ALERT_METRIC_COLOR[metric]]
+    raise KeyError(f"no colour for metric {metric!r}")
+
+
+# --- layout, units, hover ----------------------------------------------------------------------------
+
+
+def period_text(period_s: int | None) -> str:
+    """``60`` → ``"1 min"``, ``3600`` → ``"1 h"``, ``86400`` → ``"1 d"``."""
+    if not period_s:
+        return "period"
+    if period_s % 86400 == 0:
+        return f"{period_s // 86400} d"
+    if period_s % 3600 == 0:
+        return f"{period_s // 3600} h"
+    if period_s % 60 == 0:
+        return f"{period_s // 60} min"
+    return f"{period_s} s"
+
+
+def hovertemplate(unit: str, *, period_s: int | None = None, fmt: str | None = None) -> str:
+    """The value with its unit, unrounded to the axis ticks: ``"%{y:,.2f} ms"``; counts say per what period."""
+    f = fmt or _FORMATS.get(unit, ",.2f")
+    if unit == "count":
+        suffix = f" / {period_text(period_s)}" if period_s else ""
+        return f"%{{y:{f}}}{suffix}"
+    if unit == "USD":
+        return f"$%{{y:{f}}}"
+    return f"%{{y:{f}}} {unit}"
+
+
+def axis_title(what: str, unit: str, *, period_s: int | None = None) -> str:
+    """``"duration (ms)"``; a count gets its period: ``"invocations / 1 min"``."""
+    if unit == "count":
+        return f"{what} / {period_text(period_s)}" if period_s else what
+    return f"{what} ({unit})"
+
+
+def base_layout(*, height: int | None = None, showlegend: bool = True, x_title: str | None = "time (UTC)") -> dict[str, Any]:
+    """Layout defaults every chart shares; apply with ``fig.update_layout(**base_layout())``.
+
+    No background, font or grid colour: Streamlit's theme (``theme="streamlit"``) sets them
+    for light and dark mode; the traces carry :data:`METRIC_COLORS`.
+    """
+    out: dict[str, Any] = {
+        "hovermode": "x unified",
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "showlegend": showlegend,
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0, "title": {"text": ""}},
+        "hoverlabel": {"namelength": -1},
+        "bargap": 0.1,
+    }
+    if height is not None:
+        out["height"] = height
+    if x_title:
+        out["xaxis"] = {"title": {"text": x_title}}
+    return out
+
+
+def _trace(
+    x: Any,
+    y: Any,
+    *,
+    metric: str,
+    unit: str,
+    period_s: int | None = None,
+    name: str | None = None,
+    kind: str = "line",
+    dash: str | None = None,
+    legendgroup: str | None = None,
+) -> go.BaseTraceType:
+    color = color_for(metric)
+    common = {
+        "x": x,
+        "y": y,
+        "name": name or METRIC_LABELS.get(metric, metric),
+        "hovertemplate": hovertemplate(unit, period_s=period_s),
+        "legendgroup": legendgroup,
+        "meta": {"metric": metric, "unit": unit},
+    }
+    if kind == "bar":
+        return go.Bar(marker={"color": color, "line": {"width": 0}}, **common)
+    return go.Scatter(mode="lines", line={"color": color, "width": 1.6, "dash": dash}, connectgaps=False, **common)
+
+
+# --- panels of the function figure -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """One panel of the function figure: its title, the unit of each y axis, and the sentence when empty."""
+
+    key: str
+    title: str
+    unit: str
+    y_title: str
+    secondary_unit: str | None = None
+    secondary_title: str | None = None
+    empty: str = ""
+    optional: bool = False  # published for some functions only: no sentence when missing
+
+
+PANELS: tuple[PanelSpec, ...] = (
+    PanelSpec("invocations", "Invocations and errors", "count", "invocations", "%", "error rate", "No invocations in this range."),
+    PanelSpec("duration", "Duration", "ms", "duration", empty="No duration data in this range (no invocations)."),
+    PanelSpec("throttles", "Throttles", "count", "throttles", "%", "throttle rate", "No throttles in this range."),
+    PanelSpec("concurrency", "Concurrent executions", "executions", "max concurrency", empty="No concurrency data in this range."),
+    PanelSpec(
+        "memory",
+        "Memory used vs allocated",
+        "MB",
+        "memory",
+        empty="No memory figures in this range (no REPORT lines and no Lambda Insights data).",
+    ),
+    PanelSpec("cold_starts", "Cold starts and init duration", "count", "cold starts", "ms", "init", "No cold starts in this range."),
+    PanelSpec("iterator_age", "Iterator age", "ms", "iterator age", empty="No iterator age data in this range.", optional=True),
+    PanelSpec("async_event_age", "Async event age", "ms", "async event age", empty="No async event age data in this range.", optional=True),
+)
+_PANEL = {p.key: p for p in PANELS}
+_PANEL_SOURCE = {p.key: "memory" if p.key in ("memory", "cold_starts") else "metrics" for p in PANELS}
+
+# Alert metric → (panel, on its secondary axis). cold_start_rate has no axis of its own: it gets a rule panel.
+_RULE_PANEL: dict[str, tuple[str, bool]] = {
+    "errors": ("invocations", False),
+    "no_invocations": ("invocations", False),
+    "error_rate": ("invocations", True),
+    "throttles": ("throttles", False),
+    "throttle_rate": ("throttles", True),
+    "duration_p99_ms": ("duration", False),
+    "duration_p99_timeout_share": ("duration", False),
+    "concurrency": ("concurrency", False),
+    "concurrency_account_share": ("concurrency", False),
+    "memory_utilization": ("memory", False),
+    "iterator_age_ms": ("iterator_age", False),
+    "async_event_age_ms": ("async_event_age", False),
+}
+_RULE_UNITS: dict[str, str] = {
+    "error_rate": "%",
+    "errors": "count",
+    "throttles": "count",
+    "throttle_rate": "%",
+    "duration_p99_ms": "ms",
+    "duration_p99_timeout_share": "%",
+    "memory_utilization": "%",
+    "cold_start_rate": "%",
+    "no_invocations": "count",
+    "iterator_age_ms": "ms",
+    "async_event_age_ms": "ms",
+    "concurrency": "executions",
+    "concurrency_account_share": "%",
+}
+_OPS = {
+    "GreaterThanThreshold": ">",
+    "GreaterThanOrEqualToThreshold": "≥",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "≤",
+}
+
+
+def _rule_panel_key(rule: AlertRule) -> str:
+    return f"rule:{rule.name}"
+
+
+def rule_condition(rule: AlertRule, *, config: Mapping[str, Any] | None = None, account_limit: int = DEFAULT_ACCOUNT_LIMIT) -> str:
+    """The rule's condition in words, with shares also in the panel's unit: ``"p99 > 90 % of timeout (5,400 ms)"``."""
+    _, _, _, label = panel_for_rule(rule, config=config or {}, account_limit=account_limit)
+    return label.split(": ", 1)[1]
+
+
+def panel_for_rule(
+    rule: AlertRule, *, config: Mapping[str, Any], account_limit: int = DEFAULT_ACCOUNT_LIMIT
+) -> tuple[str, bool, float | None, str]:
+    """Where ``rule``'s threshold goes: ``(panel key, secondary axis, y in the panel's unit, label)``.
+
+    Shares are converted to the panel's unit: ``duration_p99_timeout_share`` 90 % of a 6 s
+    timeout → 5,400 ms on the duration panel; ``memory_utilization`` 90 % of 256 MB →
+    230.4 MB; ``concurrency_account_share`` 80 % of 1,000 → 800 executions. ``y`` is None when
+    the conversion lacks its base (no timeout or memory size known). ``label`` is
+    ``"<rule name>: <condition>"``.
+    """
+    thr = float(rule.threshold)
+    op = _OPS[rule.comparison]
+    unit = _RULE_UNITS[rule.metric]
+    per = f" per {period_text(rule.period_s)}" if unit == "count" else ""
+    shown = f"{thr:g}{'' if unit == 'count' else ' ' + unit}{per}"
+    condition = f"{METRIC_LABELS.get(rule.metric, rule.metric.replace('_', ' '))} {op} {shown}"
+    panel, secondary = _RULE_PANEL.get(rule.metric, (_rule_panel_key(rule), False))
+    y: float | None = thr
+    if rule.metric == "duration_p99_timeout_share":
+        timeout_s = _num(config.get("timeout_s"))
+        y = None if timeout_s is None else thr / 100.0 * timeout_s * 1000.0
+        condition = f"p99 duration {op} {thr:g} % of the timeout" + ("" if y is None else f" ({y:,.0f} ms)")
+    elif rule.metric == "duration_p99_ms":
+        condition = f"p99 duration {op} {thr:,g} ms"
+    elif rule.metric == "memory_utilization":
+        mb = _num(config.get("memory_mb"))
+        y = None if mb is None else thr / 100.0 * mb
+        condition = f"memory used {op} {thr:g} % of the allocation" + ("" if mb is None or y is None else f" ({y:,.1f} of {mb:,.0f} MB)")
+    elif rule.metric == "concurrency_account_share":
+        y = thr / 100.0 * float(account_limit)
+        condition = f"concurrency {op} {thr:g} % of the account limit ({y:,.0f})"
+    elif rule.metric == "no_invocations":
+        condition = f"invocations {op} {shown}"
+    return panel, secondary, y, f"{rule.name}: {condition}"
+
+
+def _num(v: Any) -> float | None:
+    if v is None or v is pd.NA:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def alarm_periods(evaluation: Evaluation, *, period_s: int) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The spans whose evaluation said ALARM: consecutive periods merged, ``(first start, last end)``.
+
+    ``evaluation.states`` is indexed by each period's end; a period in ALARM covers
+    ``[end - period, end)``.
+    """
+    states = evaluation.states
+    if states is None or len(states) == 0:
+        return []
+    is_alarm = (states == ALARM).fillna(False).to_numpy(dtype=bool)
+    ends = pd.DatetimeIndex(states.index)
+    step = pd.Timedelta(seconds=int(period_s))
+    out: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    i, n = 0, len(is_alarm)
+    while i < n:
+        if not is_alarm[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and is_alarm[j + 1] and ends[j + 1] - ends[j] == step:
+            j += 1
+        out.append((ends[i] - step, ends[j]))
+        i = j + 1
+    return out
+
+
+def _period_of(frame: pd.DataFrame | None, column: str) -> int | None:
+    if frame is None or frame.empty or column not in frame:
+        return None
+    v = pd.to_numeric(frame[column], errors="coerce").max()
+    return None if pd.isna(v) else int(v)
+
+
+def _has(frame: pd.DataFrame | None, columns: Iterable[str], *, positive: bool = False) -> bool:
+    if frame is None or frame.empty:
+        return False
+    for c in columns:
+        if c not in frame:
+            continue
+        v = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+        if positive:
+            if (v.fillna(0.0) > 0).any():
+                return True
+        elif v.notna().any():
+            return True
+    return False
+
+
+_DURATIONS = ("duration_avg_ms", "duration_p50_ms", "duration_p90_ms", "duration_p99_ms", "duration_max_ms")
+
+
+def _panel_has_data(key: str, metrics: pd.DataFrame | None, memory: pd.DataFrame | None) -> bool:
+    if key == "invocations":
+        return _has(metrics, ["invocations", "errors"], positive=True)
+    if key == "duration":
+        return _has(metrics, _DURATIONS)
+    if key == "throttles":
+        return _has(metrics, ["throttles"], positive=True)
+    if key == "concurrency":
+        return _has(metrics, ["concurrency_max"], positive=True)
+    if key == "memory":
+        return _has(memory, ["used_mb_max", "used_mb_mean"])
+    if key == "cold_starts":
+        return _has(memory, ["cold_starts"], positive=True)
+    if key == "iterator_age":
+        return _has(metrics, ["iterator_age_max_ms"])
+    if key == "async_event_age":
+        return _has(metrics, ["async_event_age_max_ms"])
+    raise KeyError(key)
+
+
+def _rule_panels(rules: Sequence[Any]) -> list[Any]:
+    """The rule evaluations that need a panel of their own (a metric no fixed panel has an axis for)."""
+    return [r for r in rules if r.rule.metric not in _RULE_PANEL]
+
+
+def _visible(series: pd.Series | None, x_range: tuple[datetime, datetime] | None) -> pd.Series:
+    """A rule's series (evaluated over a window that may start before the chart) cut to the chart's range."""
+    if series is None or len(series) == 0:
+        return pd.Series([], dtype="float64")
+    s = pd.Series(series, dtype="float64")
+    if x_range is not None:
+        idx = pd.DatetimeIndex(s.index)
+        s = s[(idx > pd.Timestamp(x_range[0]) - pd.Timedelta(seconds=int(series.attrs.get("period_s") or 0))) & (idx < pd.Timestamp(x_range[1]))]
+    return s
+
+
+def drawn_panels(
+    *,
+    metrics: pd.DataFrame | None,
+    memory: pd.DataFrame | None,
+    rules: Sequence[Any] = (),
+    x_range: tuple[datetime, datetime] | None = None,
+) -> list[str]:
+    """The keys of the panels :func:`function_figure` draws, top to bottom (those with data)."""
+    keys = [p.key for p in PANELS if _panel_has_data(p.key, metrics, memory)]
+    for r in _rule_panels(rules):
+        if _visible(r.series, x_range).notna().any():
+            keys.append(_rule_panel_key(r.rule))
+    return keys
+
+
+def empty_notes(
+    *,
+    metrics: pd.DataFrame | None,
+    memory: pd.DataFrame | None,
+    rules: Sequence[Any] = (),
+    highlight_rule: str | None = None,
+    x_range: tuple[datetime, datetime] | None = None,
+    unavailable: Iterable[str] = (),
+) -> list[str]:
+    """One sentence per panel that is not drawn (no data), in panel order.
+
+    Optional panels (iterator age, async event age) say so only when the highlighted rule
+    watches them; a rule panel (cold-start rate) says so when its rule has no datapoint.
+    ``unavailable`` names the frames ("metrics", "memory") whose source failed: their
+    panels get no sentence (no data is not "no invocations"; the page says why instead).
+    """
+    skip = set(unavailable)
+    drawn = set(drawn_panels(metrics=metrics, memory=memory, rules=rules, x_range=x_range))
+    highlighted_panel = None
+    for r in rules:
+        if r.rule.name == highlight_rule:
+            highlighted_panel = _RULE_PANEL.get(r.rule.metric, (_rule_panel_key(r.rule), False))[0]
+    notes: list[str] = []
+    for p in PANELS:
+        if p.key in drawn or _PANEL_SOURCE[p.key] in skip:
+            continue
+        if p.key == "cold_starts" and not _has(memory, ["used_mb_max", "used_mb_mean", "cold_starts"]):
+            notes.append("No cold-start figures in this range (no REPORT lines and no Lambda Insights data).")
+            continue
+        if p.optional and p.key != highlighted_panel:
+            continue
+        notes.append(p.empty)
+    for r in _rule_panels(rules):
+        key = _rule_panel_key(r.rule)
+        if key not in drawn and METRICS[r.rule.metric] not in skip:
+            what = METRIC_LABELS.get(r.rule.metric, r.rule.metric)
+            notes.append(f"No {what} data for rule {r.rule.name} in this range.")
+    return notes
+
+
+def _x(frame: pd.DataFrame) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], utc=True))
+
+
+def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[name], errors="coerce").astype("float64").to_numpy()
+
+
+def _rate(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, 100.0 * np.nan_to_num(num, nan=0.0) / den, np.nan)
+
+
+def function_figure(
+    *,
+    metrics: pd.DataFrame | None,
+    memory: pd.DataFrame | None = None,
+    config: Mapping[str, Any] | None = None,
+    rules: Sequence[Any] = (),
+    x_range: tuple[datetime, datetime] | None = None,
+    highlight_rule: str | None = None,
+    account_limit: int = DEFAULT_ACCOUNT_LIMIT,
+    panel_height: int = 210,
+) -> go.Figure | None:
+    """One function's panels on one shared time axis; None when no panel has data.
+
+    ``metrics`` is one function's slice of ``aws.metrics.LAMBDA_SCHEMA``, ``memory`` of
+    ``dashboard.data.MEMORY_SCHEMA``; ``config`` its inventory row (``timeout_s``,
+    ``memory_mb``, ``reserved_concurrency``); ``rules`` its rule evaluations (objects with
+    ``rule``, ``series`` from :func:`dashboard.alerts.series_for` and ``evaluation`` from
+    :func:`dashboard.alerts.evaluate`, e.g. :class:`dashboard.function_view.RuleEval`).
+
+    Reference lines (shape ``name``): ``timeout`` (ms), ``reserved concurrency``,
+    ``memory allocated`` (MB); ``threshold:<rule>`` per rule on the panel of its metric;
+    ALARM periods are ``alarm:<rule>`` rectangles on that panel. ``highlight_rule`` draws
+    that rule's threshold thicker and marks its panel title with "▶".
+    """
+    config = dict(config or {})
+    metrics = metrics if metrics is not None else pd.DataFrame()
+    memory = memory if memory is not None else pd.DataFrame()
+    keys = drawn_panels(metrics=metrics, memory=memory, rules=rules, x_range=x_range)
+    if not keys:
+        return None
+    rule_by_panel = {_rule_panel_key(r.rule): r for r in _rule_panels(rules)}
+    placed = {r.rule.name: panel_for_rule(r.rule, config=config, account_limit=account_limit) for r in rules}
+    highlighted = placed[highlight_rule][0] if highlight_rule in placed else None
+
+    specs: list[PanelSpec] = []
+    for k in keys:
+        if k in _PANEL:
+            specs.append(_PANEL[k])
+        else:
+            r = rule_by_panel[k].rule
+            unit = _RULE_UNITS[r.metric]
+            what = METRIC_LABELS.get(r.metric, r.metric)
+            specs.append(PanelSpec(k, f"{what.capitalize()} (rule {r.name}, per {period_text(int(rule_by_panel[k].series.attrs.get('period_s') or r.period_s))})", unit, what))
+    titles = [("▶ " if s.key == highlighted else "") + s.title for s in specs]
+    fig = make_subplots(
+        rows=len(specs),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=min(0.06, 0.3 / max(len(specs), 1)),
+        specs=[[{"secondary_y": s.secondary_unit is not None}] for s in specs],
+        subplot_titles=titles,
+    )
+    row_of = {s.key: i + 1 for i, s in enumerate(specs)}
+    has_secondary = {i + 1: s.secondary_unit is not None for i, s in enumerate(specs)}
+    lines: list[_Line] = []
+    shapes: list[dict[str, Any]] = []
+    m_period = _period_of(metrics, "period_s")
+    mem_period = _period_of(memory, "bin_s")
+    m = metrics.sort_values("timestamp") if not metrics.empty else metrics
+    mem = memory.sort_values("timestamp") if not memory.empty else memory
+
+    for s in specs:
+        row = row_of[s.key]
+        period = mem_period if s.key in ("memory", "cold_starts") else m_period
+        add = _adder(fig, row)
+        if s.key == "invocations":
+            x, inv, err = _x(m), _col(m, "invocations"), _col(m, "errors")
+            add(_trace(x, inv, metric="invocations", unit="count", period_s=period))
+            add(_trace(x, err, metric="errors", unit="count", period_s=period))
+            add(_trace(x, _rate(err, inv), metric="error_rate", unit="%", dash="dot"), secondary=True)
+        elif s.key == "duration":
+            x = _x(m)
+            for c in _DURATIONS:
+                add(_trace(x, _col(m, c), metric=c, unit="ms"))
+            timeout_s = _num(config.get("timeout_s"))
+            if timeout_s is not None:
+                _reference(lines, row, timeout_s * 1000.0, "timeout", f"timeout {timeout_s * 1000.0:,.0f} ms")
+                values = np.concatenate([_col(m, c) for c in _DURATIONS])
+                values = values[np.isfinite(values) & (values > 0)]
+                if values.size and timeout_s * 1000.0 > OFF_SCALE * values.max():
+                    # the timeout towers over the durations: a log axis shows both, on 1-2-5 ticks
+                    fig.update_yaxes(type="log", tickvals=_ticks_125(values.min(), timeout_s * 1000.0), tickformat=",~r", row=row, col=1)
+        elif s.key == "throttles":
+            x, thr, inv = _x(m), _col(m, "throttles"), _col(m, "invocations")
+            add(_trace(x, thr, metric="throttles", unit="count", period_s=period, kind="bar"))
+            add(_trace(x, _rate(thr, np.nan_to_num(inv, nan=0.0) + np.nan_to_num(thr, nan=0.0)), metric="throttle_rate", unit="%", dash="dot"), secondary=True)
+        elif s.key == "concurrency":
+            add(_trace(_x(m), _col(m, "concurrency_max"), metric="concurrency", unit="executions", name="concurrent executions (max)"))
+            reserved = _num(config.get("reserved_concurrency"))
+            if reserved is not None:
+                _reference(lines, row, reserved, "reserved concurrency", f"reserved concurrency {reserved:,.0f}")
+        elif s.key == "memory":
+            x = _x(mem)
+            add(_trace(x, _col(mem, "used_mb_max"), metric="memory_used", unit="MB"))
+            if np.isfinite(_col(mem, "used_mb_mean")).any():
+                add(_trace(x, _col(mem, "used_mb_mean"), metric="memory_used_mean", unit="MB", dash="dot"))
+            size = _num(config.get("memory_mb"))
+            if size is not None:
+                _reference(lines, row, size, "memory allocated", f"memory allocated {size:,.0f} MB")
+        elif s.key == "cold_starts":
+            x = _x(mem)
+            add(_trace(x, _col(mem, "cold_starts"), metric="cold_starts", unit="count", period_s=period, kind="bar"))
+            init = _col(mem, "init_ms_mean")
+            if np.isfinite(init).any():
+                t = _trace(x, init, metric="init_duration", unit="ms")
+                t.update(mode="markers", marker={"color": color_for("init_duration"), "size": 4})  # sparse: bins without a cold start have none
+                add(t, secondary=True)
+        elif s.key == "iterator_age":
+            add(_trace(_x(m), _col(m, "iterator_age_max_ms"), metric="iterator_age", unit="ms"))
+        elif s.key == "async_event_age":
+            add(_trace(_x(m), _col(m, "async_event_age_max_ms"), metric="async_event_age", unit="ms"))
+        else:  # a rule panel: the rule's own series, as the engine evaluated it
+            r = rule_by_panel[s.key]
+            series = _visible(r.series, x_range)
+            add(
+                _trace(
+                    pd.DatetimeIndex(series.index),
+                    series.to_numpy(),
+                    metric=r.rule.metric,
+                    unit=s.unit,
+                    period_s=int(r.series.attrs.get("period_s") or r.rule.period_s),
+                    name=f"{METRIC_LABELS.get(r.rule.metric, r.rule.metric)} ({r.rule.name})",
+                )
+            )
+        fig.update_yaxes(title_text=axis_title(s.y_title, s.unit, period_s=period), row=row, col=1, secondary_y=False)
+        if s.secondary_unit is not None:
+            fig.update_yaxes(
+                title_text=axis_title(s.secondary_title or "", s.secondary_unit), row=row, col=1, secondary_y=True, showgrid=False, rangemode="tozero"
+            )
+        if s.unit in ("count", "executions", "MB", "%"):
+            fig.update_yaxes(rangemode="tozero", row=row, col=1, secondary_y=False)
+
+    # thresholds and ALARM periods, on the panel of each rule's metric
+    for r in rules:
+        panel, secondary, y, label = placed[r.rule.name]
+        if panel not in row_of:
+            continue
+        row = row_of[panel]
+        strong = r.rule.name == highlight_rule
+        if y is not None:
+            color = SEVERITY_COLORS.get(r.rule.severity, REFERENCE_COLOR)
+            lines.append(
+                _Line(
+                    row,
+                    secondary,
+                    y,
+                    f"threshold:{r.rule.name}",
+                    label,
+                    color,
+                    3.0 if strong else 1.2,
+                    "solid" if strong else "dash",
+                    "end",
+                    f"{r.rule.name} at {y:,.4g}",
+                )
+            )
+        period = int(r.series.attrs.get("period_s") or r.rule.period_s) if r.series is not None else r.rule.period_s
+        sub = fig.get_subplot(row, 1)
+        xref, yref = _ref(sub.xaxis), _ref(sub.yaxis)
+        for x0, x1 in alarm_periods(r.evaluation, period_s=period):
+            shapes.append(
+                {
+                    "type": "rect",
+                    "name": f"alarm:{r.rule.name}",
+                    "xref": xref,
+                    "x0": x0.isoformat(),
+                    "x1": x1.isoformat(),
+                    "yref": f"{yref} domain",
+                    "y0": 0,
+                    "y1": 1,
+                    "fillcolor": ALARM_FILL,
+                    "opacity": ALARM_OPACITY * (1.6 if strong else 1.0),
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+
+    title_text = {i + 1: t for i, t in enumerate(titles)}
+    shapes.extend(_draw_lines(fig, lines, title_text, has_secondary))
+    fig.update_layout(shapes=shapes)
+
+    layout = base_layout(height=max(260, panel_height * len(specs) + 80), x_title=None)
+    layout["margin"] = {"l": 10, "r": 10, "t": 30, "b": 10}
+    fig.update_layout(**layout)
+    fig.update_xaxes(title_text="time (UTC)", row=len(specs), col=1)
+    if x_range is not None:
+        fig.update_xaxes(range=[pd.Timestamp(x_range[0]), pd.Timestamp(x_range[1])])
+    # subplot titles: left-aligned above each panel; each panel has its own legend, right-aligned above it
+    for i, a in enumerate(fig.layout.annotations[: len(specs)]):
+        a.update(text=title_text[i + 1], x=0, xanchor="left", font={"size": 13})
+    for row in range(1, len(specs) + 1):
+        top = fig.get_subplot(row, 1).yaxis.domain[1]
+        fig.layout["legend" if row == 1 else f"legend{row}"] = {
+            "orientation": "h",
+            "x": 1,
+            "xanchor": "right",
+            "y": top,
+            "yanchor": "bottom",
+            "font": {"size": 11},
+            "bgcolor": "rgba(0,0,0,0)",
+            "title": {"text": ""},
+        }
+    return fig
+
+
+def _adder(fig: go.Figure, row: int):
+    def add(trace: go.BaseTraceType, secondary: bool = False) -> None:
+        trace.legend = "legend" if row == 1 else f"legend{row}"
+        fig.add_trace(trace, row=row, col=1, secondary_y=secondary if secondary else None)
+
+    return add
+
+
+@dataclass
+class _Line:
+    """A horizontal line waiting to be drawn once every trace is in (its axis range may depend on it)."""
+
+    row: int
+    secondary: bool
+    y: float
+    name: str
+    label: str
+    color: str
+    width: float
+    dash: str
+    textposition: str
+    short: str = ""  # named in the panel title when the line is off the scale
+
+
+def _reference(lines: list[_Line], row: int, y: float, name: str, label: str) -> None:
+    lines.append(_Line(row, False, y, name, label, REFERENCE_COLOR, 1.5, "longdash", "start", label))
+
+
+OFF_SCALE = 4.0  # a line more than this many times above the panel's data is named in the title, not drawn to scale
+
+
+def _yref(fig: go.Figure, row: int, secondary: bool) -> str:
+    sub = fig.get_subplot(row, 1, secondary_y=secondary) if secondary else fig.get_subplot(row, 1)
+    return _ref(sub.yaxis)
+
+
+def _data_max(fig: go.Figure, yref: str) -> float:
+    top = np.nan
+    for t in fig.data:
+        if (t.yaxis or "y") == yref and t.y is not None:
+            v = np.asarray(t.y, dtype="float64")
+            if v.size and np.isfinite(v).any():
+                top = np.nanmax([top, np.nanmax(v)])
+    return float(top)
+
+
+def _ticks_125(lo: float, hi: float) -> list[float]:
+    """1, 2, 5, 10, 20, 50, … from below ``lo`` to above ``hi``."""
+    out: list[float] = []
+    exp = math.floor(math.log10(lo))
+    while True:
+        for m in (1, 2, 5):
+            v = m * 10.0**exp
+            if v >= lo / 5:
+                out.append(v)
+            if v > hi:
+                return out
+        exp += 1
+
+
+def _ref(axis: Any) -> str:
+    """``layout.xaxis2`` → ``"x2"``."""
+    return axis.plotly_name.replace("axis", "")
+
+
+def _draw_lines(fig: go.Figure, lines: list[_Line], titles: dict[int, str], has_secondary: dict[int, bool]) -> list[dict[str, Any]]:
+    """The lines as shapes; an axis whose lines tower over its data keeps the data's scale and names them in the title."""
+    off: dict[int, list[str]] = {}
+    shapes: list[dict[str, Any]] = []
+    by_axis: dict[tuple[int, bool], list[_Line]] = {}
+    for ln in lines:
+        by_axis.setdefault((ln.row, ln.secondary and has_secondary[ln.row]), []).append(ln)
+    for (row, secondary), group in by_axis.items():
+        yref = _yref(fig, row, secondary)
+        top = _data_max(fig, yref)
+        log = fig.layout[yref.replace("y", "yaxis")].type == "log"
+        far = [ln for ln in group if not log and np.isfinite(top) and top > 0 and ln.y > OFF_SCALE * top]
+        if far:
+            fig.update_yaxes(range=[0, top * 1.15], autorange=False, row=row, col=1, secondary_y=secondary or None)
+            off.setdefault(row, []).extend(ln.short or ln.label for ln in far)
+        xref = _ref(fig.get_subplot(row, 1).xaxis)
+        for ln in group:
+            shapes.append(
+                {
+                    "type": "line",
+                    "name": ln.name,
+                    "xref": f"{xref} domain",
+                    "x0": 0,
+                    "x1": 1,
+                    "yref": yref,
+                    "y0": ln.y,
+                    "y1": ln.y,
+                    "line": {"color": ln.color, "width": ln.width, "dash": ln.dash},
+                    "label": {"text": ln.label, "textposition": ln.textposition, "font": {"size": 11, "color": ln.color}},
+                    "layer": "above",
+                }
+            )
+    for row, labels in off.items():
+        titles[row] = f"{titles[row]}  ·  off the scale: {', '.join(labels)}"
+    return shapes
+
+
+# --- sparklines and simple charts ------------------------------------------------------------------------
+
+KEY = ["account", "region", "function"]
+_SUM_COLUMNS = frozenset({"invocations", "errors", "throttles", "cold_starts", "reports", "billed_ms_sum", "gb_seconds"})
+
+
+def sparkline_values(
+    metrics: pd.DataFrame,
+    *,
+    column: str = "invocations",
+    points: int = 60,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    functions: pd.DataFrame | None = None,
+    how: str | None = None,
+    name: str = "sparkline",
+) -> pd.DataFrame:
+    """A list of at most ``points`` floats per function: ``column`` over time, binned.
+
+    Bins are whole multiples of the data's period ending at ``end`` (rounded up to a period;
+    default: the data's end) and covering ``start``..``end`` (default: the data's start), the
+    same for every function; a bin width that divides the range is preferred, so no bin is
+    partial (24 h of 1-min periods: 60 bins of 24 min; 7 d of 5-min periods: 56 bins of 3 h). Counts are summed per bin and a missing
+    datapoint counts 0; other columns take the bin's maximum (``how="max"``) and stay NaN
+    where there is none. ``functions`` (account, region, function rows) adds the
+    functions without data (all zeros / NaN). Returns account, region, function, ``name``.
+    """
+    how = how or ("sum" if column in _SUM_COLUMNS else "max")
+    if how not in ("sum", "max", "mean"):
+        raise ValueError(f"how must be sum, max or mean, not {how!r}")
+    keys = pd.DataFrame(columns=KEY)
+    if functions is not None and not functions.empty:
+        keys = functions[KEY].astype(str).drop_duplicates()
+    frame = metrics if metrics is not None else pd.DataFrame(columns=[*KEY, "timestamp", column])
+    if not frame.empty:
+        keys = pd.concat([keys, frame[KEY].astype(str).drop_duplicates()], ignore_index=True).drop_duplicates()
+    keys = keys.reset_index(drop=True)
+    if keys.empty:
+        return pd.DataFrame({**{k: pd.Series([], dtype="string") for k in KEY}, name: pd.Series([], dtype=object)})
+    period_col = "period_s" if "period_s" in frame else ("bin_s" if "bin_s" in frame else None)
+    period = _period_of(frame, period_col) if period_col else None
+    ts = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], utc=True)) if not frame.empty else pd.DatetimeIndex([], tz="UTC")
+    lo = pd.Timestamp(start) if start is not None else (ts.min() if len(ts) else None)
+    hi = pd.Timestamp(end) if end is not None else (ts.max() + pd.Timedelta(seconds=period or 60) if len(ts) else None)
+    fill = 0.0 if how == "sum" else np.nan
+    if lo is None or hi is None or hi <= lo:
+        values = [[fill] * 0 for _ in range(len(keys))]
+    else:
+        step = max(1, int(period or 60))
+        step_ns = step * 1_000_000_000
+        n_periods = max(1, math.ceil((hi - lo).total_seconds() / step))
+        hi = pd.Timestamp(-(-hi.value // step_ns) * step_ns, tz="UTC")  # up to a period boundary, as the collectors do
+        lo = hi - pd.Timedelta(seconds=n_periods * step)
+        # bins of k periods, k dividing the range when a k up to twice the least one does (no partial bin);
+        # otherwise whole bins ending at `hi`, the partial one at the start left out
+        k_min = max(1, math.ceil(n_periods / max(points, 1)))
+        k = next((c for c in range(k_min, 2 * k_min + 1) if n_periods % c == 0), k_min)
+        width = k * step
+        n = max(1, n_periods // k)
+        lo = hi - pd.Timedelta(seconds=n * width)
+        mat = np.full((len(keys), n), fill)
+        if not frame.empty:
+            idx = pd.MultiIndex.from_frame(keys).get_indexer(pd.MultiIndex.from_frame(frame[KEY].astype(str)))
+            b = ((ts - lo).total_seconds().to_numpy() // width).astype(np.int64)
+            v = pd.to_numeric(frame[column], errors="coerce").astype("float64").to_numpy()
+            ok = (idx >= 0) & (b >= 0) & (b < n) & ~np.isnan(v)
+            agg = pd.DataFrame({"r": idx[ok], "c": b[ok], "v": v[ok]}).groupby(["r", "c"])["v"].agg(how)
+            if len(agg):
+                r = agg.index.get_level_values(0).to_numpy()
+                c = agg.index.get_level_values(1).to_numpy()
+                mat[r, c] = agg.to_numpy()
+        values = mat.tolist()
+    out = keys.astype("string")
+    out[name] = pd.Series(values, dtype=object, index=out.index)
+    return out
+
+
+def timeseries_figure(
+    frame: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | Sequence[str],
+    unit: str,
+    title: str | None = None,
+    x: str = "timestamp",
+    kind: str = "line",
+    period_s: int | None = None,
+    y_title: str | None = None,
+    height: int = 300,
+) -> go.Figure:
+    """One panel of a few columns of ``frame`` over ``x``, each in its metric's colour.
+
+    ``columns`` maps a frame column to its metric (a :data:`METRIC_COLORS` key), or lists
+    columns named like metrics. ``kind`` is ``line``, ``bar`` or ``stacked`` (stacked bars).
+    """
+    mapping = dict(columns) if isinstance(columns, Mapping) else {c: c for c in columns}
+    fig = go.Figure()
+    xs = frame[x] if x in frame else frame.index
+    for col, metric in mapping.items():
+        fig.add_trace(_trace(xs, _col(frame, col), metric=metric, unit=unit, period_s=period_s, kind="bar" if kind in ("bar", "stacked") else "line"))
+    fig.update_layout(**base_layout(height=height))
+    if kind == "stacked":
+        fig.update_layout(barmode="stack")
+    if title:
+        fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"})
+    fig.update_yaxes(title_text=y_title or axis_title(METRIC_LABELS.get(next(iter(mapping.values()), ""), ""), unit, period_s=period_s))
+    if unit in ("count", "MB", "%", "USD"):
+        fig.update_yaxes(rangemode="tozero")
+    return fig

@@ -1,0 +1,532 @@
+"""What the Functions page shows, as frames and figures: the searchable list and one function's view.
+
+- :func:`load_list` — the list: :func:`dashboard.summary.function_summary` rows with tags,
+  an invocations sparkline and a link to each function's page (all from the cached loaders;
+  no call per function). :func:`filter_functions` (search text over name, runtime, team and
+  tags; filters by runtime, architecture, team) and :func:`filter_options` are pure.
+- :func:`load_function` — one function (``account/region/name``): its configuration row with
+  tags, its slice of the metrics and memory frames, and each of its alert rules evaluated
+  by the alert engine (:func:`dashboard.alerts.effective_rules`, ``series_for``,
+  ``evaluate``), as a :class:`FunctionView`. The view gives the tables the page lays out
+  (:meth:`FunctionView.config_table`, ``tags_table``, ``states``), the figure
+  (:meth:`FunctionView.figure`) and the sentences for panels without data
+  (:meth:`FunctionView.notes`). Its alert states are the Alerts page's
+  (:mod:`dashboard.alerting`: same evaluation window, concurrency quota and REPORT counts).
+- :func:`escape_markdown` — text from AWS or the URL made literal in Streamlit markdown.
+
+The loaders are asked with the same inventory slice the list uses (every function of the
+function's account × region, or of the selected teams), so a function page opened from the
+list is served from the cache.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from aws.frames import UTC_TS, typed_frame
+from dashboard import alerting, charts, data
+from dashboard.alerts import (
+    DEFAULT_ACCOUNT_LIMIT,
+    METRICS,
+    Evaluation,
+    effective_rules,
+    evaluate,
+    evaluate_all,
+    series_for,
+)
+from dashboard.links import function_key, function_link, parse_function_key
+from dashboard.settings import AlertRule, ConfigError, Settings
+from dashboard.summary import function_summary
+from dashboard.timerange import TimeRange
+
+__all__ = [
+    "KEY",
+    "NO_RUNTIME",
+    "LIST_COLUMNS",
+    "RULE_STATES_SCHEMA",
+    "RuleEval",
+    "FunctionView",
+    "ListView",
+    "load_function",
+    "load_list",
+    "evaluate_rules",
+    "list_frame",
+    "tags_text",
+    "filter_functions",
+    "filter_options",
+    "escape_markdown",
+]
+
+KEY = ["account", "region", "function"]
+NO_RUNTIME = "container image"  # the runtime shown for functions deployed as images (no runtime)
+
+RULE_STATES_SCHEMA: dict[str, str] = {
+    "rule": "string",
+    "metric": "string",
+    "severity": "string",
+    "state": "string",  # OK | ALARM | INSUFFICIENT_DATA
+    "since": UTC_TS,  # end of the period whose evaluation entered the state
+    "value": "float64",  # the value that decided the entry into the state
+    "last_value": "float64",  # the most recent real datapoint
+    "comparison": "string",
+    "threshold": "float64",
+    "period_s": "int64",  # the period evaluated (the data's when coarser than the rule's)
+    "alarm_periods": "int64",  # periods in ALARM over the range
+    "note": "string",
+}
+
+
+@dataclass(frozen=True)
+class RuleEval:
+    """One alert rule of one function: the rule (overrides applied), its series and the engine's verdict."""
+
+    rule: AlertRule
+    series: pd.Series  # period start → value (NaN = missing), from dashboard.alerts.series_for
+    evaluation: Evaluation
+
+    @property
+    def period_s(self) -> int:
+        return int(self.series.attrs.get("period_s") or self.rule.period_s)
+
+
+def evaluate_rules(
+    rules: Sequence[AlertRule],
+    *,
+    function_row: Mapping[str, Any] | pd.Series,
+    metrics: pd.DataFrame,
+    memory: pd.DataFrame | None,
+    start: datetime | None = None,
+    now: datetime | None = None,
+    account_limit: int = DEFAULT_ACCOUNT_LIMIT,
+) -> list[RuleEval]:
+    """Each rule over one function's frames, as the alert engine evaluates it (pure).
+
+    ``start`` / ``now`` bound the periods evaluated as in :func:`dashboard.alerts.evaluate_all`.
+    """
+    out = []
+    for rule in rules:
+        s = series_for(
+            rule, function_row=function_row, metrics=metrics, memory=memory, account_limit=account_limit, start=start, now=now
+        )
+        out.append(RuleEval(rule, s, evaluate(s, rule)))
+    return out
+
+
+def _fmt_int(v: Any, unit: str = "") -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return f"{int(v):,}{(' ' + unit) if unit else ''}"
+
+
+_MD_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text from AWS or the URL made literal inside Streamlit markdown: every markdown special (and
+    ``<``, ``>``, ``&``, ``:`` of HTML and icon/emoji shortcodes) backslash-escaped."""
+    return _MD_SPECIALS.sub(r"\\\1", str(text))
+
+
+def tags_text(tags: Mapping[str, str] | None) -> str:
+    """``{"team": "payments", "env": "prod"}`` → ``"env=prod, team=payments"`` (sorted by key)."""
+    if not isinstance(tags, Mapping) or not tags:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in sorted(tags.items()))
+
+
+@dataclass(frozen=True)
+class FunctionView:
+    """Everything the page shows about one function over one range."""
+
+    key: str
+    trange: TimeRange
+    config: pd.Series | None  # the inventory row (tags: dict, team), None when not found
+    metrics: pd.DataFrame  # this function's rows of aws.metrics.LAMBDA_SCHEMA
+    memory: pd.DataFrame  # this function's rows of dashboard.data.MEMORY_SCHEMA
+    rules: tuple[RuleEval, ...] = ()
+    statuses: tuple[data.SourceStatus, ...] = ()
+    warnings: tuple[str, ...] = ()
+    problem: str | None = None  # why there is no view (bad key, unknown function) or why rules are missing
+    account_limit: int = DEFAULT_ACCOUNT_LIMIT
+    alert_states: pd.DataFrame | None = None  # this function's rows of dashboard.alerts.STATES_SCHEMA
+
+    @property
+    def found(self) -> bool:
+        return self.config is not None
+
+    @property
+    def name(self) -> str:
+        parts = parse_function_key(self.key)
+        return parts[2] if parts else self.key
+
+    @property
+    def loaded(self) -> data.Loaded:
+        """The sources' statuses, for :func:`dashboard.ui.show_statuses`."""
+        return data.Loaded(pd.DataFrame(), list(self.statuses), list(self.warnings))
+
+    def rule(self, name: str | None) -> RuleEval | None:
+        return next((r for r in self.rules if r.rule.name == name), None)
+
+    def states(self) -> pd.DataFrame:
+        """One row per rule of the function (:data:`RULE_STATES_SCHEMA`): its state now, since when, the deciding value.
+
+        State, since, value, last value and note are the alert report's (the numbers the
+        Alerts page shows); ``alarm_periods`` counts the periods drawn shaded.
+        """
+        report = {}
+        if self.alert_states is not None and not self.alert_states.empty:
+            report = {str(r["rule"]): r for _, r in self.alert_states.iterrows()}
+        rows = []
+        for r in self.rules:
+            ev = r.evaluation
+            got = report.get(r.rule.name)
+            rows.append(
+                {
+                    "rule": r.rule.name,
+                    "metric": r.rule.metric,
+                    "severity": r.rule.severity,
+                    "state": ev.state if got is None else got["state"],
+                    "since": ev.since if got is None else got["since"],
+                    "value": ev.value if got is None else got["value"],
+                    "last_value": ev.last_value if got is None else got["last_value"],
+                    "comparison": r.rule.comparison,
+                    "threshold": float(r.rule.threshold),
+                    "period_s": r.period_s,
+                    "alarm_periods": int((ev.states == "ALARM").sum()) if len(ev.states) else 0,
+                    "note": ev.note if got is None else got["note"],
+                }
+            )
+        return typed_frame(rows, RULE_STATES_SCHEMA)
+
+    def state_of(self, rule: str) -> pd.Series | None:
+        """The :meth:`states` row of one rule, or None when the rule does not apply."""
+        s = self.states()
+        hit = s[s["rule"] == rule]
+        return None if hit.empty else hit.iloc[0]
+
+    def config_table(self) -> pd.DataFrame:
+        """Setting → value (text), in the order the page shows them."""
+        c = self.config
+        if c is None:
+            return pd.DataFrame({"setting": pd.Series([], dtype="string"), "value": pd.Series([], dtype="string")})
+        reserved = c.get("reserved_concurrency")
+        modified = c.get("last_modified")
+        runtime = c.get("runtime")
+        rows = [
+            ("account / region", f"{c['account']} / {c['region']}"),
+            ("team", str(c.get("team") or "")),
+            ("runtime", NO_RUNTIME if runtime is None or runtime is pd.NA else str(runtime)),
+            ("architecture", str(c.get("architecture") or "")),
+            ("memory", _fmt_int(c.get("memory_mb"), "MB")),
+            ("timeout", _fmt_int(c.get("timeout_s"), "s")),
+            ("ephemeral storage", _fmt_int(c.get("ephemeral_storage_mb"), "MB")),
+            ("reserved concurrency", "none (shares the account's pool)" if reserved is None or reserved is pd.NA else _fmt_int(reserved)),
+            ("last modified", "—" if modified is None or pd.isna(modified) else pd.Timestamp(modified).strftime("%Y-%m-%d %H:%M UTC")),
+            ("log group", str(c.get("log_group") or "")),
+            ("log format", str(c.get("log_format") or "")),
+            ("package", str(c.get("package_type") or "")),
+            ("handler", "" if pd.isna(c.get("handler")) else str(c.get("handler"))),
+            ("SnapStart", "on" if c.get("snapstart") is True else "off"),
+            ("description", "" if pd.isna(c.get("description")) else str(c.get("description"))),
+        ]
+        return pd.DataFrame({"setting": [k for k, _ in rows], "value": [v for _, v in rows]}, dtype="string")
+
+    def tags_table(self) -> pd.DataFrame:
+        tags = self.config.get("tags") if self.config is not None else None
+        items = sorted(tags.items()) if isinstance(tags, Mapping) else []
+        return pd.DataFrame({"key": [k for k, _ in items], "value": [v for _, v in items]}, dtype="string")
+
+    def notes(self, *, highlight_rule: str | None = None) -> list[str]:
+        """The sentences for the panels not drawn (no data in the range)."""
+        return charts.empty_notes(
+            metrics=self.metrics,
+            memory=self.memory,
+            rules=self.rules,
+            highlight_rule=highlight_rule,
+            x_range=(self.trange.start, self.trange.end),
+            unavailable=self.unavailable,
+        )
+
+    @property
+    def unavailable(self) -> tuple[str, ...]:
+        """The frames ("metrics", "memory") whose source failed for this function's account × region."""
+        parts = parse_function_key(self.key)
+        if parts is None:
+            return ()
+        failed = {s.source for s in self.statuses if s.failed and (s.account, s.region) == parts[:2]}
+        return tuple(frame for frame, source in (("metrics", "metrics"), ("memory", "logs")) if source in failed)
+
+    def figure(self, *, highlight_rule: str | None = None) -> go.Figure | None:
+        """The function's figure (None when no panel has data)."""
+        return charts.function_figure(
+            metrics=self.metrics,
+            memory=self.memory,
+            config=self.config.to_dict() if self.config is not None else {},
+            rules=self.rules,
+            x_range=(self.trange.start, self.trange.end),
+            highlight_rule=highlight_rule,
+            account_limit=self.account_limit,
+        )
+
+
+def _only(frame: pd.DataFrame, key: tuple[str, str, str]) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    a, r, f = key
+    out = frame[(frame["account"] == a) & (frame["region"] == r) & (frame["function"] == f)]
+    return out.sort_values("timestamp", ignore_index=True)
+
+
+def load_function(
+    settings: Settings,
+    trange: TimeRange,
+    key: str | tuple[str, str, str],
+    *,
+    teams: Iterable[str] | None = None,
+    force: bool = False,
+) -> FunctionView:
+    """One function's view from the cached loaders; ``view.found`` is False for an unknown key.
+
+    ``teams`` is the team filter of the list the user came from: when the function belongs
+    to one of them, the loaders are asked for exactly the list's slice (a cache hit);
+    otherwise for every function of the function's account × region.
+
+    The charts cover ``trange``; the rules are evaluated exactly as the Alerts page does
+    (:func:`dashboard.alerting.load_alerts`): over
+    :func:`~dashboard.alerting.evaluation_window`, with the account's concurrency quota, so
+    the state shown here is the state listed there.
+    """
+    text = key if isinstance(key, str) else function_key(*key)
+    parts = parse_function_key(text)
+    empty = pd.DataFrame()
+    if parts is None:
+        return FunctionView(text, trange, None, empty, empty, problem=f"{text!r} is not a function key (account/region/name).")
+    account, region, name = parts
+    inv = data.inventory(settings, accounts=[account], regions=[region], force=force)
+    frame = inv.frame
+    hit = frame[frame["function"] == name] if not frame.empty else frame
+    if hit.empty:
+        known = {a.name for a in settings.accounts}
+        if account not in known:
+            why = f"No account named {account!r} is configured (accounts: {', '.join(sorted(known))})."
+        elif not any(region in a.regions for a in settings.accounts if a.name == account):
+            why = f"Account {account!r} is not configured for region {region!r}."
+        elif inv.failed:
+            why = f"The functions of {account}/{region} could not be listed, so {name!r} cannot be shown."
+        else:
+            why = f"No function named {name!r} in {account}/{region}: it may have been deleted or renamed."
+        return FunctionView(text, trange, None, empty, empty, statuses=tuple(inv.statuses), warnings=tuple(inv.warnings), problem=why)
+    row = hit.iloc[0]
+    peers = frame
+    team_list = list(teams or [])
+    if team_list and row.get("team") in team_list:
+        peers = frame[frame["team"].isin(team_list)]
+    met = data.metrics(settings, trange, peers, force=force)
+    mem = data.memory(settings, trange, peers, force=force)
+    k = (account, region, name)
+    m_one, mem_one = _only(met.frame, k), _only(mem.frame, k)
+    statuses = inv.statuses + met.statuses + mem.statuses
+    warnings = inv.warnings + met.warnings + mem.warnings
+    problem = None
+    try:
+        rules = effective_rules(settings.alerts, function=name, tags=row.get("tags"))
+    except ConfigError as e:
+        rules, problem = [], str(e)
+    # The rules are evaluated as the Alerts page evaluates them (dashboard.alerting): over the
+    # evaluation window (the selection stretched to enough history), with REPORT counts filled
+    # from Invocations where Lambda Insights gives none, and the account's concurrency quota.
+    window = alerting.evaluation_window(trange, settings.alerts)
+    met_all, mem_all = met.frame, mem.frame
+    if window != trange:
+        met_w = data.metrics(settings, window, peers, force=force)
+        met_all = met_w.frame
+        statuses += met_w.statuses
+        if any(METRICS[r.metric] == "memory" for r in rules):
+            mem_w = data.memory(settings, window, peers, force=force)
+            mem_all = mem_w.frame
+            statuses += mem_w.statuses
+    m_eval, mem_eval = _only(met_all, k), _only(mem_all, k)
+    limit = DEFAULT_ACCOUNT_LIMIT
+    if any(r.metric == "concurrency_account_share" for r in rules):
+        limits, quota_status = alerting.concurrency_limits(settings, hit, force=force)
+        limit = limits.get((account, region), DEFAULT_ACCOUNT_LIMIT)
+        statuses += quota_status
+    mem_eval = alerting.with_report_counts(mem_eval, m_eval)
+    evals = evaluate_rules(
+        rules, function_row=row, metrics=m_eval, memory=mem_eval, start=window.start, now=window.end, account_limit=limit
+    )
+    # The states themselves come from evaluate_all, as on the Alerts page. A function without a
+    # datapoint is still evaluated on the window's periods (all missing: "no invocations" can
+    # fire): one row of another function gives the grid its period, and evaluate_all drops it.
+    report = evaluate_all(
+        settings.alerts,
+        inventory=hit.iloc[:1],
+        metrics=_or_grid_row(m_eval, met_all),
+        memory=_or_grid_row(mem_eval, mem_all),
+        account_limit={(account, region): limit},
+        start=window.start,
+        now=window.end,
+    ) if rules else None
+    return FunctionView(
+        text,
+        trange,
+        row,
+        m_one,
+        mem_one,
+        tuple(evals),
+        tuple(statuses),
+        tuple(dict.fromkeys(warnings)),
+        problem,
+        limit,
+        None if report is None else report.states,
+    )
+
+
+def _or_grid_row(one: pd.DataFrame | None, peers: pd.DataFrame) -> pd.DataFrame | None:
+    """``one`` (a function's rows), or when it has none, one row of ``peers`` to lay out the periods."""
+    if one is not None and not one.empty:
+        return one
+    return peers.iloc[:1] if peers is not None and not peers.empty else one
+
+
+# --- the list ---------------------------------------------------------------------------------------------
+
+LIST_COLUMNS: tuple[str, ...] = (
+    "link",
+    "function",
+    "account",
+    "region",
+    "team",
+    "runtime",
+    "architecture",
+    "memory_mb",
+    "timeout_s",
+    "invocations",
+    "trend",
+    "errors",
+    "error_rate",
+    "throttles",
+    "duration_avg_ms",
+    "duration_p99_ms",
+    "duration_max_ms",
+    "concurrency_max",
+    "cold_starts",
+    "max_memory_used_mb",
+    "memory_used_pct",
+    "billed_gb_seconds",
+    "tags",
+)
+
+
+def list_frame(
+    summary: pd.DataFrame,
+    inventory: pd.DataFrame,
+    *,
+    range_text: str | None = None,
+    sparklines: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The list's rows (pure): the summary with ``tags`` as text, a ``trend`` sparkline and a ``link``.
+
+    ``link`` is the relative URL of the function's page keeping the range
+    (``functions?fn=account/region/name&range=24h``); runtime is "container image" where
+    the function has none. Columns are :data:`LIST_COLUMNS`, in the summary's order of rows.
+    """
+    out = summary.copy()
+    if inventory is not None and not inventory.empty and "tags" in inventory:
+        tag_map = {
+            (a, r, f): tags_text(t)
+            for a, r, f, t in inventory[[*KEY, "tags"]].itertuples(index=False)
+        }
+    else:
+        tag_map = {}
+    keys = list(zip(out["account"], out["region"], out["function"], strict=True))
+    out["tags"] = pd.array([tag_map.get(k, "") for k in keys], dtype="string")
+    out["runtime"] = out["runtime"].fillna(NO_RUNTIME)
+    out["link"] = pd.array([function_link(a, r, f, range_text=range_text) for a, r, f in keys], dtype="string")
+    if sparklines is not None and not sparklines.empty:
+        col = [c for c in sparklines.columns if c not in KEY][0]
+        spark = {(a, r, f): v for a, r, f, v in sparklines[[*KEY, col]].itertuples(index=False)}
+        out["trend"] = pd.Series([spark.get(k) for k in keys], dtype=object, index=out.index)
+    else:
+        out["trend"] = pd.Series([None] * len(out), dtype=object, index=out.index)
+    return out[list(LIST_COLUMNS)].reset_index(drop=True)
+
+
+def filter_functions(
+    frame: pd.DataFrame,
+    *,
+    query: str = "",
+    runtimes: Iterable[str] = (),
+    architectures: Iterable[str] = (),
+    teams: Iterable[str] = (),
+) -> pd.DataFrame:
+    """The rows matching every filter (pure).
+
+    ``query``: every whitespace-separated word must occur (case-insensitive, as text, not a
+    pattern) in the function's name, runtime, team or tags (``key=value``). An empty filter
+    keeps everything.
+    """
+    mask = pd.Series(True, index=frame.index)
+    words = [w.casefold() for w in (query or "").split()]
+    if words:
+        cols = [c for c in ("function", "runtime", "team", "tags") if c in frame]
+        hay = frame[cols].astype("string").fillna("").agg(" ".join, axis=1).str.casefold()
+        for w in words:
+            mask &= hay.str.contains(w, regex=False)
+    for col, wanted in (("runtime", runtimes), ("architecture", architectures), ("team", teams)):
+        values = list(wanted)
+        if values and col in frame:
+            mask &= frame[col].isin(values).fillna(False).astype(bool)
+    return frame[mask.to_numpy(dtype=bool)]
+
+
+def filter_options(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """The distinct runtimes, architectures and teams of the list, sorted (for the filters)."""
+    return {
+        col: sorted({str(v) for v in frame[col].dropna()}) if col in frame else []
+        for col in ("runtime", "architecture", "team")
+    }
+
+
+@dataclass
+class ListView:
+    """The list's rows and the statuses of the sources behind them."""
+
+    frame: pd.DataFrame
+    loaded: data.Loaded = field(repr=False)
+
+    @property
+    def count(self) -> int:
+        return len(self.frame)
+
+
+def load_list(
+    settings: Settings,
+    trange: TimeRange,
+    *,
+    range_text: str | None = None,
+    accounts: Iterable[str] | None = None,
+    regions: Iterable[str] | None = None,
+    teams: Iterable[str] | None = None,
+    force: bool = False,
+) -> ListView:
+    """The list from the cached loaders: the summary, tags, a sparkline of invocations, links."""
+    accounts, regions, teams = list(accounts or []) or None, list(regions or []) or None, list(teams or []) or None
+    loaded = function_summary(settings, trange, accounts=accounts, regions=regions, teams=teams, force=force)
+    inv = data.inventory(settings, accounts=accounts, regions=regions)
+    frame = inv.frame
+    if teams:
+        frame = frame[frame["team"].isin(teams)]
+    met = data.metrics(settings, trange, frame)  # the summary's own question: a cache hit
+    spark = charts.sparkline_values(met.frame, column="invocations", start=trange.start, end=trange.end, functions=loaded.frame, name="trend")
+    rows = list_frame(loaded.frame, frame, range_text=range_text or trange.label, sparklines=spark)
+    return ListView(rows, loaded)
+
