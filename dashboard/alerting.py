@@ -1,0 +1,476 @@
+"""Alerts for a selection: load what the rules need, evaluate them, and shape the rows to show.
+
+The one place the Alerts page, the Overview, ``python -m dashboard alerts`` and the e-mail
+digests get alert states from (the engine itself is :mod:`dashboard.alerts`, pure).
+
+- :func:`evaluation_window` — the range the rules are evaluated over: the selection,
+  stretched to at least :data:`MIN_WINDOW` and to ``N + 2`` periods of every rule.
+  CloudWatch evaluates an alarm continuously; we keep no state between runs, so the state
+  at the end of a short selection (1 h) is computed from enough history to be the one
+  CloudWatch would show. Transitions are reported over the selection only.
+- :func:`load_alerts` / :func:`alert_report` — inventory, metrics, memory (only when a
+  rule reads it) and the account concurrency quotas (only when a rule reads them), all
+  through the caches, then :func:`dashboard.alerts.evaluate_all`.
+- :func:`with_report_counts` — memory rows read from Lambda Insights carry no REPORT
+  count; each invocation writes one REPORT line, so the AWS/Lambda ``Invocations`` of the
+  same bin stand in and the cold-start rate is defined for those functions too.
+- :func:`alert_rows`, :func:`transition_rows` — filtered, sorted rows with a deep link to
+  the chart that shows each alert (:data:`ALERT_SCHEMA`, :data:`TRANSITION_ROW_SCHEMA`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from aws import account as lambda_account
+from aws.frames import UTC_TS, typed_frame
+from dashboard import data, links
+from dashboard.alerts import (
+    ALARM,
+    EXTRA_RANGE_PERIODS,
+    INSUFFICIENT_DATA,
+    METRICS,
+    OK,
+    SEVERITY_ORDER,
+    AlertReport,
+    evaluate_all,
+)
+from dashboard.settings import AlertSettings, Settings
+from dashboard.timerange import PRESETS, TimeRange
+
+__all__ = [
+    "MIN_WINDOW",
+    "SINCE_HELP",
+    "STATE_CHOICES",
+    "SEVERITIES",
+    "METRIC_UNITS",
+    "ALERT_SCHEMA",
+    "TRANSITION_ROW_SCHEMA",
+    "AlertsLoaded",
+    "evaluation_window",
+    "concurrency_limits",
+    "with_report_counts",
+    "load_alerts",
+    "alert_report",
+    "alert_rows",
+    "transition_rows",
+]
+
+log = logging.getLogger(__name__)
+
+MIN_WINDOW = timedelta(hours=24)  # history evaluated at least, whatever the selection
+SINCE_HELP = (
+    "When the alarm entered this state. Near the start of the evaluated window it means “at least since then”: "
+    "the state before the window is not known."
+)
+STATE_CHOICES: tuple[str, str, str] = (ALARM, INSUFFICIENT_DATA, OK)
+_STATE_ORDER = {state: i for i, state in enumerate(STATE_CHOICES)}
+SEVERITIES: tuple[str, ...] = tuple(SEVERITY_ORDER)
+KEY = ["account", "region", "function"]
+
+# The unit of a rule's value, threshold and last value, by alert metric.
+METRIC_UNITS: dict[str, str] = {
+    "error_rate": "%",
+    "errors": "errors",
+    "throttles": "throttles",
+    "throttle_rate": "%",
+    "duration_p99_ms": "ms",
+    "duration_p99_timeout_share": "% of timeout",
+    "memory_utilization": "% of memory",
+    "cold_start_rate": "%",
+    "no_invocations": "invocations",
+    "iterator_age_ms": "ms",
+    "async_event_age_ms": "ms",
+    "concurrency": "executions",
+    "concurrency_account_share": "% of account quota",
+}
+
+ALERT_SCHEMA: dict[str, str] = {
+    "link": "string",  # functions?fn=account/region/name&range=...&rule=...: the chart that shows it
+    "severity": "string",
+    "state": "string",
+    "rule": "string",
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "team": "string",
+    "metric": "string",
+    "since": UTC_TS,
+    "value": "float64",
+    "last_value": "float64",
+    "threshold": "float64",
+    "comparison": "string",
+    "unit": "string",
+    "note": "string",
+}
+TRANSITION_ROW_SCHEMA: dict[str, str] = {
+    "link": "string",
+    "timestamp": UTC_TS,
+    "severity": "string",
+    "rule": "string",
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "team": "string",
+    "from_state": "string",
+    "to_state": "string",
+    "value": "float64",
+    "unit": "string",
+}
+
+
+@dataclass
+class AlertsLoaded:
+    """An alert report for a selection and how its sources stood.
+
+    ``report.states`` are the states at the end of ``window``; ``report.transitions`` those
+    inside ``trange`` (the selection). ``window`` ⊇ ``trange`` (see :func:`evaluation_window`).
+    """
+
+    report: AlertReport
+    statuses: list[data.SourceStatus]
+    trange: TimeRange
+    window: TimeRange
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[data.SourceStatus]:
+        return [s for s in self.statuses if s.failed]
+
+    def as_loaded(self) -> data.Loaded:
+        """The statuses and warnings as a :class:`dashboard.data.Loaded` (for ``ui.show_statuses``)."""
+        return data.Loaded(self.report.states, list(self.statuses), list(self.warnings))
+
+
+def _lookback(settings: AlertSettings) -> timedelta:
+    """The longest ``(N + 2) × period`` of any rule, with the largest N any override gives it."""
+    longest = timedelta(0)
+    for rule in settings.rules:
+        n = rule.evaluation_periods
+        layers = [o for rules in settings.function_overrides.values() for name, o in rules.items() if name == rule.name]
+        layers += [
+            o for values in settings.tag_overrides.values() for rules in values.values() for name, o in rules.items() if name == rule.name
+        ]
+        n = max([n] + [o.evaluation_periods for o in layers if o.evaluation_periods])
+        longest = max(longest, timedelta(seconds=(n + EXTRA_RANGE_PERIODS) * rule.period_s))
+    return longest
+
+
+def evaluation_window(trange: TimeRange, settings: AlertSettings, *, minimum: timedelta = MIN_WINDOW) -> TimeRange:
+    """The range to evaluate the rules over: ``trange`` stretched back to ``max(minimum, N + 2 periods)``.
+
+    It ends where ``trange`` ends. A rolling preset is stretched to the smallest preset that is
+    long enough (so its data is cached under that preset's label); anything else keeps its end
+    and gets the start it needs. A selection already long enough is returned as it is.
+    """
+    need = max(trange.duration, minimum, _lookback(settings))
+    if need <= trange.duration:
+        return trange
+    if trange.label in PRESETS:
+        for label, span in sorted(PRESETS.items(), key=lambda kv: kv[1]):
+            if span >= need:
+                return TimeRange(trange.end - span, trange.end, label)
+    hours = -(-int(need.total_seconds()) // 3600)
+    return TimeRange(trange.end - timedelta(hours=hours), trange.end, f"{trange.label} (alert window)".strip())
+
+
+def concurrency_limits(
+    settings: Settings, inventory: pd.DataFrame, *, force: bool = False
+) -> tuple[dict[tuple[str, str], int], list[data.SourceStatus]]:
+    """Each account × region's concurrent-executions quota (GetAccountSettings, cached with the inventory).
+
+    A part that cannot be read falls back to Lambda's default quota of 1,000, and its status
+    says so in its one sentence.
+    """
+    accounts = {a.name: a for a in settings.aws_accounts()}
+    parts = [] if inventory.empty else sorted({(a, r) for a, r in zip(inventory["account"], inventory["region"], strict=True)})
+    parts = [(accounts[a], r) for a, r in parts if a in accounts]
+    frames, statuses = data.fan_out(
+        "inventory",
+        parts,
+        lambda a, r: (a.name, r, "account-settings"),
+        lambda a, r: lambda_account.account_settings(account=a, region=r),
+        force=force,
+    )
+    limits = {(a.name, r): lambda_account.DEFAULT_CONCURRENCY for a, r in parts}
+    for f in frames:
+        for acct, region, quota in f[["account", "region", "concurrent_executions"]].itertuples(index=False):
+            limits[(str(acct), str(region))] = int(quota)
+    fallback = f" The concurrency share uses Lambda's default quota of {lambda_account.DEFAULT_CONCURRENCY:,} there."
+    statuses = [dataclasses.replace(s, error=s.error + fallback) if s.failed and s.error else s for s in statuses]
+    return limits, statuses
+
+
+def with_report_counts(memory: pd.DataFrame | None, metrics: pd.DataFrame) -> pd.DataFrame | None:
+    """``memory`` with ``reports`` filled where Lambda Insights left it <NA>: the bin's Invocations.
+
+    Lambda writes one REPORT line per invocation, so AWS/Lambda ``Invocations`` summed over the
+    memory bin is the count the REPORT lines would give. A bin is filled only when the metric
+    periods fit inside it; rows that already have a count, or no metric data, are left as they
+    are. Returns a new frame (inputs are shared and not modified).
+    """
+    if memory is None or memory.empty or metrics is None or metrics.empty:
+        return memory
+    missing = memory["reports"].isna()
+    if not missing.any():
+        return memory
+    need = memory.loc[missing, KEY + ["timestamp", "bin_s"]]
+    met = metrics[metrics["function"].isin(need["function"].unique()) & metrics["invocations"].notna()]
+    if met.empty:
+        return memory
+    # one integer per function (account, region, name) of the rows that need a count
+    funcs = pd.MultiIndex.from_frame(need[KEY].astype(str)).unique()
+    left = pd.DataFrame(
+        {
+            "fid": funcs.get_indexer(pd.MultiIndex.from_frame(need[KEY].astype(str))),
+            "bin_ts": pd.DatetimeIndex(need["timestamp"]).as_unit("ns").asi8,
+            "bin_end": pd.DatetimeIndex(need["timestamp"]).as_unit("ns").asi8 + need["bin_s"].to_numpy(dtype="int64") * 1_000_000_000,
+            "row": need.index.to_numpy(),
+        }
+    ).sort_values("bin_ts", kind="stable")
+    m_ts = pd.DatetimeIndex(met["timestamp"]).as_unit("ns").asi8
+    right = pd.DataFrame(
+        {
+            "fid": funcs.get_indexer(pd.MultiIndex.from_frame(met[KEY].astype(str))),
+            "m_ts": m_ts,
+            "m_end": m_ts + met["period_s"].to_numpy(dtype="int64") * 1_000_000_000,
+            "invocations": met["invocations"].to_numpy(dtype="float64"),
+        }
+    )
+    right = right[right["fid"] >= 0].sort_values("m_ts", kind="stable")
+    # every metric period → the memory bin of the same function that starts at or before it
+    joined = pd.merge_asof(right, left, left_on="m_ts", right_on="bin_ts", by="fid", direction="backward")
+    joined = joined[joined["row"].notna() & (joined["m_end"] <= joined["bin_end"])]
+    if joined.empty:
+        return memory
+    counts = joined.groupby(joined["row"].astype("int64"))["invocations"].sum()
+    out = memory.copy()
+    out.loc[counts.index, "reports"] = pd.array(np.rint(counts.to_numpy()).astype("int64"), dtype="Int64")
+    return out
+
+
+def _minute(t) -> int:
+    return int(pd.Timestamp(t).timestamp()) // 60
+
+
+class _Memo:
+    """The last few evaluations, keyed by the question and the version of every cached part read.
+
+    A page rerun (every widget change) asks the same question of the same cached answers: the
+    report is reused instead of evaluating every rule × function again. The loaders rebuild
+    their frames from the cached parts on each call, so the key holds each part's status
+    (source, account, region, fetch time, stale, error): new data (a refresh, an expired cache
+    entry) changes a fetch time, hence a new evaluation.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, AlertReport] = OrderedDict()
+
+    def get(self, key: tuple, compute: Callable[[], AlertReport]) -> AlertReport:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit
+        value = compute()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_MEMO = _Memo()
+
+
+def _needs(settings: AlertSettings) -> tuple[bool, bool]:
+    """Whether any rule (enabled by default or by an override) reads the memory frame / the account quota."""
+    metrics = {r.metric for r in settings.rules}
+    return any(METRICS[m] == "memory" for m in metrics), "concurrency_account_share" in metrics
+
+
+def load_alerts(
+    settings: Settings,
+    trange: TimeRange,
+    *,
+    accounts: Iterable[str] | None = None,
+    regions: Iterable[str] | None = None,
+    teams: Iterable[str] | None = None,
+    force: bool = False,
+    metrics_loaded: data.Loaded | None = None,
+) -> AlertsLoaded:
+    """Every rule × function of the selection, evaluated over :func:`evaluation_window`.
+
+    Raises :class:`dashboard.settings.ConfigError` when overrides leave a rule invalid.
+    Sources that fail leave their functions INSUFFICIENT_DATA (with a note) and a status.
+    ``metrics_loaded``: the caller's ``data.metrics`` of this very selection and ``trange``,
+    reused when the window is ``trange`` itself (it saves rebuilding a large frame).
+    """
+    accounts = list(accounts or []) or None
+    regions = list(regions or []) or None
+    teams = list(teams or []) or None
+    inv = data.inventory(settings, accounts=accounts, regions=regions, force=force)
+    frame = inv.frame
+    if teams:
+        frame = frame[frame["team"].isin(teams)]
+    window = evaluation_window(trange, settings.alerts)
+    statuses = list(inv.statuses)
+    warnings = list(inv.warnings)
+    reuse = metrics_loaded is not None and window is trange and not force
+    met = metrics_loaded if reuse else data.metrics(settings, window, frame, force=force)
+    statuses += met.statuses
+    warnings += met.warnings
+    wants_memory, wants_quota = _needs(settings.alerts)
+    memory = None
+    if wants_memory:
+        mem = data.memory(settings, window, frame, force=force)
+        statuses += mem.statuses
+        warnings += mem.warnings
+        memory = mem.frame
+    limits: dict[tuple[str, str], int] | int = lambda_account.DEFAULT_CONCURRENCY
+    if wants_quota:
+        limits, quota_status = concurrency_limits(settings, frame, force=force)
+        statuses += quota_status
+    # The frames are rebuilt from cached parts on every call; the parts' fetch times say whether
+    # they are the same data as last time (see _Memo).
+    key = (
+        settings.alerts.model_dump_json(),
+        settings.allocation.model_dump_json(),
+        tuple(accounts or ()),
+        tuple(regions or ()),
+        tuple(teams or ()),
+        tuple(sorted(limits.items())) if isinstance(limits, dict) else limits,
+        _minute(window.start),
+        _minute(window.end),
+        tuple((s.source, s.account, s.region, s.fetched_at, s.stale, s.error) for s in statuses),
+    )
+
+    def evaluate() -> AlertReport:
+        return evaluate_all(
+            settings.alerts,
+            inventory=frame,
+            metrics=met.frame,
+            memory=with_report_counts(memory, met.frame),
+            account_limit=limits,
+            now=window.end,
+            start=window.start,
+        )
+
+    full = _MEMO.get(key, evaluate)
+    report = AlertReport(full.states, _transitions_in(full.transitions, trange))
+    return AlertsLoaded(report, statuses, trange, window, list(dict.fromkeys(warnings)))
+
+
+def _transitions_in(transitions: pd.DataFrame, trange: TimeRange) -> pd.DataFrame:
+    """The transitions inside ``trange``, without each alarm's first decision out of INSUFFICIENT_DATA.
+
+    That first decision is where the evaluated window starts, not a change: the state before
+    the window is unknown to us (CloudWatch, evaluating all along, had one).
+    """
+    if transitions.empty:
+        return transitions
+    first = transitions.groupby(KEY + ["rule"], sort=False).cumcount() == 0
+    initial = first & (transitions["from_state"] == INSUFFICIENT_DATA)
+    ts = transitions["timestamp"]
+    inside = (ts > pd.Timestamp(trange.start)) & (ts <= pd.Timestamp(trange.end))
+    return transitions[inside & ~initial].reset_index(drop=True)
+
+
+def alert_report(
+    settings: Settings,
+    trange: TimeRange,
+    *,
+    accounts: Iterable[str] | None = None,
+    regions: Iterable[str] | None = None,
+    teams: Iterable[str] | None = None,
+    force: bool = False,
+) -> tuple[AlertReport, list[data.SourceStatus]]:
+    """``(report, statuses)`` for the selection: :func:`load_alerts` without the details."""
+    got = load_alerts(settings, trange, accounts=accounts, regions=regions, teams=teams, force=force)
+    return got.report, got.statuses
+
+
+def _pick(frame: pd.DataFrame, column: str, wanted: Iterable[str] | None) -> pd.DataFrame:
+    wanted = [w for w in (wanted or []) if w]
+    return frame[frame[column].isin(wanted)] if wanted else frame
+
+
+def _severity_rank(severity: pd.Series) -> pd.Series:
+    return severity.map(SEVERITY_ORDER).fillna(len(SEVERITY_ORDER)).astype("int64")
+
+
+def _links(frame: pd.DataFrame, range_text: str | None) -> list[str]:
+    return [
+        links.function_link(str(a), str(r), str(f), range_text=range_text, rule=str(rule))
+        for a, r, f, rule in frame[["account", "region", "function", "rule"]].itertuples(index=False)
+    ]
+
+
+def alert_rows(
+    states: pd.DataFrame,
+    *,
+    states_wanted: Iterable[str] | None = (ALARM,),
+    severities: Iterable[str] | None = None,
+    teams: Iterable[str] | None = None,
+    rules: Iterable[str] | None = None,
+    functions: Iterable[str] | None = None,
+    range_text: str | None = None,
+) -> pd.DataFrame:
+    """Alert states to show (pure): filtered (None or empty = all); ALARM, then INSUFFICIENT_DATA, then OK;
+    within each, critical first, then the longest-standing.
+
+    ``states`` is :data:`dashboard.alerts.STATES_SCHEMA`; the result :data:`ALERT_SCHEMA`, each
+    row linking to the function page scrolled to the rule's chart over ``range_text``.
+    """
+    s = _pick(states, "state", states_wanted)
+    s = _pick(s, "severity", severities)
+    s = _pick(s, "team", teams)
+    s = _pick(s, "rule", rules)
+    s = _pick(s, "function", functions)
+    if s.empty:
+        return typed_frame([], ALERT_SCHEMA)
+    s = s.assign(_state=s["state"].map(_STATE_ORDER).fillna(len(_STATE_ORDER)), _rank=_severity_rank(s["severity"]))
+    s = s.sort_values(["_state", "_rank", "since", "account", "region", "function", "rule"], kind="stable").drop(columns=["_state", "_rank"])
+    s = s.assign(link=_links(s, range_text), unit=s["metric"].map(METRIC_UNITS).fillna(""))
+    return typed_frame(s.reset_index(drop=True), ALERT_SCHEMA)
+
+
+def transition_rows(
+    report: AlertReport,
+    *,
+    severities: Iterable[str] | None = None,
+    teams: Iterable[str] | None = None,
+    rules: Iterable[str] | None = None,
+    functions: Iterable[str] | None = None,
+    range_text: str | None = None,
+) -> pd.DataFrame:
+    """The report's transitions (pure), newest first, filtered like :func:`alert_rows` (no state filter)."""
+    tr = report.transitions
+    if tr.empty:
+        return typed_frame([], TRANSITION_ROW_SCHEMA)
+    info = report.states[KEY + ["rule", "team", "metric"]].drop_duplicates(KEY + ["rule"])
+    t = tr.merge(info, on=KEY + ["rule"], how="left")
+    t = _pick(t, "severity", severities)
+    t = _pick(t, "team", teams)
+    t = _pick(t, "rule", rules)
+    t = _pick(t, "function", functions)
+    if t.empty:
+        return typed_frame([], TRANSITION_ROW_SCHEMA)
+    t = t.sort_values(["timestamp", "account", "region", "function", "rule"], ascending=[False, True, True, True, True], kind="stable")
+    t = t.assign(link=_links(t, range_text), unit=t["metric"].map(METRIC_UNITS).fillna(""))
+    return typed_frame(t.reset_index(drop=True), TRANSITION_ROW_SCHEMA)

@@ -1,0 +1,412 @@
+"""The Overview: headline tiles with their change against the previous period, and the function table.
+
+Pure functions over frames (tiles, sparklines, the table) and one loader,
+:func:`load_overview`, that gathers what they need through the cached loaders.
+
+Tiles (:class:`Tile`), each against the period of the same length just before the range
+(``trange.previous()``, read as whole-range CloudWatch statistics, one datapoint per
+function and column):
+
+- **Invocations**, **Error rate** (Σ errors / Σ invocations of the selection) and
+  **Throttles**: sums over the selected functions (the same numbers as the summary table).
+- **Weighted p99** (p99 duration, invocation-weighted): each function's p99 over the range, averaged with
+  its invocations as weights — the p99 of the function a typical invocation ran in. It is
+  not a percentile of all invocations together: CloudWatch cannot merge percentiles across
+  functions. The tile's help names the slowest function and its p99.
+- **Lambda spend MTD** (month to date): Cost Explorer's AWS Lambda cost of the selected accounts
+  (all regions and teams: Cost Explorer is asked per account) from the 1st of the month to
+  today (UTC days, today still filling), against the same days of the previous month.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from aws.frames import typed_frame
+from dashboard import alerting, data, links
+from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport
+from dashboard.settings import ConfigError, Settings
+from dashboard.summary import function_summary
+from dashboard.timerange import TimeRange
+
+__all__ = [
+    "PREVIOUS_COLUMNS",
+    "FUNCTION_NAME",
+    "SPARK_POINTS",
+    "TABLE_SCHEMA",
+    "Tile",
+    "Overview",
+    "escape_markdown",
+    "fleet_totals",
+    "health_tiles",
+    "month_to_date",
+    "spend_tile",
+    "sparklines",
+    "function_table",
+    "load_overview",
+]
+
+PREVIOUS_COLUMNS: tuple[str, ...] = ("invocations", "errors", "throttles", "duration_p99_ms")
+# For st.column_config.LinkColumn(display_text=...): shows the function name of a links.function_link URL.
+FUNCTION_NAME = r"fn=[^/&]+/[^/&]+/([^&]+)"
+SPARK_POINTS = 60
+KEY = ["account", "region", "function"]
+
+TABLE_SCHEMA: dict[str, str] = {
+    "link": "string",  # functions?fn=account/region/name&range=...
+    "function": "string",
+    "account": "string",
+    "region": "string",
+    "team": "string",
+    "invocations": "float64",
+    "trend": "object",  # invocations per bucket over the range, ≤ SPARK_POINTS numbers (0 where none)
+    "errors": "float64",
+    "error_rate": "float64",  # %
+    "throttles": "float64",
+    "duration_p99_ms": "float64",
+    "memory_used_pct": "float64",
+    "alerts": "int64",  # alerts firing now
+}
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One headline number, its value in the previous period, and how to show both.
+
+    ``value`` None means unknown (its source failed: ``error`` says why in one sentence);
+    ``previous`` None means no comparison. ``unit``: ``count``, ``%``, ``ms`` or ``usd``.
+    """
+
+    key: str
+    label: str
+    value: float | None
+    previous: float | None
+    unit: str
+    help: str
+    error: str | None = None
+    higher_is_worse: bool | None = True  # None: neither (the delta is shown grey)
+    period: str = "previous period"
+
+    @property
+    def delta(self) -> float | None:
+        if _missing(self.value) or _missing(self.previous):
+            return None
+        return float(self.value) - float(self.previous)  # type: ignore[arg-type]
+
+    def value_text(self) -> str:
+        return "—" if _missing(self.value) else _fmt(float(self.value), self.unit)  # type: ignore[arg-type]
+
+    def delta_text(self) -> str | None:
+        """``+12.5 %`` (relative) for amounts, ``+0.40 pp`` for rates, or None without a comparison."""
+        d = self.delta
+        if d is None:
+            return None
+        prev = float(self.previous)  # type: ignore[arg-type]
+        if self.unit == "%":
+            return f"{d:+.2f} pp"
+        if prev == 0:
+            return "±0" if d == 0 else f"+{_fmt(d, self.unit)}"
+        return f"{100.0 * d / prev:+.1f} %"
+
+    @property
+    def delta_color(self) -> str:
+        """For ``st.metric``: red when it got worse, green when better, grey when neither."""
+        return "off" if self.higher_is_worse is None else ("inverse" if self.higher_is_worse else "normal")
+
+    @property
+    def delta_description(self) -> str:
+        return f"vs {self.period}"
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally where Streamlit renders markdown (a tile's help): every special escaped."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def _missing(v: float | None) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _fmt(v: float, unit: str) -> str:
+    if unit == "%":
+        return f"{v:.2f} %"
+    if unit == "ms":
+        if abs(v) >= 10_000:
+            return f"{v / 1000:,.1f} s"
+        return f"{v:,.0f} ms" if abs(v) >= 100 else f"{v:.1f} ms"
+    if unit == "usd":
+        return f"${v:,.2f}"
+    return f"{v:,.0f}"
+
+
+def fleet_totals(frame: pd.DataFrame) -> dict[str, float | str | None]:
+    """Totals over functions (rows with invocations, errors, throttles, duration_p99_ms).
+
+    ``error_rate`` is Σ errors / Σ invocations (%), NaN with no invocations;
+    ``duration_p99_ms`` the invocation-weighted mean of the functions' p99 (functions with
+    invocations and a p99); ``slowest`` / ``slowest_p99_ms`` the function with the highest p99.
+    """
+    def col(name: str) -> pd.Series:
+        return pd.to_numeric(frame[name], errors="coerce").astype("float64") if len(frame) else pd.Series(dtype="float64")
+
+    inv, errs, thr = (col(c).fillna(0.0) for c in ("invocations", "errors", "throttles"))
+    p99 = col("duration_p99_ms")
+    total = float(inv.sum())
+    weighted = p99.notna() & (inv > 0)
+    wsum = float(inv[weighted].sum())
+    slowest = None
+    slowest_p99 = float("nan")
+    if p99.notna().any():
+        i = p99.idxmax()
+        slowest, slowest_p99 = str(frame.loc[i, "function"]), float(p99[i])
+    return {
+        "invocations": total,
+        "errors": float(errs.sum()),
+        "error_rate": 100.0 * float(errs.sum()) / total if total > 0 else float("nan"),
+        "throttles": float(thr.sum()),
+        "duration_p99_ms": float((p99[weighted] * inv[weighted]).sum() / wsum) if wsum > 0 else float("nan"),
+        "slowest": slowest,
+        "slowest_p99_ms": slowest_p99,
+    }
+
+
+def health_tiles(
+    current: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    *,
+    period: str = "previous period",
+    current_error: str | None = None,
+    comparable: bool = True,
+) -> list[Tile]:
+    """Invocations, error rate, throttles and p99 tiles (pure).
+
+    ``current``: one row per function (the summary); ``previous``: the previous period's range
+    statistics (None when they failed). ``current_error``: the sentence to show when the
+    current figures are unknown (every metrics part failed): the tiles then read "—".
+    ``comparable`` False (a part failed in one period only) drops the deltas.
+    """
+    now = fleet_totals(current)
+    before = fleet_totals(previous) if previous is not None and comparable else None
+    unknown = current_error is not None
+
+    def val(k: str) -> float | None:
+        return None if unknown else float(now[k])  # type: ignore[arg-type]
+
+    def prev(k: str) -> float | None:
+        return None if before is None else float(before[k])  # type: ignore[arg-type]
+
+    slowest = now["slowest"]
+    slow = "" if slowest is None else f" Slowest: {escape_markdown(str(slowest))}, p99 {_fmt(float(now['slowest_p99_ms']), 'ms')}."  # type: ignore[arg-type]
+    return [
+        Tile("invocations", "Invocations", val("invocations"), prev("invocations"), "count",
+             "Invocations of the selected functions over the range (CloudWatch Invocations, Sum).",
+             current_error, None, period),
+        Tile("error_rate", "Error rate", val("error_rate"), prev("error_rate"), "%",
+             "Errors ÷ invocations over the range, all selected functions together (timeouts count as errors).",
+             current_error, True, period),
+        Tile("throttles", "Throttles", val("throttles"), prev("throttles"), "count",
+             "Throttled requests over the range (CloudWatch Throttles, Sum); throttled requests are not invocations.",
+             current_error, True, period),
+        Tile("duration_p99", "Weighted p99", val("duration_p99_ms"), prev("duration_p99_ms"), "ms",
+             "p99 duration, invocation-weighted. Each function's p99 duration over the range, averaged with its invocations as weights: the p99 of the "
+             "function a typical invocation ran in. Not a percentile of all invocations together (CloudWatch cannot "
+             f"merge percentiles across functions).{slow}",
+             current_error, True, period),
+    ]
+
+
+def month_to_date(today: date) -> tuple[date, date, date, date]:
+    """``(start, end, previous_start, previous_end)``, ends exclusive (Cost Explorer's convention).
+
+    This month from the 1st through ``today``; the previous month's same days (1st through the
+    same day, or through its last day when it is shorter).
+    """
+    start = today.replace(day=1)
+    end = today + timedelta(days=1)
+    prev_last = start - timedelta(days=1)
+    prev_start = prev_last.replace(day=1)
+    days_in_prev = calendar.monthrange(prev_start.year, prev_start.month)[1]
+    prev_end = prev_start + timedelta(days=min(today.day, days_in_prev))
+    return start, end, prev_start, prev_end
+
+
+def _cost_total(loaded: data.Loaded | None) -> tuple[float | None, str | None]:
+    if loaded is None:
+        return None, None
+    failed = loaded.failed
+    if failed:
+        return None, failed[0].error
+    frame = loaded.frame
+    return float(frame["cost_usd"].sum()) if len(frame) else 0.0, None
+
+
+def spend_tile(this_month: data.Loaded, last_month: data.Loaded | None, *, today: date) -> Tile:
+    """Month-to-date AWS Lambda spend vs the same days of the previous month (pure over the two loads).
+
+    When Cost Explorer fails for any selected account the total would be partial: the tile
+    reads "—" and ``error`` is the failure's sentence (the other tiles do not depend on it).
+    """
+    start, end, prev_start, prev_end = month_to_date(today)
+    value, error = _cost_total(this_month)
+    previous, _ = _cost_total(last_month)
+    est = bool(len(this_month.frame)) and bool(this_month.frame["estimated"].fillna(False).any())
+    help_text = (
+        f"Lambda spend month to date: AWS Lambda cost from Cost Explorer (unblended), {start:%d %b} – {today:%d %b %Y} (UTC days, today still "
+        f"filling), for the selected accounts in every region and team; compared with {prev_start:%d %b} – "
+        f"{prev_end - timedelta(days=1):%d %b}."
+        + (" Recent days are Cost Explorer estimates until the bill is final." if est else "")
+    )
+    return Tile(
+        "spend_mtd", "Lambda spend MTD", value, previous, "usd", help_text, error, True,
+        f"{prev_start:%b} 1–{(prev_end - timedelta(days=1)).day}",
+    )
+
+
+def sparklines(
+    metrics: pd.DataFrame, *, start: datetime, end: datetime, column: str = "invocations", points: int = SPARK_POINTS
+) -> dict[tuple[str, str, str], list[float]]:
+    """Per function, ``column`` summed into at most ``points`` equal buckets over [start, end) (pure).
+
+    Buckets are whole multiples of the data's period on one time axis for every function;
+    a bucket without data is 0 (no datapoint = nothing counted).
+    """
+    if metrics is None or metrics.empty:
+        return {}
+    period_ns = int(pd.to_numeric(metrics["period_s"]).max()) * 1_000_000_000
+    t0 = pd.Timestamp(start).value // period_ns * period_ns
+    t1 = pd.Timestamp(end).value
+    n_periods = max(1, -(-(t1 - t0) // period_ns))
+    per = -(-n_periods // points)
+    n_buckets = -(-n_periods // per)
+    ts = pd.DatetimeIndex(pd.to_datetime(metrics["timestamp"], utc=True)).as_unit("ns").asi8
+    bucket = (ts - t0) // (period_ns * per)
+    keep = (bucket >= 0) & (bucket < n_buckets)
+    vals = pd.to_numeric(metrics[column], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
+    group = metrics.groupby(KEY, sort=False).ngroup().to_numpy()
+    n_groups = int(group.max()) + 1
+    first_row = np.full(n_groups, len(group), dtype=np.int64)
+    np.minimum.at(first_row, group, np.arange(len(group)))
+    names = metrics[KEY].iloc[first_row].astype(str).itertuples(index=False, name=None)
+    flat = group[keep] * n_buckets + bucket[keep]
+    sums = np.bincount(flat, weights=vals[keep], minlength=n_groups * n_buckets).reshape(n_groups, n_buckets)
+    return {key: row.tolist() for key, row in zip(names, sums, strict=True)}  # type: ignore[misc]
+
+
+def function_table(
+    summary: pd.DataFrame,
+    metrics: pd.DataFrame,
+    *,
+    start: datetime,
+    end: datetime,
+    range_text: str | None,
+    firing: pd.DataFrame | None = None,
+    points: int = SPARK_POINTS,
+) -> pd.DataFrame:
+    """One row per function of ``summary`` (its order kept) with a link, a sparkline and alerts firing (pure)."""
+    if summary.empty:
+        return typed_frame([], TABLE_SCHEMA)
+    spark = sparklines(metrics, start=start, end=end, points=points)
+    width = len(next(iter(spark.values()))) if spark else 0
+    keys = list(zip(summary["account"].astype(str), summary["region"].astype(str), summary["function"].astype(str), strict=True))
+    counts: dict[tuple[str, str, str], int] = {}
+    if firing is not None and len(firing):
+        for k in zip(firing["account"].astype(str), firing["region"].astype(str), firing["function"].astype(str), strict=True):
+            counts[k] = counts.get(k, 0) + 1
+    out = summary[["function", "account", "region", "team", "invocations", "errors", "error_rate", "throttles", "duration_p99_ms", "memory_used_pct"]].copy()
+    out["link"] = [links.function_link(a, r, f, range_text=range_text) for a, r, f in keys]
+    out["trend"] = pd.Series([spark.get(k, [0.0] * width) for k in keys], index=out.index, dtype="object")
+    out["alerts"] = [counts.get(k, 0) for k in keys]
+    return typed_frame(out, TABLE_SCHEMA)
+
+
+@dataclass
+class Overview:
+    """Everything the Overview page shows, with the loads it came from (for their statuses)."""
+
+    trange: TimeRange
+    tiles: list[Tile]
+    table: pd.DataFrame
+    summary: data.Loaded
+    previous: data.Loaded
+    spend: data.Loaded
+    spend_before: data.Loaded
+    alerts: alerting.AlertsLoaded
+    firing: pd.DataFrame  # alerting.ALERT_SCHEMA: the ALARM rows, critical first, linked to their charts
+    alerts_error: str | None = None  # the config's alert overrides are invalid (one line)
+
+
+def _metric_failures(loaded: data.Loaded) -> list[data.SourceStatus]:
+    return [s for s in loaded.failed if s.source == "metrics"]
+
+
+def load_overview(
+    settings: Settings,
+    trange: TimeRange,
+    *,
+    accounts: Iterable[str] | None = None,
+    regions: Iterable[str] | None = None,
+    teams: Iterable[str] | None = None,
+    range_text: str | None = None,
+    today: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Overview:
+    """Load (through the caches) and compute the Overview of a selection.
+
+    ``progress`` is called with a short label before each step (for a status widget).
+    ``today`` (UTC) sets the month of the spend tile; default: the current UTC day.
+    """
+    step = progress or (lambda _label: None)
+    accounts = list(accounts or []) or None
+    regions = list(regions or []) or None
+    teams = list(teams or []) or None
+    today = today or datetime.now(UTC).date()
+    step("Metrics, memory and cold starts of the selected functions…")
+    summary = function_summary(settings, trange, accounts=accounts, regions=regions, teams=teams)
+    inv = data.inventory(settings, accounts=accounts, regions=regions).frame
+    if teams:
+        inv = inv[inv["team"].isin(teams)]
+    met = data.metrics(settings, trange, inv)
+    step("The previous period, for comparison…")
+    previous = data.range_stats(settings, trange.previous(), inv, columns=PREVIOUS_COLUMNS)
+    step("Lambda spend from Cost Explorer…")
+    start, end, prev_start, prev_end = month_to_date(today)
+    spend = data.daily_costs(settings, start=start, end=end, accounts=accounts)
+    spend_before = data.daily_costs(settings, start=prev_start, end=prev_end, accounts=accounts)
+    step("Alert rules…")
+    alerts_error = None
+    try:
+        alerts = alerting.load_alerts(settings, trange, accounts=accounts, regions=regions, teams=teams, metrics_loaded=met)
+    except ConfigError as e:  # overrides that together leave a rule invalid: the rest of the page still works
+        alerts_error = str(e)
+        empty = AlertReport(typed_frame([], STATES_SCHEMA), typed_frame([], TRANSITIONS_SCHEMA))
+        alerts = alerting.AlertsLoaded(empty, [], trange, trange)
+
+    failed_now = _metric_failures(met)
+    parts = {(s.account, s.region) for s in met.statuses}
+    all_failed = bool(parts) and {(s.account, s.region) for s in failed_now} == parts
+    failed_before = _metric_failures(previous)
+    comparable = not failed_now and not failed_before
+    label = trange.previous().label or "previous period"
+    tiles = health_tiles(
+        summary.frame,
+        previous.frame,
+        period=label,
+        current_error=failed_now[0].error if all_failed else None,
+        comparable=comparable,
+    )
+    tiles.append(spend_tile(spend, spend_before, today=today))
+    range_text = range_text or trange.label
+    firing = alerting.alert_rows(alerts.report.states, range_text=range_text)
+    table = function_table(summary.frame, met.frame, start=trange.start, end=trange.end, range_text=range_text, firing=firing)
+    return Overview(trange, tiles, table, summary, previous, spend, spend_before, alerts, firing, alerts_error)

@@ -1,0 +1,119 @@
+"""Overview: the headline tiles against the previous period, the alerts firing, and every function at a glance."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import ui
+from dashboard.alerting import SINCE_HELP
+from dashboard.data import Loaded
+from dashboard.overview import FUNCTION_NAME, load_overview
+
+sel = ui.selection()
+cfg = st.session_state["settings"]
+shown: set[str] = set()  # each failure's sentence is said once, where its data would first be
+
+
+def show_problems(loaded: Loaded, *, what: str) -> None:
+    fresh = [s for s in loaded.statuses if (s.failed or s.stale) and s.error not in shown]
+    warnings = [w for w in loaded.warnings if w not in shown]
+    shown.update(s.error for s in fresh if s.error)
+    shown.update(warnings)
+    ui.show_statuses(Loaded(loaded.frame, fresh, warnings), what=what)
+
+
+st.title("Overview")
+st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({sel.range_text})")
+
+with st.status("Collecting metrics, costs and alerts…", expanded=False) as status:
+    ov = load_overview(
+        cfg,
+        sel.trange,
+        accounts=sel.accounts,
+        regions=sel.regions,
+        teams=sel.teams,
+        range_text=sel.range_text,
+        progress=lambda label: status.update(label=label),
+    )
+    status.update(label=f"{len(ov.table)} functions · {len(ov.firing)} alerts firing", state="complete")
+
+for part in (ov.summary, ov.previous, ov.spend, ov.spend_before, ov.alerts.as_loaded()):
+    ui.note(part)  # the sidebar's freshness panel
+
+cols = st.columns(len(ov.tiles))
+for col, tile in zip(cols, ov.tiles, strict=True):
+    with col:
+        st.metric(
+            tile.label,
+            tile.value_text(),
+            tile.delta_text(),
+            delta_color=tile.delta_color,
+            delta_description=tile.delta_description if tile.delta is not None else None,
+            help=tile.help,
+            border=True,
+        )
+        if tile.key == "spend_mtd" and tile.error and tile.error not in shown:
+            shown.add(tile.error)
+            st.error(tile.error, icon=":material/warning:")
+show_problems(ov.summary, what="Metrics")
+show_problems(ov.previous, what="The previous period")
+show_problems(ov.spend, what="Lambda spend")
+show_problems(ov.spend_before, what="Last month's spend")
+
+st.subheader("Alerts firing")
+show_problems(ov.alerts.as_loaded(), what="Alert data")
+firing = ov.firing
+if ov.alerts_error:
+    st.error(ov.alerts_error, icon=":material/error:")
+elif firing.empty:
+    st.success("No alert is firing.", icon=":material/check_circle:")
+else:
+    counts = firing["severity"].value_counts()
+    st.caption(" · ".join(f"{n} {sev}" for sev, n in counts.items()))
+    st.dataframe(
+        firing,
+        hide_index=True,
+        width="stretch",
+        column_order=["link", "severity", "rule", "region", "team", "since", "value", "threshold", "unit"],
+        column_config={
+            "link": st.column_config.LinkColumn("function", display_text=FUNCTION_NAME, help="Open the chart that shows it"),
+            "since": st.column_config.DatetimeColumn("since (UTC)", format="YYYY-MM-DD HH:mm", help=SINCE_HELP),
+            "value": st.column_config.NumberColumn("value", format="%.2f", help="The value that put it in ALARM"),
+            "threshold": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+st.page_link(
+    "dashboard/pages/alerts.py",
+    label="All alerts and their transitions",
+    icon=":material/notifications:",
+    query_params={
+        k: v
+        for k, v in {"range": sel.range_text, "account": list(sel.accounts), "region": list(sel.regions), "team": list(sel.teams)}.items()
+        if v
+    },
+)
+
+st.subheader("Functions")
+if ov.table.empty:
+    st.info("No functions match this selection.")
+else:
+    st.dataframe(
+        ov.table,
+        hide_index=True,
+        width="stretch",
+        column_order=[
+            "link", "team", "region", "invocations", "trend", "errors", "error_rate", "throttles",
+            "duration_p99_ms", "memory_used_pct", "alerts",
+        ],
+        column_config={
+            "link": st.column_config.LinkColumn("function", display_text=FUNCTION_NAME, help="Open the function's page", pinned=True),
+            "invocations": st.column_config.NumberColumn(format="%d"),
+            "trend": st.column_config.LineChartColumn("invocations over the range", y_min=0, width="medium"),
+            "errors": st.column_config.NumberColumn(format="%d"),
+            "error_rate": st.column_config.NumberColumn("error rate", format="%.2f %%"),
+            "throttles": st.column_config.NumberColumn(format="%d"),
+            "duration_p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.1f"),
+            "memory_used_pct": st.column_config.ProgressColumn("memory used", format="%.0f %%", min_value=0, max_value=100),
+            "alerts": st.column_config.NumberColumn("alerts firing", format="%d"),
+        },
+    )

@@ -1,0 +1,111 @@
+"""The Alerts page in Streamlit's AppTest: what fires, the filters, the links, the transitions, a deep link.
+
+The rows shown are checked against :mod:`dashboard.alerting` asked the same question right
+after the run (same caches, same selection): they must be identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import alerting, overview
+from dashboard.alerts import ALARM, INSUFFICIENT_DATA, OK
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGE = "dashboard/pages/alerts.py"
+
+
+@pytest.fixture(autouse=True)
+def _chdir(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)
+
+
+def run(at: AppTest) -> AppTest:
+    at.run(timeout=120)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_alerts(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    run(at)  # registers the pages (the Overview is the default)
+    at.switch_page(PAGE)
+    return run(at)
+
+
+def domain(at: AppTest) -> alerting.AlertsLoaded:
+    sel = at.session_state["selection"]
+    return alerting.load_alerts(at.session_state["settings"], sel.trange, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
+
+
+def frames_equal(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+
+
+def test_the_page_lists_what_fires_by_severity_with_links_to_the_rule_chart_and_the_transitions():
+    at = open_alerts()
+    assert at.title[0].value == "Alerts"
+    got = domain(at)
+    firing = alerting.alert_rows(got.report.states, range_text="24h")
+    assert at.subheader[0].value == f"{len(firing)} firing"
+    rows, trans = at.dataframe
+    frames_equal(rows.value, firing)
+    assert {("media-image-resizer", "memory-high"), ("legacy-importer", "no-invocations")} <= set(
+        zip(rows.value["function"], rows.value["rule"], strict=True)
+    )
+    assert rows.value.set_index("function").loc["legacy-importer", "link"] == (
+        "functions?fn=demo/eu-west-1/legacy-importer&range=24h&rule=no-invocations"
+    )
+    assert json.loads(rows.proto.columns)["link"]["type_config"] == {"type": "link", "display_text": overview.FUNCTION_NAME}
+    assert at.subheader[1].value == "Transitions in the range"
+    frames_equal(trans.value, alerting.transition_rows(got.report, range_text="24h"))
+    assert len(trans.value) > 0 and (trans.value["from_state"] != INSUFFICIENT_DATA).any()
+
+
+def test_filters_by_state_severity_team_and_rule():
+    at = open_alerts()
+    at.multiselect(key="al_state").set_value([])  # every state
+    run(at)
+    got = domain(at)
+    states = got.report.states
+    assert at.subheader[0].value == f"{len(states)} of {len(states)} states"
+    frames_equal(at.dataframe[0].value, alerting.alert_rows(states, states_wanted=None, range_text="24h"))
+    shown = at.dataframe[0].value["state"].tolist()
+    order = [ALARM, INSUFFICIENT_DATA, OK]
+    assert shown == sorted(shown, key=order.index)  # firing first
+
+    at.multiselect(key="al_rule").set_value(["memory-high"])
+    at.multiselect(key="al_team").set_value(["media"])
+    run(at)
+    rows = at.dataframe[0].value
+    assert set(rows["rule"]) == {"memory-high"} and set(rows["team"]) == {"media"}
+    frames_equal(rows, alerting.alert_rows(states, states_wanted=None, rules=["memory-high"], teams=["media"], range_text="24h"))
+
+    at.multiselect(key="al_state").set_value([ALARM])
+    at.multiselect(key="al_severity").set_value(["critical"])
+    run(at)
+    assert alerting.alert_rows(states, severities=["critical"], rules=["memory-high"]).empty
+    assert [i.value for i in at.info][-2:] == ["No alert matches these filters.", "No alert changed state in this range."]
+
+
+def test_a_short_range_is_evaluated_over_a_day_and_says_so():
+    at = open_alerts(range="1h", region="eu-west-1")
+    got = domain(at)
+    assert (got.window.duration.total_seconds(), got.window.label) == (86400, "24h")
+    note = [c.value for c in at.caption if c.value.startswith("States are evaluated over")]
+    assert note == [
+        f"States are evaluated over {got.window.start:%Y-%m-%d %H:%M} → {got.window.end:%Y-%m-%d %H:%M} UTC "
+        "(enough history for every rule's evaluation periods); transitions are those of the selected range."
+    ]
+    rows = at.dataframe[0].value
+    assert set(rows["region"]) == {"eu-west-1"} and rows["link"].str.contains("&range=1h&rule=").all()
+    frames_equal(rows, alerting.alert_rows(got.report.states, range_text="1h"))

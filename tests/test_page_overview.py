@@ -1,0 +1,125 @@
+"""The Overview page in Streamlit's AppTest: tiles, alerts firing, the function table, filters, failures.
+
+What the page shows is checked against the domain (:func:`dashboard.overview.load_overview`)
+asked the same question right after the run: the loaders' caches hand both the same data, so
+the figures must be identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import overview
+from dashboard import settings as settings_mod
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TILES = ["Invocations", "Error rate", "Throttles", "Weighted p99", "Lambda spend MTD"]
+
+
+@pytest.fixture(autouse=True)
+def _chdir(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)
+
+
+def run(at: AppTest) -> AppTest:
+    at.run(timeout=120)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def config(tmp_path, monkeypatch, simulation: str) -> settings_mod.Settings:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"accounts:\n  - name: demo\n    demo: true\n    regions: [us-east-1, eu-west-1]\n    simulation: {simulation}\n")
+    monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
+    return settings_mod.load(cfg)
+
+
+def same_as_domain(at: AppTest) -> overview.Overview:
+    """The Overview the domain computes for the page's own selection (served from the same caches)."""
+    sel = at.session_state["selection"]
+    cfg = at.session_state["settings"]
+    return overview.load_overview(cfg, sel.trange, accounts=sel.accounts, regions=sel.regions, teams=sel.teams, range_text=sel.range_text)
+
+
+def frames_equal(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+
+
+def column_config(element) -> dict:
+    return json.loads(element.proto.columns)
+
+
+def test_the_overview_is_the_default_page_and_shows_what_the_domain_computes():
+    at = run(AppTest.from_file(APP, default_timeout=120))
+    assert at.title[0].value == "Overview"
+    ov = same_as_domain(at)
+    assert [m.label for m in at.metric] == TILES
+    assert [(m.value, m.delta or None) for m in at.metric] == [(t.value_text(), t.delta_text()) for t in ov.tiles]
+    assert [m.help for m in at.metric] == [t.help for t in ov.tiles]
+    assert all(m.value != "—" for m in at.metric)
+
+    firing, table = at.dataframe
+    frames_equal(firing.value, ov.firing)
+    assert {("media-image-resizer", "memory-high"), ("legacy-importer", "no-invocations")} <= set(
+        zip(firing.value["function"], firing.value["rule"], strict=True)
+    )
+    assert all("&rule=" in link for link in firing.value["link"])
+    frames_equal(table.value.drop(columns="trend"), ov.table.drop(columns="trend"))
+    assert table.value["trend"].map(list).tolist() == ov.table["trend"].tolist()
+    assert len(table.value) == 48 and table.value["link"].str.startswith("functions?fn=demo/").all()
+    cols = column_config(table)
+    assert cols["link"]["type_config"] == {"type": "link", "display_text": overview.FUNCTION_NAME}
+    assert cols["trend"]["type_config"] == {"type": "line_chart", "y_min": 0}
+    (link,) = at.get("page_link")
+    assert (link.proto.page, link.proto.query_string) == ("alerts", "range=24h")
+    assert not at.error
+
+
+def test_a_team_filter_and_a_deep_link_narrow_tiles_table_and_links():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["range"] = "7d"
+    at.query_params["region"] = "eu-west-1"
+    run(at)
+    assert "(7d)" in at.caption[0].value
+    at.multiselect(key="f_team").set_value(["media"])
+    run(at)
+    table = at.dataframe[-1].value
+    assert len(table) > 0 and set(table["team"]) == {"media"} and set(table["region"]) == {"eu-west-1"}
+    assert table["link"].str.endswith("&range=7d").all()
+    assert at.metric[0].value == f"{table['invocations'].sum():,.0f}"
+    ov = same_as_domain(at)
+    assert [m.value for m in at.metric] == [t.value_text() for t in ov.tiles]
+    (link,) = at.get("page_link")
+    assert link.proto.query_string == "range=7d&region=eu-west-1&team=media"  # the Alerts page opens on the same selection
+
+
+def test_a_denied_cost_explorer_shows_a_dash_and_one_sentence_while_the_rest_works(tmp_path, monkeypatch):
+    config(tmp_path, monkeypatch, "{functions: 12, deny: ['ce:GetCostAndUsage']}")
+    at = run(AppTest.from_file(APP, default_timeout=120))
+    values = {m.label: m.value for m in at.metric}
+    assert values["Lambda spend MTD"] == "—"
+    assert all(values[k] != "—" for k in TILES[:4])
+    assert [e.value for e in at.error] == [
+        "Access denied in demo: the credentials may not call ce:GetCostAndUsage; grant it (see docs/iam-policy.json)."
+    ]
+    assert len(at.dataframe[-1].value) == 12
+
+
+def test_denied_metrics_are_said_once_per_region_and_the_page_still_lists_the_functions(tmp_path, monkeypatch):
+    config(tmp_path, monkeypatch, "{functions: 12, deny: ['cloudwatch:GetMetricData']}")
+    at = run(AppTest.from_file(APP, default_timeout=120))
+    assert [m.value for m in at.metric][:4] == ["—"] * 4
+    assert at.metric[4].value.startswith("$")
+    assert [e.value for e in at.error] == [
+        f"Metrics missing for demo/{r}: Access denied in demo/{r}: the credentials may not call "
+        "cloudwatch:GetMetricData; grant it (see docs/iam-policy.json)."
+        for r in ("eu-west-1", "us-east-1")
+    ]
+    assert len(at.dataframe[-1].value) == 12
