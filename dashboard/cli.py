@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from aws.errors import AwsError
 from dashboard import settings as settings_mod
+from dashboard.alerts import ALARM, SEVERITY_ORDER, STATES
+from dashboard.digest import commands as digest_commands
 from dashboard.output import FORMATS, render
 from dashboard.settings import ConfigError, Settings
 from dashboard.timerange import RangeError, parse_range
@@ -44,6 +46,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--region", action="append", metavar="REGION", help="only this region (repeatable)")
     s.add_argument("--team", action="append", metavar="TEAM", help="only this team (repeatable)")
 
+    a = sub.add_parser(
+        "alerts",
+        help="alert states per rule and function (default: what is firing)",
+        description="Evaluate the alert rules of config.yaml over --range: one row per function and rule, "
+        "critical first, then the longest-standing. Exit 1 when a source could not be read.",
+    )
+    common(a)
+    a.add_argument("--range", default=None, metavar="RANGE", help="1h, 3h, 12h, 24h, 7d, 30d or START..END (ISO 8601); default from config")
+    a.add_argument("--account", action="append", metavar="NAME", help="only this account (repeatable)")
+    a.add_argument("--region", action="append", metavar="REGION", help="only this region (repeatable)")
+    a.add_argument("--team", action="append", metavar="TEAM", help="only this team (repeatable)")
+    a.add_argument("--severity", action="append", choices=list(SEVERITY_ORDER), help="only this severity (repeatable)")
+    a.add_argument("--rule", action="append", metavar="NAME", help="only this rule (repeatable)")
+    a.add_argument(
+        "--state", action="append", choices=[ALARM, *(x for x in STATES if x != ALARM), "all"], help="only this state (repeatable; default ALARM, i.e. firing; all: every state)"
+    )
+    a.add_argument("--transitions", action="store_true", help="list the state changes over the range instead of the states")
+
+    digest_commands.add_parsers(sub)
+
     d = sub.add_parser("demo", help="describe the simulated AWS account", description="Print what the simulated account simulates.")
     common(d, fmt=False)
     return p
@@ -73,6 +95,25 @@ def _report(loaded, err) -> int:
     return EXIT_AWS if loaded.failed else EXIT_OK
 
 
+def cmd_alerts(args: argparse.Namespace, out, err) -> int:
+    from dashboard import alerting
+
+    cfg = _load(args.config)
+    unknown = sorted(set(args.rule or []) - {r.name for r in cfg.alerts.rules})
+    if unknown:
+        err.write(f"error: no rule named {unknown[0]!r} in {cfg.source} (rules: {', '.join(r.name for r in cfg.alerts.rules)})\n")
+        return EXIT_INPUT
+    trange = parse_range(args.range or cfg.default_range)
+    got = alerting.load_alerts(cfg, trange, accounts=args.account, regions=args.region, teams=args.team)
+    states = None if "all" in (args.state or []) else (args.state or [ALARM])
+    if args.transitions:
+        rows = alerting.transition_rows(got.report, severities=args.severity, teams=args.team, rules=args.rule)
+    else:
+        rows = alerting.alert_rows(got.report.states, states_wanted=states, severities=args.severity, teams=args.team, rules=args.rule)
+    out.write(render(rows.drop(columns="link"), args.format) + "\n")
+    return _report(got.as_loaded(), err)
+
+
 def cmd_demo(args: argparse.Namespace, out, err) -> int:
     from aws import sim
 
@@ -86,7 +127,7 @@ def cmd_demo(args: argparse.Namespace, out, err) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"summary": cmd_summary, "demo": cmd_demo}
+COMMANDS = {"summary": cmd_summary, "alerts": cmd_alerts, **digest_commands.COMMANDS, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:

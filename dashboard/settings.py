@@ -255,11 +255,15 @@ def _email(v: str) -> str:
 
 
 class SmtpSettings(_Model):
-    host: str = "127.0.0.1"
+    """How digests reach an SMTP relay. The password is read from the environment variable ``password_env`` names."""
+
+    host: str = Field("127.0.0.1", min_length=1)
     port: int = Field(587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
+    security: Literal["starttls", "tls", "none"] = "starttls"  # tls = implicit TLS (port 465)
     username: str | None = None
     password_env: str | None = None  # the NAME of the environment variable holding the password
+    ca_file: str | None = None  # a PEM bundle to trust instead of the system's (a private CA)
+    timeout_s: float = Field(30.0, gt=0, le=600)
 
     @field_validator("password_env")
     @classmethod
@@ -268,14 +272,59 @@ class SmtpSettings(_Model):
             raise ValueError(f"{v!r} is not an environment variable name; put the variable's NAME here, never the secret")
         return v
 
+    @model_validator(mode="after")
+    def _auth_pair(self) -> SmtpSettings:
+        if self.username and not self.password_env:
+            raise ValueError("username needs password_env, the name of the environment variable holding the password")
+        if self.password_env and not self.username:
+            raise ValueError("password_env needs username; add the account to log in as")
+        if self.username and self.security == "none":
+            raise ValueError("authentication over an unencrypted connection would send the password in clear; use security: starttls or tls")
+        return self
+
+
+_CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+_DIGEST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _cron(v: str) -> str:
+    from croniter import croniter  # imported when a schedule is validated, not with the settings module
+
+    text = " ".join(v.split())
+    fields = text.split(" ")
+    if not (text in _CRON_MACROS or len(fields) == 5):
+        raise ValueError(
+            f"{v!r} is not a cron expression; use five fields (minute hour day-of-month month day-of-week, "
+            f"e.g. '0 8 * * 1-5') or @daily / @weekly / @hourly"
+        )
+    try:
+        croniter(text)
+    except (ValueError, KeyError) as e:  # croniter's errors subclass ValueError
+        raise ValueError(f"{v!r} is not a cron expression ({e}); e.g. '0 8 * * 1-5' is 08:00 on weekdays") from None
+    return text
+
 
 class DigestSettings(_Model):
-    name: str = Field(min_length=1)
-    team: str | None = None  # None: the organisation-wide digest
+    """One scheduled e-mail digest: the organisation's (no team) or one team's."""
+
+    name: str = Field(min_length=1)  # also the state key and the file name of a dry run
+    team: str | None = None  # None: the organisation-wide digest; else only this team's functions
     recipients: list[str] = Field(min_length=1)
-    schedule: str = "0 8 * * 1-5"  # cron
-    timezone: str = "UTC"
-    only_when_changed: bool = False
+    schedule: str = "0 8 * * 1-5"  # cron, in ``timezone``
+    timezone: str = "UTC"  # IANA name, e.g. Europe/Berlin
+    range: str = "24h"  # the period covered (alerts, movers); compared with the period before it
+    rules: list[str] | None = None  # alert rule names this digest reports; None: every rule
+    min_severity: Literal["critical", "warning", "info"] = "info"  # leave out alerts below this severity
+    monthly_budget_usd: float | None = Field(None, gt=0)  # None: email.monthly_budget_usd for the organisation's digest
+    top_movers: int = Field(5, ge=0, le=50)  # functions listed per mover metric
+    only_when_changed: bool = False  # send only when an alert is new or resolved, or the budget status changed
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _DIGEST_NAME.match(v):
+            raise ValueError(f"{v!r} is not a digest name; use letters, digits, '.', '_' or '-' (it names files)")
+        return v
 
     @field_validator("recipients")
     @classmethod
@@ -285,19 +334,89 @@ class DigestSettings(_Model):
                 raise _ItemError(i, f"{r!r} is not an e-mail address (name@example.com)")
         return v
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        return _cron(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)") from None
+        return v
+
+    @field_validator("range")
+    @classmethod
+    def _range(cls, v: str) -> str:
+        if v not in PRESETS:
+            raise ValueError(f"{v!r} is not a range preset (one of {', '.join(PRESETS)})")
+        return v
+
+    @field_validator("team")
+    @classmethod
+    def _team(cls, v: str | None) -> str | None:
+        if v is not None and (not v or any(ord(c) < 32 or ord(c) == 127 for c in v)):
+            raise ValueError(f"{v!r} is not a team name; control characters are not allowed")
+        return v
+
 
 class EmailSettings(_Model):
     transport: Literal["smtp", "ses"] = "smtp"
     sender: str = "lambda-lens@example.com"
+    sender_name: str = Field("Lambda Lens", max_length=64)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     ses_region: str = "us-east-1"
-    monthly_budget_usd: float | None = Field(None, gt=0)
+    ses_api: Literal["raw", "v2"] = "raw"  # raw: SES SendRawEmail; v2: SESv2 SendEmail with raw content
+    ses_account: str | None = None  # a configured (non-demo) account whose credentials send; None: the default chain
+    ses_endpoint_url: str | None = None  # local development (moto, LocalStack)
+    ses_configuration_set: str | None = None
+    monthly_budget_usd: float | None = Field(None, gt=0)  # the organisation's monthly Lambda budget
+    dashboard_url: str | None = None  # when set, digests link to the dashboard's pages (never needed to understand them)
+    state_path: str = ".lambda-lens/digest-state.json"  # relative to the config file's folder
+    retry_attempts: int = Field(4, ge=1, le=10)  # tries per send before the failure is reported
+    retry_backoff_s: float = Field(2.0, ge=0, le=300)  # first wait; doubled after every failed try
+    catch_up_s: int = Field(3600, ge=0, le=7 * 86400)  # a slot missed by less than this (a restart) is sent late
     digests: list[DigestSettings] = Field(default_factory=list)
 
     @field_validator("sender")
     @classmethod
     def _sender(cls, v: str) -> str:
         return _email(v)
+
+    @field_validator("sender_name")
+    @classmethod
+    def _sender_name(cls, v: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in v):
+            raise ValueError("must not contain control characters (line breaks, tabs)")
+        return v
+
+    @field_validator("ses_region")
+    @classmethod
+    def _ses_region(cls, v: str) -> str:
+        if v not in aws_regions():
+            raise ValueError(f"{v!r} is not an AWS region (e.g. us-east-1, eu-west-1)")
+        return v
+
+    @field_validator("ses_endpoint_url", "dashboard_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+[^\s]*$", v):
+            raise ValueError(f"{v!r} is not a URL (e.g. https://lambda-lens.example.com)")
+        return v
+
+    @field_validator("digests")
+    @classmethod
+    def _unique_digests(cls, v: list[DigestSettings]) -> list[DigestSettings]:
+        names = [d.name for d in v]
+        for i, n in enumerate(names):
+            if names.index(n) != i:
+                raise _ItemError(i, f"digest name {n!r} is used twice; give each digest its own name")
+        return v
 
 
 class LogsSettings(_Model):

@@ -62,6 +62,50 @@ BAD = [
         "accounts:\n  - {name: a, demo: true}\n  - {name: a, demo: true}\n",
         "config.yaml: accounts[1]: account name 'a' is used twice; give each account its own name",
     ),
+    (
+        "email:\n  digests:\n    - {name: org, recipients: [a@example.com], schedule: '61 * * * *'}\n",
+        "config.yaml: email.digests[0].schedule: '61 * * * *' is not a cron expression (",
+    ),
+    (
+        "email:\n  digests:\n    - {name: org, recipients: [a@example.com], schedule: '0 8 * *'}\n",
+        "config.yaml: email.digests[0].schedule: '0 8 * *' is not a cron expression; use five fields (minute hour day-of-month month day-of-week, e.g. '0 8 * * 1-5') or @daily / @weekly / @hourly",
+    ),
+    (
+        "email:\n  digests:\n    - {name: org, recipients: [a@example.com], timezone: Europe/Berln}\n",
+        "config.yaml: email.digests[0].timezone: 'Europe/Berln' is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)",
+    ),
+    (
+        "email:\n  digests:\n    - {name: org, recipients: [a@example.com], range: 2d}\n",
+        "config.yaml: email.digests[0].range: '2d' is not a range preset (one of 1h, 3h, 12h, 24h, 7d, 30d)",
+    ),
+    (
+        "email:\n  digests:\n    - {name: org, recipients: [a@example.com]}\n    - {name: org, recipients: [b@example.com]}\n",
+        "config.yaml: email.digests[1]: digest name 'org' is used twice; give each digest its own name",
+    ),
+    (
+        "email:\n  digests:\n    - {name: 'org/../x', recipients: [a@example.com]}\n",
+        "config.yaml: email.digests[0].name: 'org/../x' is not a digest name; use letters, digits, '.', '_' or '-' (it names files)",
+    ),
+    (
+        "email:\n  smtp:\n    username: digest\n",
+        "config.yaml: email.smtp: username needs password_env, the name of the environment variable holding the password",
+    ),
+    (
+        "email:\n  smtp:\n    security: none\n    username: digest\n    password_env: PW\n",
+        "config.yaml: email.smtp: authentication over an unencrypted connection would send the password in clear; use security: starttls or tls",
+    ),
+    (
+        "email:\n  sender_name: \"Lens\\r\\nBcc: x@example.com\"\n",
+        "config.yaml: email.sender_name: must not contain control characters (line breaks, tabs)",
+    ),
+    (
+        "email:\n  sender: \"ops@example.com\\r\\nBcc: x@example.com\"\n",
+        "config.yaml: email.sender:",
+    ),
+    (
+        "email:\n  digests:\n    - {name: org, recipients: [\"a@example.com\\r\\nBcc: x@example.com\"]}\n",
+        "config.yaml: email.digests[0].recipients[0]:",
+    ),
 ]
 
 

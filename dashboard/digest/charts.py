@@ -1,0 +1,178 @@
+"""Small PNG charts for a digest, embedded in the e-mail as inline (CID) images.
+
+matplotlib's Agg backend draws them in-process: no browser or display on the mail host.
+Figures are built with :class:`matplotlib.figure.Figure` (never ``pyplot``), so there is
+no global state and charts can be drawn from several threads. Each chart is 600 × 150 CSS
+pixels drawn at twice that resolution for sharp text on high-density screens; the HTML
+sets ``width="600"``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from dashboard.digest.compose import AlertChart, Spend
+
+__all__ = ["spend_chart", "alert_chart", "WIDTH_PX", "HEIGHT_PX", "UNITS"]
+
+WIDTH_PX, HEIGHT_PX = 600, 150  # CSS pixels; the PNG holds 2× that
+_DPI = 200
+INK = "#1f2933"
+MUTED = "#7b8794"
+GRID = "#e4e7eb"
+BAR = "#9fb3c8"
+LINE = "#2f6fb0"
+ALARM = "#c62828"
+BUDGET = "#b7791f"
+
+UNITS: dict[str, str] = {
+    "error_rate": "%",
+    "throttle_rate": "%",
+    "duration_p99_timeout_share": "% of timeout",
+    "memory_utilization": "% of memory",
+    "cold_start_rate": "%",
+    "concurrency_account_share": "% of limit",
+    "duration_p99_ms": "ms",
+    "iterator_age_ms": "ms",
+    "async_event_age_ms": "ms",
+    "errors": "errors",
+    "throttles": "throttles",
+    "no_invocations": "invocations",
+    "concurrency": "concurrent",
+}
+
+
+def _figure(*, right: float = 0.98, top: float = 0.88):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(WIDTH_PX / 100, HEIGHT_PX / 100), dpi=_DPI)
+    fig.patch.set_facecolor("white")
+    ax = fig.add_axes((0.09, 0.2, right - 0.09, top - 0.2))
+    ax.set_facecolor("white")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color(GRID)
+    ax.tick_params(colors=MUTED, labelsize=6.5, length=2)
+    ax.grid(axis="y", color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def _png(fig) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, facecolor="white", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def spend_chart(spend: Spend) -> bytes | None:
+    """Daily spend this month (bars) with the running total, the forecast to month end and the budget (lines)."""
+    if spend.daily.empty or spend.mtd_usd is None:
+        return None
+    fig, ax = _figure(right=0.9, top=0.8)
+    days = pd.to_datetime(spend.daily["date"]).dt.tz_localize(None)
+    cost = spend.daily["cost_usd"].to_numpy(dtype="float64")
+    ax2 = ax.twinx()
+    ax.bar(days, cost, width=0.8, color=BAR, label="daily")
+    cum = np.cumsum(cost)
+    ax2.plot(days, cum, color=LINE, linewidth=1.4, label="month to date")
+    end = pd.Timestamp(spend.month_end) - timedelta(days=1)
+    top = [cum.max() if len(cum) else 0.0]
+    if spend.forecast_usd is not None and len(days):
+        ax2.plot([days.iloc[-1], end], [cum[-1], spend.forecast_usd], color=LINE, linewidth=1.2, linestyle=(0, (3, 2)), label="forecast")
+        top.append(spend.forecast_usd)
+    if spend.budget_usd is not None:
+        ax2.axhline(spend.budget_usd, color=BUDGET, linewidth=1.0, linestyle=(0, (5, 2)), label="budget")
+        top.append(spend.budget_usd)
+    ax.set_xlim(pd.Timestamp(spend.month_start) - timedelta(hours=18), end + timedelta(hours=18))
+    ax2.set_ylim(0, max(top) * 1.12 or 1.0)
+    ax.set_ylim(0, (cost.max() if len(cost) else 1.0) * 2.2 or 1.0)  # bars in the lower half, the total above
+    for a in (ax, ax2):
+        a.yaxis.set_major_formatter(_dollars)
+    ax2.tick_params(colors=LINE, labelsize=6.5, length=2)
+    ax2.spines["top"].set_visible(False)
+    ax2.spines["right"].set_color(GRID)
+    ax2.spines["left"].set_visible(False)
+    ax2.spines["bottom"].set_visible(False)
+    _date_axis(ax, daily=True)
+    ax.set_ylabel("per day", color=MUTED, fontsize=6.5)
+    ax2.set_ylabel("total", color=LINE, fontsize=6.5)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=6, frameon=False, ncol=4, labelcolor=INK, borderaxespad=0.2)
+    return _png(fig)
+
+
+def _dollars(v, _pos=None) -> str:
+    if abs(v) >= 1000:
+        return f"${v / 1000:,.1f}k"
+    return f"${v:,.0f}" if abs(v) >= 10 else f"${v:,.2f}"
+
+
+def _date_axis(ax, *, daily: bool) -> None:
+    import matplotlib.dates as mdates
+
+    if daily:
+        ax.xaxis.set_major_locator(mdates.DayLocator(bymonthday=[1, 8, 15, 22, 29]))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %-d"))
+    else:
+        loc = mdates.AutoDateLocator(minticks=4, maxticks=8)
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
+
+
+def alert_chart(chart: AlertChart) -> bytes | None:
+    """The alert's metric over the range, the threshold as a dashed line, the ALARM periods shaded."""
+    s = chart.series
+    if s.dropna().empty:
+        return None
+    fig, ax = _figure()
+    idx = pd.DatetimeIndex(s.index).tz_convert("UTC").tz_localize(None)
+    vals = s.to_numpy(dtype="float64")
+    for a, b in chart.alarm_spans:
+        ax.axvspan(pd.Timestamp(a).tz_convert("UTC").tz_localize(None), pd.Timestamp(b).tz_convert("UTC").tz_localize(None), color=ALARM, alpha=0.08, linewidth=0)
+    ax.plot(idx, vals, color=LINE, linewidth=1.1)
+    ax.axhline(chart.threshold, color=ALARM, linewidth=0.9, linestyle=(0, (4, 2)))
+    finite = vals[np.isfinite(vals)]
+    hi = max(float(finite.max()) if finite.size else 0.0, chart.threshold)
+    lo = min(float(finite.min()) if finite.size else 0.0, chart.threshold, 0.0)
+    ax.set_ylim(lo, hi * 1.15 if hi > 0 else 1.0)
+    ax.set_xlim(idx.min(), idx.max())
+    unit = UNITS.get(chart.metric, "")
+    ax.set_ylabel(unit, color=MUTED, fontsize=6.5)
+    ax.text(
+        1.0,
+        chart.threshold,
+        f" threshold {_short(chart.threshold)}",
+        transform=ax.get_yaxis_transform(),
+        color=ALARM,
+        fontsize=6,
+        va="bottom",
+        ha="right",
+    )
+    ax.yaxis.set_major_formatter(lambda v, _p: _short(v))
+    _date_axis(ax, daily=False)
+    return _png(fig)
+
+
+def _short(v: float) -> str:
+    if not math.isfinite(v):
+        return "–"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.1f}M"
+    if a >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    if a >= 100:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:.0f}"
+    return f"{v:.1f}".rstrip("0").rstrip(".") if a else "0"

@@ -1,0 +1,846 @@
+"""The facts of a digest: alerts new / ongoing / resolved, top movers, spend, and what to do.
+
+Two steps, so that every figure comes from the implementation the dashboard and the CLI
+use and the arithmetic is testable on small frames:
+
+- :func:`gather` loads everything once for all digests of a run (the loaders of
+  :mod:`dashboard.data`, cached and fanned out): the inventory; the metrics, memory and
+  range statistics of the digest's range and of the period just before it; Cost
+  Explorer's daily spend this month (total, and by the first allocation tag key when a
+  team digest needs it) and its month-end forecast.
+  The alert states come from :func:`dashboard.alerting.load_alerts`, the report the Alerts
+  page and ``python -m dashboard alerts`` show (same evaluation window, account quotas and
+  caches).
+- :func:`compose` is pure: it narrows those frames to one digest's functions (its team),
+  takes their alert states (or, for inputs built without a report, evaluates the rules with
+  :func:`dashboard.alerts.evaluate_all` over the given frames), summarises with
+  :func:`dashboard.summary.summarize`, prices with :func:`dashboard.costs.estimate`, and
+  compares the alerts firing now with those the state remembers from the previous send.
+
+Alert categories, per function × rule (``window`` = since the previous send, or the
+digest's range for the first one):
+
+- **new**: firing now, and not firing at the previous send, or it left ALARM and came
+  back within the window;
+- **ongoing**: firing now and at the previous send, without leaving ALARM in between
+  (its ``since`` is carried from the state, so a standing alarm keeps its first time);
+- **resolved**: firing at the previous send and not now, or it entered and left ALARM
+  within the window (it fired and cleared between two digests).
+
+An alert whose account × region could not be read this time (a failed source) is kept
+as it was, with a note, rather than reported resolved.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from aws.frames import UTC_TS, typed_frame
+from dashboard import data
+from dashboard.alerts import (
+    ALARM,
+    INSUFFICIENT_DATA,
+    SEVERITY_ORDER,
+    AlertReport,
+    effective_rules,
+    evaluate_all,
+    series_for,
+)
+from dashboard.costs import estimate
+from dashboard.data import SourceStatus
+from dashboard.digest.state import AlertMemo, DigestRecord
+from dashboard.links import function_key
+from dashboard.pricing import PriceBook, load_prices
+from dashboard.settings import ConfigError, DigestSettings, Settings
+from dashboard.summary import summarize
+from dashboard.timerange import TimeRange, parse_range
+
+__all__ = [
+    "Inputs",
+    "Spend",
+    "AlertChart",
+    "Digest",
+    "ALERTS_SCHEMA",
+    "MOVERS_SCHEMA",
+    "ADVICE_SCHEMA",
+    "FUNCTIONS_SCHEMA",
+    "MOVER_METRICS",
+    "NEW",
+    "ONGOING",
+    "RESOLVED",
+    "check_settings",
+    "gather",
+    "compose",
+    "classify_alerts",
+    "top_movers",
+    "advise",
+    "spend_facts",
+    "alert_key",
+]
+
+log = logging.getLogger(__name__)
+
+NEW, ONGOING, RESOLVED = "new", "ongoing", "resolved"
+KEY = ["account", "region", "function"]
+UNCHECKED = "not re-checked: its data could not be read this time"
+MAX_CHARTS = 3  # alert charts per digest (the newest and most severe firing alerts)
+
+ALERTS_SCHEMA: dict[str, str] = {
+    "category": "string",  # new | ongoing | resolved
+    "severity": "string",
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "team": "string",
+    "rule": "string",
+    "metric": "string",
+    "state": "string",  # the state now (OK / ALARM / INSUFFICIENT_DATA); <NA> when no longer evaluated
+    "since": UTC_TS,  # firing since (carried across digests for ongoing alerts); for resolved: when it fired
+    "resolved_at": UTC_TS,  # when it left ALARM (resolved only)
+    "value": "float64",  # the value that decided the alarm
+    "last_value": "float64",  # the latest datapoint of the rule's metric
+    "threshold": "float64",
+    "comparison": "string",
+    "note": "string",
+}
+MOVER_METRICS: dict[str, str] = {  # column → label
+    "invocations": "invocations",
+    "errors": "errors",
+    "duration_p99_ms": "p99 duration",
+    "est_cost_usd": "estimated cost",
+}
+MOVERS_SCHEMA: dict[str, str] = {
+    "metric": "string",  # a key of MOVER_METRICS
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "team": "string",
+    "previous": "float64",
+    "current": "float64",
+    "change": "float64",
+    "change_pct": "float64",  # NaN when the previous value is 0
+}
+ADVICE_SCHEMA: dict[str, str] = {
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "team": "string",
+    "kind": "string",  # timeout | memory_high | throttles | errors | iterator_age | not_running | cold_starts | memory_low | idle
+    "priority": "int64",  # 0 = most urgent
+    "text": "string",  # one line: what to do and the figure that says so
+}
+FUNCTIONS_SCHEMA: dict[str, str] = {
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "team": "string",
+    "runtime": "string",
+    "memory_mb": "int64",
+    "timeout_s": "int64",
+    "invocations": "float64",
+    "invocations_prev": "float64",
+    "errors": "float64",
+    "errors_prev": "float64",
+    "error_rate_pct": "float64",
+    "throttles": "float64",
+    "duration_p99_ms": "float64",
+    "duration_p99_ms_prev": "float64",
+    "max_memory_used_mb": "float64",
+    "memory_used_pct": "float64",
+    "cold_starts": "float64",
+    "est_cost_usd": "float64",
+    "est_cost_usd_prev": "float64",
+    "alerts_firing": "string",  # rule names firing now, "; "-separated
+    "advice": "string",
+}
+
+
+def alert_key(account: str, region: str, function: str, rule: str) -> str:
+    """The state's key of one alert: ``account/region/function/rule``."""
+    return f"{function_key(account, region, function)}/{rule}"
+
+
+def check_settings(settings: Settings) -> None:
+    """Cross-checks the settings model cannot make alone; raises :class:`ConfigError` with the key path."""
+    rules = [r.name for r in settings.alerts.rules]
+    for i, d in enumerate(settings.email.digests):
+        for j, name in enumerate(d.rules or ()):
+            if name not in rules:
+                raise ConfigError(
+                    f"{settings.source}: email.digests[{i}].rules[{j}]: no alert rule named {name!r} "
+                    f"(rules: {', '.join(rules) or 'none'})"
+                )
+    ses = settings.email.ses_account
+    if ses is not None:
+        found = [a for a in settings.accounts if a.name == ses]
+        if not found:
+            raise ConfigError(f"{settings.source}: email.ses_account: no account named {ses!r} under accounts")
+        if found[0].demo:
+            raise ConfigError(f"{settings.source}: email.ses_account: {ses!r} is the simulated account, which sends no mail; name a real account")
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a run's digests are composed from, loaded once (organisation-wide)."""
+
+    now: datetime
+    trange: TimeRange
+    previous: TimeRange
+    inventory: pd.DataFrame
+    metrics: pd.DataFrame
+    memory: pd.DataFrame
+    stats: pd.DataFrame
+    prev_metrics: pd.DataFrame
+    prev_memory: pd.DataFrame
+    prev_stats: pd.DataFrame
+    costs: pd.DataFrame  # Cost Explorer daily TOTAL, month to date (aws.costs.SCHEMA)
+    team_costs: pd.DataFrame | None  # the same by TAG:<first allocation tag key>; None when not asked
+    forecast: pd.DataFrame  # aws.costs.FORECAST_SCHEMA, today → month end
+    today: date
+    statuses: tuple[SourceStatus, ...] = ()
+    warnings: tuple[str, ...] = ()
+    prices: PriceBook | None = None
+    alerts: AlertReport | None = None  # organisation-wide, from dashboard.alerting; None: evaluated in compose
+
+
+def gather(settings: Settings, *, now: datetime | None = None, range_text: str = "24h", team_costs: bool = True, force: bool = False) -> Inputs:
+    """Load the frames every digest of one range needs (cached by the data layer; failures become statuses)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    trange = parse_range(range_text, now=now)
+    prev = trange.previous()
+    inv = data.inventory(settings, force=force)
+    frame = inv.frame
+    met = data.metrics(settings, trange, frame, force=force)
+    mem = data.memory(settings, trange, frame, force=force)
+    stats = data.range_stats(settings, trange, frame, force=force)
+    pmet = data.metrics(settings, prev, frame, force=force)
+    pmem = data.memory(settings, prev, frame, force=force)
+    pstats = data.range_stats(settings, prev, frame, force=force)
+    today = now.date()
+    month_start = today.replace(day=1)
+    costs = data.daily_costs(settings, start=month_start, end=today + timedelta(days=1), force=force)
+    tcosts = None
+    statuses = [*inv.statuses, *met.statuses, *mem.statuses, *stats.statuses, *pmet.statuses, *pmem.statuses, *pstats.statuses, *costs.statuses]
+    if team_costs:
+        tc = data.daily_costs(
+            settings, start=month_start, end=today + timedelta(days=1), group_by=f"TAG:{settings.allocation.tag_keys[0]}", force=force
+        )
+        tcosts = tc.frame
+        statuses += tc.statuses
+    fc = data.month_forecast(settings, today=today, force=force)
+    statuses += fc.statuses
+    from dashboard import alerting
+
+    got = alerting.load_alerts(settings, trange, force=force)  # the Alerts page's report: same window, quotas, caches
+    statuses += [s for s in got.statuses if s not in statuses]
+    return Inputs(
+        now=now,
+        trange=trange,
+        previous=prev,
+        inventory=frame,
+        metrics=met.frame,
+        memory=mem.frame,
+        stats=stats.frame,
+        prev_metrics=pmet.frame,
+        prev_memory=pmem.frame,
+        prev_stats=pstats.frame,
+        costs=costs.frame,
+        team_costs=tcosts,
+        forecast=fc.frame,
+        today=today,
+        statuses=tuple(statuses),
+        warnings=tuple(dict.fromkeys([*inv.warnings, *met.warnings, *mem.warnings, *got.warnings])),
+        prices=load_prices(),
+        alerts=got.report,
+    )
+
+
+# --- the facts -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Lambda spend this month against the forecast and the budget (Cost Explorer)."""
+
+    scope: str  # "all functions" or "team payments"
+    month_start: date
+    month_end: date  # exclusive
+    today: date
+    mtd_usd: float | None  # month to date, today's partial (estimated) day included
+    forecast_usd: float | None  # the whole month: complete days + Cost Explorer's forecast from today
+    budget_usd: float | None
+    status: str  # over | forecast_over | under | no_budget | unavailable
+    daily: pd.DataFrame  # date (naive midnight), cost_usd, estimated
+    note: str = ""  # how the figure was made (tag grouping, pro-rata forecast)
+    error: str | None = None  # one sentence when Cost Explorer could not be read
+
+    @property
+    def budget_used_pct(self) -> float | None:
+        if self.budget_usd is None or self.mtd_usd is None:
+            return None
+        return 100.0 * self.mtd_usd / self.budget_usd
+
+
+@dataclass(frozen=True)
+class AlertChart:
+    """One firing alert's metric over the range, for a small inline chart."""
+
+    key: str
+    title: str  # "payments-checkout-api · error-rate"
+    metric: str
+    series: pd.Series  # period start (UTC) → value
+    threshold: float
+    comparison: str
+    alarm_spans: tuple[tuple[pd.Timestamp, pd.Timestamp], ...]  # ALARM intervals within the range
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one digest says, before it is rendered."""
+
+    name: str
+    team: str | None
+    recipients: tuple[str, ...]
+    generated_at: datetime  # UTC
+    timezone: str
+    range_text: str
+    trange: TimeRange
+    previous_sent_at: datetime | None
+    alerts: pd.DataFrame  # ALERTS_SCHEMA, new first, then ongoing, then resolved; severity, since within
+    movers: pd.DataFrame  # MOVERS_SCHEMA
+    advice: pd.DataFrame  # ADVICE_SCHEMA, one row per function, most urgent first
+    functions: pd.DataFrame  # FUNCTIONS_SCHEMA: the CSV attachment
+    spend: Spend
+    charts: tuple[AlertChart, ...] = ()
+    problems: tuple[str, ...] = ()  # one sentence per source that could not be read
+    memo: Mapping[str, AlertMemo] = field(default_factory=dict)  # the alerts firing now, for the state
+    changed: bool = True
+    dashboard_url: str | None = None
+    function_count: int = 0
+
+    @property
+    def scope(self) -> str:
+        return self.team if self.team is not None else "all teams"
+
+    @property
+    def local_time(self) -> datetime:
+        return self.generated_at.astimezone(ZoneInfo(self.timezone))
+
+    def count(self, category: str) -> int:
+        return int((self.alerts["category"] == category).sum())
+
+    @property
+    def firing(self) -> int:
+        return self.count(NEW) + self.count(ONGOING)
+
+
+def _keys_index(frame: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays([frame[k].astype(str).to_numpy(dtype=object) for k in KEY])
+
+
+def _only(frame: pd.DataFrame, keys: pd.MultiIndex) -> pd.DataFrame:
+    if frame is None or frame.empty:
+        return frame
+    return frame[_keys_index(frame).isin(keys)]
+
+
+def _ts(value) -> pd.Timestamp:
+    if value is None or value is pd.NaT:
+        return pd.NaT
+    t = pd.Timestamp(value)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def classify_alerts(
+    report: AlertReport,
+    *,
+    previous: Mapping[str, AlertMemo],
+    window_start: datetime,
+    unchecked_parts: Iterable[tuple[str, str]] = (),
+    teams: Mapping[tuple[str, str, str], str] | None = None,
+) -> pd.DataFrame:
+    """New / ongoing / resolved alerts (:data:`ALERTS_SCHEMA`) from a report and the alerts firing at the previous send.
+
+    ``window_start`` is the previous send (or the range start for a first digest); a
+    transition after it is "since the previous digest". Alerts remembered for an account ×
+    region in ``unchecked_parts`` (whose data could not be read) stay as they were.
+    """
+    window = pd.Timestamp(window_start).tz_convert("UTC")
+    states = report.states
+    trans = report.transitions
+    recent = trans[trans["timestamp"] > window] if not trans.empty else trans
+    left: dict[str, pd.Timestamp] = {}
+    entered: dict[str, tuple[pd.Timestamp, float]] = {}
+    cols = ["account", "region", "function", "rule", "timestamp", "from_state", "to_state", "value"]
+    for a, r, f, rule, ts, frm, to, v in recent[cols].itertuples(index=False):
+        k = alert_key(a, r, f, rule)
+        if frm == ALARM:
+            left[k] = max(left.get(k, ts), ts)
+        if to == ALARM:
+            entered.setdefault(k, (ts, v))  # the first entry within the window, and the value that decided it
+    unchecked = set(unchecked_parts)
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for rec in states.to_dict(orient="records"):
+        k = alert_key(rec["account"], rec["region"], rec["function"], rec["rule"])
+        seen.add(k)
+        now_alarm = rec["state"] == ALARM
+        was = k in previous
+        base = {c: rec.get(c) for c in ("severity", "account", "region", "function", "team", "rule", "metric", "state", "value", "last_value", "threshold", "comparison")}
+        note = str(rec.get("note") or "")
+        if not now_alarm and (rec["account"], rec["region"]) in unchecked:
+            if was:  # its data could not be read: not evidence that it cleared
+                rows.append(base | {"category": ONGOING, "since": _ts(previous[k].since), "resolved_at": pd.NaT, "value": previous[k].value, "note": UNCHECKED})
+            continue
+        if now_alarm and was and k not in left:
+            rows.append(base | {"category": ONGOING, "since": _ts(previous[k].since), "resolved_at": pd.NaT, "note": note})
+        elif now_alarm:
+            rows.append(base | {"category": NEW, "since": _ts(rec["since"]), "resolved_at": pd.NaT, "note": note})
+        elif was or k in entered:
+            if was:
+                since, value = _ts(previous[k].since), previous[k].value
+            else:
+                since, value = entered[k]
+            why = "no data now" if rec["state"] == INSUFFICIENT_DATA else ""
+            rows.append(
+                base
+                | {
+                    "category": RESOLVED,
+                    "since": since,
+                    "resolved_at": left.get(k, _ts(rec["since"])),
+                    "value": np.nan if value is None else value,
+                    "note": "; ".join(x for x in (why, note) if x),
+                }
+            )
+    for k, memo in previous.items():
+        if k in seen:
+            continue
+        account, region, function, rule = k.split("/", 3)
+        team = (teams or {}).get((account, region, function), pd.NA)
+        common = {
+            "severity": memo.severity,
+            "account": account,
+            "region": region,
+            "function": function,
+            "team": team,
+            "rule": rule,
+            "metric": pd.NA,
+            "state": pd.NA,
+            "since": _ts(memo.since),
+            "value": memo.value,
+            "last_value": np.nan,
+            "threshold": np.nan,
+            "comparison": pd.NA,
+        }
+        if (account, region) in unchecked:
+            rows.append(common | {"category": ONGOING, "resolved_at": pd.NaT, "note": UNCHECKED})
+        else:
+            rows.append(common | {"category": RESOLVED, "resolved_at": pd.NaT, "note": "no longer evaluated (function, rule or team changed)"})
+    out = typed_frame(rows, ALERTS_SCHEMA)
+    if out.empty:
+        return out
+    order = {NEW: 0, ONGOING: 1, RESOLVED: 2}
+    out = out.assign(
+        _c=out["category"].map(order).astype("int64"),
+        _s=out["severity"].map(SEVERITY_ORDER).fillna(len(SEVERITY_ORDER)).astype("int64"),
+    )
+    out = out.sort_values(["_c", "_s", "since", "account", "region", "function", "rule"], kind="stable")
+    return typed_frame(out.drop(columns=["_c", "_s"]).reset_index(drop=True), ALERTS_SCHEMA)
+
+
+# Noise floors: a change smaller than both its floor and 20 % of the previous value is not a mover.
+_MOVER_FLOOR = {"invocations": 100.0, "errors": 5.0, "duration_p99_ms": 50.0, "est_cost_usd": 0.01}
+_MOVER_SHARE = 0.2
+
+
+def top_movers(functions: pd.DataFrame, *, n: int) -> pd.DataFrame:
+    """The ``n`` largest changes per metric of :data:`MOVER_METRICS` against the previous period (:data:`MOVERS_SCHEMA`).
+
+    ``functions`` has KEY, ``team`` and, per metric, the current column and ``<column>_prev``.
+    Counts and cost missing on one side count as 0; a p99 needs both sides. A change must
+    pass its noise floor (100 invocations, 5 errors, 50 ms, $0.01) and 20 % of the previous value.
+    """
+    rows = []
+    if n <= 0 or functions.empty:
+        return typed_frame([], MOVERS_SCHEMA)
+    for col in MOVER_METRICS:
+        cur = pd.to_numeric(functions[col], errors="coerce").astype("float64")
+        prev = pd.to_numeric(functions[f"{col}_prev"], errors="coerce").astype("float64")
+        if col != "duration_p99_ms":
+            cur, prev = cur.fillna(0.0), prev.fillna(0.0)
+        change = cur - prev
+        floor = np.maximum(_MOVER_FLOOR[col], _MOVER_SHARE * prev.abs())
+        ok = change.notna() & (change.abs() >= floor)
+        part = functions.loc[ok, [*KEY, "team"]].assign(previous=prev[ok], current=cur[ok], change=change[ok], metric=col)
+        part = part.assign(_abs=part["change"].abs()).sort_values(["_abs", "function"], ascending=[False, True], kind="stable").head(n)
+        rows.append(part.drop(columns="_abs"))
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if out.empty:
+        return typed_frame([], MOVERS_SCHEMA)
+    prev = out["previous"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["change_pct"] = np.where(prev != 0, 100.0 * out["change"].to_numpy(dtype="float64") / np.abs(prev), np.nan)
+    return typed_frame(out.reset_index(drop=True), MOVERS_SCHEMA)
+
+
+def _fmt_ms(ms: float) -> str:
+    if ms >= 3_600_000:
+        return f"{ms / 3_600_000:.1f} h"
+    if ms >= 60_000:
+        return f"{ms / 60_000:.1f} min"
+    if ms >= 1000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms:.0f} ms"
+
+
+def _mb_step(mb: float) -> int:
+    """Round up to a multiple of 64 MB within Lambda's 128 MB - 10,240 MB."""
+    return int(min(10240, max(128, math.ceil(mb / 64.0) * 64)))
+
+
+def advise(functions: pd.DataFrame, firing: pd.DataFrame, *, range_text: str) -> pd.DataFrame:
+    """One line of advice per function where the numbers say what to do (:data:`ADVICE_SCHEMA`), most urgent first.
+
+    ``functions`` has the :data:`FUNCTIONS_SCHEMA` columns plus ``reserved_concurrency``
+    and ``log_group``; ``firing`` is the ALARM rows of the alert states (for the rules on
+    metrics the summary lacks: iterator age, no invocations). In order of urgency: p99
+    duration ≥ 90 % of the timeout; memory peak ≥ 90 %; throttles; error rate ≥ 5 % with ≥
+    10 errors; an iterator-age alarm or a no-invocations alarm; cold starts on ≥ 20 % of
+    invocations; memory peak ≤ 25 % of ≥ 512 MB; no invocations in this period nor the one
+    before (and no rule saying it should run).
+    """
+    iter_alarm: dict[tuple[str, str, str], float] = {}
+    silent: set[tuple[str, str, str]] = set()
+    if not firing.empty:
+        it = firing[firing["metric"] == "iterator_age_ms"]
+        iter_alarm = {(a, r, f): float(v) for a, r, f, v in it[[*KEY, "last_value"]].itertuples(index=False)}
+        silent = {(a, r, f) for a, r, f in firing.loc[firing["metric"] == "no_invocations", KEY].itertuples(index=False)}
+    rows = []
+    for rec in functions.to_dict(orient="records"):
+        k = (rec["account"], rec["region"], rec["function"])
+        found = _advice_for(rec, iter_alarm.get(k), k in iter_alarm, range_text, expected_to_run=k in silent)
+        if found:
+            kind, prio, text = found
+            rows.append({"account": k[0], "region": k[1], "function": k[2], "team": rec.get("team"), "kind": kind, "priority": prio, "text": text})
+    out = typed_frame(rows, ADVICE_SCHEMA)
+    return out.sort_values(["priority", "function"], kind="stable", ignore_index=True)
+
+
+def _num(v) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+    return f
+
+
+def _advice_for(rec: Mapping, iter_age: float | None, iter_alarm: bool, range_text: str, *, expected_to_run: bool = False) -> tuple[str, int, str] | None:
+    inv = _num(rec.get("invocations"))
+    inv = 0.0 if math.isnan(inv) else inv
+    p99 = _num(rec.get("duration_p99_ms"))
+    timeout_ms = _num(rec.get("timeout_s")) * 1000.0
+    mem_pct = _num(rec.get("memory_used_pct"))
+    mem_mb = _num(rec.get("memory_mb"))
+    used = _num(rec.get("max_memory_used_mb"))
+    throttles = _num(rec.get("throttles"))
+    errors = _num(rec.get("errors"))
+    err_rate = _num(rec.get("error_rate_pct"))
+    cold = _num(rec.get("cold_starts"))
+    reserved = rec.get("reserved_concurrency")
+    if timeout_ms > 0 and p99 >= 0.9 * timeout_ms:
+        return (
+            "timeout",
+            0,
+            f"raise the timeout or make it faster: p99 duration {_fmt_ms(p99)} is {100 * p99 / timeout_ms:.0f} % of its {_fmt_ms(timeout_ms)} timeout",
+        )
+    if mem_pct >= 90:
+        return "memory_high", 1, f"raise memory to {_mb_step(mem_mb * 1.5)} MB: it peaks at {mem_pct:.0f} % of its {mem_mb:.0f} MB"
+    if throttles > 0:
+        if reserved is not None and reserved is not pd.NA and not (isinstance(reserved, float) and math.isnan(reserved)):
+            return "throttles", 2, f"raise its reserved concurrency ({int(reserved)}): {throttles:,.0f} requests were throttled"
+        return "throttles", 2, f"reserve concurrency for it or ask AWS for a higher account limit: {throttles:,.0f} requests were throttled"
+    if err_rate >= 5 and errors >= 10:
+        where = rec.get("log_group") or f"/aws/lambda/{rec['function']}"
+        return "errors", 3, f"read the errors in {where}: {err_rate:.1f} % of invocations failed ({errors:,.0f} errors)"
+    if iter_alarm:
+        age = f" (iterator age {_fmt_ms(iter_age)})" if iter_age is not None and not math.isnan(iter_age) else ""
+        return "iterator_age", 4, f"raise its batch size or parallelization factor: it falls behind its stream{age}"
+    if expected_to_run:
+        return "not_running", 4, "check its trigger or schedule: a rule expects it to run, and it is not being invoked"
+    if inv >= 100 and cold >= 0.2 * inv:
+        return "cold_starts", 5, f"consider provisioned concurrency or SnapStart: {100 * cold / inv:.0f} % of invocations were cold starts"
+    if mem_mb >= 512 and not math.isnan(used) and mem_pct <= 25:
+        return "memory_low", 6, f"lower memory to {_mb_step(used * 2)} MB: it peaks at {mem_pct:.0f} % of its {mem_mb:.0f} MB"
+    prev = _num(rec.get("invocations_prev"))
+    if inv == 0 and (prev == 0 or math.isnan(prev)):
+        return "idle", 7, f"no invocations in the last {range_text} nor the {range_text} before: remove it if it is no longer used"
+    return None
+
+
+def spend_facts(
+    costs: pd.DataFrame,
+    forecast: pd.DataFrame,
+    *,
+    today: date,
+    budget_usd: float | None,
+    team: str | None = None,
+    team_costs: pd.DataFrame | None = None,
+    tag_key: str = "team",
+    untagged_label: str = "untagged",
+    error: str | None = None,
+) -> Spend:
+    """Month to date, the month-end forecast and the budget status, for everything or one team.
+
+    The month-end figure is the complete days so far plus Cost Explorer's forecast from today
+    (which covers today). A team's spend is Cost Explorer grouped by the first allocation tag
+    key (the untagged label reads Cost Explorer's empty group); its forecast is the remaining
+    forecast shared pro rata to the team's part of this month's spend.
+    """
+    month_start = today.replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1)
+    t0 = pd.Timestamp(today)
+    scope = "all functions" if team is None else f"team {team}"
+    empty_daily = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "cost_usd": pd.Series(dtype="float64"), "estimated": pd.Series(dtype="boolean")})
+    if error is not None:
+        return Spend(scope, month_start, month_end, today, None, None, budget_usd, "unavailable", empty_daily, error=error)
+    org = costs[(costs["group_by"] == "TOTAL")] if not costs.empty else costs
+    note = ""
+    src = org
+    if team is not None:
+        if team_costs is None:
+            return Spend(scope, month_start, month_end, today, None, None, budget_usd, "unavailable", empty_daily, error="the team's spend was not loaded")
+        group = "" if team == untagged_label else team
+        src = team_costs[team_costs["group"] == group]
+        note = f"Cost Explorer, tag {tag_key} = {team or '(untagged)'}"
+    daily = (
+        src.groupby("date", as_index=False).agg(cost_usd=("cost_usd", "sum"), estimated=("estimated", "max"))
+        if not src.empty
+        else empty_daily
+    )
+    mtd = float(daily["cost_usd"].sum())
+    complete = float(daily.loc[daily["date"] < t0, "cost_usd"].sum())
+    fc = float(forecast["mean_usd"].sum()) if not forecast.empty else None
+    if fc is None or math.isnan(fc):
+        projected = None
+    elif team is None:
+        projected = complete + fc
+    else:
+        org_complete = float(org.loc[org["date"] < t0, "cost_usd"].sum()) if not org.empty else 0.0
+        share = complete / org_complete if org_complete > 0 else 0.0
+        projected = complete + fc * share
+        note += f"; month-end forecast pro rata ({share:.0%} of the total)"
+    if budget_usd is None:
+        status = "no_budget"
+    elif mtd > budget_usd:
+        status = "over"
+    elif projected is not None and projected > budget_usd:
+        status = "forecast_over"
+    else:
+        status = "under"
+    return Spend(scope, month_start, month_end, today, mtd, projected, budget_usd, status, daily.reset_index(drop=True), note=note)
+
+
+def _problems(statuses: Iterable[SourceStatus], warnings: Iterable[str]) -> tuple[str, ...]:
+    lines = [s.error for s in statuses if s.failed and s.error]
+    lines += [f"{s.source} for {s.account}/{s.region} is from an earlier read: {s.error}" for s in statuses if s.stale and s.error]
+    lines += list(warnings)
+    return tuple(dict.fromkeys(lines))
+
+
+def _alarm_spans(trans: pd.DataFrame, state_now: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[pd.Timestamp, pd.Timestamp], ...]:
+    spans = []
+    opened = None
+    for ts, frm, to in trans[["timestamp", "from_state", "to_state"]].itertuples(index=False):
+        if to == ALARM:
+            opened = ts
+        elif frm == ALARM and opened is not None:
+            spans.append((max(opened, start), ts))
+            opened = None
+        elif frm == ALARM:
+            spans.append((start, ts))
+    if state_now == ALARM:
+        spans.append((max(opened if opened is not None else start, start), end))
+    return tuple(spans)
+
+
+def compose(
+    settings: Settings,
+    digest: DigestSettings,
+    inputs: Inputs,
+    *,
+    previous: DigestRecord | None = None,
+) -> Digest:
+    """The facts of ``digest`` from ``inputs`` and the state of its previous send. Pure: no AWS call."""
+    inv = inputs.inventory
+    if digest.team is not None and not inv.empty:
+        inv = inv[inv["team"] == digest.team]
+    inv = inv.reset_index(drop=True)
+    keys = _keys_index(inv)
+    met, mem, stats = (_only(f, keys) for f in (inputs.metrics, inputs.memory, inputs.stats))
+    pmet, pmem, pstats = (_only(f, keys) for f in (inputs.prev_metrics, inputs.prev_memory, inputs.prev_stats))
+    now = inputs.trange.end
+
+    if inputs.alerts is not None:
+        report = _scoped(inputs.alerts, keys)
+    else:
+        report = evaluate_all(settings.alerts, inventory=inv, metrics=met, memory=mem, now=now)
+    wanted = set(digest.rules) if digest.rules is not None else None
+    floor = SEVERITY_ORDER[digest.min_severity]
+
+    def keep(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        ok = frame["severity"].map(SEVERITY_ORDER).fillna(99) <= floor
+        if wanted is not None:
+            ok &= frame["rule"].isin(wanted)
+        return frame[ok].reset_index(drop=True)
+
+    report = AlertReport(keep(report.states), keep(report.transitions))
+    prev_alerts = dict(previous.alerts) if previous is not None else {}
+    prev_alerts = {k: m for k, m in prev_alerts.items() if (wanted is None or k.rsplit("/", 1)[-1] in wanted) and SEVERITY_ORDER.get(m.severity, 99) <= floor}
+    sent_at = _ts(previous.sent_at) if previous is not None and previous.sent_at else None
+    window = inputs.trange.start if sent_at is None or sent_at < inputs.trange.start else sent_at.to_pydatetime()
+    failed_parts = {(s.account, s.region) for s in inputs.statuses if s.failed and s.source in ("inventory", "metrics", "logs")}
+    teams = {(a, r, f): t for a, r, f, t in inputs.inventory[[*KEY, "team"]].itertuples(index=False)} if not inputs.inventory.empty else {}
+    alerts = classify_alerts(report, previous=prev_alerts, window_start=window, unchecked_parts=failed_parts, teams=teams)
+
+    # Per-function numbers, this period and the one before.
+    cur = summarize(inv, met, mem, stats)
+    prv = summarize(inv, pmet, pmem, pstats)
+    prices = inputs.prices or load_prices()
+    cost_now = _cost_by_function(inv, met, mem, prices)
+    cost_prev = _cost_by_function(inv, pmet, pmem, prices)
+    firing = report.states[report.states["state"] == ALARM] if not report.states.empty else report.states
+    funcs = _functions(inv, cur, prv, cost_now, cost_prev, firing)
+    movers = top_movers(funcs, n=digest.top_movers)
+    extra = inv[[*KEY, "reserved_concurrency", "log_group"]] if not inv.empty else pd.DataFrame(columns=[*KEY, "reserved_concurrency", "log_group"])
+    advice = advise(funcs.merge(extra, on=KEY, how="left"), firing, range_text=digest.range)
+    if not advice.empty:
+        by_key = {(a, r, f): t for a, r, f, t in advice[[*KEY, "text"]].itertuples(index=False)}
+        funcs["advice"] = pd.array([by_key.get((a, r, f), "") for a, r, f in funcs[KEY].itertuples(index=False)], dtype="string")
+
+    # Spend.
+    cost_status = [s for s in inputs.statuses if s.source in ("costs", "forecast") and s.failed]
+    budget = digest.monthly_budget_usd if digest.monthly_budget_usd is not None else (settings.email.monthly_budget_usd if digest.team is None else None)
+    spend = spend_facts(
+        inputs.costs,
+        inputs.forecast,
+        today=inputs.today,
+        budget_usd=budget,
+        team=digest.team,
+        team_costs=inputs.team_costs,
+        tag_key=settings.allocation.tag_keys[0],
+        untagged_label=settings.allocation.untagged_label,
+        error=next((s.error for s in cost_status if s.source == "costs"), None),
+    )
+
+    charts = _charts(settings, inv, met, mem, alerts, report, now=now, start=inputs.trange.start)
+    memo = {
+        alert_key(a, r, f, rule): AlertMemo(since=pd.Timestamp(s).isoformat() if not pd.isna(s) else now.isoformat(), severity=str(sev), value=None if pd.isna(v) else float(v))
+        for a, r, f, rule, s, sev, v in alerts.loc[alerts["category"].isin([NEW, ONGOING]), [*KEY, "rule", "since", "severity", "value"]].itertuples(index=False)
+    }
+    if previous is None or previous.sent_at is None:
+        changed = bool(len(memo)) or spend.status in ("over", "forecast_over")
+    else:
+        budget_moved = spend.status != previous.budget_status and "unavailable" not in (spend.status, previous.budget_status)
+        changed = bool((alerts["category"] != ONGOING).any()) or budget_moved
+    return Digest(
+        name=digest.name,
+        team=digest.team,
+        recipients=tuple(digest.recipients),
+        generated_at=inputs.now,
+        timezone=digest.timezone,
+        range_text=digest.range,
+        trange=inputs.trange,
+        previous_sent_at=None if sent_at is None else sent_at.to_pydatetime(),
+        alerts=alerts,
+        movers=movers,
+        advice=advice,
+        functions=funcs,
+        spend=spend,
+        charts=charts,
+        problems=_problems(inputs.statuses, inputs.warnings),
+        memo=memo,
+        changed=changed,
+        dashboard_url=settings.email.dashboard_url,
+        function_count=len(inv),
+    )
+
+
+def _scoped(report: AlertReport, keys: pd.MultiIndex) -> AlertReport:
+    return AlertReport(_only(report.states, keys).reset_index(drop=True), _only(report.transitions, keys).reset_index(drop=True))
+
+
+def _cost_by_function(inv: pd.DataFrame, met: pd.DataFrame, mem: pd.DataFrame, prices: PriceBook) -> pd.DataFrame:
+    if inv.empty or (met.empty and mem.empty):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in KEY} | {"est_cost_usd": pd.Series(dtype="float64")})
+    est = estimate(inventory=inv, metrics=met, memory=mem, prices=prices, free_tier=False)
+    return est.groupby(KEY, as_index=False).agg(est_cost_usd=("total_usd", "sum")).astype({k: "string" for k in KEY})
+
+
+def _functions(inv, cur, prv, cost_now, cost_prev, firing) -> pd.DataFrame:
+    if inv.empty:
+        return typed_frame([], FUNCTIONS_SCHEMA)
+    f = cur.rename(columns={"error_rate": "error_rate_pct"})
+    p = prv[[*KEY, "invocations", "errors", "duration_p99_ms"]].rename(
+        columns={"invocations": "invocations_prev", "errors": "errors_prev", "duration_p99_ms": "duration_p99_ms_prev"}
+    )
+    f = f.merge(p, on=KEY, how="left")
+    f = f.merge(cost_now.astype({k: "string" for k in KEY}), on=KEY, how="left")
+    f = f.merge(cost_prev.rename(columns={"est_cost_usd": "est_cost_usd_prev"}).astype({k: "string" for k in KEY}), on=KEY, how="left")
+    rules: dict[tuple, list[str]] = {}
+    for a, r, fn, rule in firing[[*KEY, "rule"]].itertuples(index=False) if not firing.empty else ():
+        rules.setdefault((a, r, fn), []).append(rule)
+    f["alerts_firing"] = ["; ".join(rules.get((a, r, fn), [])) for a, r, fn in f[KEY].itertuples(index=False)]
+    f["advice"] = ""
+    out = typed_frame(f, FUNCTIONS_SCHEMA)
+    return out.sort_values(["est_cost_usd", "function"], ascending=[False, True], na_position="last", ignore_index=True)
+
+
+def _charts(settings, inv, met, mem, alerts, report, *, now, start) -> tuple[AlertChart, ...]:
+    from dashboard.alerting import with_report_counts
+
+    firing = alerts[alerts["category"].isin([NEW, ONGOING]) & alerts["metric"].notna()]
+    if firing.empty or inv.empty:
+        return ()
+    mem = with_report_counts(mem, met)  # as the Alerts page does: Lambda Insights rows get their REPORT counts
+    by_key = {(a, r, f): row for (a, r, f), row in zip(inv[KEY].itertuples(index=False), inv.to_dict(orient="records"), strict=True)}
+    out = []
+    t0, t1 = pd.Timestamp(start).tz_convert("UTC"), pd.Timestamp(now).tz_convert("UTC")
+    for rec in firing.to_dict(orient="records"):
+        if len(out) == MAX_CHARTS:
+            break
+        row = by_key.get((rec["account"], rec["region"], rec["function"]))
+        if row is None:
+            continue
+        rule = next((r for r in effective_rules(settings.alerts, function=rec["function"], tags=row.get("tags")) if r.name == rec["rule"]), None)
+        if rule is None:
+            continue
+        s = series_for(rule, function_row=row, metrics=met, memory=mem, now=now)
+        if s.dropna().empty:
+            continue
+        t = report.transitions
+        mine = t[(t["account"] == rec["account"]) & (t["region"] == rec["region"]) & (t["function"] == rec["function"]) & (t["rule"] == rec["rule"])]
+        out.append(
+            AlertChart(
+                key=alert_key(rec["account"], rec["region"], rec["function"], rec["rule"]),
+                title=f"{rec['function']} · {rec['rule']}",
+                metric=str(rec["metric"]),
+                series=s,
+                threshold=float(rule.threshold),
+                comparison=rule.comparison,
+                alarm_spans=_alarm_spans(mine, str(rec["state"]), t0, t1),
+            )
+        )
+    return tuple(out)

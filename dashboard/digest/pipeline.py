@@ -1,0 +1,200 @@
+"""One digest, end to end: compose, render, send (or write a dry run), and record the state.
+
+Order of a real send, so that a crash at any point neither loses a digest nor sends
+one twice without cause:
+
+1. the slot is checked against the state (a slot already handled is skipped);
+2. the digest is composed with the alerts remembered from the previous send;
+3. with ``only_when_changed`` and nothing new, resolved or different in the budget
+   status, the slot is recorded as handled and nothing is sent;
+4. the slot is marked ``pending`` (with the message's Message-ID) before sending;
+5. the message is sent, retried with backoff (:func:`~dashboard.digest.transport.send_with_retry`);
+6. the slot, the alerts now firing and the budget status are recorded atomically, and
+   ``pending`` is cleared. A failure after retries records ``last_error``, leaves the
+   slot unhandled (the scheduler's catch-up may retry it) and raises
+   :class:`~dashboard.digest.errors.DeliveryError`.
+
+The Message-ID is derived from the digest and the slot, so if the process dies between
+5 and 6 and the slot is sent again, mail systems that de-duplicate by Message-ID see the
+same message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dashboard.digest.compose import Digest, Inputs, compose, gather
+from dashboard.digest.errors import DeliveryError
+from dashboard.digest.render import build_message, preview_html
+from dashboard.digest.state import DigestRecord, StateStore
+from dashboard.digest.transport import Sent, Transport, send_with_retry
+from dashboard.settings import DigestSettings, Settings
+
+__all__ = ["Outcome", "slot_key", "message_id", "state_path", "build", "run_digest", "write_dry_run", "InputsCache"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one digest for one slot."""
+
+    digest: str
+    slot: str
+    status: str  # sent | skipped_unchanged | already_sent | dry_run
+    subject: str = ""
+    recipients: tuple[str, ...] = ()
+    message_id: str = ""
+    attempts: int = 0
+    files: tuple[Path, ...] = ()
+    facts: Digest | None = field(default=None, repr=False, compare=False)  # what the message said
+
+
+def slot_key(when: datetime, tz: str) -> str:
+    """A slot's name: the local wall-clock minute in the digest's time zone, e.g. ``2026-11-26T08:00 Europe/Berlin``.
+
+    Keyed by local time, the two 01:30s of a night when clocks go back are one slot, so a
+    daily digest goes out once.
+    """
+    local = when.astimezone(ZoneInfo(tz))
+    return f"{local:%Y-%m-%dT%H:%M} {tz}"
+
+
+def message_id(digest: str, slot: str, sender: str) -> str:
+    """A Message-ID fixed by the digest and slot (so a resend after a crash is recognisably the same message)."""
+    h = hashlib.sha256(f"{digest}\0{slot}".encode()).hexdigest()[:24]
+    return f"<lambda-lens.{h}@{sender.rsplit('@', 1)[-1]}>"
+
+
+def state_path(settings: Settings) -> Path:
+    """``email.state_path``, relative to the config file's folder (the working directory for the built-in default)."""
+    p = Path(settings.email.state_path)
+    if p.is_absolute():
+        return p
+    src = Path(settings.source)
+    base = src.parent if src.suffix in (".yaml", ".yml") else Path.cwd()
+    return (base / p).resolve()
+
+
+class InputsCache:
+    """The inputs of one run, loaded once per range and shared by its digests."""
+
+    def __init__(self, settings: Settings, *, now: datetime, loader: Callable[..., Inputs] | None = None):
+        self.settings = settings
+        self.now = now
+        self._loader = loader
+        self._by_range: dict[str, Inputs] = {}
+
+    def get(self, range_text: str) -> Inputs:
+        if range_text not in self._by_range:
+            teams = any(d.team is not None for d in self.settings.email.digests)
+            load = self._loader or gather
+            self._by_range[range_text] = load(self.settings, now=self.now, range_text=range_text, team_costs=teams)
+        return self._by_range[range_text]
+
+    @property
+    def loaded(self) -> list[Inputs]:
+        return list(self._by_range.values())
+
+
+def build(settings: Settings, digest: DigestSettings, inputs: Inputs, *, previous: DigestRecord | None, slot: str) -> tuple[Digest, EmailMessage]:
+    """The digest's facts and its message (Message-ID fixed by the slot)."""
+    d = compose(settings, digest, inputs, previous=previous)
+    msg = build_message(d, sender=settings.email.sender, sender_name=settings.email.sender_name, message_id=message_id(digest.name, slot, settings.email.sender))
+    return d, msg
+
+
+def write_dry_run(out_dir: Path, digest: DigestSettings, d: Digest, msg: EmailMessage) -> tuple[Path, Path]:
+    """``<name>-<local date>.eml`` (the exact message) and ``.html`` (a preview with the images inlined)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{digest.name}-{d.local_time:%Y-%m-%d}"
+    eml = out_dir / f"{stem}.eml"
+    page = out_dir / f"{stem}.html"
+    eml.write_bytes(msg.as_bytes())
+    page.write_text(preview_html(msg), encoding="utf-8")
+    return eml, page
+
+
+def run_digest(
+    settings: Settings,
+    digest: DigestSettings,
+    *,
+    slot_at: datetime,
+    inputs: Inputs | InputsCache,
+    store: StateStore,
+    transport: Transport | None = None,
+    dry_run_dir: Path | None = None,
+    force: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """Compose and send (or, with ``dry_run_dir``, write) ``digest`` for the slot at ``slot_at``.
+
+    A dry run reads the state (so "new" and "resolved" are what the next send would say)
+    but never writes it. ``force`` sends even when the slot was handled or nothing changed.
+    """
+    slot = slot_key(slot_at, digest.timezone)
+    record = store.load().record(digest.name)
+    if dry_run_dir is None and record.handled(slot) and not force:
+        log.info("digest %s: slot %s was already handled; not sending it again", digest.name, slot)
+        return Outcome(digest.name, slot, "already_sent")
+    if record.pending and record.pending == slot and dry_run_dir is None:
+        log.warning("digest %s: slot %s was being sent when the last run stopped; sending it again with the same Message-ID", digest.name, slot)
+    data = inputs.get(digest.range) if isinstance(inputs, InputsCache) else inputs
+    d, msg = build(settings, digest, data, previous=record if record.sent_at else None, slot=slot)
+    subj = str(msg["Subject"])
+    if dry_run_dir is not None:
+        files = write_dry_run(dry_run_dir, digest, d, msg)
+        return Outcome(digest.name, slot, "dry_run", subj, d.recipients, str(msg["Message-ID"]), 0, files, d)
+    at_iso = slot_at.astimezone(UTC).isoformat()
+    if digest.only_when_changed and not d.changed and not force:
+        store.update(digest.name, lambda r: r.with_slot(slot, at_iso))
+        log.info("digest %s: nothing changed since the last send; slot %s not sent", digest.name, slot)
+        return Outcome(digest.name, slot, "skipped_unchanged", subj, d.recipients, facts=d)
+    if transport is None:
+        raise ValueError("a transport is needed to send")
+    store.update(digest.name, lambda r: replace(r, pending=slot))
+    try:
+        sent: Sent = send_with_retry(
+            transport,
+            msg,
+            sender=settings.email.sender,
+            recipients=d.recipients,
+            attempts=settings.email.retry_attempts,
+            backoff_s=settings.email.retry_backoff_s,
+            sleep=sleep,
+        )
+    except DeliveryError as e:
+        failure = f"{slot}: {e}"
+        store.update(digest.name, lambda r: replace(r, pending=None, last_error=failure))
+        raise
+    sent_iso = d.generated_at.astimezone(UTC).isoformat()
+    store.update(
+        digest.name,
+        lambda r: replace(
+            r.with_slot(slot, at_iso),
+            sent_at=sent_iso,
+            message_id=str(msg["Message-ID"]),
+            alerts=dict(d.memo),
+            budget_status=d.spend.status,
+            pending=None,
+            last_error=None,
+        ),
+    )
+    log.info(
+        "digest %s: sent slot %s via %s to %d recipient(s) in %d attempt(s): %s",
+        digest.name,
+        slot,
+        sent.transport,
+        len(sent.recipients),
+        sent.attempts,
+        subj,
+    )
+    return Outcome(digest.name, slot, "sent", subj, d.recipients, str(msg["Message-ID"]), sent.attempts, facts=d)
