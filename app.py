@@ -35,7 +35,11 @@ with METER.scope(scope):
             for source in ("metrics", "logs", "insights", "inventory", "tags"):
                 cache.refresh(source_name=source)
 
-    pages = [st.Page("dashboard/pages/functions.py", title="Functions", icon=":material/list:", url_path="functions", default=True)]
+    pages = [
+        st.Page("dashboard/pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("dashboard/pages/functions.py", title="Functions", icon=":material/list:", url_path="functions"),
+        st.Page("dashboard/pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
+    ]
     page = st.navigation(pages)
     page.run()
 

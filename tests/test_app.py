@@ -23,14 +23,28 @@ def run(at: AppTest) -> AppTest:
     return at
 
 
+FUNCTIONS = "dashboard/pages/functions.py"
+
+
 def table(at: AppTest):
-    (df,) = at.dataframe
+    (df,) = [d for d in at.dataframe if "function" in d.value.columns]
     return df.value
 
 
-def test_functions_page_lists_the_demo_functions():
+def functions_page(at: AppTest) -> AppTest:
+    at.switch_page(FUNCTIONS)
+    return run(at)
+
+
+def test_the_default_page_is_the_overview_on_the_demo_account():
     at = run(AppTest.from_file(APP, default_timeout=60))
     assert any("Demo data" in i.value for i in at.info)
+    assert at.title[0].value == "Overview"
+    assert not at.error
+
+
+def test_functions_page_lists_the_demo_functions():
+    at = functions_page(AppTest.from_file(APP, default_timeout=60))
     assert at.title[0].value == "Functions"
     frame = table(at)
     assert len(frame) == 48
@@ -40,7 +54,7 @@ def test_functions_page_lists_the_demo_functions():
 
 
 def test_team_filter_narrows_the_table_and_goes_into_the_url():
-    at = run(AppTest.from_file(APP, default_timeout=60))
+    at = functions_page(AppTest.from_file(APP, default_timeout=60))
     at.multiselect(key="f_team").set_value(["payments"])
     run(at)
     frame = table(at)
@@ -53,7 +67,7 @@ def test_deep_link_selects_region_and_range():
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["region"] = "eu-west-1"
     at.query_params["range"] = "7d"
-    run(at)
+    functions_page(at)
     assert at.selectbox(key="f_range").value == "7d"
     frame = table(at)
     assert set(frame["region"]) == {"eu-west-1"}
@@ -61,7 +75,7 @@ def test_deep_link_selects_region_and_range():
 
 
 def test_search_box_filters_by_name():
-    at = run(AppTest.from_file(APP, default_timeout=60))
+    at = functions_page(AppTest.from_file(APP, default_timeout=60))
     at.text_input(key="fn_search").input("thumb")
     run(at)
     frame = table(at)
@@ -94,11 +108,12 @@ def test_a_denied_source_is_one_sentence_and_the_rest_still_shows(tmp_path, monk
     cfg = tmp_path / "c.yaml"
     cfg.write_text("accounts:\n  - name: demo\n    demo: true\n    simulation: {deny: ['cloudwatch:GetMetricData']}\n")
     monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
-    at = run(AppTest.from_file(APP, default_timeout=60))
+    at = functions_page(AppTest.from_file(APP, default_timeout=60))
     errors = [e.value for e in at.error]
     assert errors == [
         "Data missing for demo/us-east-1: Access denied in demo/us-east-1: the credentials may not call "
         "cloudwatch:GetMetricData; grant it (see docs/iam-policy.json)."
     ]
+    assert "Traceback" not in str([e.value for e in at.exception])
     frame = table(at)
     assert len(frame) > 0 and frame["max_memory_used_mb"].notna().any()
