@@ -39,6 +39,8 @@ with METER.scope(scope):
         st.Page("dashboard/pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("dashboard/pages/functions.py", title="Functions", icon=":material/list:", url_path="functions"),
         st.Page("dashboard/pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
+        st.Page("dashboard/pages/costs.py", title="Costs", icon=":material/payments:", url_path="costs"),
+        st.Page("dashboard/pages/teams.py", title="Teams", icon=":material/groups:", url_path="teams"),
     ]
     page = st.navigation(pages)
     page.run()

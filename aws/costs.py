@@ -17,7 +17,7 @@ from aws import errors
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account, client
 
-__all__ = ["SCHEMA", "FORECAST_SCHEMA", "LAMBDA_FILTER", "cost_request", "daily_costs", "forecast"]
+__all__ = ["SCHEMA", "FORECAST_SCHEMA", "LAMBDA_FILTER", "cost_request", "daily_costs", "forecast", "active_tag_keys"]
 
 LAMBDA_FILTER = {"Dimensions": {"Key": "SERVICE", "Values": ["AWS Lambda"]}}
 
@@ -134,3 +134,20 @@ def forecast(*, account: Account, start: date, end: date, level: int = 80) -> pd
                 }
             )
     return typed_frame(rows, FORECAST_SCHEMA)
+
+
+def active_tag_keys(*, account: Account) -> frozenset[str]:
+    """The user-defined tag keys active for cost allocation (ListCostAllocationTags, every page)."""
+    c = client(account, "ce", CE_REGION)
+    req: dict = {"Status": "Active", "Type": "UserDefined"}
+    keys: set[str] = set()
+    while True:
+        try:
+            page = c.list_cost_allocation_tags(**req)
+        except Exception as e:
+            raise errors.translate(e, service="ce", operation="ListCostAllocationTags", account=account.name) from e
+        keys.update(t["TagKey"] for t in page.get("CostAllocationTags", ()) if t.get("Status") == "Active")
+        token = page.get("NextToken")
+        if not token:
+            return frozenset(keys)
+        req = {**req, "NextToken": token}

@@ -1,15 +1,52 @@
-"""Team allocation: which team owns a function, from its tags, a manual map, or "untagged"."""
+"""Team allocation: which team owns a function, and each team's share of the Lambda bill.
+
+- :func:`team_of` / :func:`assign_teams`: the first configured tag key the function has,
+  else the manual map, else "untagged"; :func:`team_sources` says which of the three it was.
+- :func:`round_to_total`: amounts to the cent whose sum is exactly a total (largest remainder).
+- :func:`allocate`: per team the month to date, the forecast to month end, last month and the
+  change, plus the "untagged", "free tier" and "unexplained" lines, adding up to the bill to
+  the cent; :func:`tag_coverage` (share of spend whose team comes from a tag) and
+  :func:`team_functions` (a team's functions ranked by cost).
+
+Costs per function are :func:`dashboard.costs.estimate`'s ``total_usd`` (list price). The
+account's free tier and the part of the bill the estimate does not explain are shared lines:
+shown apart (``shared_cost="separate"``) or spread over the teams in proportion to their
+usage cost (``"proportional"``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_FLOOR, Decimal
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["team_of", "assign_teams"]
+from aws.frames import typed_frame
+
+__all__ = [
+    "team_of",
+    "assign_teams",
+    "team_sources",
+    "round_to_total",
+    "ALLOCATION_SCHEMA",
+    "TEAM_FUNCTIONS_SCHEMA",
+    "FREE_TIER_LINE",
+    "UNEXPLAINED_LINE",
+    "allocate",
+    "tag_coverage",
+    "team_functions",
+]
+
+FREE_TIER_LINE = "(free tier)"
+UNEXPLAINED_LINE = "(unexplained)"
+_CENT = Decimal("0.01")
+_KEYS = ["account", "region", "function"]
 
 
-def team_of(function: str, tags: Mapping[str, str] | None, *, tag_keys: list[str], manual: Mapping[str, str], untagged: str) -> str:
+def team_of(
+    function: str, tags: Mapping[str, str] | None, *, tag_keys: list[str], manual: Mapping[str, str], untagged: str
+) -> str:
     """The first configured tag key the function has (non-empty), else the manual map, else ``untagged``."""
     tags = tags or {}
     for key in tag_keys:
@@ -19,7 +56,9 @@ def team_of(function: str, tags: Mapping[str, str] | None, *, tag_keys: list[str
     return manual.get(function) or untagged
 
 
-def assign_teams(inventory: pd.DataFrame, *, tag_keys: list[str], manual: Mapping[str, str], untagged: str) -> pd.Series:
+def assign_teams(
+    inventory: pd.DataFrame, *, tag_keys: list[str], manual: Mapping[str, str], untagged: str
+) -> pd.Series:
     """A ``team`` value per inventory row (needs columns ``function`` and ``tags``)."""
     if inventory.empty:
         return pd.Series([], dtype="string", index=inventory.index)
@@ -28,3 +67,228 @@ def assign_teams(inventory: pd.DataFrame, *, tag_keys: list[str], manual: Mappin
         for fn, tags in zip(inventory["function"], inventory["tags"], strict=True)
     ]
     return pd.Series(teams, dtype="string", index=inventory.index)
+
+
+def team_sources(inventory: pd.DataFrame, *, tag_keys: list[str], manual: Mapping[str, str]) -> pd.Series:
+    """Where each row's team comes from: ``"tag:<key>"``, ``"manual"`` or ``"untagged"``."""
+    out = []
+    for fn, tags in zip(inventory["function"], inventory["tags"], strict=True):
+        tags = tags or {}
+        key = next((k for k in tag_keys if (tags.get(k) or "").strip()), None)
+        out.append(f"tag:{key}" if key else ("manual" if manual.get(fn) else "untagged"))
+    return pd.Series(out, dtype="string", index=inventory.index)
+
+
+def round_to_total(amounts: Sequence[float], *, total: float | Decimal | None = None) -> list[Decimal]:
+    """Each amount to the cent so that they add up exactly to ``total`` rounded to the cent.
+
+    ``total`` defaults to the amounts' exact sum. Every amount is floored to the cent, and the
+    cents left over go one each to the amounts with the largest remainders (ties: first in
+    order). Amounts may be negative (a free-tier credit); NaN counts as 0.
+    """
+    exact = [
+        Decimal(0) if (a is None or (isinstance(a, float) and np.isnan(a))) else Decimal(repr(float(a)))
+        for a in amounts
+    ]
+    target = (Decimal(repr(float(total))) if total is not None else sum(exact, Decimal(0))).quantize(_CENT)
+    if not exact:
+        return []
+    floors = [a.quantize(_CENT, rounding=ROUND_FLOOR) for a in exact]
+    left = int((target - sum(floors, Decimal(0))) / _CENT)
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    out = list(floors)
+    n = len(out)
+    step = _CENT if left >= 0 else -_CENT
+    for j in range(abs(left)):  # |left| ≤ n unless total differs from the sum: then spread round-robin
+        out[order[j % n] if left >= 0 else order[n - 1 - (j % n)]] += step
+    return out
+
+
+ALLOCATION_SCHEMA: dict[str, str] = {
+    "team": "string",  # a team, the untagged label, "(free tier)" or "(unexplained)"
+    "line": "string",  # team | untagged | free_tier | unexplained
+    "functions": "Int64",
+    "mtd_usd": "float64",  # the month's complete days, to the cent
+    "forecast_usd": "float64",  # to the month's end
+    "last_month_usd": "float64",
+    "change_usd": "float64",  # forecast − last month
+    "change_pct": "float64",
+    "share": "float64",  # of the month to date's total
+    "ce_tag_usd": "float64",  # Cost Explorer's own figure for this tag value (active tag only), else NaN
+}
+
+TEAM_FUNCTIONS_SCHEMA: dict[str, str] = {
+    "rank": "int64",
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "requests": "float64",
+    "billed_gb_s": "float64",
+    "cost_usd": "float64",
+    "share_of_team": "float64",
+    "lower_estimate": "boolean",
+}
+
+
+def _team_costs(estimate: pd.DataFrame, teams: pd.DataFrame) -> pd.Series:
+    if estimate.empty:
+        return pd.Series(dtype="float64")
+    per_fn = (
+        estimate.assign(**{k: estimate[k].astype("object") for k in _KEYS})
+        .groupby(_KEYS, as_index=False)["total_usd"]
+        .sum()
+    )
+    per_fn = per_fn.merge(teams, on=_KEYS, how="left")
+    return per_fn.groupby("team")["total_usd"].sum()
+
+
+def _lines(
+    estimate: pd.DataFrame, teams: pd.DataFrame, *, actual: float | None, untagged: str, shared_cost: str
+) -> tuple[dict[str, float], float]:
+    """Line name → amount for one period, and the period's total (the bill, or our estimate without it)."""
+    team_cost = _team_costs(estimate, teams)
+    free = -float(estimate["free_tier_usd"].sum()) if not estimate.empty else 0.0
+    explained = float(team_cost.sum()) + free
+    total = explained if actual is None or np.isnan(actual) else float(actual)
+    unexplained = total - explained
+    lines = {str(t): float(v) for t, v in team_cost.items()}
+    if shared_cost == "proportional" and sum(lines.values()) > 0:
+        base = sum(lines.values())
+        lines = {t: v + (free + unexplained) * v / base for t, v in lines.items()}
+    else:
+        lines[FREE_TIER_LINE] = free
+        if actual is not None and not np.isnan(actual):
+            lines[UNEXPLAINED_LINE] = unexplained
+    return lines, total
+
+
+def _rounded(lines: Mapping[str, float], total: float) -> dict[str, float]:
+    names = list(lines)
+    cents = round_to_total([lines[n] for n in names], total=total)
+    return {n: float(c) for n, c in zip(names, cents, strict=True)}
+
+
+def allocate(
+    *,
+    estimate: pd.DataFrame,
+    last_month_estimate: pd.DataFrame,
+    inventory: pd.DataFrame,
+    untagged: str = "untagged",
+    shared_cost: str = "separate",
+    actual_usd: float | None = None,
+    last_month_actual_usd: float | None = None,
+    remaining_usd: float | None = None,
+    ce_tag_usd: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Per team: month to date, forecast to month end, last month and the change; one frame of :data:`ALLOCATION_SCHEMA`.
+
+    ``estimate`` / ``last_month_estimate``: :func:`dashboard.costs.estimate` rows of the
+    month's complete days and of the whole previous month; ``inventory`` has ``team``.
+    ``actual_usd`` / ``last_month_actual_usd``: Cost Explorer's Lambda spend over the same
+    days (None when unavailable: the lines then add up to our estimate, with no
+    "unexplained" line). ``remaining_usd``: the spend expected from the end of the complete
+    days to the month's end (Cost Explorer's forecast, or a run rate); a team's forecast is
+    its month to date plus its share of it (in proportion to the teams' month to date; the
+    free-tier and unexplained lines keep their month to date). ``ce_tag_usd``: Cost Explorer's by-tag figure per
+    tag value (``""`` = untagged) where the tag is active.
+
+    Every money column is rounded to the cent so that the lines add up exactly to the
+    period's total: Σ ``mtd_usd`` = the bill's month to date (to the cent).
+    """
+    teams = pd.DataFrame({k: inventory[k].astype("object") for k in _KEYS}).assign(
+        team=inventory["team"].astype("object")
+    )
+    teams = teams.drop_duplicates(_KEYS)
+    now, total = _lines(estimate, teams, actual=actual_usd, untagged=untagged, shared_cost=shared_cost)
+    prev, prev_total = _lines(
+        last_month_estimate, teams, actual=last_month_actual_usd, untagged=untagged, shared_cost=shared_cost
+    )
+    names = list(
+        dict.fromkeys(
+            [
+                *sorted(n for n in now if not n.startswith("(")),
+                *sorted(n for n in prev if not n.startswith("(") and n not in now),
+            ]
+        )
+    )
+    names += [n for n in (FREE_TIER_LINE, UNEXPLAINED_LINE) if n in now or n in prev]
+    now_c = _rounded({n: now.get(n, 0.0) for n in names}, total)
+    prev_c = _rounded({n: prev.get(n, 0.0) for n in names}, prev_total)
+    remaining = 0.0 if remaining_usd is None or np.isnan(remaining_usd) else float(remaining_usd)
+    usage = {n: max(now.get(n, 0.0), 0.0) for n in names if not n.startswith("(")}
+    base = sum(usage.values())
+    fc = _rounded(
+        {n: now.get(n, 0.0) + (remaining * usage.get(n, 0.0) / base if base else 0.0) for n in names}, total + remaining
+    )
+    counts = teams.groupby("team")["function"].count()
+    rows = []
+    for n in names:
+        line = {FREE_TIER_LINE: "free_tier", UNEXPLAINED_LINE: "unexplained", untagged: "untagged"}.get(n, "team")
+        change = fc[n] - prev_c[n]
+        tag_key = "" if line == "untagged" else n
+        rows.append(
+            {
+                "team": n,
+                "line": line,
+                "functions": int(counts.get(n, 0)) if line in ("team", "untagged") else None,
+                "mtd_usd": now_c[n],
+                "forecast_usd": fc[n],
+                "last_month_usd": prev_c[n],
+                "change_usd": round(change, 2),
+                "change_pct": change / prev_c[n] if prev_c[n] else np.nan,
+                "share": now_c[n] / total if total else np.nan,
+                "ce_tag_usd": (ce_tag_usd or {}).get(tag_key, 0.0)
+                if ce_tag_usd is not None and line in ("team", "untagged")
+                else np.nan,
+            }
+        )
+    return typed_frame(rows, ALLOCATION_SCHEMA)
+
+
+def tag_coverage(
+    estimate: pd.DataFrame, inventory: pd.DataFrame, *, tag_keys: list[str], manual: Mapping[str, str]
+) -> float:
+    """The share of the estimated spend (list price) on functions whose team comes from a tag (NaN: no spend)."""
+    if estimate.empty or inventory.empty:
+        return float("nan")
+    src = pd.DataFrame({k: inventory[k].astype("object") for k in _KEYS})
+    src["source"] = team_sources(inventory, tag_keys=tag_keys, manual=manual).astype("object").to_numpy()
+    per_fn = (
+        estimate.assign(**{k: estimate[k].astype("object") for k in _KEYS})
+        .groupby(_KEYS, as_index=False)["total_usd"]
+        .sum()
+    )
+    per_fn = per_fn.merge(src.drop_duplicates(_KEYS), on=_KEYS, how="left")
+    total = float(per_fn["total_usd"].sum())
+    if total <= 0:
+        return float("nan")
+    return float(per_fn.loc[per_fn["source"].fillna("").str.startswith("tag:"), "total_usd"].sum()) / total
+
+
+def team_functions(estimate: pd.DataFrame, inventory: pd.DataFrame, *, team: str) -> pd.DataFrame:
+    """The team's functions ranked by estimated cost (list price) over ``estimate``'s days."""
+    members = inventory[inventory["team"] == team]
+    keys = pd.DataFrame({k: members[k].astype("object") for k in _KEYS}).drop_duplicates()
+    if keys.empty:
+        return typed_frame([], TEAM_FUNCTIONS_SCHEMA)
+    est = estimate.assign(**{k: estimate[k].astype("object") for k in _KEYS})
+    agg = (
+        est.groupby(_KEYS, as_index=False).agg(
+            requests=("requests", "sum"),
+            billed_gb_s=("billed_gb_s", "sum"),
+            cost_usd=("total_usd", "sum"),
+            lower_estimate=("lower_estimate", "any"),
+        )
+        if not est.empty
+        else pd.DataFrame(columns=[*_KEYS, "requests", "billed_gb_s", "cost_usd", "lower_estimate"])
+    )
+    out = keys.merge(agg, on=_KEYS, how="left")
+    out[["requests", "billed_gb_s", "cost_usd"]] = (
+        out[["requests", "billed_gb_s", "cost_usd"]].astype("float64").fillna(0.0)
+    )
+    out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
+    out = out.sort_values(["cost_usd", "function"], ascending=[False, True], ignore_index=True)
+    total = float(out["cost_usd"].sum())
+    out["share_of_team"] = out["cost_usd"] / total if total else np.nan
+    out["rank"] = np.arange(1, len(out) + 1)
+    return typed_frame(out, TEAM_FUNCTIONS_SCHEMA)

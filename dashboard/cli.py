@@ -64,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument("--transitions", action="store_true", help="list the state changes over the range instead of the states")
 
+    c = sub.add_parser(
+        "costs",
+        help="the month's Lambda spend by team, function or usage type",
+        description="Estimated Lambda spend of --month (complete UTC days) from usage and prices, beside Cost Explorer's "
+        "actual bill where it can be read. By team: month to date, forecast to month end, last month, the change, and the "
+        "free-tier and unexplained lines (they add up to the bill to the cent). Exit 1 when a source could not be read.",
+    )
+    common(c)
+    c.add_argument("--by", choices=["team", "function", "usage-type"], default="team", help="one row per team (default), function or usage type")
+    c.add_argument("--month", default=None, metavar="YYYY-MM", help="the month (default: the current one)")
+
     digest_commands.add_parsers(sub)
 
     d = sub.add_parser("demo", help="describe the simulated AWS account", description="Print what the simulated account simulates.")
@@ -114,6 +125,24 @@ def cmd_alerts(args: argparse.Namespace, out, err) -> int:
     return _report(got.as_loaded(), err)
 
 
+def cmd_costs(args: argparse.Namespace, out, err) -> int:
+    from dashboard import cost_view
+
+    cfg = _load(args.config)
+    try:
+        report = cost_view.gather(cfg, month=args.month)
+    except ValueError as e:  # a bad --month
+        err.write(f"error: {e}\n")
+        return EXIT_INPUT
+    out.write(render(cost_view.costs_table(report, cfg, by=args.by), args.format) + "\n")
+    loaded = report.loaded
+    if report.ce_missing:  # one sentence for Cost Explorer, not one per request
+        err.write(f"warning: {report.ce_missing}\n")
+        loaded = type(loaded)(loaded.frame, [s for s in loaded.statuses if s.source not in ("costs", "forecast")], loaded.warnings)
+        return max(_report(loaded, err), EXIT_AWS)
+    return _report(loaded, err)
+
+
 def cmd_demo(args: argparse.Namespace, out, err) -> int:
     from aws import sim
 
@@ -127,7 +156,7 @@ def cmd_demo(args: argparse.Namespace, out, err) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"summary": cmd_summary, "alerts": cmd_alerts, **digest_commands.COMMANDS, "demo": cmd_demo}
+COMMANDS = {"summary": cmd_summary, "alerts": cmd_alerts, "costs": cmd_costs, **digest_commands.COMMANDS, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:

@@ -61,6 +61,9 @@ class DemoSettings(_Model):
     latency_s: float = Field(0.0, ge=0.0, le=60.0)
     down: list[str] = Field(default_factory=list)  # services whose endpoint refuses connections
     logs_insights: bool = True
+    # tags every simulated function carries too (key → value), e.g. {team: "<b>x</b>"}: a hostile value
+    # for the injection tests (docs/security.md)
+    extra_tags: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("deny")
     @classmethod
@@ -80,6 +83,7 @@ class DemoSettings(_Model):
             latency_s=self.latency_s,
             down=tuple(self.down),
             logs_insights=self.logs_insights,
+            extra_tags=tuple(self.extra_tags.items()),
         )
 
 
@@ -126,7 +130,7 @@ class AccountSettings(_Model):
             raise ValueError("external_id needs role_arn; add the role to assume")
         return self
 
-    def to_account(self, *, max_attempts: int = 8) -> Account:
+    def to_account(self, *, max_attempts: int = 8, connect_timeout_s: float = 5.0, read_timeout_s: float = 30.0) -> Account:
         return Account(
             name=self.name,
             regions=tuple(self.regions),
@@ -137,6 +141,8 @@ class AccountSettings(_Model):
             demo=self.demo,
             sim=self.simulation.to_spec(),
             max_attempts=max_attempts,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
         )
 
 
@@ -425,6 +431,9 @@ class LogsSettings(_Model):
 
 class AwsSettings(_Model):
     max_attempts: int = Field(8, ge=1, le=20)
+    # per HTTP attempt; a call waits at most about max_attempts × (connect + read) plus botocore's backoff
+    connect_timeout_s: float = Field(5.0, gt=0, le=120)
+    read_timeout_s: float = Field(30.0, gt=0, le=300)
 
 
 class Settings(_Model):
@@ -439,6 +448,8 @@ class Settings(_Model):
     email: EmailSettings = Field(default_factory=EmailSettings)
     logs: LogsSettings = Field(default_factory=LogsSettings)
     aws: AwsSettings = Field(default_factory=AwsSettings)
+    # region → price field → value (USD per unit), over aws/data/lambda_prices.json; see dashboard.pricing.load_prices
+    pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: str = Field("(built-in demo default)", exclude=True)
 
     @field_validator("default_range")
@@ -457,8 +468,30 @@ class Settings(_Model):
                 raise _ItemError(i, f"account name {n!r} is used twice; give each account its own name")
         return v
 
+    @field_validator("pricing")
+    @classmethod
+    def _pricing(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from dashboard.pricing import PriceError, load_prices
+
+        for region in v:
+            if region not in aws_regions():
+                raise _ItemError(region, f"{region!r} is not an AWS region (e.g. us-east-1, eu-west-1)")
+        try:
+            load_prices(v)
+        except PriceError as e:  # "pricing.<region>.<field>[i][j]: problem" → the key path, then the problem
+            where, _, problem = str(e).partition(": ")
+            raise _ItemError(where.removeprefix("pricing."), problem) from None
+        return v
+
+    def pricing_overrides(self) -> dict[str, dict[str, Any]]:
+        """The ``pricing:`` section as :func:`dashboard.pricing.load_prices` takes it."""
+        return {r: dict(f) for r, f in self.pricing.items()}
+
     def aws_accounts(self) -> list[Account]:
-        return [a.to_account(max_attempts=self.aws.max_attempts) for a in self.accounts]
+        return [
+            a.to_account(max_attempts=self.aws.max_attempts, connect_timeout_s=self.aws.connect_timeout_s, read_timeout_s=self.aws.read_timeout_s)
+            for a in self.accounts
+        ]
 
     @property
     def is_demo(self) -> bool:
@@ -468,7 +501,7 @@ class Settings(_Model):
 class _ItemError(ValueError):
     """A list validator's error that points at one item."""
 
-    def __init__(self, index: int, message: str):
+    def __init__(self, index: int | str, message: str):
         super().__init__(message)
         self.index = index
 

@@ -149,6 +149,10 @@ def test_iam_policy_allows_every_action_a_refresh_makes():
     function_summary(cfg, trange)
     data.daily_costs(cfg, start=trange.start.date(), end=trange.end.date(), group_by="TAG:team")
     data.month_forecast(cfg)
+    from dashboard import cost_view
+
+    cost_view.rightsizing(cfg)
+    cost_view.gather(cfg)
     used = {iam_action(svc, op) for (_, _, svc, op) in METER.snapshot().calls}
     assert used - allowed == set()
     assert {"cloudwatch:GetMetricData", "logs:StartQuery", "tag:GetResources", "ce:GetCostAndUsage"} <= used

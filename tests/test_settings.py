@@ -105,7 +105,17 @@ BAD = [
     (
         "email:\n  digests:\n    - {name: org, recipients: [\"a@example.com\\r\\nBcc: x@example.com\"]}\n",
         "config.yaml: email.digests[0].recipients[0]:",
+    ),    ("pricing:\n  us-east-1:\n    gb_second: cheap\n", "config.yaml: pricing.us-east-1.gb_second: 'cheap' is not a number (USD per unit)"),
+    ("pricing:\n  eu-west-1:\n    request: -1\n", "config.yaml: pricing.eu-west-1.request: -1 must be a finite number ≥ 0"),
+    ("pricing:\n  us-east-9:\n    request: 0.0000002\n", "config.yaml: pricing.us-east-9: 'us-east-9' is not an AWS region (e.g. us-east-1, eu-west-1)"),
+    (
+        "pricing:\n  us-east-1:\n    gb_secnd: 0.00001\n",
+        "config.yaml: pricing.us-east-1.gb_secnd: unknown price field; use one of request, gb_second, gb_second_arm, ephemeral_gb_second, "
+        "provisioned_concurrency_gb_second, provisioned_concurrency_gb_second_arm, provisioned_duration_gb_second, "
+        "provisioned_duration_gb_second_arm, gb_second_tiers, gb_second_arm_tiers",
     ),
+    ("pricing:\n  us-east-1:\n    gb_second_tiers: [[6000000000, 0.000015], [100, 0.00001]]\n", "config.yaml: pricing.us-east-1.gb_second_tiers: tier starts must be > 0 and increasing, got [6000000000.0, 100.0]"),
+    ("pricing:\n  us-east-1: 0.2\n", "config.yaml: pricing.us-east-1: expected a mapping (key: value lines), got 0.2"),
 ]
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import charts, ui
 from dashboard import function_view as fv
 from dashboard.function_view import escape_markdown as md
+from dashboard.output import spreadsheet_safe
 
 PAGE = "dashboard/pages/functions.py"
 
@@ -84,6 +85,40 @@ def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | Non
         )
 
 
+def show_rightsizing(view: fv.FunctionView, cfg) -> None:
+    """The function's right-sizing advice over the last 30 days (:mod:`dashboard.rightsizing`)."""
+    from dashboard import cost_view, data
+    from dashboard.rightsizing import recommendations
+
+    st.subheader("Right-sizing", anchor=False)
+    c = view.config
+    assert c is not None
+    with st.spinner("Reading 30 days of memory use…"):
+        inv = data.inventory(cfg, accounts=[c["account"]], regions=[c["region"]]).frame
+        inv = inv[inv["function"] == view.name]  # this function only: one small query per source
+        frame, loaded = cost_view.rightsizing(cfg, inventory=inv)
+    if loaded.failed:  # the sources' own sentences are shown above
+        st.caption("Right-sizing needs 30 days of metrics and memory use, which could not all be read.")
+        return
+    mine = frame[frame["function"] == view.name]
+    if mine.empty:
+        st.caption("No right-sizing data for this function.")
+        return
+    r = mine.iloc[0]
+    st.caption(md(str(r["data_note"])))
+    advice = recommendations(mine)
+    if advice.empty:
+        st.caption("Nothing to recommend: memory, architecture and provisioned concurrency fit the last 30 days.")
+    else:
+        st.dataframe(
+            advice[["kind", "advice", "monthly_usd"]],
+            hide_index=True,
+            width="stretch",
+            key="fn_advice",
+            column_config={"monthly_usd": st.column_config.NumberColumn("per month", format="$%.2f", help="Saving per month (negative: costs more)")},
+        )
+
+
 def show_list(sel: ui.Selection, cfg) -> None:
     st.title("Functions", anchor=False)
     st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({md(sel.range_text)})")
@@ -131,7 +166,7 @@ def show_list(sel: ui.Selection, cfg) -> None:
             "billed_gb_seconds": st.column_config.NumberColumn("billed GB-s", format="%.1f"),
         },
     )
-    csv = frame.drop(columns=["link", "trend"]).to_csv(index=False)
+    csv = spreadsheet_safe(frame.drop(columns=["link", "trend"])).to_csv(index=False)  # a tag may be "=HYPERLINK(...)"
     st.download_button("Download CSV", csv, file_name="functions.csv", mime="text/csv", key="fn_csv", icon=":material/download:")
 
 
@@ -143,6 +178,7 @@ if fn:
         view = fv.load_function(cfg, sel.trange, fn, teams=sel.teams)
     if view.found:
         show_function(view, sel, st.query_params.get("rule"))
+        show_rightsizing(view, cfg)
     else:
         st.warning(md(view.problem or f"No function {fn}."), icon=":material/search_off:")
         show_list(sel, cfg)

@@ -103,3 +103,30 @@ def test_alerts(page, app_url):
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
     assert_clean(page)
     shot(page, "alerts")
+
+
+def test_costs(page, app_url):
+    page.goto(f"{app_url}/costs")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Costs").wait_for(timeout=60_000)
+    assert plotly_drawn(page) >= 1
+    page.get_by_role("heading", name="Reconciliation").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Recommendations").wait_for(timeout=60_000)
+    page.locator('[data-testid="stDataFrame"]').nth(2).wait_for(timeout=90_000)  # the recommendations (30 days of memory use)
+    assert_clean(page)
+    text = body_text(page)
+    assert "Bill, month to date" in text and "Forecast to month end" in text
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 3
+    shot(page, "costs")
+
+
+def test_teams(page, app_url):
+    page.goto(f"{app_url}/teams")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Teams").wait_for(timeout=60_000)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+    assert_clean(page)
+    text = body_text(page)
+    assert "Tag coverage" in text and "A team's functions" in text
+    assert page.get_by_role("button", name=re.compile("Download CSV")).count() == 1
+    shot(page, "teams")

@@ -1,0 +1,546 @@
+"""Everything the Costs and Teams pages, ``python -m dashboard costs`` and the function page need.
+
+:func:`gather` loads one month (and the one before it): the inventory, our estimate from
+usage (:func:`dashboard.costs.estimate` over the month's complete UTC days), Cost
+Explorer's daily total, by usage type and by the first allocation tag key that is active
+in Cost Explorer, and the forecast to the month's end. Cost Explorer is asked through the
+cache (one request per distinct question per TTL). When it cannot be read, every
+usage-based figure still shows and :attr:`CostReport.ce_missing` is one sentence saying why
+the actual spend is missing.
+
+:func:`costs_table` builds the rows by team, function or usage type: the page tables, the
+CSV download and the CLI all print these, so their numbers are the same.
+:func:`rightsizing` gives the recommendations over the last 30 days.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+
+from aws import cache
+from aws import costs as ce
+from aws.errors import AwsError
+from aws.frames import typed_frame
+from aws.session import CE_REGION, Account, call
+from dashboard import allocation, data, reconcile
+from dashboard.costs import ESTIMATE_SCHEMA, estimate
+from dashboard.pricing import PriceBook, load_prices
+from dashboard.settings import Settings
+from dashboard.timerange import TimeRange, parse_range
+
+__all__ = [
+    "BY",
+    "CostReport",
+    "month_bounds",
+    "prices_for",
+    "with_provisioned_concurrency",
+    "gather",
+    "costs_table",
+    "team_drilldown",
+    "usage_type_daily",
+    "rightsizing",
+]
+
+log = logging.getLogger(__name__)
+
+BY = ("team", "function", "usage-type")
+_KEYS = ["account", "region", "function"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def month_bounds(month: str | None, *, today: date) -> tuple[date, date, date]:
+    """(first day, end of the complete days (exclusive), first day of the next month) of ``YYYY-MM``.
+
+    ``None`` is the current month. A month in the future raises ``ValueError``.
+    """
+    if month is None:
+        first = today.replace(day=1)
+    else:
+        try:
+            first = datetime.strptime(month, "%Y-%m").date()
+        except ValueError:
+            raise ValueError(f"--month {month!r} is not a month; use YYYY-MM, e.g. {today:%Y-%m}") from None
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    if first > today:
+        raise ValueError(f"--month {month} is in the future; use {today:%Y-%m} or earlier")
+    return first, min(nxt, today), nxt
+
+
+def prices_for(settings: Settings) -> PriceBook:
+    """The price book with the config's ``pricing:`` overrides applied."""
+    return load_prices(settings.pricing_overrides())
+
+
+def _pc_configs(account: Account, region: str, functions: tuple[str, ...]) -> pd.DataFrame:
+    rows = []
+    for fn in functions:
+        got = call(account, "lambda", region, "list_provisioned_concurrency_configs", FunctionName=fn)
+        total = sum(
+            int(x.get("AllocatedProvisionedConcurrentExecutions", 0))
+            for x in got.get("ProvisionedConcurrencyConfigs", ())
+        )
+        rows.append({"account": account.name, "region": region, "function": fn, "provisioned_concurrency": total})
+    return pd.DataFrame(rows, columns=["account", "region", "function", "provisioned_concurrency"])
+
+
+def with_provisioned_concurrency(
+    settings: Settings, inv: pd.DataFrame, metrics: pd.DataFrame, *, force: bool = False
+) -> tuple[pd.DataFrame, list[data.SourceStatus]]:
+    """The inventory plus ``provisioned_concurrency`` (all aliases and versions) of every function that
+    publishes ProvisionedConcurrencyUtilization (ListProvisionedConcurrencyConfigs, cached as inventory)."""
+    out = inv.copy()
+    out["provisioned_concurrency"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    if metrics.empty or "pc_utilization_max" not in metrics.columns:
+        return out, []
+    seen = metrics[metrics["pc_utilization_max"].notna()][_KEYS].drop_duplicates()
+    accounts = {a.name: a for a in settings.aws_accounts()}
+    parts = {}
+    for (acct, region), rows in seen.groupby(["account", "region"]):
+        if acct in accounts:
+            parts[(accounts[acct], region)] = tuple(sorted(rows["function"].astype(str)))
+    frames, status = data.fan_out(
+        "inventory",
+        list(parts),
+        lambda a, r: (a.name, r, "provisioned", parts[(a, r)]),
+        lambda a, r: _pc_configs(a, r, parts[(a, r)]),
+        force=force,
+    )
+    if frames:
+        pc = pd.concat(frames, ignore_index=True)
+        alloc = {(a, r, f): n for a, r, f, n in pc.itertuples(index=False)}
+        out["provisioned_concurrency"] = pd.array(
+            [alloc.get(k) for k in zip(out["account"], out["region"], out["function"], strict=True)], dtype="Int64"
+        )
+    return out, [s for s in status if s.error]
+
+
+@dataclass
+class CostReport:
+    """One month of estimate and bill (complete days), and the month before it."""
+
+    month: str
+    first: date
+    end: date  # complete days end here (exclusive)
+    month_end: date  # first day of the next month
+    today: date
+    inventory: pd.DataFrame
+    estimate: pd.DataFrame  # the month's complete days
+    last_estimate: pd.DataFrame  # the whole previous month
+    costs: pd.DataFrame  # Cost Explorer TOTAL daily, previous month's first .. month end or today (included)
+    by_usage_type: pd.DataFrame  # Cost Explorer USAGE_TYPE daily, the month
+    tag_key: str | None  # the allocation tag key active in Cost Explorer
+    tag_costs: pd.DataFrame | None
+    forecast: pd.DataFrame
+    prices: PriceBook
+    statuses: list[data.SourceStatus] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    ce_missing: str | None = None  # one sentence: why the actual spend is missing
+
+    @property
+    def loaded(self) -> data.Loaded:
+        return data.Loaded(self.estimate, self.statuses, self.warnings)
+
+    @property
+    def ce_ok(self) -> bool:
+        return self.ce_missing is None
+
+    def _actual(self, start: date, end: date) -> float | None:
+        if not self.ce_ok or self.costs.empty:
+            return None
+        c = self.costs[
+            (self.costs["group_by"] == "TOTAL")
+            & (self.costs["date"] >= pd.Timestamp(start))
+            & (self.costs["date"] < pd.Timestamp(end))
+        ]
+        return float(c["cost_usd"].sum())
+
+    @property
+    def actual_usd(self) -> float | None:
+        """Cost Explorer's spend over the month's complete days."""
+        return self._actual(self.first, self.end)
+
+    @property
+    def last_actual_usd(self) -> float | None:
+        prev = (self.first - timedelta(days=1)).replace(day=1)
+        return self._actual(prev, self.first)
+
+    def reconciliation(self) -> pd.DataFrame:
+        """:func:`dashboard.reconcile.daily` over the month's complete days."""
+        costs = None
+        if self.ce_ok:
+            costs = self.costs[
+                (self.costs["date"] >= pd.Timestamp(self.first)) & (self.costs["date"] < pd.Timestamp(self.end))
+            ]
+        return reconcile.daily(estimate=self.estimate, costs=costs)
+
+    def remaining_usd(self) -> float:
+        """Spend expected from the end of the complete days to the month's end: Cost Explorer's
+        forecast when there is one, else our last 7 complete days' mean × the days left."""
+        days_left = (self.month_end - self.end).days
+        if days_left <= 0:
+            return 0.0
+        if self.ce_ok and not self.forecast.empty:
+            return float(self.forecast["mean_usd"].sum())
+        rec = self.reconciliation()
+        if rec.empty:
+            return 0.0
+        daily = rec.groupby("date")["explained_usd"].sum().sort_index().iloc[-7:]
+        return float(daily.mean()) * days_left
+
+
+def _ce_sentence(statuses: Iterable[data.SourceStatus]) -> str | None:
+    failed = [s for s in statuses if s.source in ("costs", "forecast") and s.failed]
+    if not failed:
+        return None
+    s = failed[0]
+    return f"The actual spend is missing because Cost Explorer could not be read: {s.error}"
+
+
+def _load_estimate(
+    settings: Settings, inv: pd.DataFrame, start: date, end: date, prices: PriceBook, *, force: bool
+) -> tuple[pd.DataFrame, list, list[str]]:
+    if end <= start:
+        return typed_frame([], ESTIMATE_SCHEMA), [], []
+    trange = TimeRange(datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC), "custom")
+    met = data.metrics(settings, trange, inv, force=force)
+    mem = data.memory(settings, trange, inv, force=force)
+    inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
+    est = estimate(inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices)
+    est = est[(est["date"] >= pd.Timestamp(start)) & (est["date"] < pd.Timestamp(end))].reset_index(drop=True)
+    warnings = [*met.warnings, *mem.warnings, *est.attrs.get("warnings", [])]
+    return est, [*met.statuses, *mem.statuses, *pc_status], warnings
+
+
+def gather(
+    settings: Settings, *, month: str | None = None, now: datetime | None = None, force: bool = False
+) -> CostReport:
+    """Load ``month`` (``YYYY-MM``, default the current one) and the month before it; see the module docstring."""
+    now = (now or _now()).astimezone(UTC)
+    today = now.date()
+    first, end, month_end = month_bounds(month, today=today)
+    prev_first = (first - timedelta(days=1)).replace(day=1)
+    prices = prices_for(settings)
+    inv = data.inventory(settings, force=force)
+    statuses = list(inv.statuses)
+    warnings = list(inv.warnings)
+    # one metrics/logs question for both months: month-to-date tiers and free tier need every day from the first
+    est_all, st, w = _load_estimate(settings, inv.frame, prev_first, end, prices, force=force)
+    statuses += st
+    warnings += w
+    est = est_all[est_all["date"] >= pd.Timestamp(first)].reset_index(drop=True)
+    last = est_all[est_all["date"] < pd.Timestamp(first)].reset_index(drop=True)
+
+    ce_end = min(month_end, today + timedelta(days=1))
+    total = data.daily_costs(settings, start=prev_first, end=ce_end, force=force)
+    statuses += total.statuses
+    by_type = (
+        data.daily_costs(settings, start=first, end=ce_end, group_by="USAGE_TYPE", force=force)
+        if not total.failed
+        else data.Loaded(typed_frame([], ce.SCHEMA))
+    )
+    statuses += by_type.statuses
+    tag_key, tag_costs = None, None
+    if not total.failed:
+        active = _active_tags(settings, force=force)
+        warnings += active.warnings
+        keys = set().union(*active.frame) if active.frame else set()
+        tag_key = next((k for k in settings.allocation.tag_keys if k in keys), None)
+        if tag_key:
+            tc = data.daily_costs(settings, start=first, end=ce_end, group_by=f"TAG:{tag_key}", force=force)
+            statuses += tc.statuses
+            tag_costs = tc.frame
+    forecast = typed_frame([], ce.FORECAST_SCHEMA)
+    if month_end > today and not total.failed:
+        fc = data.month_forecast(settings, today=today, force=force)
+        statuses += fc.statuses
+        forecast = fc.frame
+    report = CostReport(
+        month=f"{first:%Y-%m}",
+        first=first,
+        end=end,
+        month_end=month_end,
+        today=today,
+        inventory=inv.frame,
+        estimate=est,
+        last_estimate=last,
+        costs=total.frame,
+        by_usage_type=by_type.frame,
+        tag_key=tag_key,
+        tag_costs=tag_costs,
+        forecast=forecast,
+        prices=prices,
+        statuses=statuses,
+        warnings=list(dict.fromkeys(warnings)),
+    )
+    report.ce_missing = _ce_sentence(statuses)
+    return report
+
+
+@dataclass
+class _Tags:
+    frame: list[frozenset[str]]
+    warnings: list[str]
+
+
+def _active_tags(settings: Settings, *, force: bool) -> _Tags:
+    cache.configure(settings.cache_ttl_s.model_dump())
+    accts = [(a, CE_REGION) for a in settings.aws_accounts()]
+    store = cache.source("costs")
+    got, status = [], []
+    for a, _ in accts:
+        try:
+            got.append(
+                store.get(
+                    (a.name, "global", "cost-allocation-tags"), lambda a=a: ce.active_tag_keys(account=a), force=force
+                ).value
+            )
+        except AwsError as e:  # the by-tag figure is optional: say so, keep the rest
+            status.append(f"Cost Explorer's own by-tag figure is not shown for {a.name}: {e}")
+    return _Tags(got, status)
+
+
+# --- tables: one implementation for the pages, the CSV and the CLI ---------------------------------
+
+TEAM_COLUMNS = [
+    "team",
+    "line",
+    "functions",
+    "mtd_usd",
+    "forecast_usd",
+    "last_month_usd",
+    "change_usd",
+    "change_pct",
+    "share",
+    "ce_tag_usd",
+]
+
+
+def _team_table(report: CostReport, settings: Settings) -> pd.DataFrame:
+    alloc = settings.allocation
+    ce_tag = None
+    if report.tag_costs is not None and report.ce_ok:
+        tc = report.tag_costs[report.tag_costs["date"] < pd.Timestamp(report.end)]
+        ce_tag = {str(k): float(v) for k, v in tc.groupby(tc["group"].astype(object))["cost_usd"].sum().items()}
+    return allocation.allocate(
+        estimate=report.estimate,
+        last_month_estimate=report.last_estimate,
+        inventory=report.inventory,
+        untagged=alloc.untagged_label,
+        shared_cost=alloc.shared_cost,
+        actual_usd=report.actual_usd,
+        last_month_actual_usd=report.last_actual_usd,
+        remaining_usd=report.remaining_usd(),
+        ce_tag_usd=ce_tag,
+    )
+
+
+FUNCTION_SCHEMA: dict[str, str] = {
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "team": "string",
+    "requests": "float64",
+    "billed_gb_s": "float64",
+    "est_cost_usd": "float64",  # list price, before the free tier
+    "free_tier_usd": "float64",  # the free tier this function used (≤ 0)
+    "last_month_usd": "float64",
+    "lower_estimate": "boolean",
+}
+
+
+def _function_table(report: CostReport) -> pd.DataFrame:
+    def agg(est: pd.DataFrame) -> pd.DataFrame:
+        if est.empty:
+            return pd.DataFrame(
+                columns=[*_KEYS, "requests", "billed_gb_s", "est_cost_usd", "free_tier_usd", "lower_estimate"]
+            )
+        e = est.assign(**{k: est[k].astype(object) for k in _KEYS}, lower=est["lower_estimate"].astype(bool))
+        return e.groupby(_KEYS, as_index=False).agg(
+            requests=("requests", "sum"),
+            billed_gb_s=("billed_gb_s", "sum"),
+            est_cost_usd=("total_usd", "sum"),
+            free_tier_usd=("free_tier_usd", "sum"),
+            lower_estimate=("lower", "any"),
+        )
+
+    inv = report.inventory
+    keys = pd.DataFrame({k: inv[k].astype(object) for k in _KEYS}).assign(team=inv["team"].astype(object))
+    out = keys.merge(agg(report.estimate), on=_KEYS, how="left")
+    last = agg(report.last_estimate)[[*_KEYS, "est_cost_usd"]].rename(columns={"est_cost_usd": "last_month_usd"})
+    out = out.merge(last, on=_KEYS, how="left")
+    for c in ("requests", "billed_gb_s", "est_cost_usd", "free_tier_usd", "last_month_usd"):
+        out[c] = pd.to_numeric(out[c]).astype("float64").fillna(0.0)
+    out["free_tier_usd"] = -out["free_tier_usd"]
+    out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
+    out = out.sort_values(["est_cost_usd", "function"], ascending=[False, True], ignore_index=True)
+    return typed_frame(out, FUNCTION_SCHEMA)
+
+
+USAGE_TYPE_SCHEMA: dict[str, str] = {
+    "usage_type": "string",
+    "est_usage_quantity": "float64",
+    "est_cost_usd": "float64",  # list price, before the free tier
+    "actual_usage_quantity": "float64",  # Cost Explorer; NaN when unavailable
+    "actual_cost_usd": "float64",
+}
+
+
+def _estimate_by_usage_type(report: CostReport) -> pd.DataFrame:
+    est = report.estimate
+    rows = []
+    for r in est.itertuples(index=False):
+        p = report.prices.prices(r.region)
+        pre = p.usage_type_prefix or r.region
+        sfx = "-ARM" if r.architecture == "arm64" else ""
+        enabled_rate = p.provisioned_rates(r.architecture)[0]
+        enabled_usd = r.provisioned_enabled_gb_s * enabled_rate
+        has_pc = not pd.isna(r.provisioned_concurrency)
+        parts = [
+            (f"{pre}-Request{sfx}", r.requests, r.requests_usd),
+            (f"{pre}-Lambda-GB-Second{sfx}", 0.0 if has_pc else r.billed_gb_s, r.compute_usd),
+            (f"{pre}-Lambda-Ephemeral-Storage-GB-Second{sfx}", r.ephemeral_gb_s, r.ephemeral_usd),
+            (f"{pre}-Lambda-Provisioned-Concurrency{sfx}", r.provisioned_enabled_gb_s, enabled_usd),
+            (
+                f"{pre}-Lambda-Provisioned-GB-Second{sfx}",
+                r.billed_gb_s if has_pc else 0.0,
+                r.provisioned_usd - enabled_usd,
+            ),
+        ]
+        rows += [{"usage_type": u, "q": q, "c": c} for u, q, c in parts if q > 0 or c > 0]
+    if not rows:
+        return pd.DataFrame(columns=["usage_type", "est_usage_quantity", "est_cost_usd"])
+    f = (
+        pd.DataFrame(rows)
+        .groupby("usage_type", as_index=False)
+        .agg(est_usage_quantity=("q", "sum"), est_cost_usd=("c", "sum"))
+    )
+    return f
+
+
+def _usage_type_table(report: CostReport) -> pd.DataFrame:
+    out = _estimate_by_usage_type(report)
+    if report.ce_ok and not report.by_usage_type.empty:
+        bt = report.by_usage_type[report.by_usage_type["date"] < pd.Timestamp(report.end)]
+        act = bt.groupby(bt["group"].astype(object), as_index=False).agg(
+            actual_usage_quantity=("usage_quantity", "sum"), actual_cost_usd=("cost_usd", "sum")
+        )
+        out = out.merge(act.rename(columns={"group": "usage_type"}), on="usage_type", how="outer")
+    else:
+        out["actual_usage_quantity"] = np.nan
+        out["actual_cost_usd"] = np.nan
+    out = typed_frame(out, USAGE_TYPE_SCHEMA)
+    for c in ("est_usage_quantity", "est_cost_usd"):
+        out[c] = out[c].fillna(0.0)
+    return out.sort_values(["usage_type"], ignore_index=True)
+
+
+def costs_table(report: CostReport, settings: Settings, *, by: str) -> pd.DataFrame:
+    """The month's rows by ``team``, ``function`` or ``usage-type`` (what the pages, CSV and CLI show)."""
+    if by == "team":
+        return _team_table(report, settings)
+    if by == "function":
+        return _function_table(report)
+    if by == "usage-type":
+        return _usage_type_table(report)
+    raise ValueError(f"--by must be one of {', '.join(BY)}, not {by!r}")
+
+
+def team_drilldown(report: CostReport, *, team: str) -> pd.DataFrame:
+    """The team's functions ranked by estimated cost over the month's complete days."""
+    return allocation.team_functions(report.estimate, report.inventory, team=team)
+
+
+def usage_type_daily(report: CostReport) -> pd.DataFrame:
+    """Cost Explorer's daily spend by usage type over the month's complete days (date, usage_type, cost_usd), for a chart."""
+    bt = report.by_usage_type
+    if not report.ce_ok or bt.empty:
+        return pd.DataFrame(
+            {
+                "date": pd.Series(dtype="datetime64[ns]"),
+                "usage_type": pd.Series(dtype="string"),
+                "cost_usd": pd.Series(dtype="float64"),
+            }
+        )
+    bt = bt[bt["date"] < pd.Timestamp(report.end)]  # complete days: the forecast covers the rest
+    out = (
+        bt.groupby(["date", bt["group"].astype(object)], as_index=False)["cost_usd"]
+        .sum()
+        .rename(columns={"group": "usage_type"})
+    )
+    return out
+
+
+def rightsizing(
+    settings: Settings, *, inventory: pd.DataFrame | None = None, now: datetime | None = None, force: bool = False
+) -> tuple[pd.DataFrame, data.Loaded]:
+    """:func:`dashboard.rightsizing.rightsize` over the last 30 days (the "30d" range: cached with it)."""
+    from dashboard.rightsizing import rightsize
+
+    trange = parse_range("30d", now=now or _now())
+    inv = inventory if inventory is not None else data.inventory(settings, force=force).frame
+    met = data.metrics(settings, trange, inv, force=force)
+    mem = data.memory(settings, trange, inv, force=force)
+    inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
+    prices = prices_for(settings)
+    est = estimate(inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices, free_tier=False)
+    frame = rightsize(
+        inventory=inv_pc,
+        metrics=met.frame,
+        memory=mem.frame,
+        estimate=est,
+        prices=prices,
+        days=trange.duration.total_seconds() / 86400,
+    )
+    return frame, data.Loaded(frame, [*met.statuses, *mem.statuses, *pc_status], [*met.warnings, *mem.warnings])
+
+
+# --- for the pages ----------------------------------------------------------------------------------
+
+
+def usage_statuses(report: CostReport) -> data.Loaded:
+    """The report's statuses without Cost Explorer's (said once, by :attr:`CostReport.ce_missing`)."""
+    return data.Loaded(
+        report.estimate, [s for s in report.statuses if s.source not in ("costs", "forecast")], report.warnings
+    )
+
+
+def spend_figure(report: CostReport):
+    """Daily spend of the month: Cost Explorer by usage type (stacked bars), our estimate (a line), and the
+    forecast to month end spread over the days left (faint bars). Without Cost Explorer: the estimate only."""
+    import plotly.graph_objects as go
+
+    from dashboard.charts import METRIC_COLORS, base_layout
+
+    fig = go.Figure()
+    daily = usage_type_daily(report)
+    for ut, rows in daily.groupby("usage_type", sort=True):
+        fig.add_bar(x=rows["date"], y=rows["cost_usd"], name=str(ut), hovertemplate="%{y:$,.2f}")
+    rec = report.reconciliation()
+    if not rec.empty:
+        line = rec.groupby("date", as_index=False)["explained_usd"].sum()
+        fig.add_scatter(
+            x=line["date"], y=line["explained_usd"], name="our estimate (after the free tier)", mode="lines+markers",
+            line={"color": METRIC_COLORS.get("cost", "#6b7280"), "width": 2}, hovertemplate="%{y:$,.4f}",
+        )  # fmt: skip
+    days_left = (report.month_end - report.end).days
+    remaining = report.remaining_usd()
+    if days_left > 0 and remaining > 0:
+        days = pd.date_range(pd.Timestamp(report.end), periods=days_left, freq="D")
+        fig.add_bar(
+            x=days, y=[remaining / days_left] * days_left, name="forecast", opacity=0.35, hovertemplate="%{y:$,.2f}"
+        )
+    fig.update_layout(
+        **base_layout(height=380, x_title="day (UTC)"),
+        barmode="stack",
+        yaxis={"title": {"text": "USD a day"}, "tickprefix": "$"},
+    )
+    return fig

@@ -1,0 +1,128 @@
+"""Costs: the month's spend from Cost Explorer with the forecast, by usage type, the reconciliation with our
+estimate, and the right-sizing recommendations. Layout only: the numbers come from :mod:`dashboard.cost_view`."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cost_view, ui
+from dashboard import reconcile as rc
+from dashboard.function_view import escape_markdown as md
+from dashboard.links import function_link
+from dashboard.output import render
+from dashboard.rightsizing import recommendations
+
+cfg = st.session_state["settings"]
+st.title("Costs", anchor=False)
+month = st.query_params.get("month")
+with st.status("Reading Cost Explorer and pricing the usage…", expanded=False) as status:
+    try:
+        report = cost_view.gather(cfg, month=month)
+    except ValueError as e:
+        status.update(label="Bad month", state="error")
+        st.error(md(str(e)), icon=":material/event_busy:")
+        st.stop()
+    status.update(label=f"{report.month}: {(report.end - report.first).days} complete day(s)", state="complete")
+st.caption(
+    f"{report.first:%Y-%m-%d} → {report.end:%Y-%m-%d} (complete UTC days) · prices at list, free tier as its own line"
+)
+ui.show_statuses(cost_view.usage_statuses(report), what="Usage data")
+if report.ce_missing:
+    st.warning(md(report.ce_missing), icon=":material/money_off:")
+
+rec = report.reconciliation()
+month_rec = rc.month(rec)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Bill, month to date", "—" if report.actual_usd is None else f"${report.actual_usd:,.2f}")
+fc = report.remaining_usd()
+base = report.actual_usd if report.actual_usd is not None else month_rec.explained_usd
+c2.metric(
+    "Forecast to month end",
+    f"${base + fc:,.2f}",
+    help="Cost Explorer's forecast for the days left (our run rate without it)",
+)
+c3.metric("Our estimate", f"${month_rec.explained_usd:,.2f}", help="Usage × list prices, after the free tier")
+c4.metric("Explained", "—" if month_rec.explained_share is None else f"{month_rec.explained_share:.1%}")
+
+st.subheader("Spend per day", anchor=False)
+st.plotly_chart(
+    cost_view.spend_figure(report),
+    theme="streamlit",
+    width="stretch",
+    key="costs_figure",
+    config={"displaylogo": False},
+)
+
+st.subheader("Reconciliation", anchor=False)
+st.markdown(md(month_rec.sentence()))
+st.dataframe(
+    rec.drop(columns=["account"]) if rec["account"].nunique() <= 1 else rec,
+    hide_index=True,
+    width="stretch",
+    key="costs_reconcile",
+    column_config={
+        "date": st.column_config.DateColumn("day (UTC)"),
+        "estimate_usd": st.column_config.NumberColumn("estimate", format="$%.2f"),
+        "free_tier_usd": st.column_config.NumberColumn("free tier", format="$%.2f"),
+        "explained_usd": st.column_config.NumberColumn("explained", format="$%.2f"),
+        "actual_usd": st.column_config.NumberColumn("bill", format="$%.2f"),
+        "unexplained_usd": st.column_config.NumberColumn("unexplained", format="$%.4f"),
+        "unexplained_share": st.column_config.NumberColumn("unexplained share", format="percent"),
+        "actual_estimated": st.column_config.CheckboxColumn("bill not final"),
+        "lower_estimate": st.column_config.CheckboxColumn("lower estimate"),
+    },
+)
+
+st.subheader("By usage type", anchor=False)
+types = cost_view.costs_table(report, cfg, by="usage-type")
+st.dataframe(
+    types,
+    hide_index=True,
+    width="stretch",
+    key="costs_usage_types",
+    column_config={
+        "est_usage_quantity": st.column_config.NumberColumn("estimated quantity", format="localized"),
+        "est_cost_usd": st.column_config.NumberColumn("estimate (list price)", format="$%.2f"),
+        "actual_usage_quantity": st.column_config.NumberColumn("billed quantity", format="localized"),
+        "actual_cost_usd": st.column_config.NumberColumn("bill", format="$%.2f"),
+    },
+)
+st.download_button(
+    "Download CSV",
+    render(types, "csv"),
+    file_name=f"costs-usage-types-{report.month}.csv",
+    mime="text/csv",
+    key="costs_csv",
+    icon=":material/download:",
+)
+
+st.subheader("Recommendations", anchor=False)
+st.caption(
+    "From the last 30 days: memory from the 99th percentile of max memory used + 20 %, arm64 what-ifs (estimates to validate), idle provisioned concurrency, unused functions."
+)
+with st.spinner("Reading 30 days of memory use…"):
+    rs, rs_loaded = cost_view.rightsizing(cfg, inventory=report.inventory)
+ui.show_statuses(rs_loaded, what="Right-sizing data")
+advice = recommendations(rs)
+if advice.empty:
+    st.caption("Nothing to recommend.")
+else:
+    advice = advice.assign(
+        link=[
+            function_link(a, r, f, range_text="30d")
+            for a, r, f in advice[["account", "region", "function"]].itertuples(index=False)
+        ]
+    )
+    st.dataframe(
+        advice,
+        hide_index=True,
+        width="stretch",
+        key="costs_advice",
+        column_order=["link", "kind", "advice", "monthly_usd", "note"],
+        column_config={
+            "link": st.column_config.LinkColumn("function", display_text=r"fn=[^/&]+/[^/&]+/([^&]+)"),
+            "monthly_usd": st.column_config.NumberColumn(
+                "per month", format="$%.2f", help="Saving per month (negative: costs more)"
+            ),
+        },
+    )

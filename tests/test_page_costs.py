@@ -1,0 +1,104 @@
+"""The Costs page in AppTest: the bill with the forecast, the reconciliation, usage types, recommendations;
+and with Cost Explorer denied, the usage figures with one sentence on why the bill is missing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aws import sim
+from dashboard import cost_view, reconcile
+from dashboard.function_view import escape_markdown as md
+from dashboard.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGE = "dashboard/pages/costs.py"
+NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)
+    monkeypatch.setattr(cost_view, "_now", lambda: NOW)
+    sim.set_clock(lambda: NOW)
+    yield
+    sim.set_clock(None)
+
+
+def run(at: AppTest) -> AppTest:
+    at.run(timeout=120)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def costs_page() -> AppTest:
+    at = run(AppTest.from_file(APP, default_timeout=120))
+    at.switch_page(PAGE)
+    return run(at)
+
+
+def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations():
+    at = costs_page()
+    assert at.title[0].value == "Costs" and not at.error and not at.warning
+    report = cost_view.gather(Settings(), now=NOW)  # from the cache the page filled
+    month = reconcile.month(report.reconciliation())
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Bill, month to date": f"${report.actual_usd:,.2f}",
+        "Forecast to month end": f"${report.actual_usd + report.remaining_usd():,.2f}",
+        "Our estimate": f"${month.explained_usd:,.2f}",
+        "Explained": f"{month.explained_share:.1%}",
+    }
+    assert report.remaining_usd() > 0 and month.explained_share > 0.99
+    rec, types, advice = (d.value for d in at.dataframe)
+    assert len(rec) == 7 and rec["unexplained_share"].abs().max() < 0.01
+    assert (
+        types["usage_type"].tolist()
+        == cost_view.costs_table(report, Settings(), by="usage-type")["usage_type"].tolist()
+    )
+    assert {"memory", "arm64", "provisioned_concurrency", "unused"} <= set(advice["kind"])
+    assert advice["monthly_usd"].iloc[0] == advice["monthly_usd"].max()
+    assert md(month.sentence()) in [m.value for m in at.markdown]
+    (chart,) = at.get("plotly_chart")
+    names = [t.get("name") for t in json.loads(chart.proto.spec)["data"]]
+    assert "our estimate (after the free tier)" in names and "forecast" in names and "USE1-Request" in names
+
+
+def test_costs_page_without_cost_explorer_keeps_the_estimate(tmp_path, monkeypatch):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "accounts:\n  - name: demo\n    demo: true\n    regions: [us-east-1, eu-west-1]\n    simulation:\n      down: [ce]\n"
+    )
+    monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
+    at = costs_page()
+    (warning,) = at.warning
+    assert warning.value.startswith("The actual spend is missing because Cost Explorer could not be read")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Bill, month to date"] == "—" and metrics["Explained"] == "—"
+    assert metrics["Our estimate"].startswith("$") and metrics["Our estimate"] != "$0.00"
+    rec, types, advice = (d.value for d in at.dataframe)
+    assert len(rec) == 7 and rec["actual_usd"].isna().all() and (rec["explained_usd"] > 0).all()
+    assert types["est_cost_usd"].sum() > 10 and types["actual_cost_usd"].isna().all()
+    assert not advice.empty and not at.error
+    (chart,) = at.get("plotly_chart")
+    names = [t.get("name") for t in json.loads(chart.proto.spec)["data"]]
+    assert names[0] == "our estimate (after the free tier)" and "forecast" in names
+
+
+def test_function_page_shows_its_right_sizing():
+    at = run(AppTest.from_file(APP, default_timeout=120))
+    at.query_params["fn"] = "demo/us-east-1/payments-auth-api"
+    at.switch_page("dashboard/pages/functions.py")
+    run(at)
+    assert at.title[0].value == "payments\\-auth\\-api"
+    assert any(s.value == "Right-sizing" for s in at.subheader)
+    advice = [d.value for d in at.dataframe if "advice" in d.value.columns]
+    assert len(advice) == 1
+    assert advice[0]["kind"].tolist()[0] == "provisioned_concurrency"
+    assert advice[0]["advice"].iloc[0].startswith("Provisioned concurrency 5 is ")
