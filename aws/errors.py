@@ -116,6 +116,13 @@ def translate(exc: BaseException, *, service: str, operation: str, account: str 
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
         msg = str(err.get("Message", "")).strip()
+        if getattr(exc, "operation_name", None) == "AssumeRole" and operation != "AssumeRole":
+            # refreshing the assumed role's credentials failed inside another call: the role is the problem
+            return NoCredentials(
+                f"The role{where} cannot be assumed ({code}: {msg}); check role_arn, the role's trust policy "
+                f"and that the caller may call sts:AssumeRole.",
+                **kw,
+            )
         if code in _DENIED_CODES or "not authorized" in msg.lower():
             action = iam_action(service, operation)
             return AccessDenied(

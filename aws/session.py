@@ -37,6 +37,9 @@ class SimSpec:
     latency_s: float = 0.0  # added to every request
     down: tuple[str, ...] = ()  # services whose endpoint refuses connections
     logs_insights: bool = True  # False: StartQuery is unknown, as on some emulators
+    # Tags added to (or replacing) every function's own, e.g. (("team", "<b>x</b>"),): a hostile tag
+    # value for the injection tests (docs/security.md); empty = the catalog's tags only.
+    extra_tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def _session(account: Account) -> boto3.Session:
             if account.external_id:
                 extra["ExternalId"] = account.external_id
             fetcher = AssumeRoleCredentialFetcher(
-                client_creator=base._session.create_client,
+                client_creator=_sts_creator(base._session, account),
                 source_credentials=source,
                 role_arn=account.role_arn,
                 extra_args=extra,
@@ -108,6 +111,28 @@ def _session(account: Account) -> boto3.Session:
     METER.attach(sess, account.name)
     _sessions[account] = sess
     return sess
+
+
+def _sts_creator(core: botocore.session.Session, account: Account):
+    """Build the STS client that assumes the role: at the account's endpoint_url (never real AWS behind
+    a local endpoint's back), with its timeouts and retry budget."""
+
+    def create(service_name: str, **kwargs: Any):
+        if account.endpoint_url:
+            kwargs.setdefault("endpoint_url", account.endpoint_url)
+        kwargs.setdefault("region_name", account.regions[0])
+        kwargs.setdefault(
+            "config",
+            Config(
+                retries={"mode": "standard", "total_max_attempts": account.max_attempts},
+                connect_timeout=account.connect_timeout_s,
+                read_timeout=account.read_timeout_s,
+                user_agent_appid="lambda-lens",
+            ),
+        )
+        return core.create_client(service_name, **kwargs)
+
+    return create
 
 
 def client(account: Account, service: str, region: str):

@@ -347,9 +347,13 @@ def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: b
 
     def fetch(a: Account, r: str) -> pd.DataFrame:
         rows = groups[(a, r)]
-        with_insights = insights_set(a, r) if settings.logs.source == "auto" else frozenset()
         parts = []
         warnings = []
+        try:
+            with_insights = insights_set(a, r) if settings.logs.source == "auto" else frozenset()
+        except AwsError as e:  # CloudWatch unreadable: every function's REPORT lines still tell
+            warnings.append(f"Lambda Insights metrics unavailable, read from REPORT lines instead: {e}")
+            with_insights = frozenset()
         ins = [f for f in rows["function"] if f in with_insights]
         if ins:
             try:

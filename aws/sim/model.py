@@ -11,7 +11,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
@@ -66,6 +66,11 @@ class Model:
         self.specs: tuple[FunctionSpec, ...] = build_catalog(
             functions=spec.functions, seed=self.seed, regions=self.regions
         )
+        extra = tuple(getattr(spec, "extra_tags", ()) or ())
+        if extra:  # every function carries these tags too (hostile values for the injection tests)
+            self.specs = tuple(
+                replace(s, tags=tuple({**dict(s.tags), **dict(extra)}.items())) for s in self.specs
+            )
         self.params = Params.of(self.specs)
         self._by_name = {(s.region, s.name): s for s in self.specs}
         self._by_group = {(s.region, s.log_group): s for s in self.specs}

@@ -14,12 +14,20 @@ cfg = st.session_state["settings"]
 shown: set[str] = set()  # each failure's sentence is said once, where its data would first be
 
 
-def show_problems(loaded: Loaded, *, what: str) -> None:
+# the summary merges several sources: a failure is named by what it lost, not all as "Metrics"
+SOURCE_WHAT = {"inventory": "Functions", "tags": "Tags", "logs": "Memory and cold starts", "insights": "Memory and cold starts"}
+
+
+def show_problems(loaded: Loaded, *, what: str, by_source: bool = False) -> None:
     fresh = [s for s in loaded.statuses if (s.failed or s.stale) and s.error not in shown]
     warnings = [w for w in loaded.warnings if w not in shown]
     shown.update(s.error for s in fresh if s.error)
     shown.update(warnings)
-    ui.show_statuses(Loaded(loaded.frame, fresh, warnings), what=what)
+    groups: dict[str, list] = {what: []}
+    for s in fresh:
+        groups.setdefault(SOURCE_WHAT.get(s.source, what) if by_source else what, []).append(s)
+    for label, statuses in groups.items():
+        ui.show_statuses(Loaded(loaded.frame, statuses, warnings if label == what else []), what=label)
 
 
 st.title("Overview")
@@ -55,7 +63,7 @@ for col, tile in zip(cols, ov.tiles, strict=True):
         if tile.key == "spend_mtd" and tile.error and tile.error not in shown:
             shown.add(tile.error)
             st.error(tile.error, icon=":material/warning:")
-show_problems(ov.summary, what="Metrics")
+show_problems(ov.summary, what="Metrics", by_source=True)
 show_problems(ov.previous, what="The previous period")
 show_problems(ov.spend, what="Lambda spend")
 show_problems(ov.spend_before, what="Last month's spend")
