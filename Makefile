@@ -34,7 +34,7 @@ run: install
 	$(PY) -m streamlit run app.py
 
 test: install-dev chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(PY) -m ruff check .
