@@ -21,7 +21,6 @@ list is served from the cache.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +44,7 @@ from dashboard.alerts import (
 from dashboard.links import function_key, function_link, parse_function_key
 from dashboard.settings import AlertRule, ConfigError, Settings
 from dashboard.summary import function_summary
+from dashboard.text import escape_markdown
 from dashboard.timerange import TimeRange
 
 __all__ = [
@@ -124,15 +124,6 @@ def _fmt_int(v: Any, unit: str = "") -> str:
     if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return "—"
     return f"{int(v):,}{(' ' + unit) if unit else ''}"
-
-
-_MD_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
-
-
-def escape_markdown(text: object) -> str:
-    """Text from AWS or the URL made literal inside Streamlit markdown: every markdown special (and
-    ``<``, ``>``, ``&``, ``:`` of HTML and icon/emoji shortcodes) backslash-escaped."""
-    return _MD_SPECIALS.sub(r"\\\1", str(text))
 
 
 def tags_text(tags: Mapping[str, str] | None) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import calendar
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +34,7 @@ from dashboard import alerting, data, links
 from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport
 from dashboard.settings import ConfigError, Settings
 from dashboard.summary import function_summary
+from dashboard.text import escape_markdown
 from dashboard.timerange import TimeRange
 
 __all__ = [
@@ -124,14 +124,6 @@ class Tile:
     @property
     def delta_description(self) -> str:
         return f"vs {self.period}"
-
-
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` shown literally where Streamlit renders markdown (a tile's help): every special escaped."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def _missing(v: float | None) -> bool:
