@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench install install-dev chromium clean
+.PHONY: run test load lint bench install install-dev chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ run: install
 
 test: install-dev chromium
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# 20 browser sessions at 1,000 simulated functions, and a 30-minute (simulated) soak; figures in artifacts/load/
+load: install-dev chromium
+	$(PY) -m pytest tests/load -m load -s $(PYTEST_ARGS)
 
 lint: install-dev
 	$(PY) -m ruff check .
