@@ -152,3 +152,21 @@ def freshness_panel() -> None:
     label = "Data freshness" + (f" ({marks} stale or failed)" if marks else "")
     with st.sidebar.expander(label, icon=":material/schedule:"):
         st.code("\n".join(lines), language=None)
+
+
+def cost_report(cfg: Settings):
+    """The month's cost report (``?month=YYYY-MM`` or this month) for the Costs and Teams pages, with progress;
+    a bad month stops the page with one sentence."""
+    from dashboard import cost_view
+    from dashboard.text import escape_markdown
+
+    month = st.query_params.get("month")
+    with st.status("Reading Cost Explorer and pricing the usage…", expanded=False) as status:
+        try:
+            report = cost_view.gather(cfg, month=month)
+        except ValueError as e:
+            status.update(label="Bad month", state="error")
+            st.error(escape_markdown(str(e)), icon=":material/event_busy:")
+            st.stop()
+        status.update(label=f"{report.month}: {(report.end - report.first).days} complete day(s)", state="complete")
+    return report

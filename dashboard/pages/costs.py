@@ -14,15 +14,7 @@ from dashboard.rightsizing import recommendations
 
 cfg = st.session_state["settings"]
 st.title("Costs", anchor=False)
-month = st.query_params.get("month")
-with st.status("Reading Cost Explorer and pricing the usage…", expanded=False) as status:
-    try:
-        report = cost_view.gather(cfg, month=month)
-    except ValueError as e:
-        status.update(label="Bad month", state="error")
-        st.error(md(str(e)), icon=":material/event_busy:")
-        st.stop()
-    status.update(label=f"{report.month}: {(report.end - report.first).days} complete day(s)", state="complete")
+report = ui.cost_report(cfg)
 st.caption(
     f"{report.first:%Y-%m-%d} → {report.end:%Y-%m-%d} (complete UTC days) · prices at list, free tier as its own line"
 )
