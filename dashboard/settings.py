@@ -41,6 +41,20 @@ def aws_regions() -> frozenset[str]:
     return frozenset(out)
 
 
+def _region_problem(region: str) -> str | None:
+    """Why ``region`` is not usable, or None: the one wording of every region check."""
+    return None if region in aws_regions() else f"{region!r} is not an AWS region (e.g. us-east-1, eu-west-1)"
+
+
+def _check_unique_names(names: list[str], what: str) -> None:
+    """Raise at the second use of a name (pointing at that item)."""
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            raise _ItemError(i, f"{what} name {n!r} is used twice; give each {what} its own name")
+        seen.add(n)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -100,10 +114,9 @@ class AccountSettings(_Model):
     @field_validator("regions")
     @classmethod
     def _regions(cls, v: list[str]) -> list[str]:
-        known = aws_regions()
         for i, r in enumerate(v):
-            if r not in known:
-                raise _ItemError(i, f"{r!r} is not an AWS region (e.g. us-east-1, eu-west-1)")
+            if problem := _region_problem(r):
+                raise _ItemError(i, problem)
         if len(set(v)) != len(v):
             raise ValueError("lists a region twice; list each once")
         return v
@@ -404,8 +417,8 @@ class EmailSettings(_Model):
     @field_validator("ses_region")
     @classmethod
     def _ses_region(cls, v: str) -> str:
-        if v not in aws_regions():
-            raise ValueError(f"{v!r} is not an AWS region (e.g. us-east-1, eu-west-1)")
+        if problem := _region_problem(v):
+            raise ValueError(problem)
         return v
 
     @field_validator("ses_endpoint_url", "dashboard_url")
@@ -418,10 +431,7 @@ class EmailSettings(_Model):
     @field_validator("digests")
     @classmethod
     def _unique_digests(cls, v: list[DigestSettings]) -> list[DigestSettings]:
-        names = [d.name for d in v]
-        for i, n in enumerate(names):
-            if names.index(n) != i:
-                raise _ItemError(i, f"digest name {n!r} is used twice; give each digest its own name")
+        _check_unique_names([d.name for d in v], "digest")
         return v
 
 
@@ -462,10 +472,7 @@ class Settings(_Model):
     @field_validator("accounts")
     @classmethod
     def _unique(cls, v: list[AccountSettings]) -> list[AccountSettings]:
-        names = [a.name for a in v]
-        for i, n in enumerate(names):
-            if names.index(n) != i:
-                raise _ItemError(i, f"account name {n!r} is used twice; give each account its own name")
+        _check_unique_names([a.name for a in v], "account")
         return v
 
     @field_validator("pricing")
@@ -474,8 +481,8 @@ class Settings(_Model):
         from dashboard.pricing import PriceError, load_prices
 
         for region in v:
-            if region not in aws_regions():
-                raise _ItemError(region, f"{region!r} is not an AWS region (e.g. us-east-1, eu-west-1)")
+            if problem := _region_problem(region):
+                raise _ItemError(region, problem)
         try:
             load_prices(v)
         except PriceError as e:  # "pricing.<region>.<field>[i][j]: problem" → the key path, then the problem
