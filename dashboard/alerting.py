@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -33,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from aws import account as lambda_account
+from aws.cache import SourceCache
 from aws.frames import UTC_TS, typed_frame
 from dashboard import data, links
 from dashboard.alerts import (
@@ -271,49 +269,22 @@ class _Memo:
     their frames from the cached parts on each call, so the key holds each part's status
     (source, account, region, fetch time, stale, error): new data (a refresh, an expired cache
     entry) changes a fetch time, hence a new evaluation.
+
+    It is the answer cache's own mechanism (:class:`aws.cache.SourceCache`): single-flight, so N
+    sessions opening the same page together share one evaluation (at 1,000 functions ~4 s and
+    ~450 MB of heap each: 20 sessions peaked at 7.7 GB RSS without it), and failures not kept.
     """
 
     def __init__(self, size: int = 8) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple, AlertReport] = OrderedDict()
-        self._inflight: dict[tuple, Future] = {}
+        # a day: the key changes with every refresh anyway; this only drops reports nobody asks for
+        self._cache = SourceCache("alert-evaluations", 24 * 3600, maxsize=size)
 
     def get(self, key: tuple, compute: Callable[[], AlertReport]) -> AlertReport:
-        """The memoised report, computed once however many sessions ask at the same time (single-flight).
-
-        Without it, N sessions opening the same page together each evaluated every rule × function
-        (at 1,000 functions ~4 s and ~450 MB of heap each: 20 sessions peaked at 7.7 GB RSS).
-        """
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None:
-                self._entries.move_to_end(key)
-                return hit
-            fut = self._inflight.get(key)
-            leader = fut is None
-            if leader:
-                fut = self._inflight[key] = Future()
-        if not leader:
-            return fut.result()
-        try:
-            value = compute()
-        except BaseException as e:
-            with self._lock:
-                self._inflight.pop(key, None)
-            fut.set_exception(e)
-            raise
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-            self._inflight.pop(key, None)
-        fut.set_result(value)
-        return value
+        """The memoised report, computed once however many sessions ask at the same time."""
+        return self._cache.get(key, compute).value
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._cache.clear()
 
 
 _MEMO = _Memo()
