@@ -12,7 +12,6 @@
   (:meth:`FunctionView.figure`) and the sentences for panels without data
   (:meth:`FunctionView.notes`). Its alert states are the Alerts page's
   (:mod:`dashboard.alerting`: same evaluation window, concurrency quota and REPORT counts).
-- :func:`escape_markdown` — text from AWS or the URL made literal in Streamlit markdown.
 
 The loaders are asked with the same inventory slice the list uses (every function of the
 function's account × region, or of the selected teams), so a function page opened from the
@@ -44,7 +43,6 @@ from dashboard.alerts import (
 from dashboard.links import function_key, function_link, parse_function_key
 from dashboard.settings import AlertRule, ConfigError, Settings
 from dashboard.summary import function_summary
-from dashboard.text import escape_markdown
 from dashboard.timerange import TimeRange
 
 __all__ = [
@@ -62,7 +60,6 @@ __all__ = [
     "tags_text",
     "filter_functions",
     "filter_options",
-    "escape_markdown",
 ]
 
 KEY = ["account", "region", "function"]

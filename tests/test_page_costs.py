@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from aws import sim
 from dashboard import cost_view, reconcile
-from dashboard.function_view import escape_markdown as md
 from dashboard.settings import Settings
+from dashboard.text import escape_markdown as md
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

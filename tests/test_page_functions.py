@@ -38,7 +38,7 @@ alerts:
 
 
 def md(text: str) -> str:
-    from dashboard.function_view import escape_markdown
+    from dashboard.text import escape_markdown
 
     return escape_markdown(text)
 

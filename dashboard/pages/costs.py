@@ -7,10 +7,10 @@ import streamlit as st
 
 from dashboard import cost_view, ui
 from dashboard import reconcile as rc
-from dashboard.function_view import escape_markdown as md
 from dashboard.links import function_link
 from dashboard.output import render
 from dashboard.rightsizing import recommendations
+from dashboard.text import escape_markdown as md
 
 cfg = st.session_state["settings"]
 st.title("Costs", anchor=False)

@@ -11,8 +11,8 @@ import streamlit as st
 
 from dashboard import charts, ui
 from dashboard import function_view as fv
-from dashboard.function_view import escape_markdown as md
 from dashboard.output import spreadsheet_safe
+from dashboard.text import escape_markdown as md
 
 PAGE = "dashboard/pages/functions.py"
 

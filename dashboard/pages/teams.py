@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import allocation, cost_view, ui
-from dashboard.function_view import escape_markdown as md
 from dashboard.links import function_link
 from dashboard.output import render
+from dashboard.text import escape_markdown as md
 
 cfg = st.session_state["settings"]
 st.title("Teams", anchor=False)
