@@ -18,11 +18,13 @@ st.session_state["_statuses"] = []
 
 with METER.scope(scope):
     cfg = ui.load_settings()
+    who = ui.sign_in(cfg)  # with sign-in on, stops at the sign-in page before any AWS call
     inv = inventory(cfg)
     ui.note(inv)
     teams = sorted(set(inv.frame["team"].dropna().tolist()))
     st.session_state["settings"] = cfg
-    st.session_state["selection"] = ui.sidebar(cfg, teams)
+    st.session_state["viewer"] = who
+    st.session_state["selection"] = ui.sidebar(cfg, teams, who)
 
     if cfg.is_demo:
         st.info(

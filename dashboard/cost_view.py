@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -41,6 +41,7 @@ __all__ = [
     "prices_for",
     "with_provisioned_concurrency",
     "gather",
+    "narrow",
     "costs_table",
     "team_drilldown",
     "usage_type_daily",
@@ -144,6 +145,7 @@ class CostReport:
     statuses: list[data.SourceStatus] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ce_missing: str | None = None  # one sentence: why the actual spend is missing
+    bill_hidden: bool = False  # ce_missing says the bill covers more than the filter (see narrow), not a failure
 
     @property
     def loaded(self) -> data.Loaded:
@@ -283,6 +285,59 @@ def gather(
     )
     report.ce_missing = _ce_sentence(statuses)
     return report
+
+
+WHOLE_ACCOUNT_BILL = (
+    "Cost Explorer's bill covers whole accounts, so with a region or team filter the figures here are our "
+    "estimate from usage at list prices."
+)
+
+
+def narrow(
+    report: CostReport,
+    *,
+    accounts: Iterable[str] = (),
+    regions: Iterable[str] = (),
+    teams: Iterable[str] = (),
+) -> CostReport:
+    """The report of the functions of these accounts, regions and teams (empty: all), for the pages' filters.
+
+    The estimate narrows to the functions chosen. Cost Explorer's figures are asked per account, so an
+    account filter narrows them too; a region or team filter cannot split the bill (nor its forecast), so
+    then they are left out and :attr:`CostReport.ce_missing` says why (``bill_hidden``).
+    """
+    accounts, regions, teams = set(accounts), set(regions), set(teams)
+    if not (accounts or regions or teams):
+        return report
+    inv = report.inventory
+    keep = pd.Series(True, index=inv.index)
+    for col, wanted in (("account", accounts), ("region", regions), ("team", teams)):
+        if wanted:
+            keep &= inv[col].isin(wanted).fillna(False).astype(bool)
+    inv = inv[keep].reset_index(drop=True)
+    keys = pd.MultiIndex.from_frame(inv[_KEYS].astype(object))
+
+    def only(est: pd.DataFrame) -> pd.DataFrame:
+        return est[pd.MultiIndex.from_frame(est[_KEYS].astype(object)).isin(keys)].reset_index(drop=True)
+
+    def of_accounts(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is None or not accounts:
+            return frame
+        return frame[frame["account"].isin(accounts).fillna(False).astype(bool)].reset_index(drop=True)
+
+    whole = bool(regions or teams)
+    return replace(
+        report,
+        inventory=inv,
+        estimate=only(report.estimate),
+        last_estimate=only(report.last_estimate),
+        costs=of_accounts(report.costs),
+        by_usage_type=of_accounts(report.by_usage_type),
+        tag_costs=None if whole else of_accounts(report.tag_costs),
+        forecast=of_accounts(report.forecast),
+        ce_missing=report.ce_missing or (WHOLE_ACCOUNT_BILL if whole else None),
+        bill_hidden=report.ce_missing is None and whole,
+    )
 
 
 @dataclass

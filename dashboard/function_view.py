@@ -279,6 +279,7 @@ def load_function(
     key: str | tuple[str, str, str],
     *,
     teams: Iterable[str] | None = None,
+    only_teams: Iterable[str] | None = None,
     force: bool = False,
 ) -> FunctionView:
     """One function's view from the cached loaders; ``view.found`` is False for an unknown key.
@@ -286,6 +287,9 @@ def load_function(
     ``teams`` is the team filter of the list the user came from: when the function belongs
     to one of them, the loaders are asked for exactly the list's slice (a cache hit);
     otherwise for every function of the function's account × region.
+
+    ``only_teams`` (a team-scoped viewer's teams): a function of another team is answered as
+    not found, with the same sentence whether or not it exists, before any metric is read.
 
     The charts cover ``trange``; the rules are evaluated exactly as the Alerts page does
     (:func:`dashboard.alerting.load_alerts`): over
@@ -301,6 +305,9 @@ def load_function(
     inv = data.inventory(settings, accounts=[account], regions=[region], force=force)
     frame = inv.frame
     hit = frame[frame["function"] == name] if not frame.empty else frame
+    if only_teams is not None and (hit.empty or hit.iloc[0].get("team") not in set(only_teams)):
+        why = f"No function named {name!r} among your teams' functions in {account}/{region}."
+        return FunctionView(text, trange, None, empty, empty, statuses=tuple(inv.statuses), problem=why)
     if hit.empty:
         known = {a.name for a in settings.accounts}
         if account not in known:

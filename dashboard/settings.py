@@ -446,6 +446,61 @@ class AwsSettings(_Model):
     read_timeout_s: float = Field(30.0, gt=0, le=300)
 
 
+_PROVIDER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _no_control(v: str, what: str) -> str:
+    if not v or any(ord(c) < 32 or ord(c) == 127 for c in v):
+        raise ValueError(f"{v!r} is not {what}; it must be non-empty, without control characters")
+    return v
+
+
+class AccessSettings(_Model):
+    """Who may open the dashboard and which teams each person sees (see dashboard.access).
+
+    The identity provider's settings and secrets (client id and secret, cookie secret) are Streamlit's:
+    ``[auth]`` in ``.streamlit/secrets.toml``, never here.
+    """
+
+    sign_in: bool = False  # true: every page asks for sign-in through the OIDC provider (st.login)
+    provider: str | None = None  # a named provider, [auth.<provider>] in secrets.toml; None: [auth] itself
+    identity_claim: str = Field("email", min_length=1)  # the ID token claim that names the person
+    teams_claim: str | None = None  # optional claim listing the person's teams (e.g. groups)
+    all_teams: list[str] = Field(default_factory=list)  # identities (glob patterns) that see every team
+    teams: dict[str, list[str]] = Field(default_factory=dict)  # identity (glob pattern) → teams; "*" = every team
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, v: str | None) -> str | None:
+        if v is not None and not _PROVIDER.match(v):
+            raise ValueError(f"{v!r} is not a provider name (letters, digits, '_' or '-'; it names [auth.{v}] in secrets.toml)")
+        return v
+
+    @field_validator("all_teams")
+    @classmethod
+    def _all_teams(cls, v: list[str]) -> list[str]:
+        for i, pattern in enumerate(v):
+            try:
+                _no_control(pattern, "an identity pattern")
+            except ValueError as e:
+                raise _ItemError(i, str(e)) from None
+        return v
+
+    @field_validator("teams")
+    @classmethod
+    def _teams(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for pattern, teams in v.items():
+            try:
+                _no_control(pattern, "an identity pattern")
+                if not teams:
+                    raise ValueError("lists no team; name at least one (or \"*\" for every team)")
+                for team in teams:
+                    _no_control(team, "a team name")
+            except ValueError as e:
+                raise _ItemError(pattern, str(e)) from None
+        return v
+
+
 class Settings(_Model):
     accounts: list[AccountSettings] = Field(
         default_factory=lambda: [AccountSettings(name="demo", demo=True, regions=["us-east-1", "eu-west-1"])],
@@ -458,6 +513,7 @@ class Settings(_Model):
     email: EmailSettings = Field(default_factory=EmailSettings)
     logs: LogsSettings = Field(default_factory=LogsSettings)
     aws: AwsSettings = Field(default_factory=AwsSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
     # region → price field → value (USD per unit), over aws/data/lambda_prices.json; see dashboard.pricing.load_prices
     pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: str = Field("(built-in demo default)", exclude=True)
@@ -579,6 +635,8 @@ def _message(err: dict, loc: list) -> str:
     value = err.get("input")
     if kind == "extra_forbidden":
         key = loc[-1] if loc else "?"
+        if str(key).lower() in {"client_secret", "cookie_secret", "client_id", "server_metadata_url", "redirect_uri"}:
+            return "the sign-in provider's settings and secrets go in .streamlit/secrets.toml under [auth], never in config.yaml"
         if str(key).lower() in {"password", "secret", "aws_secret_access_key", "secret_access_key", "token"}:
             return "secrets never go in config.yaml; set password_env to the name of an environment variable instead"
         return f"unknown key {key!r}; remove it or check its spelling (see the comments in config.yaml)"

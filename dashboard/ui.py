@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import streamlit as st
 
 from aws.meter import METER
+from dashboard import access
 from dashboard import settings as settings_mod
 from dashboard.data import Loaded
 from dashboard.settings import ConfigError, Settings
+from dashboard.text import escape_markdown
 from dashboard.timerange import PRESETS, RangeError, TimeRange, parse_range
 
-__all__ = ["load_settings", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel"]
+__all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel"]
 
 CONFIG_ENV = "LAMBDA_LENS_CONFIG"
 
@@ -33,6 +35,41 @@ def load_settings() -> Settings:
         st.error(f"{e}", icon=":material/error:")
         st.stop()
         raise  # unreachable; st.stop raises
+
+
+def _auth_secrets() -> dict | None:
+    try:
+        auth = st.secrets.get("auth")
+    except FileNotFoundError:  # no secrets.toml at all (Streamlit's error subclasses it)
+        return None
+    return None if auth is None else auth.to_dict() if hasattr(auth, "to_dict") else dict(auth)
+
+
+def sign_in(cfg: Settings) -> access.Viewer:
+    """The viewer of this session. With ``access.sign_in`` on, a visitor who has not signed in sees the
+    sign-in page and nothing else: the page stops here, before anything is read from AWS."""
+    if not cfg.access.sign_in:
+        return access.EVERYONE
+    if problem := access.auth_problem(cfg.access, _auth_secrets()):
+        st.error(escape_markdown(problem), icon=":material/lock:")
+        st.stop()
+    if not st.user.is_logged_in:
+        st.title("Lambda Lens", anchor=False)
+        st.markdown("Sign in to see your teams' Lambda functions, alerts and costs.")
+        st.button("Sign in", key="sign_in", icon=":material/login:", type="primary", on_click=st.login, args=(cfg.access.provider,))
+        st.stop()
+    who = access.resolve(cfg.access, st.user.to_dict())
+    with st.sidebar:
+        st.caption(escape_markdown(who.describe()))  # the identity comes from the token: text, not markdown
+        st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=st.logout)
+    if who.problem:
+        st.warning(escape_markdown(who.problem), icon=":material/no_accounts:")
+        st.stop()
+    return who
+
+
+def viewer() -> access.Viewer:
+    return st.session_state.get("viewer", access.EVERYONE)
 
 
 @dataclass(frozen=True)
@@ -58,8 +95,11 @@ def _query_list(name: str) -> list[str]:
     return [v for v in st.query_params.get_all(name) if v]
 
 
-def sidebar(cfg: Settings, teams: list[str]) -> Selection:
-    """Filters shared by every page, mirrored in the URL so a pasted link shows the same view."""
+def sidebar(cfg: Settings, teams: list[str], who: access.Viewer = access.EVERYONE) -> Selection:
+    """Filters shared by every page, mirrored in the URL so a pasted link shows the same view.
+
+    A team-scoped viewer is offered only their teams, and choosing none means all of theirs."""
+    teams = who.visible(teams)
     accounts = [a.name for a in cfg.accounts]
     regions = sorted({r for a in cfg.accounts for r in a.regions})
     with st.sidebar:
@@ -71,7 +111,8 @@ def sidebar(cfg: Settings, teams: list[str]) -> Selection:
             "Region", regions, default=[r for r in _query_list("region") if r in regions], key="f_region", placeholder="All regions"
         )
         sel_team = st.multiselect(
-            "Team", teams, default=[t for t in _query_list("team") if t in teams], key="f_team", placeholder="All teams"
+            "Team", teams, default=[t for t in _query_list("team") if t in teams], key="f_team",
+            placeholder="All your teams" if who.scoped else "All teams",
         )
         options = list(PRESETS) + ["custom"]
         wanted = st.query_params.get("range", cfg.default_range)
@@ -93,7 +134,7 @@ def sidebar(cfg: Settings, teams: list[str]) -> Selection:
             st.query_params[name] = values
         elif name in st.query_params:
             del st.query_params[name]
-    return Selection(tuple(sel_acc), tuple(sel_reg), tuple(sel_team), trange, range_text)
+    return Selection(tuple(sel_acc), tuple(sel_reg), who.team_filter(sel_team), trange, range_text)
 
 
 def selection() -> Selection:
@@ -155,10 +196,10 @@ def freshness_panel() -> None:
 
 
 def cost_report(cfg: Settings):
-    """The month's cost report (``?month=YYYY-MM`` or this month) for the Costs and Teams pages, with progress;
-    a bad month stops the page with one sentence."""
+    """The month's cost report (``?month=YYYY-MM`` or this month) for the Costs and Teams pages, with progress,
+    narrowed to the sidebar's accounts, regions and teams; a bad month stops the page with one sentence.
+    Under it: what the report covers, and why the bill is missing when it is."""
     from dashboard import cost_view
-    from dashboard.text import escape_markdown
 
     month = st.query_params.get("month")
     with st.status("Reading Cost Explorer and pricing the usage…", expanded=False) as status:
@@ -169,4 +210,14 @@ def cost_report(cfg: Settings):
             st.error(escape_markdown(str(e)), icon=":material/event_busy:")
             st.stop()
         status.update(label=f"{report.month}: {(report.end - report.first).days} complete day(s)", state="complete")
+    sel = selection()
+    report = cost_view.narrow(report, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
+    scope = [f"{what} {', '.join(values)}" for what, values in (("accounts", sel.accounts), ("regions", sel.regions), ("teams", sel.teams)) if values]
+    if scope:
+        st.caption(escape_markdown(f"Only the functions of {'; '.join(scope)} ({len(report.inventory)} functions)."))
+    if report.ce_missing:
+        if report.bill_hidden:
+            st.info(escape_markdown(report.ce_missing), icon=":material/filter_alt:")
+        else:
+            st.warning(escape_markdown(report.ce_missing), icon=":material/money_off:")
     return report

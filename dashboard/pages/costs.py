@@ -19,8 +19,6 @@ st.caption(
     f"{report.first:%Y-%m-%d} → {report.end:%Y-%m-%d} (complete UTC days) · prices at list, free tier as its own line"
 )
 ui.show_statuses(cost_view.usage_statuses(report), what="Usage data")
-if report.ce_missing:
-    st.warning(md(report.ce_missing), icon=":material/money_off:")
 
 rec = report.reconciliation()
 month_rec = rc.month(rec)

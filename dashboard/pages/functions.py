@@ -175,7 +175,8 @@ cfg = st.session_state["settings"]
 fn = st.query_params.get("fn")
 if fn:
     with st.spinner("Loading the function's metrics, memory and alerts…"):
-        view = fv.load_function(cfg, sel.trange, fn, teams=sel.teams)
+        who = ui.viewer()
+        view = fv.load_function(cfg, sel.trange, fn, teams=sel.teams, only_teams=who.teams)
     if view.found:
         show_function(view, sel, st.query_params.get("rule"))
         show_rightsizing(view, cfg)

@@ -19,8 +19,6 @@ st.caption(
     f"{md(' then '.join(alloc.tag_keys))}, then the manual map · shared cost: {alloc.shared_cost}"
 )
 ui.show_statuses(cost_view.usage_statuses(report), what="Usage data")
-if report.ce_missing:
-    st.warning(md(report.ce_missing), icon=":material/money_off:")
 
 teams = cost_view.costs_table(report, cfg, by="team")
 coverage = allocation.tag_coverage(report.estimate, report.inventory, tag_keys=alloc.tag_keys, manual=alloc.manual)
