@@ -176,13 +176,15 @@ def configure(ttls: dict[str, float]) -> None:
 def refresh(*, source_name: str | None = None, account: str | None = None, region: str | None = None) -> int:
     """Targeted refresh: drop fresh answers of one source and/or account and/or region.
 
-    Keys start with ``(account, region, ...)``. Returns how many entries were dropped.
+    Keys start with ``(account, region, ...)``, the account as its name or its
+    :attr:`aws.session.Account.cache_id` (whose first item is the name). Returns how many entries were dropped.
     """
 
     def match(key: Hashable) -> bool:
         if not isinstance(key, tuple) or len(key) < 2:
             return account is None and region is None
-        return (account is None or key[0] == account) and (region is None or key[1] == region)
+        name = key[0][0] if isinstance(key[0], tuple) and key[0] else key[0]
+        return (account is None or name == account) and (region is None or key[1] == region)
 
     n = 0
     for name, c in sources().items():

@@ -41,6 +41,11 @@ class SimSpec:
     # value for the injection tests (docs/security.md); empty = the catalog's tags only.
     extra_tags: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def account_id(self) -> tuple:
+        """Which simulated account this is (its functions, seed and tags); the faults are the network's, not the account's."""
+        return (self.functions, self.seed, self.extra_tags)
+
 
 @dataclass(frozen=True)
 class Account:
@@ -57,6 +62,14 @@ class Account:
     max_attempts: int = 8
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
+
+    @property
+    def cache_id(self) -> tuple:
+        """What the answer caches key an account by: its name and everything that decides whose data the
+        answers are (credentials' source, role, endpoint, which simulated account), not how patiently they are
+        asked nor the faults injected. Pointing a configured name at another profile or role therefore never
+        serves the old account's answers, while a failing refresh still falls back to the last good one."""
+        return (self.name, self.profile, self.role_arn, self.external_id, self.endpoint_url, self.demo, self.sim.account_id)
 
 
 _lock = threading.Lock()

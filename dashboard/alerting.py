@@ -196,7 +196,7 @@ def concurrency_limits(
     frames, statuses = data.fan_out(
         "inventory",
         parts,
-        lambda a, r: (a.name, r, "account-settings"),
+        lambda a, r: (a.cache_id, r, "account-settings"),
         lambda a, r: lambda_account.account_settings(account=a, region=r),
         force=force,
     )

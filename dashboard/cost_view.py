@@ -111,7 +111,7 @@ def with_provisioned_concurrency(
     frames, status = data.fan_out(
         "inventory",
         list(parts),
-        lambda a, r: (a.name, r, "provisioned", parts[(a, r)]),
+        lambda a, r: (a.cache_id, r, "provisioned", parts[(a, r)]),
         lambda a, r: _pc_configs(a, r, parts[(a, r)]),
         force=force,
     )
@@ -355,7 +355,7 @@ def _active_tags(settings: Settings, *, force: bool) -> _Tags:
         try:
             got.append(
                 store.get(
-                    (a.name, "global", "cost-allocation-tags"), lambda a=a: ce.active_tag_keys(account=a), force=force
+                    (a.cache_id, "global", "cost-allocation-tags"), lambda a=a: ce.active_tag_keys(account=a), force=force
                 ).value
             )
         except AwsError as e:  # the by-tag figure is optional: say so, keep the rest

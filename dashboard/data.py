@@ -156,10 +156,10 @@ def inventory(
     cache.configure(settings.cache_ttl_s.model_dump())
     parts = _parts(settings, accounts, regions)
     fn_frames, fn_status = fan_out(
-        "inventory", parts, lambda a, r: (a.name, r, "functions"), lambda a, r: lam.functions(account=a, region=r), force=force
+        "inventory", parts, lambda a, r: (a.cache_id, r, "functions"), lambda a, r: lam.functions(account=a, region=r), force=force
     )
     tag_frames, tag_status = fan_out(
-        "tags", parts, lambda a, r: (a.name, r, "tags"), lambda a, r: tagging.function_tags(account=a, region=r), force=force
+        "tags", parts, lambda a, r: (a.cache_id, r, "tags"), lambda a, r: tagging.function_tags(account=a, region=r), force=force
     )
     funcs = _concat(fn_frames, typed_frame([], lam.SCHEMA))
     tags = _concat(tag_frames, typed_frame([], tagging.SCHEMA))
@@ -197,7 +197,7 @@ def daily_costs(
     frames, status = fan_out(
         "costs",
         accts,
-        lambda a, r: (a.name, "global", "costs", group_by or "TOTAL", start.isoformat(), end.isoformat()),
+        lambda a, r: (a.cache_id, "global", "costs", group_by or "TOTAL", start.isoformat(), end.isoformat()),
         lambda a, r: ce.daily_costs(account=a, start=start, end=end, group_by=group_by),
         force=force,
     )
@@ -213,7 +213,7 @@ def month_forecast(settings: Settings, *, today: date | None = None, force: bool
     frames, status = fan_out(
         "forecast",
         accts,
-        lambda a, r: (a.name, "global", "forecast", today.isoformat(), month_end.isoformat()),
+        lambda a, r: (a.cache_id, "global", "forecast", today.isoformat(), month_end.isoformat()),
         lambda a, r: ce.forecast(account=a, start=today, end=month_end),
         force=force,
     )
@@ -270,12 +270,12 @@ def metrics(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: 
         start, end, period = cw.recent_window(span=trange.duration, now=trange.end)
 
     def optional(a: Account, r: str) -> pd.DataFrame:
-        return cache.source("inventory").get((a.name, r, "optional-metrics"), lambda: cw.discover_optional(account=a, region=r)).value
+        return cache.source("inventory").get((a.cache_id, r, "optional-metrics"), lambda: cw.discover_optional(account=a, region=r)).value
 
     frames, status = fan_out(
         "metrics",
         groups,
-        lambda a, r: (a.name, r, "metrics", range_key(trange), period, _fn_key(groups[(a, r)])),
+        lambda a, r: (a.cache_id, r, "metrics", range_key(trange), period, _fn_key(groups[(a, r)])),
         lambda a, r: cw.lambda_metrics(
             account=a, region=r, functions=_fn_key(groups[(a, r)]), start=start, end=end, period=period, optional=optional(a, r)
         ),
@@ -299,7 +299,7 @@ def range_stats(
     frames, status = fan_out(
         "metrics",
         groups,
-        lambda a, r: (a.name, r, "range-stats", range_key(trange), columns, _fn_key(groups[(a, r)])),
+        lambda a, r: (a.cache_id, r, "range-stats", range_key(trange), columns, _fn_key(groups[(a, r)])),
         lambda a, r: cw.range_statistics(
             account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end, columns=columns
         ),
@@ -343,7 +343,7 @@ def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: b
     bin_s = cwl.choose_bin(start=trange.start, end=trange.end)
 
     def insights_set(a: Account, r: str) -> frozenset[str]:
-        return cache.source("insights").get((a.name, r, "insights-functions"), lambda: frozenset(cw.insights_functions(account=a, region=r))).value
+        return cache.source("insights").get((a.cache_id, r, "insights-functions"), lambda: frozenset(cw.insights_functions(account=a, region=r))).value
 
     def fetch(a: Account, r: str) -> pd.DataFrame:
         rows = groups[(a, r)]
@@ -377,6 +377,6 @@ def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: b
         return out
 
     frames, status = fan_out(
-        "logs", groups, lambda a, r: (a.name, r, "memory", range_key(trange), bin_s, settings.logs.source, _fn_key(groups[(a, r)])), fetch, force=force
+        "logs", groups, lambda a, r: (a.cache_id, r, "memory", range_key(trange), bin_s, settings.logs.source, _fn_key(groups[(a, r)])), fetch, force=force
     )
     return Loaded(_concat(frames, typed_frame([], MEMORY_SCHEMA)), status, [w for f in frames for w in f.attrs.get("warnings", [])])

@@ -531,5 +531,5 @@ def refresh_from_price_list(
         except Exception as e:
             raise errors.translate(e, service="pricing", operation="GetProducts", account=account.name) from e
 
-    got = store.get((account.name, "global", "pricing", region), fetch, force=force)
+    got = store.get((account.cache_id, "global", "pricing", region), fetch, force=force)
     return book.with_region(prices_from_price_list(got.value, region=region, base=book.prices(region)))

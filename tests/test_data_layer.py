@@ -177,3 +177,24 @@ def test_memory_through_either_logs_path_matches(source):
     assert not mem.failed
     assert set(mem.frame["source"]) == ({"logs_insights"} if source == "insights" else {"filter_log_events"})
     assert mem.frame["reports"].sum() > 0
+
+
+def test_an_account_name_pointed_elsewhere_never_serves_the_old_accounts_answers():
+    """The caches key an account by everything that decides whose data it is (Account.cache_id), not its name:
+    editing config.yaml to point "prod" at another profile, role or endpoint asks AWS again at once."""
+    from aws import cache
+    from dashboard.data import inventory
+    from dashboard.settings import AccountSettings, DemoSettings, Settings
+
+    def settings(functions: int) -> Settings:
+        return Settings(accounts=[AccountSettings(name="prod", demo=True, regions=["us-east-1"], simulation=DemoSettings(functions=functions))])
+
+    first = inventory(settings(48))
+    assert len(first.frame) > 0
+    again = inventory(settings(48))
+    assert len(again.frame) == len(first.frame) and again.statuses[0].fetched_at == first.statuses[0].fetched_at  # cached
+    other = inventory(settings(8))  # same name, another account behind it
+    assert 0 < len(other.frame) < len(first.frame)
+    # a targeted refresh by name still finds the entries
+    assert cache.refresh(source_name="inventory", account="prod") == 2
+    assert cache.refresh(source_name="inventory", account="nope") == 0
