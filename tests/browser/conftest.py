@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,23 +36,40 @@ def screenshot_dir() -> Path:
     return d
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    port: int
+    log: Path
+    proc: subprocess.Popen
+
+
+def server_env() -> dict[str, str]:
+    """The environment of a test server: this one with dummy AWS credentials and no profile or IMDS."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_EC2_METADATA_DISABLED="true")
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
 @contextlib.contextmanager
 def streamlit_server(
-    logdir: Path, *, env: dict | None = None, args: tuple[str, ...] = (), port: int | None = None
-) -> Iterator[str]:
-    """`streamlit run app.py` on a loopback port (free by default; ``env`` added to the environment); yields its URL."""
+    logdir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    port: int | None = None,
+    address: str | None = "127.0.0.1",
+) -> Iterator[Server]:
+    """`streamlit run app.py` on a loopback port (free by default) with ``env`` (default :func:`server_env`);
+    ``address`` None leaves the address to .streamlit/config.toml, as the README runs it."""
     port = port or free_port()
-    full_env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_EC2_METADATA_DISABLED="true")
-    full_env.pop("AWS_PROFILE", None)
-    full_env.update(env or {})
-    log = open(logdir / "server.log", "w")  # noqa: SIM115 - closed below
+    log_path = logdir / "server.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    where = ("--server.address", address) if address else ()
     proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--server.headless", "true", *args,
-        ],
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), *where, "--server.headless", "true", *args],
         cwd=ROOT,
-        env=full_env,
+        env=server_env() if env is None else env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -65,11 +83,11 @@ def streamlit_server(
             except requests.ConnectionError:
                 pass
             if proc.poll() is not None:
-                raise RuntimeError((logdir / "server.log").read_text())
+                raise RuntimeError(log_path.read_text())
             time.sleep(0.3)
         else:
             raise RuntimeError("streamlit did not start within 60 s")
-        yield url
+        yield Server(url, port, log_path, proc)
     finally:
         proc.terminate()
         try:
@@ -82,8 +100,8 @@ def streamlit_server(
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     """`streamlit run app.py` on the demo config, on a free loopback port."""
-    with streamlit_server(tmp_path_factory.mktemp("streamlit")) as url:
-        yield url
+    with streamlit_server(tmp_path_factory.mktemp("streamlit")) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from oidc_provider_mock import User, run_server_in_thread
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot_dir, streamlit_server
+from tests.browser.conftest import screenshot_dir, streamlit_server, server_env
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
@@ -50,11 +50,11 @@ def signed_app(tmp_path_factory, provider):
     secrets.chmod(0o600)
     with streamlit_server(
         folder,
-        env={"LAMBDA_LENS_CONFIG": str(folder / "config.yaml")},
+        env={**server_env(), "LAMBDA_LENS_CONFIG": str(folder / "config.yaml")},
         args=("--secrets.files", str(secrets)),
         port=port,
-    ) as url:
-        yield url
+    ) as server:
+        yield server.url
 
 
 def test_sign_in_shows_only_the_teams_the_identity_maps_to_then_sign_out(page, signed_app):

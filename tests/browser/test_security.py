@@ -7,15 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
+from tests.browser.conftest import streamlit_server
 from tests.browser.test_pages import wait_for_app
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +34,6 @@ def hostile_server(tmp_path_factory, moto_server):
         f"  - name: dev\n    regions: [us-east-1]\n    endpoint_url: {moto_server}\n"
         "aws:\n  max_attempts: 1\nallocation:\n  tag_keys: [team]\n"
     )
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         AWS_ACCESS_KEY_ID="AKIAPLANTEDBROWSER01",
@@ -48,33 +44,9 @@ def hostile_server(tmp_path_factory, moto_server):
         AWS_SHARED_CREDENTIALS_FILE=str(folder / "none"),
         LAMBDA_LENS_CONFIG=str(cfg),
     )
-    log_path = folder / "server.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
     # as the README runs it (`streamlit run app.py`): the address comes from .streamlit/config.toml
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--logger.level", "debug"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(log_path.read_text())
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not start within 60 s")
-    state = {"url": url, "port": port, "log": log_path, "proc": proc}
-    yield state
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(10)
-    log.close()
+    with streamlit_server(folder, env=env, args=("--logger.level", "debug"), address=None) as server:
+        yield {"url": server.url, "port": server.port, "log": server.log, "proc": server.proc}
 
 
 def test_the_server_listens_on_loopback_only(hostile_server):
