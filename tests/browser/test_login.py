@@ -9,7 +9,7 @@ import pytest
 from oidc_provider_mock import User, run_server_in_thread
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot_dir, streamlit_server, server_env
+from tests.browser.conftest import screenshot_dir, server_env, streamlit_server
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
