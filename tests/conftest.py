@@ -12,6 +12,7 @@ import pytest
 
 from aws.meter import METER
 from aws.session import Account, reset_clients
+from tests.apptest import app_dir, cost_clock  # noqa: F401 - fixtures for the AppTest suites
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,6 @@ all-teams viewer. The real OIDC round trip in Chromium is tests/browser/test_log
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -15,10 +12,9 @@ from aws.meter import METER
 from dashboard import access, cost_view
 from dashboard.data import inventory
 from dashboard.settings import AccessSettings, Settings
+from tests.apptest import APP, run
+from tests.apptest import COST_NOW as NOW
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
 TEAMS = ["data", "media", "payments", "platform", "search", "untagged"]  # the demo account's
 AUTH = {
     "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
@@ -168,11 +164,8 @@ def test_a_team_filter_narrows_the_estimate_and_hides_the_whole_account_bill(rep
 
 
 @pytest.fixture
-def signed(tmp_path, monkeypatch):
+def signed(tmp_path, monkeypatch, app_dir, cost_clock):
     """AppTest of app.py with sign-in on; call with the user's claims (None: signed out) and secrets."""
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(cost_view, "_now", lambda: NOW)
-    sim.set_clock(lambda: NOW)
     cfg = tmp_path / "c.yaml"
     cfg.write_text("accounts:\n  - name: demo\n    demo: true\n    regions: [us-east-1, eu-west-1]\n" + ACCESS)
     monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
@@ -190,14 +183,8 @@ def signed(tmp_path, monkeypatch):
             run(at)
         return at
 
-    yield make
-    sim.set_clock(None)
+    return make
 
-
-def run(at: AppTest) -> AppTest:
-    at.run(timeout=120)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def texts(at: AppTest, kind: str) -> list[str]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
+from tests.apptest import APP, ROOT, run
 
 
 @pytest.fixture(autouse=True)
@@ -16,11 +13,6 @@ def _chdir(monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)
 
-
-def run(at: AppTest) -> AppTest:
-    at.run(timeout=60)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 FUNCTIONS = "dashboard/pages/functions.py"

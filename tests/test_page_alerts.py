@@ -7,7 +7,6 @@ after the run (same caches, same selection): they must be identical.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,9 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import alerting, overview
 from dashboard.alerts import ALARM, INSUFFICIENT_DATA, OK
+from tests.apptest import APP, ROOT, run
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 PAGE = "dashboard/pages/alerts.py"
 
 
@@ -26,11 +24,6 @@ def _chdir(monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)
 
-
-def run(at: AppTest) -> AppTest:
-    at.run(timeout=120)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def open_alerts(**query: str) -> AppTest:

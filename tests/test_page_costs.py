@@ -4,37 +4,23 @@ and with Cost Explorer denied, the usage figures with one sentence on why the bi
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aws import sim
 from dashboard import cost_view, reconcile
 from dashboard.settings import Settings
 from dashboard.text import escape_markdown as md
+from tests.apptest import APP, run
+from tests.apptest import COST_NOW as NOW
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 PAGE = "dashboard/pages/costs.py"
-NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)
-    monkeypatch.setattr(cost_view, "_now", lambda: NOW)
-    sim.set_clock(lambda: NOW)
-    yield
-    sim.set_clock(None)
+def _env(app_dir, cost_clock):
+    """Every test: the repository's app at the cost pages' clock."""
 
-
-def run(at: AppTest) -> AppTest:
-    at.run(timeout=120)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def costs_page() -> AppTest:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
+from tests.apptest import APP, ROOT, run
+
 PAGE = "dashboard/pages/functions.py"
 
 CONFIG = """
@@ -71,11 +70,6 @@ def open_page(**params: str) -> AppTest:
     at.switch_page(PAGE)
     return run(at)
 
-
-def run(at: AppTest) -> AppTest:
-    at.run(timeout=60)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 TABLES = {"fn_table": "link", "fn_config": "setting", "fn_tags": "key", "fn_states": "rule"}  # a column only that table has

@@ -8,7 +8,6 @@ the figures must be identical.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,22 +15,15 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import overview
 from dashboard import settings as settings_mod
+from tests.apptest import APP, run
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 TILES = ["Invocations", "Error rate", "Throttles", "Weighted p99", "Lambda spend MTD"]
 
 
 @pytest.fixture(autouse=True)
-def _chdir(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)
+def _chdir(app_dir):
+    """Every test runs the repository's app with its default config."""
 
-
-def run(at: AppTest) -> AppTest:
-    at.run(timeout=120)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def config(tmp_path, monkeypatch, simulation: str) -> settings_mod.Settings:

@@ -4,33 +4,24 @@ as the page and ``python -m dashboard costs --by team --format csv``."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from aws import sim
 from dashboard import cost_view
 from dashboard.cli import main
 from dashboard.settings import Settings
+from tests.apptest import APP, run
+from tests.apptest import COST_NOW as NOW
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 PAGE = "dashboard/pages/teams.py"
-NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)
-    monkeypatch.setattr(cost_view, "_now", lambda: NOW)
-    sim.set_clock(lambda: NOW)
-    yield
-    sim.set_clock(None)
+def _env(app_dir, cost_clock):
+    """Every test: the repository's app at the cost pages' clock."""
 
 
 @pytest.fixture
@@ -46,11 +37,6 @@ def downloads(monkeypatch) -> list[bytes]:
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
     return got
 
-
-def run(at: AppTest) -> AppTest:
-    at.run(timeout=120)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_teams_page_allocation_drilldown_and_csv(downloads):
