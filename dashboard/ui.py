@@ -7,6 +7,7 @@ sentence each with :func:`show_statuses`.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from dashboard.timerange import PRESETS, RangeError, TimeRange, parse_range
 __all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel"]
 
 CONFIG_ENV = "LAMBDA_LENS_CONFIG"
+log = logging.getLogger(__name__)
 
 
 def load_settings() -> Settings:
@@ -59,6 +61,10 @@ def sign_in(cfg: Settings) -> access.Viewer:
         st.button("Sign in", key="sign_in", icon=":material/login:", type="primary", on_click=st.login, args=(cfg.access.provider,))
         st.stop()
     who = access.resolve(cfg.access, st.user.to_dict())
+    if st.session_state.get("_audited") != who:  # once per session and identity: who opened the dashboard, seeing what
+        st.session_state["_audited"] = who
+        seen = "every team" if who.teams is None else sorted(who.teams)
+        log.info("sign-in: %r sees %s%s", who.identity, seen, " (refused: maps to no team)" if who.problem else "")
     with st.sidebar:
         st.caption(escape_markdown(who.describe()))  # the identity comes from the token: text, not markdown
         st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=st.logout)

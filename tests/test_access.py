@@ -208,8 +208,13 @@ def test_sign_in_on_without_auth_secrets_says_what_to_add(signed):
     assert not at.button and METER.snapshot().total_calls == 0
 
 
-def test_an_unmapped_identity_is_told_why_and_nothing_is_read(signed):
+def test_an_unmapped_identity_is_told_why_and_nothing_is_read(signed, caplog):
+    caplog.set_level("INFO", logger="dashboard.ui")
     at = signed({"email": "eve@evil.example.net"})
+    # the audit line: who tried, and that they were refused
+    assert [r.getMessage() for r in caplog.records if r.name == "dashboard.ui"] == [
+        "sign-in: 'eve@evil.example.net' sees [] (refused: maps to no team)"
+    ]
     assert texts(at, "warning") == [
         "You are signed in as eve@evil.example.net, but config.yaml maps this identity to no team: "
         "ask whoever runs Lambda Lens to add it under access.teams."
