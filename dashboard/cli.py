@@ -74,6 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
     common(c)
     c.add_argument("--by", choices=["team", "function", "usage-type"], default="team", help="one row per team (default), function or usage type")
     c.add_argument("--month", default=None, metavar="YYYY-MM", help="the month (default: the current one)")
+    c.add_argument("--account", action="append", metavar="NAME", help="only this account's functions (repeatable)")
+    c.add_argument("--region", action="append", metavar="REGION", help="only this region's functions (repeatable; the bill covers whole accounts, so it is left out)")
+    c.add_argument("--team", action="append", metavar="TEAM", help="only this team's functions (repeatable; the bill is left out, as for --region)")
+
+    w = sub.add_parser(
+        "access",
+        help="which teams a signed-in identity would see",
+        description="Check the access: section of config.yaml: print the teams IDENTITY sees on the dashboard "
+        "(every team, some, or none and why). Exit 1 when it would see nothing.",
+    )
+    common(w, fmt=False)
+    w.add_argument("identity", metavar="IDENTITY", help="the identity claim's value, e.g. alice@example.com")
+    w.add_argument("--teams-claim", default=None, metavar="A,B", help="the teams the token's access.teams_claim would list")
 
     digest_commands.add_parsers(sub)
 
@@ -134,13 +147,33 @@ def cmd_costs(args: argparse.Namespace, out, err) -> int:
     except ValueError as e:  # a bad --month
         err.write(f"error: {e}\n")
         return EXIT_INPUT
+    report = cost_view.narrow(report, accounts=args.account or (), regions=args.region or (), teams=args.team or ())
     out.write(render(cost_view.costs_table(report, cfg, by=args.by), args.format) + "\n")
     loaded = report.loaded
+    if report.bill_hidden:
+        err.write(f"note: {report.ce_missing}\n")
+        return _report(loaded, err)
     if report.ce_missing:  # one sentence for Cost Explorer, not one per request
         err.write(f"warning: {report.ce_missing}\n")
         loaded = type(loaded)(loaded.frame, [s for s in loaded.statuses if s.source not in ("costs", "forecast")], loaded.warnings)
         return max(_report(loaded, err), EXIT_AWS)
     return _report(loaded, err)
+
+
+def cmd_access(args: argparse.Namespace, out, err) -> int:
+    from dashboard import access
+
+    cfg = _load(args.config)
+    claims: dict = {cfg.access.identity_claim: args.identity}
+    if args.teams_claim is not None and cfg.access.teams_claim:
+        claims[cfg.access.teams_claim] = args.teams_claim
+    who = access.resolve(cfg.access, claims)
+    if who.problem:
+        err.write(f"error: {who.problem}\n")
+        return EXIT_AWS
+    note = "" if cfg.access.sign_in else " (sign-in is off in this config: everyone sees every team)"
+    out.write(("every team" if who.teams is None else ", ".join(sorted(who.teams))) + note + "\n")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace, out, err) -> int:
@@ -156,7 +189,14 @@ def cmd_demo(args: argparse.Namespace, out, err) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"summary": cmd_summary, "alerts": cmd_alerts, "costs": cmd_costs, **digest_commands.COMMANDS, "demo": cmd_demo}
+COMMANDS = {
+    "summary": cmd_summary,
+    "alerts": cmd_alerts,
+    "costs": cmd_costs,
+    **digest_commands.COMMANDS,
+    "access": cmd_access,
+    "demo": cmd_demo,
+}
 
 
 def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:

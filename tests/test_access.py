@@ -4,12 +4,16 @@ all-teams viewer. The real OIDC round trip in Chromium is tests/browser/test_log
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from aws import sim
 from aws.meter import METER
 from dashboard import access, cost_view
+from dashboard.cli import main
 from dashboard.data import inventory
 from dashboard.settings import AccessSettings, Settings
 from tests.apptest import APP, run
@@ -291,3 +295,34 @@ def test_an_identity_is_shown_as_text_not_markdown(signed):
     # every markdown and HTML special escaped: the link and the tag are shown as typed, not rendered
     assert r"\[you won\]\(https\://evil\.example\.net\) \<b\>x\</b\>@example\.com" in warning.value
     assert "[you won](" not in warning.value and "<b>" not in warning.value
+
+
+def test_the_cli_says_which_teams_an_identity_sees(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(ACCESS + "  teams_claim: groups\n")
+
+    def ask(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["access", "--config", str(cfg), *argv], out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    assert ask("alice@example.com") == (0, "payments\n", "")
+    assert ask("bob@search.example.com", "--teams-claim", "media") == (0, "media, search\n", "")
+    assert ask("ops@platform.example.com") == (0, "every team\n", "")
+    code, out, err = ask("eve@evil.example.net")
+    assert (code, out) == (1, "") and "maps this identity to no team" in err
+
+
+def test_the_cli_costs_of_one_team_match_the_team_page(report, monkeypatch):
+    monkeypatch.setattr(cost_view, "_now", lambda: NOW)
+    sim.set_clock(lambda: NOW)
+    try:
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["costs", "--by", "team", "--team", "payments", "--format", "json"], out=out, err=err) == 0
+    finally:
+        sim.set_clock(None)
+    rows = json.loads(out.getvalue())
+    assert {r["team"] for r in rows if r["line"] == "team"} == {"payments"}
+    expected = cost_view.costs_table(cost_view.narrow(report, teams=["payments"]), Settings(), by="team")
+    assert [r["mtd_usd"] for r in rows] == pytest.approx(expected["mtd_usd"].tolist())
+    assert err.getvalue() == f"note: {cost_view.WHOLE_ACCOUNT_BILL}\n"
