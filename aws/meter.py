@@ -1,9 +1,21 @@
 """The API meter: every AWS request this process makes, counted from botocore's events.
 
-It counts API calls (``before-parameter-build``, once per call) and HTTP attempts (``before-send``, so retries
-show), GetMetricData metrics requested and datapoints returned, Cost Explorer
-requests, Logs Insights bytes scanned, and turns them into the estimated dollar
-cost of the dashboard's own AWS use (prices in ``PRICES``).
+What counts what, and why on that event:
+
+- **API calls**: ``before-parameter-build`` (once per call, before the retry loop; it also sees the
+  parameters: GetMetricData metrics requested, Cost Explorer requests).
+- **HTTP attempts** (so retries show): ``request-created.<service-id>.<Operation>``. botocore's
+  ``Endpoint._send_request`` builds a new request for every attempt, retries included
+  (``create_request``), and that emits this event with ``emit``: every handler runs and a return
+  value stops nothing. The signer is registered on ``request-created.<service-id>``, more specific
+  than the meter's ``request-created``, so it has run and the request carries its SigV4 region.
+  Not ``before-send``: its handlers on a more specific event (``before-send.<service-id>.<Op>``)
+  run before a generic one, and one that raises (a refused connection, a test's fault) ends the
+  event, so a generic ``before-send`` counter would miss that attempt, although botocore retries it.
+  A request whose signing fails is not counted: it was never sent.
+- **datapoints** returned and **Logs Insights bytes scanned** (once per query): ``after-call``.
+
+They turn into the estimated dollar cost of the dashboard's own AWS use (prices in ``PRICES``).
 """
 
 from __future__ import annotations
@@ -145,7 +157,7 @@ class ApiMeter:
             self._add_call(account_name, context.get("client_region") or "", sm.service_name, model.name, params)
 
         def on_attempt(event_name, request=None, **_):
-            # before-send carries no model; its event name does: before-send.<service-id>.<Operation>
+            # request-created carries no model; its event name does: request-created.<service-id>.<Operation>
             _, svc_id, op = event_name.split(".", 2)
             key = (account_name, _region_of(request), self._service_names.get(svc_id, svc_id), op)
             with self._lock:
@@ -156,7 +168,8 @@ class ApiMeter:
             self._add_result(model.name, parsed, (context or {}).get("meter_query_id"))
 
         ev.register("before-parameter-build", on_params, unique_id=f"meter-params-{id(self)}")
-        ev.register("before-send", on_attempt, unique_id=f"meter-send-{id(self)}")
+        # One request is created per attempt (see the module docstring); its handlers are all called.
+        ev.register("request-created", on_attempt, unique_id=f"meter-attempt-{id(self)}")
         ev.register("after-call", on_after, unique_id=f"meter-after-{id(self)}")
 
     def _add_call(self, account: str, region: str, service: str, op: str, params: dict) -> None:
@@ -198,7 +211,7 @@ def _copy(s: MeterSnapshot) -> MeterSnapshot:
 
 
 def _region_of(request) -> str:
-    """The signing region of a prepared request, from its SigV4 credential scope (``…/<date>/<region>/<service>/aws4_request``)."""
+    """The signing region of a signed request, from its SigV4 credential scope (``…/<date>/<region>/<service>/aws4_request``)."""
     headers = getattr(request, "headers", None) or {}
     auth = headers.get("Authorization", b"")
     auth = auth.decode() if isinstance(auth, bytes) else str(auth)

@@ -1,7 +1,9 @@
 """The Overview: headline tiles with their change against the previous period, and the function table.
 
 Pure functions over frames (tiles, sparklines, the table) and one loader,
-:func:`load_overview`, that gathers what they need through the cached loaders.
+:func:`load_overview`, that gathers what they need through the cached loaders. It is memoised
+and single-flight per question: however many sessions ask the same question of the same cached
+data, one Overview is built and shared (read-only); a refresh gives a new one.
 
 Tiles (:class:`Tile`), each against the period of the same length just before the range
 (``trange.previous()``, read as whole-range CloudWatch statistics, one datapoint per
@@ -29,11 +31,12 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from aws.cache import Cached, SourceCache
 from aws.frames import typed_frame
 from dashboard import alerting, data, links
 from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport
 from dashboard.settings import ConfigError, Settings
-from dashboard.summary import function_summary
+from dashboard.summary import load_parts
 from dashboard.text import escape_markdown
 from dashboard.timerange import TimeRange
 
@@ -324,7 +327,11 @@ def function_table(
 
 @dataclass
 class Overview:
-    """Everything the Overview page shows, with the loads it came from (for their statuses)."""
+    """Everything the Overview page shows, with the loads it came from (for their statuses).
+
+    One object is shared by every session that asks the same question of the same cached data
+    (see :func:`load_overview`): read it, never modify it or its frames.
+    """
 
     trange: TimeRange
     tiles: list[Tile]
@@ -342,6 +349,88 @@ def _metric_failures(loaded: data.Loaded) -> list[data.SourceStatus]:
     return [s for s in loaded.failed if s.source == "metrics"]
 
 
+def _minute(t: datetime) -> int:
+    return int(pd.Timestamp(t).timestamp()) // 60
+
+
+class _Memo:
+    """The last few Overviews, keyed by the question and the version of every cached part read.
+
+    Two of the answer cache's own single-flight caches (:class:`aws.cache.SourceCache`):
+
+    - ``asks``, keyed by the question alone and always asked with ``force``, so it never serves
+      a kept answer (and keeps one at most): it makes sessions asking the same question while one
+      of them is loading wait for that load and share its result, loaders included. (Building the merged frames is most of an
+      Overview's memory: at 1,000 functions the metrics frame alone is ~120 MB a copy; 20
+      sessions each building their own peaked at 5.1 GB RSS.)
+    - ``overviews``, keyed by the question plus every part's status (source, account, region,
+      fetch time, stale, error): the loaders rebuild their frames on each ask, and a part's fetch
+      time says whether it is the same data; a refresh, an expired entry or a failed part answered
+      on retry changes it, hence a new Overview. The same question of the same data is one object.
+
+    Neither keeps a failure: an exception reaches every waiting asker and the next ask computes
+    again. Both hold a handful of entries, so the memo itself holds little.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self._asks = SourceCache("overview-asks", 24 * 3600, maxsize=1)
+        self._overviews = SourceCache("overviews", 24 * 3600, maxsize=size)
+
+    @staticmethod
+    def _value(got: Cached[Overview]) -> Overview:
+        if got.error is not None:  # the cache's stale-on-error fallback: not wanted for a computation
+            raise got.error
+        return got.value
+
+    def ask(self, question: tuple, load: Callable[[], Overview]) -> Overview:
+        """``load()``'s Overview, run once however many sessions ask ``question`` while it runs."""
+        return self._value(self._asks.get(question, load, force=True))
+
+    def overview(self, key: tuple, compute: Callable[[], Overview]) -> Overview:
+        """The Overview of ``key`` (the question and its parts' versions), computed once."""
+        return self._value(self._overviews.get(key, compute))
+
+    def clear(self) -> None:
+        self._asks.clear()
+        self._overviews.clear()
+
+    def __len__(self) -> int:
+        return len(self._overviews)
+
+
+_MEMO = _Memo()
+
+
+class _Steps:
+    """The caller's ``progress``, made safe to call inside a computation other sessions wait for.
+
+    In Streamlit a widget update is where a rerun or stop of *that* session is raised
+    (``RerunException``, a ``BaseException``). Raised inside the shared load it would reach every
+    waiting session; instead the load goes on (without further progress) and the exception is
+    raised in the caller's own thread once the load is done (:meth:`reraise`).
+    """
+
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        self._progress = progress
+        self._interrupt: BaseException | None = None
+
+    def __call__(self, label: str) -> None:
+        if self._progress is None or self._interrupt is not None:
+            return
+        try:
+            self._progress(label)
+        except BaseException as e:  # noqa: BLE001 - kept and re-raised in the caller's thread (reraise)
+            self._interrupt = e
+
+    def reraise(self) -> None:
+        if self._interrupt is not None:
+            raise self._interrupt
+
+
+def _versions(*statuses: Iterable[data.SourceStatus]) -> tuple:
+    return tuple((s.source, s.account, s.region, s.fetched_at, s.stale, s.error) for part in statuses for s in part)
+
+
 def load_overview(
     settings: Settings,
     trange: TimeRange,
@@ -357,20 +446,56 @@ def load_overview(
 
     ``progress`` is called with a short label before each step (for a status widget).
     ``today`` (UTC) sets the month of the spend tile; default: the current UTC day.
+
+    Memoised and single-flight per question (:class:`_Memo`): the settings, the range (its label,
+    start and end to the minute), the accounts, regions and teams, ``range_text`` and ``today``.
+    Sessions asking it while another loads wait for that load (their ``progress`` is not called)
+    and get the same :class:`Overview` object; asked again on the same cached data, the same object
+    is returned without computing. It is shared: treat it as read-only.
     """
-    step = progress or (lambda _label: None)
-    accounts = list(accounts or []) or None
-    regions = list(regions or []) or None
-    teams = list(teams or []) or None
+    accounts = sorted(set(accounts or [])) or None
+    regions = sorted(set(regions or [])) or None
+    teams = sorted(set(teams or [])) or None
     today = today or datetime.now(UTC).date()
+    range_text = range_text or trange.label
+    question = (
+        settings.model_dump_json(),
+        trange.label,
+        _minute(trange.start),
+        _minute(trange.end),
+        tuple(accounts or ()),
+        tuple(regions or ()),
+        tuple(teams or ()),
+        range_text,
+        today.isoformat(),
+    )
+    steps = _Steps(progress)
+    ov = _MEMO.ask(
+        question,
+        lambda: _load(settings, trange, question, accounts=accounts, regions=regions, teams=teams, range_text=range_text, today=today, step=steps),
+    )
+    steps.reraise()
+    return ov
+
+
+def _load(
+    settings: Settings,
+    trange: TimeRange,
+    question: tuple,
+    *,
+    accounts: list[str] | None,
+    regions: list[str] | None,
+    teams: list[str] | None,
+    range_text: str,
+    today: date,
+    step: Callable[[str], None],
+) -> Overview:
+    """Ask the loaders (their caches), then the memoised Overview of what they answered."""
     step("Metrics, memory and cold starts of the selected functions…")
-    summary = function_summary(settings, trange, accounts=accounts, regions=regions, teams=teams)
-    inv = data.inventory(settings, accounts=accounts, regions=regions).frame
-    if teams:
-        inv = inv[inv["team"].isin(teams)]
-    met = data.metrics(settings, trange, inv)
+    parts = load_parts(settings, trange, accounts=accounts, regions=regions, teams=teams)
+    frame, met = parts.functions, parts.metrics
     step("The previous period, for comparison…")
-    previous = data.range_stats(settings, trange.previous(), inv, columns=PREVIOUS_COLUMNS)
+    previous = data.range_stats(settings, trange.previous(), frame, columns=PREVIOUS_COLUMNS)
     step("Lambda spend from Cost Explorer…")
     start, end, prev_start, prev_end = month_to_date(today)
     spend = data.daily_costs(settings, start=start, end=end, accounts=accounts)
@@ -383,22 +508,28 @@ def load_overview(
         alerts_error = str(e)
         empty = AlertReport(typed_frame([], STATES_SCHEMA), typed_frame([], TRANSITIONS_SCHEMA))
         alerts = alerting.AlertsLoaded(empty, [], trange, trange)
-
-    failed_now = _metric_failures(met)
-    parts = {(s.account, s.region) for s in met.statuses}
-    all_failed = bool(parts) and {(s.account, s.region) for s in failed_now} == parts
-    failed_before = _metric_failures(previous)
-    comparable = not failed_now and not failed_before
-    label = trange.previous().label or "previous period"
-    tiles = health_tiles(
-        summary.frame,
-        previous.frame,
-        period=label,
-        current_error=failed_now[0].error if all_failed else None,
-        comparable=comparable,
+    key = question + (
+        _versions(parts.statuses, previous.statuses, spend.statuses, spend_before.statuses, alerts.statuses),
     )
-    tiles.append(spend_tile(spend, spend_before, today=today))
-    range_text = range_text or trange.label
-    firing = alerting.alert_rows(alerts.report.states, range_text=range_text)
-    table = function_table(summary.frame, met.frame, start=trange.start, end=trange.end, range_text=range_text, firing=firing)
-    return Overview(trange, tiles, table, summary, previous, spend, spend_before, alerts, firing, alerts_error)
+
+    def compute() -> Overview:
+        summary = parts.summary()  # function_summary's result, from the parts loaded above
+        failed_now = _metric_failures(met)
+        asked = {(s.account, s.region) for s in met.statuses}
+        all_failed = bool(asked) and {(s.account, s.region) for s in failed_now} == asked
+        failed_before = _metric_failures(previous)
+        comparable = not failed_now and not failed_before
+        label = trange.previous().label or "previous period"
+        tiles = health_tiles(
+            summary.frame,
+            previous.frame,
+            period=label,
+            current_error=failed_now[0].error if all_failed else None,
+            comparable=comparable,
+        )
+        tiles.append(spend_tile(spend, spend_before, today=today))
+        firing = alerting.alert_rows(alerts.report.states, range_text=range_text)
+        table = function_table(summary.frame, met.frame, start=trange.start, end=trange.end, range_text=range_text, firing=firing)
+        return Overview(trange, tiles, table, summary, previous, spend, spend_before, alerts, firing, alerts_error)
+
+    return _MEMO.overview(key, compute)

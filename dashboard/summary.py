@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from dashboard import data
 from dashboard.settings import Settings
 from dashboard.timerange import TimeRange
 
-__all__ = ["SCHEMA", "summarize", "function_summary"]
+__all__ = ["SCHEMA", "SummaryParts", "summarize", "load_parts", "function_summary"]
 
 SCHEMA: dict[str, str] = {
     "account": "string",
@@ -90,6 +91,46 @@ def summarize(
     return typed_frame(out, SCHEMA).sort_values(["invocations", "function"], ascending=[False, True], ignore_index=True)
 
 
+@dataclass(frozen=True)
+class SummaryParts:
+    """The loads a summary is built from (their statuses say how fresh each part is) and the functions selected."""
+
+    inventory: data.Loaded
+    functions: pd.DataFrame  # the inventory's rows of the selected teams
+    metrics: data.Loaded
+    range_stats: data.Loaded
+    memory: data.Loaded
+
+    @property
+    def statuses(self) -> list[data.SourceStatus]:
+        return self.inventory.statuses + self.metrics.statuses + self.range_stats.statuses + self.memory.statuses
+
+    def summary(self) -> data.Loaded:
+        """One row per function (:func:`summarize`), with every part's status and warning."""
+        out = summarize(self.functions, self.metrics.frame, self.memory.frame, self.range_stats.frame)
+        return data.Loaded(out, self.statuses, self.inventory.warnings + self.metrics.warnings + self.memory.warnings)
+
+
+def load_parts(
+    settings: Settings,
+    trange: TimeRange,
+    *,
+    accounts: Iterable[str] | None = None,
+    regions: Iterable[str] | None = None,
+    teams: Iterable[str] | None = None,
+    force: bool = False,
+) -> SummaryParts:
+    """Load (cached, concurrent) everything a summary of the selection needs."""
+    inv = data.inventory(settings, accounts=accounts, regions=regions, force=force)
+    frame = inv.frame
+    if teams:
+        frame = frame[frame["team"].isin(list(teams))]
+    met = data.metrics(settings, trange, frame, force=force)
+    stats = data.range_stats(settings, trange, frame, force=force)
+    mem = data.memory(settings, trange, frame, force=force)
+    return SummaryParts(inv, frame, met, stats, mem)
+
+
 def function_summary(
     settings: Settings,
     trange: TimeRange,
@@ -100,12 +141,4 @@ def function_summary(
     force: bool = False,
 ) -> data.Loaded:
     """Load everything the summary needs (cached, concurrent) and summarize it."""
-    inv = data.inventory(settings, accounts=accounts, regions=regions, force=force)
-    frame = inv.frame
-    if teams:
-        frame = frame[frame["team"].isin(list(teams))]
-    met = data.metrics(settings, trange, frame, force=force)
-    stats = data.range_stats(settings, trange, frame, force=force)
-    mem = data.memory(settings, trange, frame, force=force)
-    out = summarize(frame, met.frame, mem.frame, stats.frame)
-    return data.Loaded(out, inv.statuses + met.statuses + stats.statuses + mem.statuses, inv.warnings + met.warnings + mem.warnings)
+    return load_parts(settings, trange, accounts=accounts, regions=regions, teams=teams, force=force).summary()

@@ -73,3 +73,111 @@ def test_a_scope_counts_its_own_calls_also_in_worker_threads():
     assert METER.scope_snapshot("session-b").count("ListFunctions") == 1
     assert METER.scope_snapshot("nobody").total_calls == 0
     assert METER.snapshot().count("ListFunctions") == 4
+
+
+# --- attempts are counted where no handler can hide them (request-created, not before-send) -----------
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch):
+    """botocore's real retry decisions, without its randomised sleeps."""
+    import botocore.retries.standard as standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+
+
+def _cloudwatch_with_answers(answers):
+    """A real (non-demo) CloudWatch client, standard retries, max_attempts 3, whose GetMetricData attempts
+    are answered by a handler on the specific ``before-send.cloudwatch.GetMetricData`` event, in turn."""
+    acct = Account(name="prod", max_attempts=3)
+    c = session.client(acct, "cloudwatch", "eu-west-1")
+    seen = []
+
+    def answer(request, **_):
+        seen.append(request.url)
+        return answers[len(seen) - 1](request, c.meta.service_model)
+
+    c.meta.events.register("before-send.cloudwatch.GetMetricData", answer)
+    return c, seen
+
+
+def _throttle(request, sm):
+    from aws.sim.wire import ApiError, error_response
+
+    return error_response(request.url, sm, ApiError("ThrottlingException", "Rate exceeded"), call_id="t", request_id="t")
+
+
+def _datapoints(request, sm):
+    """A GetMetricData answer with two values, in the protocol the client speaks (json, or CBOR)."""
+    import json
+
+    from botocore.awsrequest import AWSResponse
+
+    from aws.sim.wire import Raw, cbor_encode
+
+    doc = {"MetricDataResults": [{"Id": "m0", "Label": "x", "StatusCode": "Complete", "Values": [1.0, 2.0]}]}
+    if sm.resolved_protocol == "smithy-rpc-v2-cbor":
+        body, headers = cbor_encode(doc), {"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"}
+    else:
+        body, headers = json.dumps(doc).encode(), {"Content-Type": f"application/x-amz-json-{sm.metadata['jsonVersion']}"}
+    headers["Content-Length"] = str(len(body))
+    return AWSResponse(request.url, 200, headers, Raw(body))
+
+
+def _query():
+    from datetime import UTC, datetime
+
+    end = datetime(2026, 11, 20, tzinfo=UTC)
+    return {
+        "MetricDataQueries": [
+            {"Id": "m0", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations"}, "Period": 60, "Stat": "Sum"}}
+        ],
+        "StartTime": end - timedelta(hours=1),
+        "EndTime": end,
+    }
+
+
+def test_attempts_answered_by_a_specific_before_send_handler_are_counted(fast_backoff):
+    # throttled twice, then answered: botocore's own retry loop (standard mode) makes the three attempts
+    c, seen = _cloudwatch_with_answers([_throttle, _throttle, _datapoints])
+    got = c.get_metric_data(**_query())
+    assert got["ResponseMetadata"]["RetryAttempts"] == 2 and got["MetricDataResults"][0]["Values"] == [1.0, 2.0]
+    snap = METER.snapshot()
+    assert len(seen) == 3
+    assert snap.calls == {("prod", "eu-west-1", "cloudwatch", "GetMetricData"): 1}
+    assert snap.attempts == {("prod", "eu-west-1", "cloudwatch", "GetMetricData"): 3}
+    assert (snap.metrics_requested, snap.datapoints) == (1, 2)
+
+
+def test_attempts_refused_by_a_specific_before_send_handler_are_counted(fast_backoff):
+    # A handler that raises ends the before-send event: a counter on the generic before-send never ran (0 attempts).
+    import botocore.exceptions as bce
+
+    def refuse(request, _sm):
+        raise bce.EndpointConnectionError(endpoint_url=request.url)
+
+    c, seen = _cloudwatch_with_answers([refuse, refuse, refuse])
+    with pytest.raises(bce.EndpointConnectionError):
+        c.get_metric_data(**_query())
+    snap = METER.snapshot()
+    assert len(seen) == 3
+    assert snap.calls == {("prod", "eu-west-1", "cloudwatch", "GetMetricData"): 1}
+    assert snap.attempts == {("prod", "eu-west-1", "cloudwatch", "GetMetricData"): 3}
+    assert snap.datapoints == 0
+
+
+def test_a_request_that_cannot_be_signed_is_a_call_without_an_attempt(monkeypatch):
+    import botocore.exceptions as bce
+
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    c, seen = _cloudwatch_with_answers([_datapoints])
+    with pytest.raises(bce.NoCredentialsError):
+        c.get_metric_data(**_query())
+    snap = METER.snapshot()
+    assert seen == []
+    assert snap.calls == {("prod", "eu-west-1", "cloudwatch", "GetMetricData"): 1}
+    assert sum(snap.attempts.values()) == 0
