@@ -67,7 +67,8 @@ def streamlit_server(
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     where = ("--server.address", address) if address else ()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), *where, "--server.headless", "true", *args],
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), *where, "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", *args],
         cwd=ROOT,
         env=server_env() if env is None else env,
         stdout=log,

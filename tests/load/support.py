@@ -9,17 +9,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
 import yaml
-
-from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -91,7 +86,7 @@ class PeakSampler:
     def __init__(self, pid: int, *, interval_s: float = 0.25):
         self.pid = pid
         self.interval_s = interval_s
-        self.peak = 0
+        self.start = self.peak = tree_rss_bytes(pid)
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
@@ -116,49 +111,12 @@ class PeakSampler:
 
 
 @contextmanager
-def served_app(config: Path, logdir: Path, *, start_timeout_s: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
+def served_app(config: Path, logdir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run app.py` on ``config`` (on a free loopback port); yields (url, process)."""
-    port = free_port()
-    env = dict(
-        os.environ,
-        LAMBDA_LENS_CONFIG=str(config),
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    env.pop("AWS_PROFILE", None)
-    log_path = logdir / "server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + start_timeout_s
-            while True:
-                try:
-                    if requests.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if proc.poll() is not None:
-                    raise RuntimeError(log_path.read_text())
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start within {start_timeout_s:g} s")
-                time.sleep(0.3)
-            yield url, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+    from tests.browser.conftest import server_env, streamlit_server
+
+    with streamlit_server(logdir, env={**server_env(), "LAMBDA_LENS_CONFIG": str(config)}) as server:
+        yield server.url, server.proc
 
 
 # --- trends -----------------------------------------------------------------------------------------
