@@ -39,12 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
         if fmt:
             sp.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
 
+    def selection(sp: argparse.ArgumentParser, *, range_arg: bool = True, note: str = "") -> None:
+        """The pages' sidebar filters: --range (unless the command has its own period), --account, --region, --team."""
+        if range_arg:
+            sp.add_argument("--range", default=None, metavar="RANGE", help="1h, 3h, 12h, 24h, 7d, 30d or START..END (ISO 8601); default from config")
+        sp.add_argument("--account", action="append", metavar="NAME", help="only this account (repeatable)")
+        sp.add_argument("--region", action="append", metavar="REGION", help=f"only this region (repeatable{note})")
+        sp.add_argument("--team", action="append", metavar="TEAM", help=f"only this team (repeatable{note})")
+
     s = sub.add_parser("summary", help="one row per function over a time range", description="One row per function over --range.")
     common(s)
-    s.add_argument("--range", default=None, metavar="RANGE", help="1h, 3h, 12h, 24h, 7d, 30d or START..END (ISO 8601); default from config")
-    s.add_argument("--account", action="append", metavar="NAME", help="only this account (repeatable)")
-    s.add_argument("--region", action="append", metavar="REGION", help="only this region (repeatable)")
-    s.add_argument("--team", action="append", metavar="TEAM", help="only this team (repeatable)")
+    selection(s)
 
     a = sub.add_parser(
         "alerts",
@@ -53,10 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "critical first, then the longest-standing. Exit 1 when a source could not be read.",
     )
     common(a)
-    a.add_argument("--range", default=None, metavar="RANGE", help="1h, 3h, 12h, 24h, 7d, 30d or START..END (ISO 8601); default from config")
-    a.add_argument("--account", action="append", metavar="NAME", help="only this account (repeatable)")
-    a.add_argument("--region", action="append", metavar="REGION", help="only this region (repeatable)")
-    a.add_argument("--team", action="append", metavar="TEAM", help="only this team (repeatable)")
+    selection(a)
     a.add_argument("--severity", action="append", choices=list(SEVERITY_ORDER), help="only this severity (repeatable)")
     a.add_argument("--rule", action="append", metavar="NAME", help="only this rule (repeatable)")
     a.add_argument(
@@ -74,9 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(c)
     c.add_argument("--by", choices=["team", "function", "usage-type"], default="team", help="one row per team (default), function or usage type")
     c.add_argument("--month", default=None, metavar="YYYY-MM", help="the month (default: the current one)")
-    c.add_argument("--account", action="append", metavar="NAME", help="only this account's functions (repeatable)")
-    c.add_argument("--region", action="append", metavar="REGION", help="only this region's functions (repeatable; the bill covers whole accounts, so it is left out)")
-    c.add_argument("--team", action="append", metavar="TEAM", help="only this team's functions (repeatable; the bill is left out, as for --region)")
+    selection(c, range_arg=False, note="; the bill covers whole accounts, so it is left out")
 
     w = sub.add_parser(
         "access",
