@@ -97,13 +97,13 @@ def test_costs_by_team_add_up_to_the_bill_and_cost_explorer_is_asked_once_per_qu
 
 
 def test_every_page_of_cost_explorer_is_followed():
-    # by the "service" tag: 32 values × 30 days of data (from Nov 8) = 960 (day × group) cells: two pages of at most 500
+    # by the "service" tag: 32 values × 37 days (Nov 1 – Dec 7) = 1,184 (day × group) cells: three pages of at most 500
     got = data.daily_costs(Settings(), start=date(2026, 11, 1), end=date(2026, 12, 8), group_by="TAG:service")
     assert not got.errors
-    assert ce_calls()["GetCostAndUsage"] == 2
-    assert len(got.frame) == 960 and got.frame["group"].nunique() == 32
+    assert ce_calls()["GetCostAndUsage"] == 3
+    assert len(got.frame) == 1184 and got.frame["group"].nunique() == 32
     assert (got.frame["date"].min(), got.frame["date"].max()) == (
-        pd.Timestamp("2026-11-08"),
+        pd.Timestamp("2026-11-01"),
         pd.Timestamp("2026-12-07"),
     )
 

@@ -394,11 +394,15 @@ def test_retention_by_period():
         "payments-checkout-api",
         "Invocations",
         "Sum",
-        start=NOW - timedelta(days=40),
-        end=NOW - timedelta(days=31),
+        start=NOW - timedelta(days=70),
+        end=NOW - timedelta(days=63),
         period=3600,
     )
-    assert before.empty  # nothing exists before now - 30 days
+    assert before.empty  # nothing exists before now - 62 days (the history always holds the previous month)
+    last_month = m.metric(
+        "payments-checkout-api", "Invocations", "Sum", start=NOW - timedelta(days=61), end=NOW - timedelta(days=60), period=3600
+    )
+    assert len(last_month) == 24
     future = m.metric("payments-checkout-api", "Invocations", "Sum", start=NOW, end=NOW + timedelta(hours=2), period=60)
     assert future.empty
 

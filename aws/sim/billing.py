@@ -72,9 +72,8 @@ def refresh_time(now: datetime) -> datetime:
 
 
 def data_start(now: datetime) -> date:
-    """The first day Cost Explorer has data for: 30 days ago or the 1st of this month, whichever is earlier."""
-    today = now.date()
-    return min(today - timedelta(days=30), today.replace(day=1))
+    """The first day Cost Explorer has data for: the first (whole) day of the simulated history."""
+    return (now - clock.HISTORY).date() + timedelta(days=1)
 
 
 def usage_unit(kind: str) -> str:

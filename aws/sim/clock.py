@@ -1,6 +1,7 @@
 """The simulated account's "now": real UTC time unless a test sets a clock.
 
-The model is relative to now (30 days of history ending now); incidents are placed
+The model is relative to now (62 days of history ending now: always the whole previous month, so
+"last month" figures are complete, as on a real account); incidents are placed
 relative to now floored to the hour (the *anchor*), so every answer is identical for
 any "now" within the same hour.
 """
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 __all__ = ["set_clock", "now", "anchor", "HISTORY", "MINUTE"]
 
-HISTORY = timedelta(days=30)  # nothing exists before now - 30 days
+HISTORY = timedelta(days=62)  # nothing exists before now - 62 days (≥ the previous month's first day)
 MINUTE = 60
 
 _lock = threading.Lock()

@@ -19,7 +19,7 @@ def describe(model, account) -> str:
     now = clock.now()
     lines = [
         f"Simulated AWS account {model.account_id} ({account.name}): {len(specs)} Lambda functions, "
-        f"seed {model.seed}, 30 days of history ending {now:%Y-%m-%d %H:%M} UTC.",
+        f"seed {model.seed}, {clock.HISTORY.days} days of history ending {now:%Y-%m-%d %H:%M} UTC.",
         "",
         "Functions",
         f"  by region:       {_counts(s.region for s in specs)}",

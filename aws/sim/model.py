@@ -40,7 +40,7 @@ class MetricRequest:
 
 
 def retention_start(period: int, now: datetime) -> datetime:
-    """The oldest time CloudWatch still holds datapoints of ``period`` for (data here is ≤ 30 days old)."""
+    """The oldest time CloudWatch still holds datapoints of ``period`` for (data here is ≤ clock.HISTORY old)."""
     if period < 60:
         return now - timedelta(hours=3)
     if period % 300 != 0:
@@ -192,7 +192,7 @@ class Model:
     ) -> dict[MetricRequest, tuple[np.ndarray, dict]]:
         """CloudWatch's answer for each request: (bin start epoch seconds, {stat: values}).
 
-        Only bins with samples are returned; retention by period and the 30-day history apply.
+        Only bins with samples are returned; retention by period and the simulated history (clock.HISTORY) apply.
         """
         now = clock.now() if now is None else now
         anchor = clock.anchor(now)
