@@ -52,10 +52,10 @@ st.dataframe(
     key="costs_reconcile",
     column_config={
         "date": st.column_config.DateColumn("day (UTC)"),
-        "estimate_usd": st.column_config.NumberColumn("estimate", format="$%.2f"),
-        "free_tier_usd": st.column_config.NumberColumn("free tier", format="$%.2f"),
-        "explained_usd": st.column_config.NumberColumn("explained", format="$%.2f"),
-        "actual_usd": st.column_config.NumberColumn("bill", format="$%.2f"),
+        "estimate_usd": st.column_config.NumberColumn("estimate", format="dollar"),
+        "free_tier_usd": st.column_config.NumberColumn("free tier", format="dollar"),
+        "explained_usd": st.column_config.NumberColumn("explained", format="dollar"),
+        "actual_usd": st.column_config.NumberColumn("bill", format="dollar"),
         "unexplained_usd": st.column_config.NumberColumn("unexplained", format="$%.4f"),
         "unexplained_share": st.column_config.NumberColumn("unexplained share", format="percent"),
         "actual_estimated": st.column_config.CheckboxColumn("bill not final"),
@@ -72,9 +72,9 @@ st.dataframe(
     key="costs_usage_types",
     column_config={
         "est_usage_quantity": st.column_config.NumberColumn("estimated quantity", format="localized"),
-        "est_cost_usd": st.column_config.NumberColumn("estimate (list price)", format="$%.2f"),
+        "est_cost_usd": st.column_config.NumberColumn("estimate (list price)", format="dollar"),
         "actual_usage_quantity": st.column_config.NumberColumn("billed quantity", format="localized"),
-        "actual_cost_usd": st.column_config.NumberColumn("bill", format="$%.2f"),
+        "actual_cost_usd": st.column_config.NumberColumn("bill", format="dollar"),
     },
 )
 st.download_button(
@@ -112,7 +112,7 @@ else:
         column_config={
             "link": st.column_config.LinkColumn("function", display_text=r"fn=[^/&]+/[^/&]+/([^&]+)"),
             "monthly_usd": st.column_config.NumberColumn(
-                "per month", format="$%.2f", help="Saving per month (negative: costs more)"
+                "per month", format="dollar", help="Saving per month (negative: costs more)"
             ),
         },
     )

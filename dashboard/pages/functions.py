@@ -115,7 +115,7 @@ def show_rightsizing(view: fv.FunctionView, cfg) -> None:
             hide_index=True,
             width="stretch",
             key="fn_advice",
-            column_config={"monthly_usd": st.column_config.NumberColumn("per month", format="$%.2f", help="Saving per month (negative: costs more)")},
+            column_config={"monthly_usd": st.column_config.NumberColumn("per month", format="dollar", help="Saving per month (negative: costs more)")},
         )
 
 

@@ -44,14 +44,14 @@ st.dataframe(
     key="teams_table",
     column_config={
         "functions": st.column_config.NumberColumn(format="%d"),
-        "mtd_usd": st.column_config.NumberColumn("month to date", format="$%.2f"),
-        "forecast_usd": st.column_config.NumberColumn("forecast", format="$%.2f"),
-        "last_month_usd": st.column_config.NumberColumn("last month", format="$%.2f"),
-        "change_usd": st.column_config.NumberColumn("change", format="$%.2f"),
+        "mtd_usd": st.column_config.NumberColumn("month to date", format="dollar"),
+        "forecast_usd": st.column_config.NumberColumn("forecast", format="dollar"),
+        "last_month_usd": st.column_config.NumberColumn("last month", format="dollar"),
+        "change_usd": st.column_config.NumberColumn("change", format="dollar"),
         "change_pct": st.column_config.NumberColumn("change %", format="percent"),
         "share": st.column_config.NumberColumn("share", format="percent"),
         "ce_tag_usd": st.column_config.NumberColumn(
-            "Cost Explorer by tag", format="$%.2f", help="Cost Explorer grouped by the active tag: after the free tier, so below ours where the free tier paid"
+            "Cost Explorer by tag", format="dollar", help="Cost Explorer grouped by the active tag: after the free tier, so below ours where the free tier paid"
         ),
     },
 )
@@ -91,7 +91,7 @@ if names:
             "link": st.column_config.LinkColumn("function", display_text=r"fn=[^/&]+/[^/&]+/([^&]+)"),
             "requests": st.column_config.NumberColumn(format="localized"),
             "billed_gb_s": st.column_config.NumberColumn("billed GB-s", format="%.1f"),
-            "cost_usd": st.column_config.NumberColumn("estimate (list price)", format="$%.2f"),
+            "cost_usd": st.column_config.NumberColumn("estimate (list price)", format="dollar"),
             "share_of_team": st.column_config.NumberColumn("share", format="percent"),
         },
     )
