@@ -25,11 +25,9 @@ from typing import Any
 
 from dashboard.settings import AccessSettings
 
-__all__ = ["ALL_TEAMS", "ACCOUNT_WIDE_TILES", "Viewer", "EVERYONE", "resolve", "auth_problem"]
+__all__ = ["ALL_TEAMS", "Viewer", "EVERYONE", "resolve", "auth_problem"]
 
 ALL_TEAMS = "*"
-# Overview tiles whose figure covers whole accounts (Cost Explorer cannot split the bill by team)
-ACCOUNT_WIDE_TILES = frozenset({"spend_mtd"})
 # what st.login needs in the provider's section of secrets.toml, besides [auth]'s redirect_uri and cookie_secret
 _PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
 

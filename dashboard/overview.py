@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from aws import costs as ce
 from aws.cache import Cached, SourceCache
 from aws.frames import typed_frame
 from dashboard import alerting, data, links
@@ -440,12 +441,15 @@ def load_overview(
     teams: Iterable[str] | None = None,
     range_text: str | None = None,
     today: date | None = None,
+    spend: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Overview:
     """Load (through the caches) and compute the Overview of a selection.
 
     ``progress`` is called with a short label before each step (for a status widget).
     ``today`` (UTC) sets the month of the spend tile; default: the current UTC day.
+    ``spend`` False leaves out the spend tile and its Cost Explorer requests (a team-scoped
+    viewer: the bill covers whole accounts).
 
     Memoised and single-flight per question (:class:`_Memo`): the settings, the range (its label,
     start and end to the minute), the accounts, regions and teams, ``range_text`` and ``today``.
@@ -468,11 +472,12 @@ def load_overview(
         tuple(teams or ()),
         range_text,
         today.isoformat(),
+        spend,
     )
     steps = _Steps(progress)
     ov = _MEMO.ask(
         question,
-        lambda: _load(settings, trange, question, accounts=accounts, regions=regions, teams=teams, range_text=range_text, today=today, step=steps),
+        lambda: _load(settings, trange, question, accounts=accounts, regions=regions, teams=teams, range_text=range_text, today=today, spend=spend, step=steps),
     )
     steps.reraise()
     return ov
@@ -488,6 +493,7 @@ def _load(
     teams: list[str] | None,
     range_text: str,
     today: date,
+    spend: bool,
     step: Callable[[str], None],
 ) -> Overview:
     """Ask the loaders (their caches), then the memoised Overview of what they answered."""
@@ -496,10 +502,13 @@ def _load(
     frame, met = parts.functions, parts.metrics
     step("The previous period, for comparison…")
     previous = data.range_stats(settings, trange.previous(), frame, columns=PREVIOUS_COLUMNS)
-    step("Lambda spend from Cost Explorer…")
     start, end, prev_start, prev_end = month_to_date(today)
-    spend = data.daily_costs(settings, start=start, end=end, accounts=accounts)
-    spend_before = data.daily_costs(settings, start=prev_start, end=prev_end, accounts=accounts)
+    if spend:
+        step("Lambda spend from Cost Explorer…")
+        this_month = data.daily_costs(settings, start=start, end=end, accounts=accounts)
+        month_before = data.daily_costs(settings, start=prev_start, end=prev_end, accounts=accounts)
+    else:
+        this_month = month_before = data.Loaded(typed_frame([], ce.SCHEMA))
     step("Alert rules…")
     alerts_error = None
     try:
@@ -509,7 +518,7 @@ def _load(
         empty = AlertReport(typed_frame([], STATES_SCHEMA), typed_frame([], TRANSITIONS_SCHEMA))
         alerts = alerting.AlertsLoaded(empty, [], trange, trange)
     key = question + (
-        _versions(parts.statuses, previous.statuses, spend.statuses, spend_before.statuses, alerts.statuses),
+        _versions(parts.statuses, previous.statuses, this_month.statuses, month_before.statuses, alerts.statuses),
     )
 
     def compute() -> Overview:
@@ -527,9 +536,10 @@ def _load(
             current_error=failed_now[0].error if all_failed else None,
             comparable=comparable,
         )
-        tiles.append(spend_tile(spend, spend_before, today=today))
+        if spend:
+            tiles.append(spend_tile(this_month, month_before, today=today))
         firing = alerting.alert_rows(alerts.report.states, range_text=range_text)
         table = function_table(summary.frame, met.frame, start=trange.start, end=trange.end, range_text=range_text, firing=firing)
-        return Overview(trange, tiles, table, summary, previous, spend, spend_before, alerts, firing, alerts_error)
+        return Overview(trange, tiles, table, summary, previous, this_month, month_before, alerts, firing, alerts_error)
 
     return _MEMO.overview(key, compute)

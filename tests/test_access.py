@@ -235,6 +235,7 @@ def test_a_team_scoped_viewer_sees_only_their_team_on_every_page(signed):
     assert at.session_state["selection"].teams == ("payments",)
     labels = [m.label for m in at.metric]
     assert "Lambda spend MTD" not in labels and "Invocations" in labels  # the bill covers whole accounts
+    assert METER.snapshot().count(operation="GetCostAndUsage") == 0  # ... so it is not even asked for
     table = at.dataframe[-1].value
     assert len(table) > 0 and set(table["team"]) == {"payments"}
     assert "team" not in at.query_params  # the scope is not written into shareable links
@@ -278,6 +279,7 @@ def test_a_viewer_of_every_team_sees_what_the_dashboard_shows_without_sign_in(si
     assert at.sidebar.multiselect(key="f_team").options == TEAMS
     assert at.session_state["selection"].teams == ()
     assert "Lambda spend MTD" in [m.label for m in at.metric]
+    assert METER.snapshot().count(operation="GetCostAndUsage") == 2  # this month and the same days of the last
     assert set(at.dataframe[-1].value["team"]) == set(TEAMS)
 
 

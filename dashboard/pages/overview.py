@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import access, ui
+from dashboard import ui
 from dashboard.alerting import SINCE_HELP
 from dashboard.data import Loaded
 from dashboard.overview import FUNCTION_NAME, load_overview
@@ -41,6 +41,7 @@ with st.status("Collecting metrics, costs and alerts…", expanded=False) as sta
         regions=sel.regions,
         teams=sel.teams,
         range_text=sel.range_text,
+        spend=not ui.viewer().scoped,  # the bill covers whole accounts: not for a team-scoped viewer
         progress=lambda label: status.update(label=label),
     )
     status.update(label=f"{len(ov.table)} functions · {len(ov.firing)} alerts firing", state="complete")
@@ -48,10 +49,8 @@ with st.status("Collecting metrics, costs and alerts…", expanded=False) as sta
 for part in (ov.summary, ov.previous, ov.spend, ov.spend_before, ov.alerts.as_loaded()):
     ui.note(part)  # the sidebar's freshness panel
 
-# a team-scoped viewer does not see figures that cover whole accounts (the bill cannot be split by team)
-tiles = [t for t in ov.tiles if not (ui.viewer().scoped and t.key in access.ACCOUNT_WIDE_TILES)]
-cols = st.columns(len(tiles))
-for col, tile in zip(cols, tiles, strict=True):
+cols = st.columns(len(ov.tiles))
+for col, tile in zip(cols, ov.tiles, strict=True):
     with col:
         st.metric(
             tile.label,
@@ -67,9 +66,8 @@ for col, tile in zip(cols, tiles, strict=True):
             st.error(tile.error, icon=":material/warning:")
 show_problems(ov.summary, what="Metrics", by_source=True)
 show_problems(ov.previous, what="The previous period")
-if len(tiles) == len(ov.tiles):
-    show_problems(ov.spend, what="Lambda spend")
-    show_problems(ov.spend_before, what="Last month's spend")
+show_problems(ov.spend, what="Lambda spend")
+show_problems(ov.spend_before, what="Last month's spend")
 
 st.subheader("Alerts firing")
 show_problems(ov.alerts.as_loaded(), what="Alert data")
