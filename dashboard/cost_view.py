@@ -16,6 +16,7 @@ CSV download and the CLI all print these, so their numbers are the same.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -568,6 +569,30 @@ def usage_statuses(report: CostReport) -> data.Loaded:
     )
 
 
+# what a Lambda usage type bills, in stacking order, with one colour each (regions and architectures summed;
+# the usage-type table beside the chart has them one by one)
+USAGE_KINDS: dict[str, str] = {
+    "requests": "#2563eb",
+    "compute (GB-s)": "#f59e0b",
+    "provisioned concurrency": "#9ca3af",
+    "provisioned compute (GB-s)": "#7c3aed",
+    "ephemeral storage": "#10b981",
+    "other": "#ef4444",
+}
+
+
+def usage_kind(usage_type: str) -> str:
+    """The :data:`USAGE_KINDS` key of a Cost Explorer usage type such as ``USE1-Lambda-GB-Second-ARM``."""
+    base = re.sub(r"^[A-Z0-9]+-(?=Request|Lambda)", "", usage_type).removesuffix("-ARM")  # us-east-1 has no prefix
+    return {
+        "Request": "requests",
+        "Lambda-GB-Second": "compute (GB-s)",
+        "Lambda-Provisioned-Concurrency": "provisioned concurrency",
+        "Lambda-Provisioned-GB-Second": "provisioned compute (GB-s)",
+        "Lambda-Ephemeral-Storage-GB-Second": "ephemeral storage",
+    }.get(base, "other")
+
+
 def spend_figure(report: CostReport):
     """Daily spend of the month: Cost Explorer by usage type (stacked bars), our estimate (a line), and the
     forecast to month end spread over the days left (faint bars). Without Cost Explorer: the estimate only."""
@@ -577,8 +602,16 @@ def spend_figure(report: CostReport):
 
     fig = go.Figure()
     daily = usage_type_daily(report)
-    for ut, rows in daily.groupby("usage_type", sort=True):
-        fig.add_bar(x=rows["date"], y=rows["cost_usd"], name=str(ut), hovertemplate="%{y:$,.2f}")
+    if not daily.empty:
+        daily = daily.assign(kind=[usage_kind(str(u)) for u in daily["usage_type"]])
+        by_kind = daily.groupby(["kind", "date"], as_index=False)["cost_usd"].sum()
+        for kind, color in USAGE_KINDS.items():
+            rows = by_kind[by_kind["kind"] == kind]
+            if rows.empty:
+                continue
+            fig.add_bar(
+                x=rows["date"], y=rows["cost_usd"], name=kind, marker_color=color, hovertemplate="%{y:$,.2f}"
+            )
     rec = report.reconciliation()
     if not rec.empty:
         line = rec.groupby("date", as_index=False)["explained_usd"].sum()
@@ -591,7 +624,8 @@ def spend_figure(report: CostReport):
     if days_left > 0 and remaining > 0:
         days = pd.date_range(pd.Timestamp(report.end), periods=days_left, freq="D")
         fig.add_bar(
-            x=days, y=[remaining / days_left] * days_left, name="forecast", opacity=0.35, hovertemplate="%{y:$,.2f}"
+            x=days, y=[remaining / days_left] * days_left, name="forecast", opacity=0.45, hovertemplate="%{y:$,.2f}",
+            marker={"color": "#cbd5e1", "pattern": {"shape": "/", "fgcolor": "#64748b"}},  # hatched: not spent yet
         )
     fig.update_layout(
         **base_layout(height=380, x_title="day (UTC)"),

@@ -3,8 +3,10 @@ and with Cost Explorer denied, the usage figures with one sentence on why the bi
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -52,8 +54,21 @@ def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations()
     assert advice["monthly_usd"].iloc[0] == advice["monthly_usd"].max()
     assert md(month.sentence()) in [m.value for m in at.markdown]
     (chart,) = at.get("plotly_chart")
-    names = [t.get("name") for t in json.loads(chart.proto.spec)["data"]]
-    assert "our estimate (after the free tier)" in names and "forecast" in names and "USE1-Request" in names
+    traces = json.loads(chart.proto.spec)["data"]
+    names = [t.get("name") for t in traces]
+    assert "our estimate (after the free tier)" in names and "forecast" in names
+    # the bill's bars: one per kind of usage, in stacking order, adding up to Cost Explorer's daily spend
+    kinds = [n for n in names if n in cost_view.USAGE_KINDS]
+    assert kinds == [k for k in cost_view.USAGE_KINDS if k in kinds] and {"requests", "compute (GB-s)"} <= set(kinds)
+    billed = sum(float(np.sum(values(t["y"]))) for t in traces if t.get("name") in kinds)
+    assert billed == pytest.approx(cost_view.usage_type_daily(report)["cost_usd"].sum())
+
+
+def values(y) -> np.ndarray:
+    """A trace's numbers, as plotly serialises them: a list, or a typed array ({"dtype", "bdata"} in base64)."""
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
+    return np.asarray(y, dtype=float)
 
 
 def test_costs_page_without_cost_explorer_keeps_the_estimate(tmp_path, monkeypatch):
@@ -88,3 +103,20 @@ def test_function_page_shows_its_right_sizing():
     assert len(advice) == 1
     assert advice[0]["kind"].tolist()[0] == "provisioned_concurrency"
     assert advice[0]["advice"].iloc[0].startswith("Provisioned concurrency 5 is ")
+
+
+@pytest.mark.parametrize(
+    ("usage_type", "kind"),
+    [
+        ("Request", "requests"),  # us-east-1: no region prefix
+        ("USE1-Request-ARM", "requests"),
+        ("EUW1-Lambda-GB-Second", "compute (GB-s)"),
+        ("Lambda-GB-Second-ARM", "compute (GB-s)"),
+        ("APN1-Lambda-Provisioned-Concurrency-ARM", "provisioned concurrency"),
+        ("USE2-Lambda-Provisioned-GB-Second", "provisioned compute (GB-s)"),
+        ("EU-Lambda-Ephemeral-Storage-GB-Second-ARM", "ephemeral storage"),
+        ("USE1-DataTransfer-Out-Bytes", "other"),
+    ],
+)
+def test_the_spend_chart_groups_usage_types_by_what_they_bill(usage_type, kind):
+    assert cost_view.usage_kind(usage_type) == kind

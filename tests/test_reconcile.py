@@ -117,3 +117,4 @@ def test_the_estimate_explains_the_simulated_month_within_1_percent_a_day():
     m = reconcile.month(rec)
     assert 0.99 < m.explained_share <= 1.0
     assert m.sentence().startswith("The estimate explains 100.0% of the bill:")
+
