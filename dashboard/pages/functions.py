@@ -48,22 +48,22 @@ def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | Non
                 f"{charts.period_text(r.period_s)} · missing data: {r.rule.missing_data} · severity {r.rule.severity}"
             )
 
-    left, right = st.columns([5, 2], gap="medium")
+    fig = view.figure(highlight_rule=highlight)
+    if fig is not None:  # the charts get the page's whole width; the configuration and tags sit below them
+        st.plotly_chart(fig, theme="streamlit", width="stretch", key="fn_figure", config={"displaylogo": False})
+    for note in view.notes(highlight_rule=highlight):
+        st.info(note, icon=":material/info:")
+    left, right = st.columns(2, gap="medium")
     with left:
-        fig = view.figure(highlight_rule=highlight)
-        if fig is not None:
-            st.plotly_chart(fig, theme="streamlit", width="stretch", key="fn_figure", config={"displaylogo": False})
-        for note in view.notes(highlight_rule=highlight):
-            st.info(note, icon=":material/info:")
-    with right:
         st.subheader("Configuration", anchor=False)
-        st.dataframe(view.config_table(), hide_index=True, width="stretch", key="fn_config")
+        st.dataframe(view.config_table(), hide_index=True, width="stretch", height="content", key="fn_config")
+    with right:
         st.subheader("Tags", anchor=False)
         tags = view.tags_table()
         if tags.empty:
             st.caption("No tags.")
         else:
-            st.dataframe(tags, hide_index=True, width="stretch", key="fn_tags")
+            st.dataframe(tags, hide_index=True, width="stretch", height="content", key="fn_tags")
 
     st.subheader("Alert rules", anchor=False)
     states = view.states()
