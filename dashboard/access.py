@@ -94,7 +94,7 @@ def resolve(access: AccessSettings, claims: Mapping[str, Any]) -> Viewer:
             "(access.identity_claim in config.yaml names the claim to use).",
         )
     identity = raw.strip()
-    if access.identity_claim == "email" and claims.get("email_verified") is False:
+    if access.identity_claim == "email" and str(claims.get("email_verified", "")).lower() == "false":  # some send "false"
         return Viewer(
             identity,
             frozenset(),

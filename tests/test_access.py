@@ -88,6 +88,7 @@ def test_an_unverified_address_or_a_missing_claim_sees_nothing():
     assert unverified.problem == (
         "Your identity provider says the address ops@platform.example.com is not verified; verify it there, then sign in again."
     )
+    assert access.resolve(ACC, {"email": "ops@platform.example.com", "email_verified": "false"}).teams == frozenset()
     nameless = access.resolve(ACC, {"sub": "1234"})
     assert nameless.teams == frozenset() and nameless.identity is None
     assert "sent no 'email' claim" in nameless.problem

@@ -2,7 +2,7 @@
 
 Time-bound incidents (errors, throttles, timeout, iterator_age) move with the anchor;
 standing conditions (idle, cold_starts, memory_high, memory_low) cover the whole
-30-day history. An incident belongs to the function that plays its role in the
+history (clock.HISTORY). An incident belongs to the function that plays its role in the
 catalog; a spec too small to hold that function has no such incident.
 """
 
