@@ -78,8 +78,10 @@ def test_an_identity_that_maps_to_no_team_sees_nothing_and_is_told_why():
         "You are signed in as eve@evil.example.net, but config.yaml maps this identity to no team: "
         "ask whoever runs Lambda Lens to add it under access.teams."
     )
-    # a glob does not match across the '@': alice@example.com.evil.net is not alice@example.com
+    # a pattern matches the whole identity, not a prefix: alice@example.com.evil.net is not alice@example.com,
+    # and *@search.example.com is not a suffix match on the domain alone
     assert access.resolve(ACC, {"email": "alice@example.com.evil.net"}).teams == frozenset()
+    assert access.resolve(ACC, {"email": "bob@evilsearch.example.com"}).teams == frozenset()
 
 
 def test_an_unverified_address_or_a_missing_claim_sees_nothing():
