@@ -18,14 +18,18 @@ Pure functions of the settings and the token's claims: pages, tests and the CLI 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+import httpx
+from cachetools import TTLCache
+
 from dashboard.settings import AccessSettings
 
-__all__ = ["ALL_TEAMS", "Viewer", "EVERYONE", "resolve", "auth_problem"]
+__all__ = ["ALL_TEAMS", "Viewer", "EVERYONE", "resolve", "auth_problem", "metadata_url", "provider_problem"]
 
 ALL_TEAMS = "*"
 # what st.login needs in the provider's section of secrets.toml, besides [auth]'s redirect_uri and cookie_secret
@@ -141,3 +145,42 @@ def auth_problem(access: AccessSettings, auth: Mapping[str, Any] | None) -> str 
     if not str(auth["redirect_uri"]).endswith("/oauth2callback"):
         return f"[auth] redirect_uri in .streamlit/secrets.toml must end with /oauth2callback, not {auth['redirect_uri']!r} ({fix})."
     return None
+
+
+def metadata_url(access: AccessSettings, auth: Mapping[str, Any]) -> str:
+    """The provider's OpenID discovery URL from secrets that :func:`auth_problem` accepted."""
+    section = auth if access.provider is None else auth[access.provider]
+    return str(section["server_metadata_url"])
+
+
+# a minute: a provider back up is noticed soon; signed-out visitors do not each ask it
+_PROVIDER_CHECKS: TTLCache = TTLCache(maxsize=16, ttl=60)
+_PROVIDER_LOCK = threading.Lock()
+
+
+def provider_problem(url: str, *, timeout_s: float = 3.0) -> str | None:
+    """One sentence when the provider's discovery document cannot be read, else None (cached a minute).
+
+    Streamlit answers a failed sign-in redirect with a bare "Authentication error"; asking first lets the
+    sign-in page name the cause and the fix instead.
+    """
+    with _PROVIDER_LOCK:
+        if url in _PROVIDER_CHECKS:
+            return _PROVIDER_CHECKS[url]
+    fix = "check server_metadata_url in .streamlit/secrets.toml and that the provider is up"
+    try:
+        response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
+        response.raise_for_status()
+        document = response.json()
+        problem = None if isinstance(document, dict) and document.get("authorization_endpoint") else (
+            f"The sign-in provider's discovery document at {url} has no authorization_endpoint; {fix}."
+        )
+    except httpx.HTTPStatusError as e:
+        problem = f"The sign-in provider answered HTTP {e.response.status_code} at {url}; {fix}."
+    except httpx.HTTPError as e:
+        problem = f"The sign-in provider cannot be reached at {url} ({type(e).__name__}); {fix}."
+    except ValueError:
+        problem = f"The sign-in provider's discovery document at {url} is not JSON; {fix}."
+    with _PROVIDER_LOCK:
+        _PROVIDER_CHECKS[url] = problem
+    return problem

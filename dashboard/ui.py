@@ -52,13 +52,20 @@ def sign_in(cfg: Settings) -> access.Viewer:
     sign-in page and nothing else: the page stops here, before anything is read from AWS."""
     if not cfg.access.sign_in:
         return access.EVERYONE
-    if problem := access.auth_problem(cfg.access, _auth_secrets()):
+    auth = _auth_secrets()
+    if problem := access.auth_problem(cfg.access, auth):
         st.error(escape_markdown(problem), icon=":material/lock:")
         st.stop()
     if not st.user.is_logged_in:
         st.title("Lambda Lens", anchor=False)
         st.markdown("Sign in to see your teams' Lambda functions, alerts and costs.")
-        st.button("Sign in", key="sign_in", icon=":material/login:", type="primary", on_click=st.login, args=(cfg.access.provider,))
+        down = access.provider_problem(access.metadata_url(cfg.access, auth))  # type: ignore[arg-type]
+        if down:
+            st.error(escape_markdown(down), icon=":material/cloud_off:")
+        st.button(
+            "Sign in", key="sign_in", icon=":material/login:", type="primary", disabled=bool(down),
+            on_click=st.login, args=(cfg.access.provider,),
+        )  # fmt: skip
         st.stop()
     who = access.resolve(cfg.access, st.user.to_dict())
     if st.session_state.get("_audited") != who:  # once per session and identity: who opened the dashboard, seeing what

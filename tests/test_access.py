@@ -18,6 +18,7 @@ from dashboard.data import inventory
 from dashboard.settings import AccessSettings, Settings
 from tests.apptest import APP, run
 from tests.apptest import COST_NOW as NOW
+from tests.conftest import free_port
 
 TEAMS = ["data", "media", "payments", "platform", "search", "untagged"]  # the demo account's
 AUTH = {
@@ -207,6 +208,36 @@ def test_signed_out_sees_only_the_sign_in_page_and_nothing_is_read_from_aws(sign
     # a deep link to a function does not get past the sign-in page either
     deep = signed(None, page="dashboard/pages/functions.py", query={"fn": "demo/us-east-1/payments-api"})
     assert not deep.dataframe and METER.snapshot().total_calls == 0
+
+
+@pytest.fixture
+def provider():
+    """An OpenID provider on loopback (discovery, authorize, token, JWKS)."""
+    from oidc_provider_mock import run_server_in_thread
+
+    access._PROVIDER_CHECKS.clear()
+    with run_server_in_thread(port=free_port()) as server:
+        yield f"http://localhost:{server.server_port}/.well-known/openid-configuration"
+    access._PROVIDER_CHECKS.clear()
+
+
+def test_the_sign_in_page_says_when_the_provider_is_down_and_when_it_is_back(signed, provider):
+    up = signed(None, secrets={**AUTH, "server_metadata_url": provider})
+    assert not up.error and not up.button(key="sign_in").disabled
+    dead = "http://127.0.0.1:9/.well-known/openid-configuration"  # nothing listens on port 9
+    down = signed(None, secrets={**AUTH, "server_metadata_url": dead})
+    assert texts(down, "error") == [
+        f"The sign-in provider cannot be reached at {dead} (ConnectError); check server_metadata_url in "
+        ".streamlit/secrets.toml and that the provider is up."
+    ]
+    assert down.button(key="sign_in").disabled  # Streamlit would answer a bare "Authentication error"
+    assert METER.snapshot().total_calls == 0
+    not_oidc = provider.replace("/.well-known/openid-configuration", "/")  # the provider's HTML home page
+    wrong = signed(None, secrets={**AUTH, "server_metadata_url": not_oidc})
+    assert texts(wrong, "error") == [
+        f"The sign-in provider's discovery document at {not_oidc} is not JSON; check server_metadata_url in "
+        ".streamlit/secrets.toml and that the provider is up."
+    ]
 
 
 def test_sign_in_on_without_auth_secrets_says_what_to_add(signed):
