@@ -31,7 +31,7 @@ from cachetools import LRUCache, TTLCache
 
 from aws.errors import AwsError
 
-__all__ = ["Cached", "SourceCache", "DEFAULT_TTLS", "source", "configure", "refresh", "clear_all", "sources"]
+__all__ = ["Cached", "SourceCache", "Memo", "DEFAULT_TTLS", "source", "configure", "refresh", "clear_all", "sources"]
 
 T = TypeVar("T")
 
@@ -151,6 +151,32 @@ class SourceCache:
 
 _registry_lock = threading.Lock()
 _registry: dict[str, SourceCache] = {}
+
+
+class Memo(Generic[T]):
+    """A few values computed from cached answers (an alert report, an Overview), kept by key and single-flight.
+
+    The answer cache's own mechanism (:class:`SourceCache`), so N sessions asking the same question
+    together share one computation; unlike an answer, a computation that fails is never served from an
+    older one: the error reaches every waiting asker and the next ask computes again. Entries live a
+    day (keys carry the versions of the parts read, so new data is a new key anyway); ``size`` bounds
+    what the memo holds. ``force`` computes afresh, still once for everyone asking at that moment.
+    """
+
+    def __init__(self, name: str, *, size: int) -> None:
+        self._cache = SourceCache(name, 24 * 3600, maxsize=size)
+
+    def get(self, key: Hashable, compute: Callable[[], T], *, force: bool = False) -> T:
+        got = self._cache.get(key, compute, force=force)
+        if got.error is not None:  # the answer cache's stale-on-error fallback: not for a computation
+            raise got.error
+        return got.value
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
 
 def source(name: str) -> SourceCache:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from aws import account as lambda_account
-from aws.cache import SourceCache
+from aws.cache import Memo
 from aws.frames import UTC_TS, typed_frame
 from dashboard import data, links
 from dashboard.alerts import (
@@ -257,37 +257,14 @@ def with_report_counts(memory: pd.DataFrame | None, metrics: pd.DataFrame) -> pd
     return out
 
 
-def _minute(t) -> int:
-    return int(pd.Timestamp(t).timestamp()) // 60
-
-
-class _Memo:
-    """The last few evaluations, keyed by the question and the version of every cached part read.
-
-    A page rerun (every widget change) asks the same question of the same cached answers: the
-    report is reused instead of evaluating every rule × function again. The loaders rebuild
-    their frames from the cached parts on each call, so the key holds each part's status
-    (source, account, region, fetch time, stale, error): new data (a refresh, an expired cache
-    entry) changes a fetch time, hence a new evaluation.
-
-    It is the answer cache's own mechanism (:class:`aws.cache.SourceCache`): single-flight, so N
-    sessions opening the same page together share one evaluation (at 1,000 functions ~4 s and
-    ~450 MB of heap each: 20 sessions peaked at 7.7 GB RSS without it), and failures not kept.
-    """
-
-    def __init__(self, size: int = 8) -> None:
-        # a day: the key changes with every refresh anyway; this only drops reports nobody asks for
-        self._cache = SourceCache("alert-evaluations", 24 * 3600, maxsize=size)
-
-    def get(self, key: tuple, compute: Callable[[], AlertReport]) -> AlertReport:
-        """The memoised report, computed once however many sessions ask at the same time."""
-        return self._cache.get(key, compute).value
-
-    def clear(self) -> None:
-        self._cache.clear()
-
-
-_MEMO = _Memo()
+# The last few evaluations, keyed by the question and the version of every cached part read. A page rerun
+# (every widget change) asks the same question of the same cached answers: the report is reused instead of
+# evaluating every rule × function again. The loaders rebuild their frames from the cached parts on each
+# call, so the key holds each part's status (source, account, region, fetch time, stale, error): new data
+# (a refresh, an expired cache entry) changes a fetch time, hence a new evaluation. Single-flight, so N
+# sessions opening the same page together share one evaluation (at 1,000 functions ~4 s and ~450 MB of heap
+# each: 20 sessions peaked at 7.7 GB RSS without it); failures are not kept.
+_MEMO: Memo[AlertReport] = Memo("alert-evaluations", size=8)
 
 
 def _needs(settings: AlertSettings) -> tuple[bool, bool]:
@@ -339,7 +316,7 @@ def load_alerts(
         limits, quota_status = concurrency_limits(settings, frame, force=force)
         statuses += quota_status
     # The frames are rebuilt from cached parts on every call; the parts' fetch times say whether
-    # they are the same data as last time (see _Memo).
+    # they are the same data as last time (see _MEMO).
     key = (
         settings.alerts.model_dump_json(),
         settings.allocation.model_dump_json(),
@@ -347,8 +324,7 @@ def load_alerts(
         tuple(regions or ()),
         tuple(teams or ()),
         tuple(sorted(limits.items())) if isinstance(limits, dict) else limits,
-        _minute(window.start),
-        _minute(window.end),
+        *window.minutes,
         tuple((s.source, s.account, s.region, s.fetched_at, s.stale, s.error) for s in statuses),
     )
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from aws import costs as ce
-from aws.cache import Cached, SourceCache
+from aws.cache import Memo
 from aws.frames import typed_frame
 from dashboard import alerting, data, links
 from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport
@@ -350,56 +350,18 @@ def _metric_failures(loaded: data.Loaded) -> list[data.SourceStatus]:
     return [s for s in loaded.failed if s.source == "metrics"]
 
 
-def _minute(t: datetime) -> int:
-    return int(pd.Timestamp(t).timestamp()) // 60
-
-
-class _Memo:
-    """The last few Overviews, keyed by the question and the version of every cached part read.
-
-    Two of the answer cache's own single-flight caches (:class:`aws.cache.SourceCache`):
-
-    - ``asks``, keyed by the question alone and always asked with ``force``, so it never serves
-      a kept answer (and keeps one at most): it makes sessions asking the same question while one
-      of them is loading wait for that load and share its result, loaders included. (Building the merged frames is most of an
-      Overview's memory: at 1,000 functions the metrics frame alone is ~120 MB a copy; 20
-      sessions each building their own peaked at 5.1 GB RSS.)
-    - ``overviews``, keyed by the question plus every part's status (source, account, region,
-      fetch time, stale, error): the loaders rebuild their frames on each ask, and a part's fetch
-      time says whether it is the same data; a refresh, an expired entry or a failed part answered
-      on retry changes it, hence a new Overview. The same question of the same data is one object.
-
-    Neither keeps a failure: an exception reaches every waiting asker and the next ask computes
-    again. Both hold a handful of entries, so the memo itself holds little.
-    """
-
-    def __init__(self, size: int = 4) -> None:
-        self._asks = SourceCache("overview-asks", 24 * 3600, maxsize=1)
-        self._overviews = SourceCache("overviews", 24 * 3600, maxsize=size)
-
-    @staticmethod
-    def _value(got: Cached[Overview]) -> Overview:
-        if got.error is not None:  # the cache's stale-on-error fallback: not wanted for a computation
-            raise got.error
-        return got.value
-
-    def ask(self, question: tuple, load: Callable[[], Overview]) -> Overview:
-        """``load()``'s Overview, run once however many sessions ask ``question`` while it runs."""
-        return self._value(self._asks.get(question, load, force=True))
-
-    def overview(self, key: tuple, compute: Callable[[], Overview]) -> Overview:
-        """The Overview of ``key`` (the question and its parts' versions), computed once."""
-        return self._value(self._overviews.get(key, compute))
-
-    def clear(self) -> None:
-        self._asks.clear()
-        self._overviews.clear()
-
-    def __len__(self) -> int:
-        return len(self._overviews)
-
-
-_MEMO = _Memo()
+# One Overview per question, however many sessions ask (building the merged frames is most of an Overview's
+# memory: at 1,000 functions the metrics frame alone is ~120 MB a copy; 20 sessions each building their own
+# peaked at 5.1 GB RSS). Two memos:
+# - _ASKS, keyed by the question alone and always asked with force, so it never serves a kept answer (and
+#   keeps one at most): sessions asking the same question while one of them is loading wait for that load
+#   and share its result, loaders included;
+# - _MEMO, keyed by the question plus every part's status (source, account, region, fetch time, stale,
+#   error): the loaders rebuild their frames on each ask, and a part's fetch time says whether it is the
+#   same data; a refresh, an expired entry or a failed part answered on retry changes it, hence a new
+#   Overview. The same question of the same data is one object.
+_ASKS: Memo[Overview] = Memo("overview-asks", size=1)
+_MEMO: Memo[Overview] = Memo("overviews", size=4)
 
 
 class _Steps:
@@ -451,7 +413,7 @@ def load_overview(
     ``spend`` False leaves out the spend tile and its Cost Explorer requests (a team-scoped
     viewer: the bill covers whole accounts).
 
-    Memoised and single-flight per question (:class:`_Memo`): the settings, the range (its label,
+    Memoised and single-flight per question (``_ASKS``, ``_MEMO``): the settings, the range (its label,
     start and end to the minute), the accounts, regions and teams, ``range_text`` and ``today``.
     Sessions asking it while another loads wait for that load (their ``progress`` is not called)
     and get the same :class:`Overview` object; asked again on the same cached data, the same object
@@ -465,8 +427,7 @@ def load_overview(
     question = (
         settings.model_dump_json(),
         trange.label,
-        _minute(trange.start),
-        _minute(trange.end),
+        *trange.minutes,
         tuple(accounts or ()),
         tuple(regions or ()),
         tuple(teams or ()),
@@ -475,9 +436,10 @@ def load_overview(
         spend,
     )
     steps = _Steps(progress)
-    ov = _MEMO.ask(
+    ov = _ASKS.get(
         question,
         lambda: _load(settings, trange, question, accounts=accounts, regions=regions, teams=teams, range_text=range_text, today=today, spend=spend, step=steps),
+        force=True,
     )
     steps.reraise()
     return ov
@@ -542,4 +504,4 @@ def _load(
         table = function_table(summary.frame, met.frame, start=trange.start, end=trange.end, range_text=range_text, firing=firing)
         return Overview(trange, tiles, table, summary, previous, this_month, month_before, alerts, firing, alerts_error)
 
-    return _MEMO.overview(key, compute)
+    return _MEMO.get(key, compute)

@@ -34,6 +34,11 @@ class TimeRange:
     def duration(self) -> timedelta:
         return self.end - self.start
 
+    @property
+    def minutes(self) -> tuple[int, int]:
+        """Start and end as whole minutes since the epoch: a memo key that ignores the seconds of "now"."""
+        return int(self.start.timestamp()) // 60, int(self.end.timestamp()) // 60
+
     def previous(self) -> TimeRange:
         """The period of the same length just before this one (for "change vs previous")."""
         return TimeRange(self.start - self.duration, self.start, f"previous {self.label}".strip())

@@ -1,4 +1,4 @@
-"""The alert evaluation memo is single-flight: sessions asking the same question together share one evaluation.
+"""The memo of computations (the alert evaluation, the Overview) is single-flight: sessions asking the same question together share one evaluation.
 
 Found by the 20-session load test (every session evaluated every rule × function at once: 7.7 GB peak
 RSS at 1,000 functions); this is the fast check of the fix, in the default run.
@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from dashboard.alerting import _Memo
+from aws.cache import Memo
 
 
 def test_concurrent_askers_share_one_evaluation():
-    memo = _Memo()
+    memo = Memo("alert-evaluations", size=8)
     calls = []
     report = object()
     go = threading.Barrier(8)
@@ -42,7 +42,7 @@ def test_concurrent_askers_share_one_evaluation():
 
 
 def test_a_failed_evaluation_is_not_remembered():
-    memo = _Memo()
+    memo = Memo("alert-evaluations", size=8)
 
     def boom():
         raise ValueError("bad rule")
