@@ -125,6 +125,12 @@ def with_provisioned_concurrency(
     return out, [s for s in status if s.error]
 
 
+WHOLE_ACCOUNT_BILL = (
+    "Cost Explorer's bill covers whole accounts, so with a region or team filter the figures here are our "
+    "estimate from usage at list prices."
+)
+
+
 @dataclass
 class CostReport:
     """One month of estimate and bill (complete days), and the month before it."""
@@ -146,11 +152,15 @@ class CostReport:
     statuses: list[data.SourceStatus] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ce_missing: str | None = None  # one sentence: why the actual spend is missing
-    bill_hidden: bool = False  # ce_missing says the bill covers more than the filter (see narrow), not a failure
 
     @property
     def loaded(self) -> data.Loaded:
         return data.Loaded(self.estimate, self.statuses, self.warnings)
+
+    @property
+    def bill_hidden(self) -> bool:
+        """The bill is missing because it covers more than the filter (see :func:`narrow`), not because it failed."""
+        return self.ce_missing == WHOLE_ACCOUNT_BILL
 
     @property
     def ce_ok(self) -> bool:
@@ -288,12 +298,6 @@ def gather(
     return report
 
 
-WHOLE_ACCOUNT_BILL = (
-    "Cost Explorer's bill covers whole accounts, so with a region or team filter the figures here are our "
-    "estimate from usage at list prices."
-)
-
-
 def narrow(
     report: CostReport,
     *,
@@ -337,7 +341,6 @@ def narrow(
         tag_costs=None if whole else of_accounts(report.tag_costs),
         forecast=of_accounts(report.forecast),
         ce_missing=report.ce_missing or (WHOLE_ACCOUNT_BILL if whole else None),
-        bill_hidden=report.ce_missing is None and whole,
     )
 
 
