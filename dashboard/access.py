@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import httpx
-from cachetools import TTLCache
+from cachetools import TTLCache, cached
 
 from dashboard.settings import AccessSettings
 
@@ -155,18 +155,15 @@ def metadata_url(access: AccessSettings, auth: Mapping[str, Any]) -> str:
 
 # a minute: a provider back up is noticed soon; signed-out visitors do not each ask it
 _PROVIDER_CHECKS: TTLCache = TTLCache(maxsize=16, ttl=60)
-_PROVIDER_LOCK = threading.Lock()
 
 
+@cached(_PROVIDER_CHECKS, lock=threading.Lock())
 def provider_problem(url: str, *, timeout_s: float = 3.0) -> str | None:
     """One sentence when the provider's discovery document cannot be read, else None (cached a minute).
 
     Streamlit answers a failed sign-in redirect with a bare "Authentication error"; asking first lets the
     sign-in page name the cause and the fix instead.
     """
-    with _PROVIDER_LOCK:
-        if url in _PROVIDER_CHECKS:
-            return _PROVIDER_CHECKS[url]
     fix = "check server_metadata_url in .streamlit/secrets.toml and that the provider is up"
     try:
         response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
@@ -181,6 +178,4 @@ def provider_problem(url: str, *, timeout_s: float = 3.0) -> str | None:
         problem = f"The sign-in provider cannot be reached at {url} ({type(e).__name__}); {fix}."
     except ValueError:
         problem = f"The sign-in provider's discovery document at {url} is not JSON; {fix}."
-    with _PROVIDER_LOCK:
-        _PROVIDER_CHECKS[url] = problem
     return problem
