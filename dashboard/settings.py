@@ -46,6 +46,11 @@ def _region_problem(region: str) -> str | None:
     return None if region in aws_regions() else f"{region!r} is not an AWS region (e.g. us-east-1, eu-west-1)"
 
 
+def _has_control(text: str) -> bool:
+    """Whether ``text`` holds an ASCII control character (line breaks and tabs included)."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def _check_unique_names(names: list[str], what: str) -> None:
     """Raise at the second use of a name (pointing at that item)."""
     seen: set[str] = set()
@@ -379,7 +384,7 @@ class DigestSettings(_Model):
     @field_validator("team")
     @classmethod
     def _team(cls, v: str | None) -> str | None:
-        if v is not None and (not v or any(ord(c) < 32 or ord(c) == 127 for c in v)):
+        if v is not None and (not v or _has_control(v)):
             raise ValueError(f"{v!r} is not a team name; control characters are not allowed")
         return v
 
@@ -410,7 +415,7 @@ class EmailSettings(_Model):
     @field_validator("sender_name")
     @classmethod
     def _sender_name(cls, v: str) -> str:
-        if any(ord(c) < 32 or ord(c) == 127 for c in v):
+        if _has_control(v):
             raise ValueError("must not contain control characters (line breaks, tabs)")
         return v
 
@@ -450,7 +455,7 @@ _PROVIDER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _no_control(v: str, what: str) -> str:
-    if not v or any(ord(c) < 32 or ord(c) == 127 for c in v):
+    if not v or _has_control(v):
         raise ValueError(f"{v!r} is not {what}; it must be non-empty, without control characters")
     return v
 
