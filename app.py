@@ -8,8 +8,8 @@ import streamlit as st
 
 from aws import cache
 from aws.meter import METER
-from dashboard import ui
-from dashboard.data import inventory
+from dashboard.query.sources import inventory
+from dashboard.web import ui
 
 st.set_page_config(page_title="Lambda Lens", page_icon=":material/monitoring:", layout="wide")
 

@@ -9,6 +9,7 @@ AWS account, which answers the same boto3 calls the collectors make.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from aws import errors
 from aws.meter import METER
 
-__all__ = ["Account", "SimSpec", "client", "call", "reset_clients", "CE_REGION"]
+__all__ = ["Account", "SimSpec", "client", "call", "reset_clients", "use_simulator", "CE_REGION"]
 
 CE_REGION = "us-east-1"  # Cost Explorer has one endpoint, in us-east-1.
 
@@ -75,6 +76,16 @@ class Account:
 _lock = threading.Lock()
 _sessions: dict[Account, boto3.Session] = {}
 _clients: dict[tuple[Account, str, str], Any] = {}
+# Answers a demo account's boto3 calls: registered by the simulated account (``aws.sim``) when it is imported,
+# so this module never imports the simulator (the dependency runs one way: aws.sim → aws.session).
+_simulator: Callable[[boto3.Session, Account], None] | None = None
+
+
+def use_simulator(attach: Callable[[boto3.Session, Account], None] | None) -> None:
+    """Make ``attach(session, account)`` answer every request of a demo account's sessions (None: no simulator)."""
+    global _simulator
+    _simulator = attach
+    reset_clients()
 
 
 def reset_clients() -> None:
@@ -90,10 +101,13 @@ def _session(account: Account) -> boto3.Session:
         return sess
     if account.demo:
         # Static dummy keys: the simulator answers before anything leaves the process.
+        if _simulator is None:
+            raise errors.NotEnabled(
+                f"Account {account.name!r} is the simulated account, but the simulator is not loaded; import aws.sim first.",
+                account=account.name,
+            )
         sess = boto3.Session(aws_access_key_id="demo", aws_secret_access_key="demo", region_name=account.regions[0])  # noqa: S106 - not a secret
-        from aws import sim  # imported only when a demo account exists
-
-        sim.attach(sess, account)
+        _simulator(sess, account)
     else:
         core = botocore.session.Session(profile=account.profile)
         if account.role_arn:

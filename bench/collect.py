@@ -33,17 +33,17 @@ os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 def scenario(n: int, range_text: str, approach: str) -> dict:
     from aws import metrics as cw
     from aws.meter import METER
-    from dashboard import data
-    from dashboard.settings import AccountSettings, DemoSettings, Settings
-    from dashboard.timerange import parse_range
+    from dashboard.config.settings import AccountSettings, DemoSettings, Settings
+    from dashboard.query import sources
+    from dashboard.query.timerange import parse_range
 
     cfg = Settings(accounts=[AccountSettings(name="demo", demo=True, regions=["us-east-1", "eu-west-1"], simulation=DemoSettings(functions=n))])
     trange = parse_range(range_text)
-    inv = data.inventory(cfg).frame  # not measured: the inventory is cached for 15 min anyway
+    inv = sources.inventory(cfg).frame  # not measured: the inventory is cached for 15 min anyway
     METER.reset()
     t0 = time.perf_counter()
     if approach == "batched":
-        loaded = data.metrics(cfg, trange, inv)
+        loaded = sources.metrics(cfg, trange, inv)
         if loaded.failed:
             raise SystemExit(f"refresh failed: {loaded.errors}")
         rows = len(loaded.frame)
@@ -67,7 +67,7 @@ def scenario(n: int, range_text: str, approach: str) -> dict:
         "rows": rows,
     }
     if approach == "batched":
-        lo, hi, period = cw.recent_window(span=trange.duration, now=trange.end)  # as dashboard.data.metrics does
+        lo, hi, period = cw.recent_window(span=trange.duration, now=trange.end)  # as dashboard.query.sources.metrics does
         points = cw.points_per_query(start=lo, end=hi, period=period)
         bound = 0
         queries = 0
@@ -79,7 +79,7 @@ def scenario(n: int, range_text: str, approach: str) -> dict:
             bound += cw.lower_bound_calls(q, points)
         out.update(period_s=period, points_per_query=points, queries=queries, gmd_lower_bound=bound)
         METER.reset()
-        data.metrics(cfg, trange, inv)  # warm: the same question again
+        sources.metrics(cfg, trange, inv)  # warm: the same question again
         out["warm_calls"] = METER.snapshot().total_calls
     return out
 

@@ -33,9 +33,9 @@ def main() -> None:
 
     from aws import cache, session
     from aws.meter import METER
-    from dashboard import data
-    from dashboard.settings import AccountSettings, AwsSettings, DemoSettings, Settings
-    from dashboard.timerange import parse_range
+    from dashboard.config.settings import AccountSettings, AwsSettings, DemoSettings, Settings
+    from dashboard.query import sources
+    from dashboard.query.timerange import parse_range
 
     logging.basicConfig(level=logging.ERROR)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,15 +52,15 @@ def main() -> None:
             aws=AwsSettings(**(aws or {})),
         )
 
-    def refresh(cfg: Settings) -> dict[str, data.Loaded]:
-        inv = data.inventory(cfg)
+    def refresh(cfg: Settings) -> dict[str, sources.Loaded]:
+        inv = sources.inventory(cfg)
         return {
             "inventory": inv,
-            "metrics": data.metrics(cfg, trange, inv.frame),
-            "range_stats": data.range_stats(cfg, trange, inv.frame, columns=("invocations", "errors", "duration_p99_ms")),
-            "memory": data.memory(cfg, trange, inv.frame),
-            "costs": data.daily_costs(cfg, start=today - timedelta(days=10), end=today),
-            "forecast": data.month_forecast(cfg, today=today),
+            "metrics": sources.metrics(cfg, trange, inv.frame),
+            "range_stats": sources.range_stats(cfg, trange, inv.frame, columns=("invocations", "errors", "duration_p99_ms")),
+            "memory": sources.memory(cfg, trange, inv.frame),
+            "costs": sources.daily_costs(cfg, start=today - timedelta(days=10), end=today),
+            "forecast": sources.month_forecast(cfg, today=today),
         }
 
     scenarios = [

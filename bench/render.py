@@ -88,7 +88,7 @@ def _check(at) -> None:
 
 
 def _app_config(n: int, folder: Path) -> Path:
-    from dashboard.settings import load
+    from dashboard.config.settings import load
 
     path = folder / f"bench-{n}.yaml"
     path.write_text(CONFIG.format(n=n), encoding="utf-8")
@@ -101,8 +101,8 @@ def bench(sizes: list[int], repeat: int, app: Path) -> list[dict]:
 
     from aws import cache
     from aws.session import reset_clients
-    from dashboard import data
-    from dashboard.settings import load
+    from dashboard.config.settings import load
+    from dashboard.query import sources
 
     rows = []
     os.chdir(app.parent)
@@ -122,7 +122,7 @@ def bench(sizes: list[int], repeat: int, app: Path) -> list[dict]:
                 raise SystemExit(f"the Overview listed {shown} functions, not {n}")
             rows.append({"page": "Overview", "functions": n, "cold": cold, "warm": warm, "calls": calls})
 
-            inv = data.inventory(load(cfg_path)).frame
+            inv = sources.inventory(load(cfg_path)).frame
             named = inv[inv["function"] == "payments-checkout-api"]  # a busy API with an incident in the last day
             busiest = (named if len(named) else inv).iloc[0]
             fn = f"{busiest['account']}/{busiest['region']}/{busiest['function']}"

@@ -13,12 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from aws.errors import AwsError
-from dashboard import settings as settings_mod
 from dashboard.alerts import ALARM, SEVERITY_ORDER, STATES
+from dashboard.config import settings as settings_mod
+from dashboard.config.settings import ConfigError, Settings
 from dashboard.digest import commands as digest_commands
-from dashboard.output import FORMATS, render
-from dashboard.settings import ConfigError, Settings
-from dashboard.timerange import RangeError, parse_range
+from dashboard.present.tables import FORMATS, render
+from dashboard.query.timerange import RangeError, parse_range
 
 __all__ = ["main", "build_parser"]
 
@@ -100,7 +100,7 @@ def _load(path: str | None) -> Settings:
 
 
 def cmd_summary(args: argparse.Namespace, out, err) -> int:
-    from dashboard.summary import function_summary
+    from dashboard.figures.usage import function_summary
 
     cfg = _load(args.config)
     trange = parse_range(args.range or cfg.default_range)
@@ -120,7 +120,7 @@ def _report(loaded, err) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace, out, err) -> int:
-    from dashboard import alerting
+    from dashboard.alerts import evaluation
 
     cfg = _load(args.config)
     unknown = sorted(set(args.rule or []) - {r.name for r in cfg.alerts.rules})
@@ -128,27 +128,27 @@ def cmd_alerts(args: argparse.Namespace, out, err) -> int:
         err.write(f"error: no rule named {unknown[0]!r} in {cfg.source} (rules: {', '.join(r.name for r in cfg.alerts.rules)})\n")
         return EXIT_INPUT
     trange = parse_range(args.range or cfg.default_range)
-    got = alerting.load_alerts(cfg, trange, accounts=args.account, regions=args.region, teams=args.team)
+    got = evaluation.load_alerts(cfg, trange, accounts=args.account, regions=args.region, teams=args.team)
     states = None if "all" in (args.state or []) else (args.state or [ALARM])
     if args.transitions:
-        rows = alerting.transition_rows(got.report, severities=args.severity, teams=args.team, rules=args.rule)
+        rows = evaluation.transition_rows(got.report, severities=args.severity, teams=args.team, rules=args.rule)
     else:
-        rows = alerting.alert_rows(got.report.states, states_wanted=states, severities=args.severity, teams=args.team, rules=args.rule)
+        rows = evaluation.alert_rows(got.report.states, states_wanted=states, severities=args.severity, teams=args.team, rules=args.rule)
     out.write(render(rows.drop(columns="link"), args.format) + "\n")
     return _report(got.as_loaded(), err)
 
 
 def cmd_costs(args: argparse.Namespace, out, err) -> int:
-    from dashboard import cost_view
+    from dashboard.figures import cost_report
 
     cfg = _load(args.config)
     try:
-        report = cost_view.gather(cfg, month=args.month)
+        report = cost_report.gather(cfg, month=args.month)
     except ValueError as e:  # a bad --month
         err.write(f"error: {e}\n")
         return EXIT_INPUT
-    report = cost_view.narrow(report, accounts=args.account or (), regions=args.region or (), teams=args.team or ())
-    out.write(render(cost_view.costs_table(report, cfg, by=args.by), args.format) + "\n")
+    report = cost_report.narrow(report, accounts=args.account or (), regions=args.region or (), teams=args.team or ())
+    out.write(render(cost_report.costs_table(report, cfg, by=args.by), args.format) + "\n")
     loaded = report.loaded
     if report.bill_hidden:
         err.write(f"note: {report.ce_missing}\n")
@@ -161,7 +161,7 @@ def cmd_costs(args: argparse.Namespace, out, err) -> int:
 
 
 def cmd_access(args: argparse.Namespace, out, err) -> int:
-    from dashboard import access
+    from dashboard.config import access
 
     cfg = _load(args.config)
     claims: dict = {cfg.access.identity_claim: args.identity}

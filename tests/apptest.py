@@ -34,9 +34,9 @@ def app_dir(monkeypatch):
 def cost_clock(monkeypatch):
     """The cost pages and the simulated account at :data:`COST_NOW`."""
     from aws import sim
-    from dashboard import cost_view
+    from dashboard.figures import cost_report
 
-    monkeypatch.setattr(cost_view, "_now", lambda: COST_NOW)
+    monkeypatch.setattr(cost_report, "_now", lambda: COST_NOW)
     sim.set_clock(lambda: COST_NOW)
     yield COST_NOW
     sim.set_clock(None)

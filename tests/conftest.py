@@ -10,6 +10,7 @@ import socket
 
 import pytest
 
+import aws.sim  # noqa: F401 - the simulated account answers every demo Account a test builds
 from aws.meter import METER
 from aws.session import Account, reset_clients
 from tests.apptest import app_dir, cost_clock  # noqa: F401 - fixtures for the AppTest suites

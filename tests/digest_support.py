@@ -18,9 +18,9 @@ import pandas as pd
 from aws import functions as lam
 from aws import metrics as cw
 from aws.frames import typed_frame
-from dashboard.data import MEMORY_SCHEMA
 from dashboard.digest.compose import Inputs
-from dashboard.pricing import load_prices
+from dashboard.figures.pricing import load_prices
+from dashboard.query.sources import MEMORY_SCHEMA
 from tests.conftest import free_port
 
 # The simulated account's clock in the tests: the hour its seeded error incident (payments-checkout-api) ends.
@@ -174,7 +174,7 @@ def metrics(per_function: dict[str, list[tuple[float, float]]], *, end: pd.Times
 def synthetic_inputs(inv: pd.DataFrame, met: pd.DataFrame, *, now: pd.Timestamp = T_END, prev_met: pd.DataFrame | None = None) -> Inputs:
     """Inputs for :func:`dashboard.digest.compose.compose` from our own frames (no AWS, no costs)."""
     from aws import costs as ce
-    from dashboard.timerange import TimeRange
+    from dashboard.query.timerange import TimeRange
 
     nowdt = now.to_pydatetime()
     tr = TimeRange(nowdt - dt.timedelta(hours=3), nowdt, "3h")
@@ -202,7 +202,7 @@ def synthetic_inputs(inv: pd.DataFrame, met: pd.DataFrame, *, now: pd.Timestamp 
 def demo_inputs(range_text: str = "24h"):
     """The simulated account's inputs at :data:`SIM_NOW` (about 8 s: two ranges of metrics and logs)."""
     from aws import sim
-    from dashboard import settings
+    from dashboard.config import settings
     from dashboard.digest.compose import gather
 
     sim.set_clock(lambda: SIM_NOW)
@@ -217,7 +217,7 @@ def write_config(folder: Path, email_section: dict, **top) -> Path:
     """The shipped config.yaml (demo account, alert rules) with our ``email:`` section (and other top-level keys)."""
     import yaml
 
-    from dashboard import settings
+    from dashboard.config import settings
 
     data = yaml.safe_load(settings.DEFAULT_CONFIG.read_text())
     data["email"] = email_section

@@ -1,5 +1,5 @@
-"""Sign-in and the team-scoped view: who sees which teams (dashboard.access), the cost report narrowed to a
-selection (dashboard.cost_view.narrow), and every page in AppTest as a signed-in, signed-out, unmapped and
+"""Sign-in and the team-scoped view: who sees which teams (dashboard.config.access), the cost report narrowed to a
+selection (dashboard.figures.cost_report.narrow), and every page in AppTest as a signed-in, signed-out, unmapped and
 all-teams viewer. The real OIDC round trip in Chromium is tests/browser/test_login.py."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from aws import sim
 from aws.meter import METER
-from dashboard import access, cost_view
 from dashboard.cli import main
-from dashboard.data import inventory
-from dashboard.settings import AccessSettings, Settings
+from dashboard.config import access
+from dashboard.config.settings import AccessSettings, Settings
+from dashboard.figures import cost_report
+from dashboard.query.sources import inventory
 from tests.apptest import APP, run
 from tests.apptest import COST_NOW as NOW
 from tests.conftest import free_port
@@ -139,32 +140,32 @@ def test_auth_secrets_are_checked_with_one_sentence_each():
 def report():
     sim.set_clock(lambda: NOW)
     try:
-        yield cost_view.gather(Settings(), now=NOW)
+        yield cost_report.gather(Settings(), now=NOW)
     finally:
         sim.set_clock(None)
 
 
 def test_a_team_filter_narrows_the_estimate_and_hides_the_whole_account_bill(report):
     assert report.actual_usd is not None and report.ce_missing is None
-    mine = cost_view.narrow(report, teams=["payments"])
+    mine = cost_report.narrow(report, teams=["payments"])
     assert set(mine.inventory["team"]) == {"payments"}
     keys = set(map(tuple, mine.inventory[["account", "region", "function"]].astype(object).to_numpy()))
     assert set(map(tuple, mine.estimate[["account", "region", "function"]].astype(object).to_numpy())) <= keys
     assert len(mine.estimate) > 0
     # the team's estimate is the same as in the whole report's team allocation
-    whole = cost_view.costs_table(report, Settings(), by="function")
-    narrowed = cost_view.costs_table(mine, Settings(), by="function")
+    whole = cost_report.costs_table(report, Settings(), by="function")
+    narrowed = cost_report.costs_table(mine, Settings(), by="function")
     assert narrowed["est_cost_usd"].sum() == pytest.approx(whole.loc[whole["team"] == "payments", "est_cost_usd"].sum(), abs=1e-9)
     assert mine.actual_usd is None and mine.bill_hidden and mine.tag_costs is None
-    assert mine.ce_missing == cost_view.WHOLE_ACCOUNT_BILL
-    teams = cost_view.costs_table(mine, Settings(), by="team")
+    assert mine.ce_missing == cost_report.WHOLE_ACCOUNT_BILL
+    teams = cost_report.costs_table(mine, Settings(), by="team")
     assert set(teams.loc[teams["line"] == "team", "team"]) == {"payments"}
     assert not set(teams["team"]) & {"data", "media", "platform", "search"}
     # an account filter keeps Cost Explorer's figures (asked per account), nothing to narrow: the same report
-    same = cost_view.narrow(report, accounts=["demo"])
+    same = cost_report.narrow(report, accounts=["demo"])
     assert same.actual_usd == report.actual_usd and not same.bill_hidden
-    assert cost_view.narrow(report) is report
-    region = cost_view.narrow(report, regions=["eu-west-1"])
+    assert cost_report.narrow(report) is report
+    region = cost_report.narrow(report, regions=["eu-west-1"])
     assert set(region.inventory["region"]) == {"eu-west-1"} and region.bill_hidden
 
 
@@ -247,10 +248,10 @@ def test_sign_in_on_without_auth_secrets_says_what_to_add(signed):
 
 
 def test_an_unmapped_identity_is_told_why_and_nothing_is_read(signed, caplog):
-    caplog.set_level("INFO", logger="dashboard.ui")
+    caplog.set_level("INFO", logger="dashboard.web.ui")
     at = signed({"email": "eve@evil.example.net"})
     # the audit line: who tried, and that they were refused
-    assert [r.getMessage() for r in caplog.records if r.name == "dashboard.ui"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "dashboard.web.ui"] == [
         "sign-in: 'eve@evil.example.net' sees [] (refused: maps to no team)"
     ]
     assert texts(at, "warning") == [
@@ -283,12 +284,12 @@ def test_a_team_scoped_viewer_sees_only_their_team_on_every_page(signed):
     rows = teams.dataframe[0].value
     assert set(rows.loc[rows["line"] == "team", "team"]) == {"payments"}
     assert not set(rows["team"]) & set(TEAMS) - {"payments"}
-    assert cost_view.WHOLE_ACCOUNT_BILL in texts(teams, "info")
+    assert cost_report.WHOLE_ACCOUNT_BILL in texts(teams, "info")
     assert [o for o in teams.selectbox(key="teams_pick").options] == ["payments"]
 
     costs = signed({"email": "alice@example.com"}, page="dashboard/pages/costs.py")
     got = {m.label: m.value for m in costs.metric}
-    assert got["Bill, month to date"] == "—" and cost_view.WHOLE_ACCOUNT_BILL in texts(costs, "info")
+    assert got["Bill, month to date"] == "—" and cost_report.WHOLE_ACCOUNT_BILL in texts(costs, "info")
     assert not costs.warning
 
 
@@ -350,7 +351,7 @@ def test_the_cli_says_which_teams_an_identity_sees(tmp_path):
 
 
 def test_the_cli_costs_of_one_team_match_the_team_page(report, monkeypatch):
-    monkeypatch.setattr(cost_view, "_now", lambda: NOW)
+    monkeypatch.setattr(cost_report, "_now", lambda: NOW)
     sim.set_clock(lambda: NOW)
     try:
         out, err = io.StringIO(), io.StringIO()
@@ -359,6 +360,6 @@ def test_the_cli_costs_of_one_team_match_the_team_page(report, monkeypatch):
         sim.set_clock(None)
     rows = json.loads(out.getvalue())
     assert {r["team"] for r in rows if r["line"] == "team"} == {"payments"}
-    expected = cost_view.costs_table(cost_view.narrow(report, teams=["payments"]), Settings(), by="team")
+    expected = cost_report.costs_table(cost_report.narrow(report, teams=["payments"]), Settings(), by="team")
     assert [r["mtd_usd"] for r in rows] == pytest.approx(expected["mtd_usd"].tolist())
-    assert err.getvalue() == f"note: {cost_view.WHOLE_ACCOUNT_BILL}\n"
+    assert err.getvalue() == f"note: {cost_report.WHOLE_ACCOUNT_BILL}\n"

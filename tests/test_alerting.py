@@ -16,11 +16,11 @@ import pytest
 from aws import cache, sim
 from aws import metrics as cw
 from aws.frames import typed_frame
-from dashboard import alerting, data
-from dashboard import settings as settings_mod
-from dashboard.alerts import ALARM, INSUFFICIENT_DATA, OK, STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport
-from dashboard.settings import AccountSettings, AlertRule, AlertSettings, DemoSettings, Settings
-from dashboard.timerange import TimeRange, parse_range
+from dashboard.alerts import ALARM, INSUFFICIENT_DATA, OK, STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport, evaluation
+from dashboard.config import settings as settings_mod
+from dashboard.config.settings import AccountSettings, AlertRule, AlertSettings, DemoSettings, Settings
+from dashboard.query import sources
+from dashboard.query.timerange import TimeRange, parse_range
 
 NOW = datetime(2026, 11, 26, 16, 20, tzinfo=UTC)  # a Thursday afternoon (US morning)
 T0 = pd.Timestamp("2026-11-26T10:00:00Z")
@@ -59,7 +59,7 @@ TRIPS = {
 }
 
 
-def ever_alarm(got: alerting.AlertsLoaded) -> set[tuple[str, str]]:
+def ever_alarm(got: evaluation.AlertsLoaded) -> set[tuple[str, str]]:
     """(function, rule) that were in ALARM at any time in the range: now, or entering or leaving it."""
     t = got.report.transitions
     s = got.report.states
@@ -83,7 +83,7 @@ def test_each_seeded_incident_trips_its_alert_and_nothing_else_fires(now):
         assert sorted(i["kind"] for i in incidents) == sorted(TRIPS)
         week = parse_range("7d", now=now)
         assert all(week.start < i["end"] and i["start"] < week.end for i in incidents)  # every incident is in range
-        got = alerting.load_alerts(cfg, week)
+        got = evaluation.load_alerts(cfg, week)
         assert not got.failed
         expected = {(i["function"], rule) for i in incidents for rule in TRIPS[i["kind"]]}
         assert ever_alarm(got) == expected
@@ -95,8 +95,8 @@ def test_each_seeded_incident_trips_its_alert_and_nothing_else_fires(now):
 
 
 def test_the_alert_states_since_and_values_match_the_sim_at_a_fixed_clock(clock):
-    got = alerting.load_alerts(shipped(), parse_range("24h", now=NOW))
-    rows = alerting.alert_rows(got.report.states, range_text="24h")
+    got = evaluation.load_alerts(shipped(), parse_range("24h", now=NOW))
+    rows = evaluation.alert_rows(got.report.states, range_text="24h")
     assert rows[["function", "rule", "severity", "unit"]].values.tolist() == [
         ["media-image-resizer", "memory-high", "warning", "% of memory"],
         ["legacy-importer", "no-invocations", "warning", "invocations"],
@@ -130,24 +130,24 @@ def rules(*pairs: tuple[int, int]) -> AlertSettings:
 
 def test_a_short_preset_is_evaluated_over_the_24h_preset_ending_at_the_same_time():
     one = parse_range("1h", now=NOW)
-    w = alerting.evaluation_window(one, rules((300, 3)))
+    w = evaluation.evaluation_window(one, rules((300, 3)))
     assert (w.start, w.end, w.label) == (NOW - timedelta(hours=24), NOW, "24h")
     week = parse_range("7d", now=NOW)
-    assert alerting.evaluation_window(week, rules((300, 3))) is week
+    assert evaluation.evaluation_window(week, rules((300, 3))) is week
 
 
 def test_the_window_covers_n_plus_two_periods_of_the_longest_rule_and_its_overrides():
     s = rules((86400, 2))  # (2 + 2) days → the 7d preset
-    w = alerting.evaluation_window(parse_range("24h", now=NOW), s)
+    w = evaluation.evaluation_window(parse_range("24h", now=NOW), s)
     assert (w.duration, w.label) == (timedelta(days=7), "7d")
     over = AlertSettings(rules=s.rules, function_overrides={"f": {"r0": {"evaluation_periods": 20}}})
-    w = alerting.evaluation_window(parse_range("24h", now=NOW), over)  # 22 days → 30d
+    w = evaluation.evaluation_window(parse_range("24h", now=NOW), over)  # 22 days → 30d
     assert (w.duration, w.label) == (timedelta(days=30), "30d")
 
 
 def test_a_fixed_range_keeps_its_end_and_gets_the_start_it_needs():
     fixed = TimeRange(NOW - timedelta(hours=2), NOW - timedelta(hours=1), "2026-11-26T14:20..2026-11-26T15:20")
-    w = alerting.evaluation_window(fixed, rules((300, 3)))
+    w = evaluation.evaluation_window(fixed, rules((300, 3)))
     assert (w.start, w.end) == (fixed.end - timedelta(hours=24), fixed.end)
     assert w.label == "2026-11-26T14:20..2026-11-26T15:20 (alert window)"
 
@@ -164,7 +164,7 @@ def test_transitions_are_those_of_the_selection_without_the_first_decision_of_ea
         TRANSITIONS_SCHEMA,
     )
     sel = TimeRange(T0 + pd.Timedelta(minutes=10), T0 + pd.Timedelta(minutes=62), "x")
-    out = alerting._transitions_in(tr, sel)
+    out = evaluation._transitions_in(tr, sel)
     assert out[["function", "timestamp", "to_state"]].values.tolist() == [["f", ts[1], ALARM]]
 
 
@@ -176,7 +176,7 @@ def test_insights_rows_get_their_report_count_from_the_invocations_of_the_bin():
             {"account": "a", "region": "r", "function": "ins", "timestamp": T0 + pd.Timedelta(minutes=5), "bin_s": 300, "source": "lambda_insights"},
             {"account": "a", "region": "r", "function": "logs", "timestamp": T0, "bin_s": 300, "reports": 7, "cold_starts": 1, "source": "logs_insights"},
         ],
-        data.MEMORY_SCHEMA,
+        sources.MEMORY_SCHEMA,
     )
     met = typed_frame(
         [
@@ -186,12 +186,12 @@ def test_insights_rows_get_their_report_count_from_the_invocations_of_the_bin():
         + [{"account": "a", "region": "r", "function": "logs", "timestamp": T0, "period_s": 60, "invocations": 99.0}],
         cw.LAMBDA_SCHEMA,
     )
-    out = alerting.with_report_counts(mem, met)
+    out = evaluation.with_report_counts(mem, met)
     assert out["reports"].tolist() == [1 + 2 + 3 + 4 + 5, 6 + 7 + 8 + 9 + 10, 7]
     assert mem["reports"].isna().sum() == 2  # the shared input is untouched
     # a metric period wider than the bin cannot be attributed to it: the count stays unknown
     wide = met.assign(period_s=600)
-    assert alerting.with_report_counts(mem, wide)["reports"].isna().tolist() == [True, True, False]
+    assert evaluation.with_report_counts(mem, wide)["reports"].isna().tolist() == [True, True, False]
 
 
 # --- rows shown ----------------------------------------------------------------------------------------
@@ -217,8 +217,8 @@ def states_frame() -> pd.DataFrame:
 
 
 def test_alert_rows_are_firing_by_severity_then_longest_standing_and_link_to_the_rule_chart():
-    rows = alerting.alert_rows(states_frame(), range_text="7d")
-    assert list(rows.columns) == list(alerting.ALERT_SCHEMA)
+    rows = evaluation.alert_rows(states_frame(), range_text="7d")
+    assert list(rows.columns) == list(evaluation.ALERT_SCHEMA)
     assert rows["function"].tolist() == ["f3", "f2", "f1", "f4"]
     assert rows["link"].iloc[0] == "functions?fn=a/us-east-1/f3&range=7d&rule=c"
     assert rows["unit"].tolist() == ["%", "%", "errors", "errors"]
@@ -226,11 +226,11 @@ def test_alert_rows_are_firing_by_severity_then_longest_standing_and_link_to_the
 
 def test_alert_rows_filter_by_state_severity_team_and_rule():
     s = states_frame()
-    assert alerting.alert_rows(s, states_wanted=None)["function"].tolist() == ["f3", "f2", "f1", "f4", "f6", "f5"]
-    assert alerting.alert_rows(s, states_wanted=[OK, INSUFFICIENT_DATA])["function"].tolist() == ["f6", "f5"]
-    assert alerting.alert_rows(s, severities=["critical"], teams=["t1"])["function"].tolist() == ["f2"]
-    assert alerting.alert_rows(s, rules=["w"], states_wanted=None)["function"].tolist() == ["f1", "f6"]
-    assert alerting.alert_rows(s, rules=["nope"]).empty and list(alerting.alert_rows(s, rules=["nope"]).columns) == list(alerting.ALERT_SCHEMA)
+    assert evaluation.alert_rows(s, states_wanted=None)["function"].tolist() == ["f3", "f2", "f1", "f4", "f6", "f5"]
+    assert evaluation.alert_rows(s, states_wanted=[OK, INSUFFICIENT_DATA])["function"].tolist() == ["f6", "f5"]
+    assert evaluation.alert_rows(s, severities=["critical"], teams=["t1"])["function"].tolist() == ["f2"]
+    assert evaluation.alert_rows(s, rules=["w"], states_wanted=None)["function"].tolist() == ["f1", "f6"]
+    assert evaluation.alert_rows(s, rules=["nope"]).empty and list(evaluation.alert_rows(s, rules=["nope"]).columns) == list(evaluation.ALERT_SCHEMA)
 
 
 def test_transition_rows_are_newest_first_with_team_and_unit():
@@ -243,15 +243,15 @@ def test_transition_rows_are_newest_first_with_team_and_unit():
         ],
         TRANSITIONS_SCHEMA,
     )
-    rows = alerting.transition_rows(AlertReport(s, tr), range_text="24h")
+    rows = evaluation.transition_rows(AlertReport(s, tr), range_text="24h")
     assert rows[["function", "team", "unit", "to_state"]].values.tolist() == [
         ["f3", "t2", "%", OK],
         ["f2", "t1", "%", ALARM],
         ["f1", "t1", "errors", ALARM],
     ]
     assert rows["link"].iloc[2] == "functions?fn=a/us-east-1/f1&range=24h&rule=w"
-    assert alerting.transition_rows(AlertReport(s, tr), teams=["t2"])["function"].tolist() == ["f3"]
-    assert alerting.transition_rows(AlertReport(s, tr.iloc[0:0])).empty
+    assert evaluation.transition_rows(AlertReport(s, tr), teams=["t2"])["function"].tolist() == ["f3"]
+    assert evaluation.transition_rows(AlertReport(s, tr.iloc[0:0])).empty
 
 
 # --- the account's concurrency quota -------------------------------------------------------------------
@@ -259,23 +259,23 @@ def test_the_concurrency_quota_comes_from_get_account_settings_once_per_region(c
     from aws.meter import METER
 
     cfg = demo_settings(functions=20)
-    inv = data.inventory(cfg).frame
-    limits, statuses = alerting.concurrency_limits(cfg, inv)
+    inv = sources.inventory(cfg).frame
+    limits, statuses = evaluation.concurrency_limits(cfg, inv)
     assert limits == {("demo", "eu-west-1"): 1000, ("demo", "us-east-1"): 1000}
     assert [s.error for s in statuses] == [None, None]
-    alerting.concurrency_limits(cfg, inv)  # cached with the inventory
+    evaluation.concurrency_limits(cfg, inv)  # cached with the inventory
     assert METER.snapshot().count("GetAccountSettings") == 2
 
 
 def test_a_denied_quota_falls_back_to_1000_and_says_so(clock):
     cfg = demo_settings(functions=20, deny=["lambda:GetAccountSettings"])
-    limits, statuses = alerting.concurrency_limits(cfg, data.inventory(cfg).frame)
+    limits, statuses = evaluation.concurrency_limits(cfg, sources.inventory(cfg).frame)
     assert limits == {("demo", "eu-west-1"): 1000, ("demo", "us-east-1"): 1000}
     assert [s.error for s in statuses][0] == (
         "Access denied in demo/eu-west-1: the credentials may not call lambda:GetAccountSettings; grant it "
         "(see docs/iam-policy.json). The concurrency share uses Lambda's default quota of 1,000 there."
     )
-    got = alerting.load_alerts(cfg, parse_range("3h", now=NOW))
+    got = evaluation.load_alerts(cfg, parse_range("3h", now=NOW))
     assert len(got.failed) == 2 and set(got.report.states["rule"]) >= {"concurrency-share"}
 
 
@@ -288,11 +288,11 @@ def test_the_concurrency_share_rule_divides_by_the_quota(clock):
             name="share", metric="concurrency_account_share", comparison="GreaterThanOrEqualToThreshold",
             threshold=threshold, period_s=300, evaluation_periods=1, missing_data="notBreaching",
         )
-        got = alerting.load_alerts(cfg.model_copy(update={"alerts": AlertSettings(rules=[rule])}), parse_range("3h", now=NOW))
+        got = evaluation.load_alerts(cfg.model_copy(update={"alerts": AlertSettings(rules=[rule])}), parse_range("3h", now=NOW))
         return got.report.states
 
-    inv = data.inventory(cfg).frame
-    met = data.metrics(cfg, parse_range("24h", now=NOW), inv).frame
+    inv = sources.inventory(cfg).frame
+    met = sources.metrics(cfg, parse_range("24h", now=NOW), inv).frame
     end = pd.Timestamp(NOW).floor("300s")
     last = met[(met["timestamp"] >= end - pd.Timedelta(minutes=5)) & (met["timestamp"] < end)]
     busy = set(last[last["concurrency_max"] >= 1]["function"])
@@ -308,14 +308,14 @@ def test_memory_is_not_read_when_no_rule_needs_it(clock):
 
     cfg = demo_settings(functions=10)
     cfg = cfg.model_copy(update={"alerts": AlertSettings(rules=[AlertRule(name="e", metric="errors", threshold=0)])})
-    alerting.load_alerts(cfg, parse_range("1h", now=NOW))
+    evaluation.load_alerts(cfg, parse_range("1h", now=NOW))
     snap = METER.snapshot()
     assert snap.count("StartQuery") == 0 and snap.count("GetAccountSettings") == 0 and snap.count("GetMetricData") > 0
 
 
 def test_alert_report_is_the_report_and_the_statuses(clock):
     cfg = demo_settings(functions=10)
-    report, statuses = alerting.alert_report(cfg, parse_range("1h", now=NOW), regions=["us-east-1"])
+    report, statuses = evaluation.alert_report(cfg, parse_range("1h", now=NOW), regions=["us-east-1"])
     assert set(report.states["region"]) == {"us-east-1"}
     assert {s.source for s in statuses} >= {"inventory", "tags", "metrics", "logs"}
     assert np.all(report.transitions["timestamp"] > pd.Timestamp(NOW - timedelta(hours=1)))
@@ -324,11 +324,11 @@ def test_alert_report_is_the_report_and_the_statuses(clock):
 
 def test_an_endpoint_without_get_account_settings_falls_back_to_1000(moto_url):
     # moto 5.2.5's server has no GetAccountSettings (404): the quota falls back, the status says why
-    from dashboard.settings import AwsSettings
+    from dashboard.config.settings import AwsSettings
 
     cfg = Settings(accounts=[AccountSettings(name="moto", endpoint_url=moto_url, regions=["us-east-1"])], aws=AwsSettings(max_attempts=1))
     inv = pd.DataFrame({"account": ["moto"], "region": ["us-east-1"], "function": ["f"]})
-    limits, (status,) = alerting.concurrency_limits(cfg, inv)
+    limits, (status,) = evaluation.concurrency_limits(cfg, inv)
     assert limits == {("moto", "us-east-1"): 1000}
     assert status.failed and status.error_kind == "InvalidRequest"
     assert status.error.startswith("AWS refused lambda GetAccountSettings in moto/us-east-1: 404")

@@ -25,8 +25,8 @@ from dashboard.alerts import (
     evaluate_matrix,
     series_for,
 )
-from dashboard.data import MEMORY_SCHEMA
-from dashboard.settings import AlertRule, AlertSettings, ConfigError
+from dashboard.config.settings import AlertRule, AlertSettings, ConfigError
+from dashboard.query.sources import MEMORY_SCHEMA
 
 T0 = pd.Timestamp("2026-11-25T10:00:00Z")
 MIN5 = pd.Timedelta(minutes=5)

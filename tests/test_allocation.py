@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from aws import sim
 from aws.frames import typed_frame
-from dashboard import allocation, cost_view
-from dashboard.allocation import (
+from dashboard.config.settings import Settings
+from dashboard.figures import allocation, cost_report
+from dashboard.figures.allocation import (
     FREE_TIER_LINE,
     UNEXPLAINED_LINE,
     allocate,
@@ -22,8 +23,7 @@ from dashboard.allocation import (
     team_functions,
     team_sources,
 )
-from dashboard.costs import ESTIMATE_SCHEMA
-from dashboard.settings import Settings
+from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA
 
 
 def test_round_to_total_gives_the_leftover_cents_to_the_largest_remainders():
@@ -193,9 +193,9 @@ def sim_now():
 
 def test_team_totals_add_up_to_the_simulated_bill_to_the_cent(sim_now):
     settings = Settings()
-    report = cost_view.gather(settings, now=sim_now)
+    report = cost_report.gather(settings, now=sim_now)
     assert report.ce_ok and report.tag_key == "team" and report.end.isoformat() == "2026-12-08"
-    teams = cost_view.costs_table(report, settings, by="team")
+    teams = cost_report.costs_table(report, settings, by="team")
     bill = Decimal(repr(report.actual_usd)).quantize(Decimal("0.01"))
     assert sum(Decimal(repr(v)).quantize(Decimal("0.01")) for v in teams["mtd_usd"]) == bill
     assert teams["team"].tolist() == [

@@ -14,12 +14,12 @@ import pytest
 
 from aws import metrics as cw
 from aws.frames import typed_frame
-from dashboard import charts
-from dashboard import function_view as fv
 from dashboard.alerts import ALARM, evaluate
-from dashboard.data import MEMORY_SCHEMA
-from dashboard.settings import AlertRule, AlertSettings, Settings
-from dashboard.timerange import parse_range
+from dashboard.config.settings import AlertRule, AlertSettings, Settings
+from dashboard.present import plots
+from dashboard.query.sources import MEMORY_SCHEMA
+from dashboard.query.timerange import parse_range
+from dashboard.web import function_view as fv
 
 T0 = pd.Timestamp("2026-11-20T00:00:00Z")
 KEY = {"account": "a", "region": "us-east-1", "function": "f"}
@@ -87,7 +87,7 @@ def axis(fig: go.Figure, ref: str):
 
 def full_figure(**kw) -> go.Figure:
     m = metrics_frame(throttles=np.r_[np.zeros(30), np.full(30, 3.0)])
-    fig = charts.function_figure(metrics=m, memory=memory_frame(), config=CONFIG, **kw)
+    fig = plots.function_figure(metrics=m, memory=memory_frame(), config=CONFIG, **kw)
     assert fig is not None
     return fig
 
@@ -137,10 +137,10 @@ def test_one_trace_per_series_in_its_metric_colour_with_units_on_hover():
     }
     for t in fig.data:
         colour = t.marker.color if isinstance(t, go.Bar) or t.mode == "markers" else t.line.color
-        assert colour == charts.color_for(t.meta["metric"]), t.name
+        assert colour == plots.color_for(t.meta["metric"]), t.name
     # one colour per metric, never shared between two metrics drawn together
     drawn = {t.meta["metric"] for t in fig.data}
-    assert len({charts.METRIC_COLORS[m] for m in drawn}) == len(drawn)
+    assert len({plots.METRIC_COLORS[m] for m in drawn}) == len(drawn)
     # the series are the frame's own numbers (exact on hover)
     assert list(traces(fig)["p99"].y[:3]) == [400.0, 400.0, 400.0]
     assert list(traces(fig)["throttle rate"].y[29:31]) == [0.0, pytest.approx(100 * 3 / 103)]
@@ -176,11 +176,11 @@ def test_reference_lines_at_the_timeout_reserved_concurrency_and_memory_size():
     assert axis(fig, timeout.yref).type == "log"
     assert list(axis(fig, timeout.yref).tickvals) == [100, 200, 500, 1000, 2000, 5000, 10000]
     near = metrics_frame(duration_max_ms=np.full(60, 5900.0))
-    fig = charts.function_figure(metrics=near, memory=None, config=CONFIG)
+    fig = plots.function_figure(metrics=near, memory=None, config=CONFIG)
     assert axis(fig, shapes(fig, "timeout")[0].yref).type is None  # to scale: linear
     # no reserved concurrency, no line
     cfg = {**CONFIG, "reserved_concurrency": pd.NA}
-    fig = charts.function_figure(metrics=metrics_frame(), memory=memory_frame(), config=cfg)
+    fig = plots.function_figure(metrics=metrics_frame(), memory=memory_frame(), config=cfg)
     assert shapes(fig, "reserved concurrency") == []
 
 
@@ -195,7 +195,7 @@ def test_thresholds_on_the_panel_of_their_metric_in_its_unit():
         rule(name="thr", metric="throttles", statistic="Sum", threshold=0),
     ]
     m, mem = metrics_frame(throttles=np.r_[np.zeros(30), np.full(30, 3.0)]), memory_frame()
-    fig = charts.function_figure(metrics=m, memory=mem, config=CONFIG, rules=evals(rules, m, mem, account_limit=5), account_limit=5)
+    fig = plots.function_figure(metrics=m, memory=mem, config=CONFIG, rules=evals(rules, m, mem, account_limit=5), account_limit=5)
     t = traces(fig)
     where = {s.name.removeprefix("threshold:"): (s.yref, s.y0) for s in fig.layout.shapes if s.name.startswith("threshold:")}
     assert where == {
@@ -222,7 +222,7 @@ def test_alarm_periods_are_shaded_exactly_where_the_engine_says_alarm():
     (ev,) = evals([r], m)
     alarm_ends = list(ev.evaluation.states[ev.evaluation.states == ALARM].index)
     assert alarm_ends == [T0 + 30 * MIN, T0 + 35 * MIN, T0 + 40 * MIN]
-    fig = charts.function_figure(metrics=m, memory=None, config=CONFIG, rules=[ev])
+    fig = plots.function_figure(metrics=m, memory=None, config=CONFIG, rules=[ev])
     (rect,) = shapes(fig, "alarm:err")
     assert (pd.Timestamp(rect.x0), pd.Timestamp(rect.x1)) == (T0 + 25 * MIN, T0 + 40 * MIN)
     assert (rect.xref, rect.yref, rect.y0, rect.y1) == ("x", "y domain", 0, 1)  # on the error rate's panel only
@@ -241,7 +241,7 @@ def test_alarm_periods_merge_consecutive_periods_only():
     states = pd.Series(pd.array(["OK", "ALARM", "ALARM", "OK", "ALARM", "INSUFFICIENT_DATA", "ALARM", "ALARM"], dtype="string"), index=idx)
     ev = evaluate(pd.Series([1.0], index=pd.DatetimeIndex([T0])), rule())
     ev = type(ev)(ev.state, ev.since, ev.value, ev.last_value, states, ev.transitions)
-    assert charts.alarm_periods(ev, period_s=300) == [
+    assert plots.alarm_periods(ev, period_s=300) == [
         (T0 + 5 * MIN, T0 + 15 * MIN),
         (T0 + 20 * MIN, T0 + 25 * MIN),
         (T0 + 30 * MIN, T0 + 40 * MIN),
@@ -251,7 +251,7 @@ def test_alarm_periods_merge_consecutive_periods_only():
 def test_highlighted_rule_is_drawn_emphasised_and_its_panel_marked():
     m = metrics_frame()
     rules = evals([rule(name="err"), rule(name="near-timeout", metric="duration_p99_timeout_share", threshold=90)], m)
-    fig = charts.function_figure(metrics=m, memory=None, config=CONFIG, rules=rules, highlight_rule="near-timeout")
+    fig = plots.function_figure(metrics=m, memory=None, config=CONFIG, rules=rules, highlight_rule="near-timeout")
     (strong,) = shapes(fig, "threshold:near-timeout")
     (plain,) = shapes(fig, "threshold:err")
     assert (strong.line.width, strong.line.dash) == (3.0, "solid")
@@ -262,7 +262,7 @@ def test_highlighted_rule_is_drawn_emphasised_and_its_panel_marked():
 def test_a_line_far_above_the_data_keeps_the_data_scale_and_is_named_in_the_title():
     m = metrics_frame(concurrency_max=np.full(60, 2.0))
     (ev,) = evals([rule(name="conc", metric="concurrency_account_share", threshold=80)], m, account_limit=1000)
-    fig = charts.function_figure(metrics=m, memory=None, config={**CONFIG, "reserved_concurrency": 5}, rules=[ev])
+    fig = plots.function_figure(metrics=m, memory=None, config={**CONFIG, "reserved_concurrency": 5}, rules=[ev])
     yref = traces(fig)["concurrent executions (max)"].yaxis
     assert tuple(axis(fig, yref).range) == (0, pytest.approx(2.3))
     assert shapes(fig, "threshold:conc")[0].y0 == 800.0  # still at its true value, off the scale
@@ -276,7 +276,7 @@ def test_a_line_far_above_the_data_keeps_the_data_scale_and_is_named_in_the_titl
 def test_a_series_without_data_is_a_sentence_not_an_empty_panel():
     m = metrics_frame()  # no throttles
     mem = memory_frame(cold_starts=np.zeros(12, dtype=int))
-    fig = charts.function_figure(metrics=m, memory=mem, config=CONFIG)
+    fig = plots.function_figure(metrics=m, memory=mem, config=CONFIG)
     assert [a.text for a in fig.layout.annotations] == [
         "Invocations and errors",
         "Duration",
@@ -284,13 +284,13 @@ def test_a_series_without_data_is_a_sentence_not_an_empty_panel():
         "Memory used vs allocated",
     ]
     assert "throttles" not in traces(fig) and "cold starts" not in traces(fig)
-    assert charts.empty_notes(metrics=m, memory=mem) == ["No throttles in this range.", "No cold starts in this range."]
+    assert plots.empty_notes(metrics=m, memory=mem) == ["No throttles in this range.", "No cold starts in this range."]
 
 
 def test_no_data_at_all_is_no_figure_and_one_sentence_per_panel():
     empty_m, empty_mem = typed_frame([], cw.LAMBDA_SCHEMA), typed_frame([], MEMORY_SCHEMA)
-    assert charts.function_figure(metrics=empty_m, memory=empty_mem, config=CONFIG) is None
-    assert charts.empty_notes(metrics=empty_m, memory=empty_mem) == [
+    assert plots.function_figure(metrics=empty_m, memory=empty_mem, config=CONFIG) is None
+    assert plots.empty_notes(metrics=empty_m, memory=empty_mem) == [
         "No invocations in this range.",
         "No duration data in this range (no invocations).",
         "No throttles in this range.",
@@ -305,7 +305,7 @@ def test_a_rule_without_an_axis_of_its_own_gets_a_panel_of_its_series():
     m = metrics_frame(n=180)
     r = rule(name="cold", metric="cold_start_rate", threshold=20, period_s=3600, evaluation_periods=1, datapoints_to_alarm=None)
     (ev,) = evals([r], m, mem)
-    fig = charts.function_figure(metrics=m, memory=mem, config=CONFIG, rules=[ev])
+    fig = plots.function_figure(metrics=m, memory=mem, config=CONFIG, rules=[ev])
     t = traces(fig)["cold-start rate (cold)"]
     assert list(t.y) == [30.0, 30.0, 1.0]  # 150 / 500 REPORT lines per 5 min, hourly; then 5 / 500
     assert t.hovertemplate == "%{y:.2f} %"
@@ -315,10 +315,10 @@ def test_a_rule_without_an_axis_of_its_own_gets_a_panel_of_its_series():
     assert [(pd.Timestamp(s.x0), pd.Timestamp(s.x1)) for s in shapes(fig, "alarm:cold")] == [(T0, T0 + 120 * MIN)]
     # evaluated over a longer window than the chart shows: the panel shows the chart's range only
     late = (T0 + 120 * MIN, T0 + 180 * MIN)
-    fig = charts.function_figure(metrics=m, memory=mem, config=CONFIG, rules=[ev], x_range=late)
+    fig = plots.function_figure(metrics=m, memory=mem, config=CONFIG, rules=[ev], x_range=late)
     assert list(traces(fig)["cold-start rate (cold)"].y) == [1.0]
-    assert charts.empty_notes(metrics=m, memory=mem, rules=[ev], x_range=late) == ["No throttles in this range."]
-    empty = charts.empty_notes(metrics=m, memory=mem, rules=[ev], x_range=(T0 + 300 * MIN, T0 + 400 * MIN))
+    assert plots.empty_notes(metrics=m, memory=mem, rules=[ev], x_range=late) == ["No throttles in this range."]
+    empty = plots.empty_notes(metrics=m, memory=mem, rules=[ev], x_range=(T0 + 300 * MIN, T0 + 400 * MIN))
     assert empty[-1] == "No cold-start rate data for rule cold in this range."
 
 
@@ -328,31 +328,31 @@ def test_a_rule_without_an_axis_of_its_own_gets_a_panel_of_its_series():
 def test_sparkline_values_bin_counts_and_fill_missing_functions():
     a = metrics_frame(n=120, invocations=np.arange(120, dtype=float))
     funcs = pd.DataFrame([KEY, {**KEY, "function": "idle"}])
-    got = charts.sparkline_values(a, start=T0, end=T0 + 120 * MIN, functions=funcs)
+    got = plots.sparkline_values(a, start=T0, end=T0 + 120 * MIN, functions=funcs)
     assert list(got["function"]) == ["f", "idle"]
     f, idle = got["sparkline"]
     assert len(f) == 60 and f[:3] == [0 + 1, 2 + 3, 4 + 5] and f[-1] == 118 + 119
     assert idle == [0.0] * 60
-    short = charts.sparkline_values(a, points=7)  # 120 min: bins of 20 min divide it (18, 19 would leave a partial bin)
+    short = plots.sparkline_values(a, points=7)  # 120 min: bins of 20 min divide it (18, 19 would leave a partial bin)
     assert short["sparkline"][0] == [float(sum(range(i, i + 20))) for i in range(0, 120, 20)]
-    odd = charts.sparkline_values(a, points=7, start=T0 + 7 * MIN)  # 113 min, prime: whole 17-min bins ending at the end
+    odd = plots.sparkline_values(a, points=7, start=T0 + 7 * MIN)  # 113 min, prime: whole 17-min bins ending at the end
     assert odd["sparkline"][0] == [float(sum(range(i, i + 17))) for i in range(18, 120, 17)]
     p99 = a.assign(duration_p99_ms=np.where(np.arange(120) % 2, np.nan, np.arange(120.0)))
-    (vals,) = charts.sparkline_values(p99, column="duration_p99_ms", points=60)["sparkline"]
+    (vals,) = plots.sparkline_values(p99, column="duration_p99_ms", points=60)["sparkline"]
     assert vals[:2] == [0.0, 2.0] and vals[-1] == 118.0
 
 
 def test_base_layout_and_timeseries_figure():
-    layout = charts.base_layout(height=300)
+    layout = plots.base_layout(height=300)
     assert layout["hovermode"] == "x unified" and layout["height"] == 300
     assert "paper_bgcolor" not in layout and "template" not in layout  # Streamlit's theme sets them, light or dark
     frame = pd.DataFrame({"timestamp": pd.date_range(T0, periods=3, freq="1D"), "cost_usd": [1.0, 2.5, 3.0]})
-    fig = charts.timeseries_figure(frame, columns={"cost_usd": "cost"}, unit="USD", kind="bar")
+    fig = plots.timeseries_figure(frame, columns={"cost_usd": "cost"}, unit="USD", kind="bar")
     (bar,) = fig.data
-    assert bar.marker.color == charts.METRIC_COLORS["cost"] and bar.hovertemplate == "$%{y:,.2f}"
+    assert bar.marker.color == plots.METRIC_COLORS["cost"] and bar.hovertemplate == "$%{y:,.2f}"
     assert fig.layout.yaxis.title.text == "cost (USD)"
-    assert charts.axis_title("duration", "ms") == "duration (ms)"
-    assert charts.hovertemplate("count", period_s=3600) == "%{y:,.0f} / 1 h"
+    assert plots.axis_title("duration", "ms") == "duration (ms)"
+    assert plots.hovertemplate("count", period_s=3600) == "%{y:,.0f} / 1 h"
 
 
 # --- the simulated account's incidents ----------------------------------------------------------------------------
@@ -389,7 +389,7 @@ def test_seeded_incident_is_shaded_on_its_panel_where_it_happened(sim_now, kind,
     fig = view.figure()
     ev = view.rule(rule_name)
     rects = [(pd.Timestamp(s.x0), pd.Timestamp(s.x1)) for s in shapes(fig, f"alarm:{rule_name}")]
-    assert rects == charts.alarm_periods(ev.evaluation, period_s=300)
+    assert rects == plots.alarm_periods(ev.evaluation, period_s=300)
     (x0, x1), five = rects[0], timedelta(minutes=5)
     assert len(rects) == 1
     assert incident["start"] <= x0 <= incident["start"] + 2 * five  # 2 of 3 breaching periods: alarms in the 2nd

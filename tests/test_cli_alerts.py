@@ -1,6 +1,6 @@
 """``python -m dashboard alerts``: formats, filters, transitions, exit codes, one-sentence errors.
 
-The rows printed are checked against :mod:`dashboard.alerting` asked the same question after
+The rows printed are checked against :mod:`dashboard.alerts.evaluation` asked the same question after
 the run (the caches hand both the same data).
 """
 
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import alerting
-from dashboard import settings as settings_mod
+from dashboard.alerts import evaluation
 from dashboard.cli import main
-from dashboard.output import render
-from dashboard.timerange import parse_range
+from dashboard.config import settings as settings_mod
+from dashboard.present.tables import render
+from dashboard.query.timerange import parse_range
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = [
@@ -33,7 +33,7 @@ def _frozen_now(monkeypatch):
     """The CLI and the check below must see the same "now": freeze it for ranges and the simulator."""
     from datetime import UTC, datetime
 
-    import dashboard.timerange as timerange
+    import dashboard.query.timerange as timerange
     from aws import sim
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -57,11 +57,11 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 def expected(range_text: str = "24h", **filters) -> str:
     cfg = settings_mod.load(settings_mod.DEFAULT_CONFIG)
-    got = alerting.load_alerts(cfg, parse_range(range_text))
+    got = evaluation.load_alerts(cfg, parse_range(range_text))
     fmt = filters.pop("fmt", "table")
     if filters.pop("transitions", False):
-        return render(alerting.transition_rows(got.report, **filters).drop(columns="link"), fmt) + "\n"
-    return render(alerting.alert_rows(got.report.states, **filters).drop(columns="link"), fmt) + "\n"
+        return render(evaluation.transition_rows(got.report, **filters).drop(columns="link"), fmt) + "\n"
+    return render(evaluation.alert_rows(got.report.states, **filters).drop(columns="link"), fmt) + "\n"
 
 
 def test_by_default_it_prints_what_fires_as_a_table(monkeypatch):

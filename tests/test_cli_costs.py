@@ -14,9 +14,10 @@ import pytest
 from aws import costs as ce
 from aws import sim
 from aws.meter import METER
-from dashboard import cost_view, data
 from dashboard.cli import main
-from dashboard.settings import Settings
+from dashboard.config.settings import Settings
+from dashboard.figures import cost_report
+from dashboard.query import sources
 
 NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
 
@@ -24,7 +25,7 @@ NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def fixed_now(monkeypatch):
     sim.set_clock(lambda: NOW)
-    monkeypatch.setattr(cost_view, "_now", lambda: NOW)
+    monkeypatch.setattr(cost_report, "_now", lambda: NOW)
     yield
     sim.set_clock(None)
 
@@ -84,7 +85,7 @@ def test_costs_by_team_add_up_to_the_bill_and_cost_explorer_is_asked_once_per_qu
     code, out, _ = run("costs", "--config", cfg, "--by", "function", "--month", "2026-12", "--format", "json")
     fns = json.loads(out)
     assert code == 0 and len(fns) == 48
-    assert set(fns[0]) == set(cost_view.FUNCTION_SCHEMA)
+    assert set(fns[0]) == set(cost_report.FUNCTION_SCHEMA)
     assert fns[0]["function"] == "payments-auth-api" and fns[0]["est_cost_usd"] == max(f["est_cost_usd"] for f in fns)
     code, out, _ = run("costs", "--config", cfg, "--by", "usage-type", "--format", "json")
     types = {r["usage_type"]: r for r in json.loads(out)}
@@ -98,7 +99,7 @@ def test_costs_by_team_add_up_to_the_bill_and_cost_explorer_is_asked_once_per_qu
 
 def test_every_page_of_cost_explorer_is_followed():
     # by the "service" tag: 32 values × 37 days (Nov 1 – Dec 7) = 1,184 (day × group) cells: three pages of at most 500
-    got = data.daily_costs(Settings(), start=date(2026, 11, 1), end=date(2026, 12, 8), group_by="TAG:service")
+    got = sources.daily_costs(Settings(), start=date(2026, 11, 1), end=date(2026, 12, 8), group_by="TAG:service")
     assert not got.errors
     assert ce_calls()["GetCostAndUsage"] == 3
     assert len(got.frame) == 1184 and got.frame["group"].nunique() == 32
@@ -155,9 +156,9 @@ def test_bad_month_is_bad_input(tmp_path):
 def test_pricing_overrides_from_the_config_reach_the_estimate(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text("pricing:\n  us-east-1:\n    request: 0.0000004\n")
-    from dashboard import settings as settings_mod
+    from dashboard.config import settings as settings_mod
 
-    book = cost_view.prices_for(settings_mod.load(str(path)))
+    book = cost_report.prices_for(settings_mod.load(str(path)))
     p = book.prices("us-east-1")
     assert (p.request, p.source, p.gb_second) == (0.0000004, "config", 0.0000166667)
     assert book.prices("eu-west-1").request == 0.0000002

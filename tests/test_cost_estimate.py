@@ -17,11 +17,11 @@ from aws import costs as ce
 from aws import functions, session, sim
 from aws.frames import typed_frame
 from aws.metrics import LAMBDA_SCHEMA
-from dashboard import data
-from dashboard.costs import ESTIMATE_SCHEMA, FREE_TIER_SCHEMA, estimate, free_tier_credit
-from dashboard.pricing import load_prices
-from dashboard.settings import Settings
-from dashboard.timerange import TimeRange
+from dashboard.config.settings import Settings
+from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA, FREE_TIER_SCHEMA, estimate, free_tier_credit
+from dashboard.figures.pricing import load_prices
+from dashboard.query import sources
+from dashboard.query.timerange import TimeRange
 
 PRICES = load_prices()
 
@@ -49,7 +49,7 @@ def _metrics(*rows: dict) -> pd.DataFrame:
 
 def _memory(*rows: dict) -> pd.DataFrame:
     base = {"account": "acme", "region": "us-east-1", "bin_s": 86400, "source": "logs_insights"}
-    return typed_frame([{**base, **r} for r in rows], data.MEMORY_SCHEMA)
+    return typed_frame([{**base, **r} for r in rows], sources.MEMORY_SCHEMA)
 
 
 def _ts(text: str) -> pd.Timestamp:
@@ -358,9 +358,9 @@ def _last_7_days_vs_bill(settings: Settings, now: datetime) -> pd.DataFrame:
     # month-to-date figures (free tier, tiers) need every day from the first of the month
     start = datetime.combine(first.replace(day=1), datetime.min.time(), UTC)
     trange = TimeRange(start, now, "custom")
-    inv = data.inventory(settings).frame
-    metrics = data.metrics(settings, trange, inv)
-    memory = data.memory(settings, trange, inv)
+    inv = sources.inventory(settings).frame
+    metrics = sources.metrics(settings, trange, inv)
+    memory = sources.memory(settings, trange, inv)
     assert not metrics.errors and not memory.errors
     inv = _with_provisioned_concurrency(settings, inv, metrics.frame)
     est = estimate(inventory=inv, metrics=metrics.frame, memory=memory.frame, prices=load_prices())

@@ -13,11 +13,11 @@ import pytest
 from aws import cache
 from aws.errors import iam_action
 from aws.meter import METER
-from dashboard import data
 from dashboard.cli import main
-from dashboard.settings import AccountSettings, DemoSettings, Settings
-from dashboard.summary import function_summary
-from dashboard.timerange import parse_range
+from dashboard.config.settings import AccountSettings, DemoSettings, Settings
+from dashboard.figures.usage import function_summary
+from dashboard.query import sources
+from dashboard.query.timerange import parse_range
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ def demo_settings(**sim) -> Settings:
 
 def test_eight_sessions_asking_at_once_make_one_refresh():
     cfg = demo_settings(functions=60)
-    inv = data.inventory(cfg).frame
+    inv = sources.inventory(cfg).frame
     trange = parse_range("24h")
     METER.reset()
     barrier = threading.Barrier(8)
@@ -36,7 +36,7 @@ def test_eight_sessions_asking_at_once_make_one_refresh():
 
     def session():
         barrier.wait()
-        results.append(data.metrics(cfg, trange, inv))
+        results.append(sources.metrics(cfg, trange, inv))
 
     threads = [threading.Thread(target=session) for _ in range(8)]
     for t in threads:
@@ -48,22 +48,22 @@ def test_eight_sessions_asking_at_once_make_one_refresh():
     # the same question asked once, alone, makes exactly as many calls as the 8 together
     cache.clear_all()
     METER.reset()
-    data.metrics(cfg, trange, inv)
+    sources.metrics(cfg, trange, inv)
     assert METER.snapshot().count("GetMetricData") == one_refresh > 0
 
 
 def test_a_failed_refresh_serves_the_cached_frame_marked_stale(monkeypatch):
     good = demo_settings()
     trange = parse_range("24h")
-    inv = data.inventory(good).frame
-    first = data.metrics(good, trange, inv)
+    inv = sources.inventory(good).frame
+    first = sources.metrics(good, trange, inv)
     assert not first.failed and not first.stale and len(first.frame) > 0
     cache.refresh(source_name="metrics")  # the TTL has run out
     denied = demo_settings(deny=["cloudwatch:GetMetricData"])
     from aws import session as aws_session
 
     aws_session.reset_clients()
-    second = data.metrics(denied, trange, inv)
+    second = sources.metrics(denied, trange, inv)
     assert second.frame is not None and len(second.frame) == len(first.frame)
     assert {s.region for s in second.stale} == {"us-east-1", "eu-west-1"}
     st = second.stale[0]
@@ -147,12 +147,12 @@ def test_iam_policy_allows_every_action_a_refresh_makes():
     trange = parse_range("7d")
     METER.reset()
     function_summary(cfg, trange)
-    data.daily_costs(cfg, start=trange.start.date(), end=trange.end.date(), group_by="TAG:team")
-    data.month_forecast(cfg)
-    from dashboard import cost_view
+    sources.daily_costs(cfg, start=trange.start.date(), end=trange.end.date(), group_by="TAG:team")
+    sources.month_forecast(cfg)
+    from dashboard.figures import cost_report
 
-    cost_view.rightsizing(cfg)
-    cost_view.gather(cfg)
+    cost_report.rightsizing(cfg)
+    cost_report.gather(cfg)
     used = {iam_action(svc, op) for (_, _, svc, op) in METER.snapshot().calls}
     assert used - allowed == set()
     assert {"cloudwatch:GetMetricData", "logs:StartQuery", "tag:GetResources", "ce:GetCostAndUsage"} <= used
@@ -172,8 +172,8 @@ def test_memory_through_either_logs_path_matches(source):
     base = demo_settings(functions=20)
     cfg = base.model_copy(update={"logs": base.logs.model_copy(update={"source": source})})
     trange = parse_range("3h")
-    inv = data.inventory(cfg).frame
-    mem = data.memory(cfg, trange, inv)
+    inv = sources.inventory(cfg).frame
+    mem = sources.memory(cfg, trange, inv)
     assert not mem.failed
     assert set(mem.frame["source"]) == ({"logs_insights"} if source == "insights" else {"filter_log_events"})
     assert mem.frame["reports"].sum() > 0
@@ -183,8 +183,8 @@ def test_an_account_name_pointed_elsewhere_never_serves_the_old_accounts_answers
     """The caches key an account by everything that decides whose data it is (Account.cache_id), not its name:
     editing config.yaml to point "prod" at another profile, role or endpoint asks AWS again at once."""
     from aws import cache
-    from dashboard.data import inventory
-    from dashboard.settings import AccountSettings, DemoSettings, Settings
+    from dashboard.config.settings import AccountSettings, DemoSettings, Settings
+    from dashboard.query.sources import inventory
 
     def settings(functions: int) -> Settings:
         return Settings(accounts=[AccountSettings(name="prod", demo=True, regions=["us-east-1"], simulation=DemoSettings(functions=functions))])

@@ -12,9 +12,9 @@ import pytest
 
 from aws import costs as ce
 from aws.frames import typed_frame
-from dashboard import settings as settings_mod
 from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport
-from dashboard.data import SourceStatus
+from dashboard.config import settings as settings_mod
+from dashboard.config.settings import ConfigError, DigestSettings
 from dashboard.digest.compose import (
     ADVICE_SCHEMA,
     FUNCTIONS_SCHEMA,
@@ -28,7 +28,7 @@ from dashboard.digest.compose import (
 )
 from dashboard.digest.pipeline import run_digest
 from dashboard.digest.state import AlertMemo, DigestRecord, StateStore
-from dashboard.settings import ConfigError, DigestSettings
+from dashboard.query.sources import SourceStatus
 from tests.digest_support import inventory, metrics, synthetic_inputs
 
 NAN = float("nan")

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from aws.frames import typed_frame
-from dashboard import settings as settings_mod
+from dashboard.config import settings as settings_mod
 from dashboard.digest.commands import add_parsers, cmd_digest
 from dashboard.digest.compose import ALERTS_SCHEMA, compose
 from dashboard.digest.render import (

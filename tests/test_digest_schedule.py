@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.config.settings import DigestSettings
 from dashboard.digest import pipeline
 from dashboard.digest.commands import add_parsers, cmd_schedule
 from dashboard.digest.errors import DeliveryError
 from dashboard.digest.pipeline import Outcome, slot_key
 from dashboard.digest.schedule import Scheduler, next_fire, previous_fire
 from dashboard.digest.state import StateStore
-from dashboard.settings import DigestSettings
 from tests.digest_support import SIM_NOW, SmtpSink, demo_inputs, write_config
 
 UTC = dt.UTC

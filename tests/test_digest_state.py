@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard import settings as settings_mod
+from dashboard.config import settings as settings_mod
 from dashboard.digest import state as state_mod
 from dashboard.digest.errors import StateError
 from dashboard.digest.pipeline import message_id, run_digest, slot_key

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from aws.session import Account
-from dashboard import settings as settings_mod
+from dashboard.config import settings as settings_mod
+from dashboard.config.settings import ConfigError, SmtpSettings
 from dashboard.digest import pipeline
 from dashboard.digest.commands import add_parsers, cmd_digest
 from dashboard.digest.compose import FUNCTIONS_SCHEMA
@@ -21,7 +22,6 @@ from dashboard.digest.errors import DeliveryError
 from dashboard.digest.pipeline import run_digest
 from dashboard.digest.state import StateStore
 from dashboard.digest.transport import SesTransport, SmtpTransport, from_settings, send_with_retry
-from dashboard.settings import ConfigError, SmtpSettings
 from tests.digest_support import (
     SIM_NOW,
     SmtpSink,

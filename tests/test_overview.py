@@ -18,11 +18,12 @@ from aws import costs as ce
 from aws import metrics as cw
 from aws import sim
 from aws.frames import typed_frame
-from dashboard import data, overview
-from dashboard import settings as settings_mod
-from dashboard.data import Loaded, SourceStatus
-from dashboard.settings import AccountSettings, DemoSettings, Settings
-from dashboard.timerange import parse_range
+from dashboard.config import settings as settings_mod
+from dashboard.config.settings import AccountSettings, DemoSettings, Settings
+from dashboard.figures import fleet
+from dashboard.query import sources
+from dashboard.query.sources import Loaded, SourceStatus
+from dashboard.query.timerange import parse_range
 
 NOW = datetime(2026, 11, 26, 16, 20, tzinfo=UTC)
 T0 = pd.Timestamp("2026-11-26T10:00:00Z")
@@ -36,7 +37,7 @@ def fn_rows(*rows: tuple[str, float, float, float, float]) -> pd.DataFrame:
 
 # --- totals and tiles ----------------------------------------------------------------------------------
 def test_fleet_totals_weight_each_p99_by_its_invocations_and_name_the_slowest():
-    t = overview.fleet_totals(fn_rows(("api", 900, 9, 0, 100.0), ("batch", 100, 1, 4, 2000.0), ("idle", 0, 0, 0, math.nan)))
+    t = fleet.fleet_totals(fn_rows(("api", 900, 9, 0, 100.0), ("batch", 100, 1, 4, 2000.0), ("idle", 0, 0, 0, math.nan)))
     assert (t["invocations"], t["errors"], t["throttles"]) == (1000.0, 10.0, 4.0)
     assert t["error_rate"] == 1.0
     assert t["duration_p99_ms"] == (900 * 100.0 + 100 * 2000.0) / 1000  # 290 ms
@@ -44,17 +45,17 @@ def test_fleet_totals_weight_each_p99_by_its_invocations_and_name_the_slowest():
 
 
 def test_fleet_totals_without_invocations_have_no_rate_and_no_p99():
-    t = overview.fleet_totals(fn_rows(("idle", 0, 0, 0, math.nan)))
+    t = fleet.fleet_totals(fn_rows(("idle", 0, 0, 0, math.nan)))
     assert t["invocations"] == 0.0 and math.isnan(t["error_rate"]) and math.isnan(t["duration_p99_ms"])
     assert t["slowest"] is None
-    empty = overview.fleet_totals(fn_rows().reindex(columns=["account", "region", "function", "invocations", "errors", "throttles", "duration_p99_ms"]))
+    empty = fleet.fleet_totals(fn_rows().reindex(columns=["account", "region", "function", "invocations", "errors", "throttles", "duration_p99_ms"]))
     assert empty["invocations"] == 0.0 and empty["slowest"] is None
 
 
 def test_health_tiles_show_value_and_change_against_the_previous_period():
     now = fn_rows(("api", 1200, 24, 3, 110.0), ("nightly_batch", 300, 0, 0, 900.0))
     before = fn_rows(("api", 1000, 10, 0, 100.0), ("nightly_batch", 250, 0, 5, 1000.0))
-    tiles = overview.health_tiles(now, before, period="previous 24h")
+    tiles = fleet.health_tiles(now, before, period="previous 24h")
     assert [t.key for t in tiles] == ["invocations", "error_rate", "throttles", "duration_p99"]
     assert [(t.value_text(), t.delta_text(), t.delta_color) for t in tiles] == [
         ("1,500", "+20.0 %", "off"),
@@ -68,12 +69,12 @@ def test_health_tiles_show_value_and_change_against_the_previous_period():
 
 
 def test_unknown_current_figures_read_as_a_dash_with_the_sentence():
-    tiles = overview.health_tiles(fn_rows(("api", 0, 0, 0, math.nan)), None, current_error="Access denied: grant it.")
+    tiles = fleet.health_tiles(fn_rows(("api", 0, 0, 0, math.nan)), None, current_error="Access denied: grant it.")
     assert [(t.value_text(), t.delta_text(), t.error) for t in tiles] == [("—", None, "Access denied: grant it.")] * 4
 
 
 def test_no_comparison_when_a_part_failed_in_one_period():
-    tiles = overview.health_tiles(fn_rows(("api", 10, 0, 0, 5.0)), fn_rows(("api", 5, 0, 0, 5.0)), comparable=False)
+    tiles = fleet.health_tiles(fn_rows(("api", 10, 0, 0, 5.0)), fn_rows(("api", 5, 0, 0, 5.0)), comparable=False)
     assert [t.delta_text() for t in tiles] == [None] * 4 and tiles[0].value_text() == "10"
 
 
@@ -91,7 +92,7 @@ def test_no_comparison_when_a_part_failed_in_one_period():
     ],
 )
 def test_tile_texts(unit, value, previous, shown, delta):
-    t = overview.Tile("k", "K", value, previous, unit, "")
+    t = fleet.Tile("k", "K", value, previous, unit, "")
     assert (t.value_text(), t.delta_text()) == (shown, delta)
 
 
@@ -106,7 +107,7 @@ def test_tile_texts(unit, value, previous, shown, delta):
     ],
 )
 def test_month_to_date_and_the_same_days_of_the_previous_month(today, expected):
-    assert overview.month_to_date(today) == expected
+    assert fleet.month_to_date(today) == expected
 
 
 def costs(*amounts: float, est: bool = False) -> Loaded:
@@ -118,7 +119,7 @@ def costs(*amounts: float, est: bool = False) -> Loaded:
 
 
 def test_spend_tile_sums_the_month_and_compares_with_the_same_days_last_month():
-    t = overview.spend_tile(costs(1.25, 2.5, 3.0, est=True), costs(2.0, 2.0), today=date(2026, 11, 3))
+    t = fleet.spend_tile(costs(1.25, 2.5, 3.0, est=True), costs(2.0, 2.0), today=date(2026, 11, 3))
     assert (t.value, t.previous, t.value_text(), t.delta_text(), t.delta_color) == (6.75, 4.0, "$6.75", "+68.8 %", "inverse")
     assert t.delta_description == "vs Oct 1–3"
     assert t.help.startswith("Lambda spend month to date: AWS Lambda cost from Cost Explorer (unblended), 01 Nov – 03 Nov 2026") and "estimates" in t.help
@@ -126,9 +127,9 @@ def test_spend_tile_sums_the_month_and_compares_with_the_same_days_last_month():
 
 def test_a_failed_cost_explorer_shows_a_dash_and_its_sentence():
     failed = Loaded(typed_frame([], ce.SCHEMA), [SourceStatus("costs", "a", "us-east-1", error="Cost Explorer is not enabled in a; enable it.")])
-    t = overview.spend_tile(failed, costs(2.0), today=date(2026, 11, 3))
+    t = fleet.spend_tile(failed, costs(2.0), today=date(2026, 11, 3))
     assert (t.value_text(), t.delta_text(), t.error) == ("—", None, "Cost Explorer is not enabled in a; enable it.")
-    only_last = overview.spend_tile(costs(1.0), failed, today=date(2026, 11, 3))
+    only_last = fleet.spend_tile(costs(1.0), failed, today=date(2026, 11, 3))
     assert (only_last.value_text(), only_last.delta_text(), only_last.error) == ("$1.00", None, None)
 
 
@@ -143,10 +144,10 @@ def metric_rows(fn: str, values: list[float], *, start=T0, period_s: int = 60) -
 
 def test_sparklines_sum_periods_into_at_most_60_buckets_on_one_time_axis():
     met = typed_frame(metric_rows("f", [1.0] * 120) + metric_rows("g", [5.0, math.nan, 7.0], start=T0 + pd.Timedelta(minutes=118)), cw.LAMBDA_SCHEMA)
-    out = overview.sparklines(met, start=T0, end=T0 + pd.Timedelta(minutes=120))
+    out = fleet.sparklines(met, start=T0, end=T0 + pd.Timedelta(minutes=120))
     assert out[("a", "r", "f")] == [2.0] * 60
     assert out[("a", "r", "g")] == [0.0] * 59 + [5.0]  # minute 120 is outside the range; a missing period counts 0
-    assert overview.sparklines(met.iloc[0:0], start=T0, end=T0 + pd.Timedelta(minutes=1)) == {}
+    assert fleet.sparklines(met.iloc[0:0], start=T0, end=T0 + pd.Timedelta(minutes=1)) == {}
 
 
 @settings(max_examples=60, deadline=None)
@@ -158,7 +159,7 @@ def test_sparklines_sum_periods_into_at_most_60_buckets_on_one_time_axis():
 def test_sparklines_keep_the_total_and_the_bucket_count(values, points, offset_s):
     met = typed_frame(metric_rows("f", values), cw.LAMBDA_SCHEMA)
     start = T0 + pd.Timedelta(seconds=offset_s)  # a range that starts mid-period still covers the first period
-    out = overview.sparklines(met, start=start, end=T0 + pd.Timedelta(minutes=len(values)), points=points)
+    out = fleet.sparklines(met, start=start, end=T0 + pd.Timedelta(minutes=len(values)), points=points)
     if met.empty:
         assert out == {}
         return
@@ -177,8 +178,8 @@ def test_function_table_links_each_function_and_counts_its_alerts():
     )
     met = typed_frame(metric_rows("busy", [1.0] * 120), cw.LAMBDA_SCHEMA)
     firing = pd.DataFrame({"account": ["a", "a"], "region": ["r", "r"], "function": ["busy", "busy"]})
-    out = overview.function_table(summary, met, start=T0, end=T0 + pd.Timedelta(hours=2), range_text="3h", firing=firing)
-    assert list(out.columns) == list(overview.TABLE_SCHEMA)
+    out = fleet.function_table(summary, met, start=T0, end=T0 + pd.Timedelta(hours=2), range_text="3h", firing=firing)
+    assert list(out.columns) == list(fleet.TABLE_SCHEMA)
     assert out["link"].tolist() == ["functions?fn=a/r/busy&range=3h", "functions?fn=a/r/quiet&range=3h"]
     assert out["alerts"].tolist() == [2, 0]
     assert out["trend"].tolist() == [[2.0] * 60, [0.0] * 60]
@@ -187,12 +188,12 @@ def test_function_table_links_each_function_and_counts_its_alerts():
 def test_function_name_pattern_shows_the_name_of_a_link():
     import re
 
-    link = overview.function_table(
+    link = fleet.function_table(
         pd.DataFrame({"account": ["prod"], "region": ["eu-west-1"], "function": ["my_fn-2"], "team": ["t"], "invocations": [1.0], "errors": [0.0],
                       "error_rate": [0.0], "throttles": [0.0], "duration_p99_ms": [1.0], "memory_used_pct": [1.0]}),
         typed_frame([], cw.LAMBDA_SCHEMA), start=T0, end=T0 + pd.Timedelta(hours=1), range_text="2026-11-20..2026-11-21",
     )["link"].iloc[0]
-    assert re.search(overview.FUNCTION_NAME, link).group(1) == "my_fn-2"
+    assert re.search(fleet.FUNCTION_NAME, link).group(1) == "my_fn-2"
 
 
 # --- the loader on the simulated account ----------------------------------------------------------------
@@ -221,7 +222,7 @@ def test_the_overview_of_the_simulated_account_matches_its_truth(clock):
     cfg = demo()
     trange = parse_range("24h", now=NOW)
     steps: list[str] = []
-    ov = overview.load_overview(cfg, trange, today=NOW.date(), progress=steps.append)
+    ov = fleet.load_overview(cfg, trange, today=NOW.date(), progress=steps.append)
     assert steps == [
         "Metrics, memory and cold starts of the selected functions…",
         "The previous period, for comparison…",
@@ -229,7 +230,7 @@ def test_the_overview_of_the_simulated_account_matches_its_truth(clock):
         "Alert rules…",
     ]
     tiles = {t.key: t for t in ov.tiles}
-    window = data.metrics(cfg, trange, data.inventory(cfg).frame).frame
+    window = sources.metrics(cfg, trange, sources.inventory(cfg).frame).frame
     start, end = window["timestamp"].min(), window["timestamp"].max() + pd.Timedelta(minutes=1)
     truth = truth_totals(cfg, start.to_pydatetime(), end.to_pydatetime())
     assert tiles["invocations"].value == truth["invocations"] == float(ov.table["invocations"].sum())
@@ -247,7 +248,7 @@ def test_the_overview_of_the_simulated_account_matches_its_truth(clock):
 def test_the_previous_period_tile_matches_the_truth(clock):
     cfg = demo()
     trange = parse_range("24h", now=NOW)
-    ov = overview.load_overview(cfg, trange, today=NOW.date())
+    ov = fleet.load_overview(cfg, trange, today=NOW.date())
     prev = trange.previous()
     lo = prev.start.replace(second=0, microsecond=0)
     truth = truth_totals(cfg, lo, lo + timedelta(days=1))
@@ -256,7 +257,7 @@ def test_the_previous_period_tile_matches_the_truth(clock):
 
 def test_a_denied_cost_explorer_leaves_the_other_tiles_working(clock):
     cfg = demo(deny=["ce:GetCostAndUsage"])
-    ov = overview.load_overview(cfg, parse_range("3h", now=NOW), today=NOW.date())
+    ov = fleet.load_overview(cfg, parse_range("3h", now=NOW), today=NOW.date())
     tiles = {t.key: t for t in ov.tiles}
     assert tiles["spend_mtd"].value_text() == "—"
     assert tiles["spend_mtd"].error == (
@@ -268,7 +269,7 @@ def test_a_denied_cost_explorer_leaves_the_other_tiles_working(clock):
 
 def test_denied_metrics_make_the_health_tiles_unknown_not_zero(clock):
     cfg = demo(deny=["cloudwatch:GetMetricData"])
-    ov = overview.load_overview(cfg, parse_range("3h", now=NOW), today=NOW.date())
+    ov = fleet.load_overview(cfg, parse_range("3h", now=NOW), today=NOW.date())
     tiles = {t.key: t for t in ov.tiles}
     sentence = "Access denied in demo/eu-west-1: the credentials may not call cloudwatch:GetMetricData; grant it (see docs/iam-policy.json)."
     assert [(tiles[k].value_text(), tiles[k].error) for k in ("invocations", "error_rate", "throttles", "duration_p99")] == [("—", sentence)] * 4

@@ -1,7 +1,7 @@
 """The Overview is built once per question: single-flight across sessions, memoised on the data's versions.
 
 On the simulated account (fixed clock, 16 functions in 2 regions). "Computed" is counted at
-``overview.function_table`` (the Overview's last step), "loaded" at ``data.metrics``, and the AWS
+``fleet.function_table`` (the Overview's last step), "loaded" at ``sources.metrics``, and the AWS
 calls by the meter. Concurrent askers are threads released together by a barrier; the first
 loader is slowed down so that the others surely arrive while it runs.
 """
@@ -18,11 +18,13 @@ import pytest
 from aws import cache, sim
 from aws.errors import Throttled
 from aws.meter import METER
-from dashboard import alerting, data, overview
-from dashboard import settings as settings_mod
-from dashboard.settings import AccountSettings, DemoSettings, Settings
-from dashboard.summary import function_summary
-from dashboard.timerange import parse_range
+from dashboard.alerts import evaluation
+from dashboard.config import settings as settings_mod
+from dashboard.config.settings import AccountSettings, DemoSettings, Settings
+from dashboard.figures import fleet
+from dashboard.figures.usage import function_summary
+from dashboard.query import sources
+from dashboard.query.timerange import parse_range
 
 NOW = datetime(2026, 11, 26, 16, 20, tzinfo=UTC)
 ASKERS = 6
@@ -38,10 +40,10 @@ LOAD_LABELS = [
 def fresh(monkeypatch):
     """A fixed simulated clock, empty memos, and counters of loads and computations."""
     sim.set_clock(lambda: NOW)
-    overview._MEMO.clear()
-    alerting._MEMO.clear()
+    fleet._MEMO.clear()
+    evaluation._MEMO.clear()
     counts = {"metrics": 0, "computed": 0}
-    real_metrics, real_table = data.metrics, overview.function_table
+    real_metrics, real_table = sources.metrics, fleet.function_table
 
     def metrics(*args, **kwargs):
         counts["metrics"] += 1
@@ -51,12 +53,12 @@ def fresh(monkeypatch):
         counts["computed"] += 1
         return real_table(*args, **kwargs)
 
-    monkeypatch.setattr(data, "metrics", metrics)
-    monkeypatch.setattr(overview, "function_table", table)
+    monkeypatch.setattr(sources, "metrics", metrics)
+    monkeypatch.setattr(fleet, "function_table", table)
     yield counts
     sim.set_clock(None)
-    overview._MEMO.clear()
-    alerting._MEMO.clear()
+    fleet._MEMO.clear()
+    evaluation._MEMO.clear()
 
 
 def demo(**sim_kw) -> Settings:
@@ -69,19 +71,19 @@ def demo(**sim_kw) -> Settings:
 TRANGE = parse_range("24h", now=NOW)
 
 
-def ask(cfg: Settings, **kw) -> overview.Overview:
-    return overview.load_overview(cfg, TRANGE, **{"today": NOW.date(), **kw})
+def ask(cfg: Settings, **kw) -> fleet.Overview:
+    return fleet.load_overview(cfg, TRANGE, **{"today": NOW.date(), **kw})
 
 
 def slow_first_loader(monkeypatch, seconds: float = 0.5) -> None:
     """The inventory takes ``seconds`` longer: every other asker arrives while the first one loads."""
-    real = data.inventory
+    real = sources.inventory
 
     def inventory(*args, **kwargs):
         time.sleep(seconds)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(data, "inventory", inventory)
+    monkeypatch.setattr(sources, "inventory", inventory)
 
 
 def together(fn, n: int = ASKERS) -> list:
@@ -106,8 +108,8 @@ def together(fn, n: int = ASKERS) -> list:
 
 def forget() -> None:
     cache.clear_all()
-    overview._MEMO.clear()
-    alerting._MEMO.clear()
+    fleet._MEMO.clear()
+    evaluation._MEMO.clear()
     METER.reset()
 
 
@@ -124,7 +126,7 @@ def test_sessions_asking_at_once_share_one_load_and_one_overview(fresh, monkeypa
     steps: list[list[str]] = [[] for _ in range(ASKERS)]
     got = together(lambda i: ask(cfg, progress=steps[i].append))
 
-    assert all(isinstance(g, overview.Overview) for g in got), got
+    assert all(isinstance(g, fleet.Overview) for g in got), got
     assert all(g is got[0] for g in got)  # one object for every asker
     assert fresh == {"metrics": 1, "computed": 1}  # loaded once, computed once
     assert METER.snapshot().total_calls == calls_of_one  # the AWS calls of one session
@@ -206,18 +208,18 @@ def test_a_failed_part_is_not_kept_the_next_ask_retries_it(fresh, monkeypatch):
 def test_an_exception_while_computing_reaches_every_asker_and_is_not_kept(fresh, monkeypatch):
     cfg = demo()
     slow_first_loader(monkeypatch)
-    real = overview.function_table
+    real = fleet.function_table
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the table")
 
-    monkeypatch.setattr(overview, "function_table", broken)
+    monkeypatch.setattr(fleet, "function_table", broken)
     got = together(lambda i: ask(cfg))
     assert [type(g) for g in got] == [RuntimeError] * ASKERS and all(str(g) == "a bug in the table" for g in got)
 
-    monkeypatch.setattr(overview, "function_table", real)
+    monkeypatch.setattr(fleet, "function_table", real)
     ov = ask(cfg)
-    assert isinstance(ov, overview.Overview) and len(ov.table) == 16
+    assert isinstance(ov, fleet.Overview) and len(ov.table) == 16
 
 
 class Rerun(BaseException):
@@ -251,7 +253,7 @@ def test_a_session_interrupted_while_loading_does_not_break_those_waiting_for_it
 
     assert isinstance(results["leader"], Rerun)  # raised in its own session, once the load was done
     assert labels == LOAD_LABELS[:1]  # no more progress after the interruption
-    assert all(isinstance(w, overview.Overview) for w in waiters) and all(w is waiters[0] for w in waiters)
+    assert all(isinstance(w, fleet.Overview) for w in waiters) and all(w is waiters[0] for w in waiters)
     assert fresh == {"metrics": 1, "computed": 1}
     assert ask(cfg) is waiters[0] and fresh["computed"] == 1  # kept: the next ask is served at once
 
@@ -261,6 +263,6 @@ def test_the_memo_keeps_a_handful_of_overviews(fresh):
     first = ask(cfg, range_text="a")
     for i in range(8):
         ask(cfg, range_text=f"q{i}")
-    assert len(overview._MEMO) <= 4
+    assert len(fleet._MEMO) <= 4
     assert fresh["computed"] == 9
     assert ask(cfg, range_text="a") is not first  # the oldest was dropped: computed again

@@ -1,6 +1,6 @@
 """The Alerts page in Streamlit's AppTest: what fires, the filters, the links, the transitions, a deep link.
 
-The rows shown are checked against :mod:`dashboard.alerting` asked the same question right
+The rows shown are checked against :mod:`dashboard.alerts.evaluation` asked the same question right
 after the run (same caches, same selection): they must be identical.
 """
 
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import alerting, overview
-from dashboard.alerts import ALARM, INSUFFICIENT_DATA, OK
+from dashboard.alerts import ALARM, INSUFFICIENT_DATA, OK, evaluation
+from dashboard.figures import fleet
 from tests.apptest import APP, ROOT, run
 
 PAGE = "dashboard/pages/alerts.py"
@@ -35,9 +35,9 @@ def open_alerts(**query: str) -> AppTest:
     return run(at)
 
 
-def domain(at: AppTest) -> alerting.AlertsLoaded:
+def domain(at: AppTest) -> evaluation.AlertsLoaded:
     sel = at.session_state["selection"]
-    return alerting.load_alerts(at.session_state["settings"], sel.trange, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
+    return evaluation.load_alerts(at.session_state["settings"], sel.trange, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
 
 
 def frames_equal(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -48,7 +48,7 @@ def test_the_page_lists_what_fires_by_severity_with_links_to_the_rule_chart_and_
     at = open_alerts()
     assert at.title[0].value == "Alerts"
     got = domain(at)
-    firing = alerting.alert_rows(got.report.states, range_text="24h")
+    firing = evaluation.alert_rows(got.report.states, range_text="24h")
     assert at.subheader[0].value == f"{len(firing)} firing"
     rows, trans = at.dataframe
     frames_equal(rows.value, firing)
@@ -58,9 +58,9 @@ def test_the_page_lists_what_fires_by_severity_with_links_to_the_rule_chart_and_
     assert rows.value.set_index("function").loc["legacy-importer", "link"] == (
         "functions?fn=demo/eu-west-1/legacy-importer&range=24h&rule=no-invocations"
     )
-    assert json.loads(rows.proto.columns)["link"]["type_config"] == {"type": "link", "display_text": overview.FUNCTION_NAME}
+    assert json.loads(rows.proto.columns)["link"]["type_config"] == {"type": "link", "display_text": fleet.FUNCTION_NAME}
     assert at.subheader[1].value == "Transitions in the range"
-    frames_equal(trans.value, alerting.transition_rows(got.report, range_text="24h"))
+    frames_equal(trans.value, evaluation.transition_rows(got.report, range_text="24h"))
     assert len(trans.value) > 0 and (trans.value["from_state"] != INSUFFICIENT_DATA).any()
 
 
@@ -71,7 +71,7 @@ def test_filters_by_state_severity_team_and_rule():
     got = domain(at)
     states = got.report.states
     assert at.subheader[0].value == f"{len(states)} of {len(states)} states"
-    frames_equal(at.dataframe[0].value, alerting.alert_rows(states, states_wanted=None, range_text="24h"))
+    frames_equal(at.dataframe[0].value, evaluation.alert_rows(states, states_wanted=None, range_text="24h"))
     shown = at.dataframe[0].value["state"].tolist()
     order = [ALARM, INSUFFICIENT_DATA, OK]
     assert shown == sorted(shown, key=order.index)  # firing first
@@ -81,12 +81,12 @@ def test_filters_by_state_severity_team_and_rule():
     run(at)
     rows = at.dataframe[0].value
     assert set(rows["rule"]) == {"memory-high"} and set(rows["team"]) == {"media"}
-    frames_equal(rows, alerting.alert_rows(states, states_wanted=None, rules=["memory-high"], teams=["media"], range_text="24h"))
+    frames_equal(rows, evaluation.alert_rows(states, states_wanted=None, rules=["memory-high"], teams=["media"], range_text="24h"))
 
     at.multiselect(key="al_state").set_value([ALARM])
     at.multiselect(key="al_severity").set_value(["critical"])
     run(at)
-    assert alerting.alert_rows(states, severities=["critical"], rules=["memory-high"]).empty
+    assert evaluation.alert_rows(states, severities=["critical"], rules=["memory-high"]).empty
     assert [i.value for i in at.info][-2:] == ["No alert matches these filters.", "No alert changed state in this range."]
 
 
@@ -101,4 +101,4 @@ def test_a_short_range_is_evaluated_over_a_day_and_says_so():
     ]
     rows = at.dataframe[0].value
     assert set(rows["region"]) == {"eu-west-1"} and rows["link"].str.contains("&range=1h&rule=").all()
-    frames_equal(rows, alerting.alert_rows(got.report.states, range_text="1h"))
+    frames_equal(rows, evaluation.alert_rows(got.report.states, range_text="1h"))

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cost_view, reconcile
-from dashboard.settings import Settings
-from dashboard.text import escape_markdown as md
+from dashboard.config.settings import Settings
+from dashboard.figures import cost_report, reconcile
+from dashboard.present.text import escape_markdown as md
 from tests.apptest import APP, run
 from tests.apptest import COST_NOW as NOW
 
@@ -34,7 +34,7 @@ def costs_page() -> AppTest:
 def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations():
     at = costs_page()
     assert at.title[0].value == "Costs" and not at.error and not at.warning
-    report = cost_view.gather(Settings(), now=NOW)  # from the cache the page filled
+    report = cost_report.gather(Settings(), now=NOW)  # from the cache the page filled
     month = reconcile.month(report.reconciliation())
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {
@@ -48,7 +48,7 @@ def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations()
     assert len(rec) == 7 and rec["unexplained_share"].abs().max() < 0.01
     assert (
         types["usage_type"].tolist()
-        == cost_view.costs_table(report, Settings(), by="usage-type")["usage_type"].tolist()
+        == cost_report.costs_table(report, Settings(), by="usage-type")["usage_type"].tolist()
     )
     assert {"memory", "arm64", "provisioned_concurrency", "unused"} <= set(advice["kind"])
     assert advice["monthly_usd"].iloc[0] == advice["monthly_usd"].max()
@@ -58,10 +58,10 @@ def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations()
     names = [t.get("name") for t in traces]
     assert "our estimate (after the free tier)" in names and "forecast" in names
     # the bill's bars: one per kind of usage, in stacking order, adding up to Cost Explorer's daily spend
-    kinds = [n for n in names if n in cost_view.USAGE_KINDS]
-    assert kinds == [k for k in cost_view.USAGE_KINDS if k in kinds] and {"requests", "compute (GB-s)"} <= set(kinds)
+    kinds = [n for n in names if n in cost_report.USAGE_KINDS]
+    assert kinds == [k for k in cost_report.USAGE_KINDS if k in kinds] and {"requests", "compute (GB-s)"} <= set(kinds)
     billed = sum(float(np.sum(values(t["y"]))) for t in traces if t.get("name") in kinds)
-    assert billed == pytest.approx(cost_view.usage_type_daily(report)["cost_usd"].sum())
+    assert billed == pytest.approx(cost_report.usage_type_daily(report)["cost_usd"].sum())
 
 
 def values(y) -> np.ndarray:
@@ -119,4 +119,4 @@ def test_function_page_shows_its_right_sizing():
     ],
 )
 def test_the_spend_chart_groups_usage_types_by_what_they_bill(usage_type, kind):
-    assert cost_view.usage_kind(usage_type) == kind
+    assert cost_report.usage_kind(usage_type) == kind

@@ -37,7 +37,7 @@ alerts:
 
 
 def md(text: str) -> str:
-    from dashboard.text import escape_markdown
+    from dashboard.present.text import escape_markdown
 
     return escape_markdown(text)
 
@@ -58,7 +58,7 @@ def _setup(monkeypatch, tmp_path):
         def now(cls, tz=None):
             return now if tz is not None else now.replace(tzinfo=None)
 
-    monkeypatch.setattr("dashboard.timerange.datetime", Frozen)  # "the last 24 h" ends at the same instant for the page and the test
+    monkeypatch.setattr("dashboard.query.timerange.datetime", Frozen)  # "the last 24 h" ends at the same instant for the page and the test
     yield
     sim.set_clock(None)
 
@@ -90,15 +90,15 @@ def infos(at: AppTest) -> list[str]:
 
 
 def load_settings():
-    from dashboard import settings
+    from dashboard.config import settings
 
     return settings.load(os.environ["LAMBDA_LENS_CONFIG"])
 
 
 def inventory():
-    from dashboard import data
+    from dashboard.query import sources
 
-    return data.inventory(load_settings()).frame
+    return sources.inventory(load_settings()).frame
 
 
 # --- the list ----------------------------------------------------------------------------------------------------
@@ -154,8 +154,8 @@ def test_search_covers_name_runtime_team_and_tags_and_filters_narrow():
 
 def test_deep_link_shows_that_functions_figure_configuration_tags_and_alerts():
     from aws import sim
-    from dashboard import alerting
-    from dashboard.timerange import parse_range
+    from dashboard.alerts import evaluation
+    from dashboard.query.timerange import parse_range
 
     at = open_page(fn="demo/us-east-1/payments-checkout-api", range="24h")
     assert at.title[0].value == md("payments-checkout-api")
@@ -186,7 +186,7 @@ def test_deep_link_shows_that_functions_figure_configuration_tags_and_alerts():
     states = table(at, "fn_states")
     assert list(states["rule"]) == ["error-rate", "duration-near-timeout", "throttles"]
     # the states are the Alerts page's, number for number
-    report = alerting.load_alerts(load_settings(), parse_range("24h")).report.states
+    report = evaluation.load_alerts(load_settings(), parse_range("24h")).report.states
     theirs = report[report["function"] == "payments-checkout-api"].set_index("rule")
     for row in states.itertuples():
         assert (row.state, row.since) == (theirs.loc[row.rule, "state"], theirs.loc[row.rule, "since"])

@@ -1,6 +1,6 @@
 """The Overview page in Streamlit's AppTest: tiles, alerts firing, the function table, filters, failures.
 
-What the page shows is checked against the domain (:func:`dashboard.overview.load_overview`)
+What the page shows is checked against the domain (:func:`dashboard.figures.fleet.load_overview`)
 asked the same question right after the run: the loaders' caches hand both the same data, so
 the figures must be identical.
 """
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import overview
-from dashboard import settings as settings_mod
+from dashboard.config import settings as settings_mod
+from dashboard.figures import fleet
 from tests.apptest import APP, run
 
 TILES = ["Invocations", "Error rate", "Throttles", "Weighted p99", "Lambda spend MTD"]
@@ -33,11 +33,11 @@ def config(tmp_path, monkeypatch, simulation: str) -> settings_mod.Settings:
     return settings_mod.load(cfg)
 
 
-def same_as_domain(at: AppTest) -> overview.Overview:
+def same_as_domain(at: AppTest) -> fleet.Overview:
     """The Overview the domain computes for the page's own selection (served from the same caches)."""
     sel = at.session_state["selection"]
     cfg = at.session_state["settings"]
-    return overview.load_overview(cfg, sel.trange, accounts=sel.accounts, regions=sel.regions, teams=sel.teams, range_text=sel.range_text)
+    return fleet.load_overview(cfg, sel.trange, accounts=sel.accounts, regions=sel.regions, teams=sel.teams, range_text=sel.range_text)
 
 
 def frames_equal(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -67,7 +67,7 @@ def test_the_overview_is_the_default_page_and_shows_what_the_domain_computes():
     assert table.value["trend"].map(list).tolist() == ov.table["trend"].tolist()
     assert len(table.value) == 48 and table.value["link"].str.startswith("functions?fn=demo/").all()
     cols = column_config(table)
-    assert cols["link"]["type_config"] == {"type": "link", "display_text": overview.FUNCTION_NAME}
+    assert cols["link"]["type_config"] == {"type": "link", "display_text": fleet.FUNCTION_NAME}
     assert cols["trend"]["type_config"] == {"type": "line_chart", "y_min": 0}
     (link,) = at.get("page_link")
     assert (link.proto.page, link.proto.query_string) == ("alerts", "range=24h")

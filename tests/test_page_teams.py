@@ -10,9 +10,9 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cost_view
 from dashboard.cli import main
-from dashboard.settings import Settings
+from dashboard.config.settings import Settings
+from dashboard.figures import cost_report
 from tests.apptest import APP, run
 from tests.apptest import COST_NOW as NOW
 
@@ -71,8 +71,8 @@ def test_teams_page_allocation_drilldown_and_csv(downloads):
     at.selectbox(key="teams_pick").set_value("payments")
     run(at)
     ranked = at.dataframe[1].value
-    report = cost_view.gather(Settings(), now=NOW)
-    expect = cost_view.team_drilldown(report, team="payments")
+    report = cost_report.gather(Settings(), now=NOW)
+    expect = cost_report.team_drilldown(report, team="payments")
     assert ranked["function"].tolist() == expect["function"].tolist() and len(ranked) == 5
     assert ranked["rank"].tolist() == [1, 2, 3, 4, 5]
     assert ranked["cost_usd"].is_monotonic_decreasing

@@ -21,8 +21,8 @@ from botocore.stub import Stubber
 from aws import errors, session
 from aws.meter import METER
 from aws.session import Account
-from dashboard import pricing
-from dashboard.pricing import (
+from dashboard.figures import pricing
+from dashboard.figures.pricing import (
     PriceError,
     apply_free_tier,
     billed_duration_ms,

@@ -11,9 +11,9 @@ import pytest
 from aws import costs as ce
 from aws import sim
 from aws.frames import typed_frame
-from dashboard import cost_view, reconcile
-from dashboard.costs import ESTIMATE_SCHEMA
-from dashboard.settings import Settings
+from dashboard.config.settings import Settings
+from dashboard.figures import cost_report, reconcile
+from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA
 
 
 def _est(rows):
@@ -106,7 +106,7 @@ def test_the_estimate_explains_the_simulated_month_within_1_percent_a_day():
     now = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
     sim.set_clock(lambda: now)
     try:
-        report = cost_view.gather(Settings(), now=now)
+        report = cost_report.gather(Settings(), now=now)
     finally:
         sim.set_clock(None)
     rec = report.reconciliation()

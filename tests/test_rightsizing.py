@@ -11,11 +11,12 @@ import pytest
 from aws import sim
 from aws.frames import typed_frame
 from aws.metrics import LAMBDA_SCHEMA
-from dashboard import cost_view, data
-from dashboard.costs import ESTIMATE_SCHEMA
-from dashboard.pricing import load_prices
-from dashboard.rightsizing import ADVICE_SCHEMA, RIGHTSIZE_SCHEMA, recommend_memory, recommendations, rightsize
-from dashboard.settings import Settings
+from dashboard.config.settings import Settings
+from dashboard.figures import cost_report
+from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA
+from dashboard.figures.pricing import load_prices
+from dashboard.figures.rightsizing import ADVICE_SCHEMA, RIGHTSIZE_SCHEMA, recommend_memory, recommendations, rightsize
+from dashboard.query import sources
 
 PRICES = load_prices()
 
@@ -138,7 +139,7 @@ def _frames():
                 "used_mb_max": 500.0,
             }
         ],
-        data.MEMORY_SCHEMA,
+        sources.MEMORY_SCHEMA,
     )
     base = {
         "account": "a",
@@ -216,7 +217,7 @@ def test_rightsizing_on_the_simulated_account():
     now = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
     sim.set_clock(lambda: now)
     try:
-        frame, loaded = cost_view.rightsizing(Settings(), now=now)
+        frame, loaded = cost_report.rightsizing(Settings(), now=now)
     finally:
         sim.set_clock(None)
     assert not loaded.errors and len(frame) == 48

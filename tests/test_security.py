@@ -153,7 +153,7 @@ def test_hostile_tags_are_text_on_every_page(page, hostile_app):
 def test_spreadsheet_csv_neutralises_formulas_and_the_cli_csv_stays_verbatim():
     import pandas as pd
 
-    from dashboard.output import render, spreadsheet_safe
+    from dashboard.present.tables import render, spreadsheet_safe
 
     frame = pd.DataFrame(
         {"team": pd.array(['=HYPERLINK("http://evil.example")', "+1", "-2", "@SUM(A1)", "payments", None], dtype="string"),

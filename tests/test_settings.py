@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from dashboard import settings
-from dashboard.settings import ConfigError
+from dashboard.config import settings
+from dashboard.config.settings import ConfigError
 
 
 def write(tmp_path, text: str):

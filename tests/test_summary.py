@@ -9,8 +9,8 @@ import pandas as pd
 from aws import functions as lam
 from aws import metrics as cw
 from aws.frames import typed_frame
-from dashboard import data
-from dashboard.summary import SCHEMA, summarize
+from dashboard.figures.usage import SCHEMA, summarize
+from dashboard.query import sources
 
 T0 = pd.Timestamp("2026-11-25T10:00:00Z")
 
@@ -38,7 +38,7 @@ def mem_frame() -> pd.DataFrame:
     rows = [
         {"account": "a", "region": "us-east-1", "function": "api", "timestamp": T0, "bin_s": 3600, "reports": 400, "cold_starts": 3, "gb_seconds": 4.5, "used_mb_max": 256.0, "memory_mb": 512.0, "source": "logs_insights"},
     ]
-    return typed_frame(rows, data.MEMORY_SCHEMA)
+    return typed_frame(rows, sources.MEMORY_SCHEMA)
 
 
 def test_summary_rows():

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from aws import session as _session
 from aws.sim.clock import set_clock
 from aws.sim.validate import set_validation
 
@@ -60,3 +61,6 @@ def now() -> datetime:
     from aws.sim.clock import now as _now
 
     return _now()
+
+
+_session.use_simulator(attach)  # demo accounts' sessions are answered from here (aws.session never imports aws.sim)

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dashboard.settings import AlertRule
+from dashboard.config.settings import AlertRule
 
 __all__ = [
     "OK",

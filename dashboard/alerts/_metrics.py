@@ -50,7 +50,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from dashboard.settings import AlertRule
+from dashboard.config.settings import AlertRule
 
 __all__ = ["METRICS", "GUARDED", "Grid", "Source", "derive", "series_for", "DEFAULT_ACCOUNT_LIMIT"]
 

@@ -13,7 +13,7 @@ from aws.frames import UTC_TS, typed_frame
 from dashboard.alerts._engine import ALARM, STATES, evaluate_matrix
 from dashboard.alerts._metrics import DEFAULT_ACCOUNT_LIMIT, KEY, Derived, Source, _limits, derive
 from dashboard.alerts._rules import effective_rules
-from dashboard.settings import AlertRule, AlertSettings
+from dashboard.config.settings import AlertRule, AlertSettings
 
 __all__ = ["STATES_SCHEMA", "TRANSITIONS_SCHEMA", "SEVERITY_ORDER", "AlertReport", "evaluate_all"]
 
@@ -80,7 +80,7 @@ def evaluate_all(
     """Evaluate every enabled rule (after overrides) for every function of ``inventory``.
 
     ``metrics`` is a frame of ``aws.metrics.LAMBDA_SCHEMA``, ``memory`` one of
-    ``dashboard.data.MEMORY_SCHEMA`` (or None); ``account_limit`` the concurrent
+    ``dashboard.query.sources.MEMORY_SCHEMA`` (or None); ``account_limit`` the concurrent
     executions quota, one for all or per (account, region) (default 1000).
 
     The range evaluated is each source's data range: from its first period (or

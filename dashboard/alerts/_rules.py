@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from pydantic import ValidationError
 
-from dashboard.settings import AlertRule, AlertSettings, ConfigError, RuleOverride
+from dashboard.config.settings import AlertRule, AlertSettings, ConfigError, RuleOverride
 
 __all__ = ["effective_rules"]
 
@@ -23,7 +23,7 @@ __all__ = ["effective_rules"]
 def effective_rules(settings: AlertSettings, *, function: str, tags: Mapping[str, str] | None) -> list[AlertRule]:
     """The enabled rules of ``function`` (in config order) with its overrides applied.
 
-    Raises :class:`~dashboard.settings.ConfigError` when the overrides together leave a
+    Raises :class:`~dashboard.config.settings.ConfigError` when the overrides together leave a
     rule invalid (datapoints_to_alarm above evaluation_periods).
     """
     tags = tags if isinstance(tags, Mapping) else {}

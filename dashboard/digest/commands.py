@@ -17,14 +17,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from dashboard import settings as settings_mod
+from dashboard.config import settings as settings_mod
+from dashboard.config.settings import ConfigError, DigestSettings, Settings
 from dashboard.digest.compose import check_settings
 from dashboard.digest.errors import DeliveryError, StateError
 from dashboard.digest.pipeline import InputsCache, Outcome, run_digest, state_path
 from dashboard.digest.schedule import Scheduler, utc_now
 from dashboard.digest.state import StateStore
 from dashboard.digest.transport import Transport, from_settings
-from dashboard.settings import ConfigError, DigestSettings, Settings
 
 __all__ = ["add_parsers", "cmd_digest", "cmd_schedule", "COMMANDS"]
 

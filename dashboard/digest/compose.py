@@ -4,17 +4,17 @@ Two steps, so that every figure comes from the implementation the dashboard and 
 use and the arithmetic is testable on small frames:
 
 - :func:`gather` loads everything once for all digests of a run (the loaders of
-  :mod:`dashboard.data`, cached and fanned out): the inventory; the metrics, memory and
+  :mod:`dashboard.query.sources`, cached and fanned out): the inventory; the metrics, memory and
   range statistics of the digest's range and of the period just before it; Cost
   Explorer's daily spend this month (total, and by the first allocation tag key when a
   team digest needs it) and its month-end forecast.
-  The alert states come from :func:`dashboard.alerting.load_alerts`, the report the Alerts
+  The alert states come from :func:`dashboard.alerts.evaluation.load_alerts`, the report the Alerts
   page and ``python -m dashboard alerts`` show (same evaluation window, account quotas and
   caches).
 - :func:`compose` is pure: it narrows those frames to one digest's functions (its team),
   takes their alert states (or, for inputs built without a report, evaluates the rules with
   :func:`dashboard.alerts.evaluate_all` over the given frames), summarises with
-  :func:`dashboard.summary.summarize`, prices with :func:`dashboard.costs.estimate`, and
+  :func:`dashboard.figures.usage.summarize`, prices with :func:`dashboard.figures.cost_estimate.estimate`, and
   compares the alerts firing now with those the state remembers from the previous send.
 
 Alert categories, per function × rule (``window`` = since the previous send, or the
@@ -44,7 +44,6 @@ import numpy as np
 import pandas as pd
 
 from aws.frames import UTC_TS, typed_frame
-from dashboard import data
 from dashboard.alerts import (
     ALARM,
     INSUFFICIENT_DATA,
@@ -54,14 +53,15 @@ from dashboard.alerts import (
     evaluate_all,
     series_for,
 )
-from dashboard.costs import estimate
-from dashboard.data import SourceStatus
+from dashboard.config.settings import ConfigError, DigestSettings, Settings
 from dashboard.digest.state import AlertMemo, DigestRecord
-from dashboard.links import function_key
-from dashboard.pricing import PriceBook, load_prices
-from dashboard.settings import ConfigError, DigestSettings, Settings
-from dashboard.summary import summarize
-from dashboard.timerange import TimeRange, parse_range
+from dashboard.figures.cost_estimate import estimate
+from dashboard.figures.pricing import PriceBook, load_prices
+from dashboard.figures.usage import summarize
+from dashboard.present.links import function_key
+from dashboard.query import sources
+from dashboard.query.sources import SourceStatus
+from dashboard.query.timerange import TimeRange, parse_range
 
 __all__ = [
     "Inputs",
@@ -211,7 +211,7 @@ class Inputs:
     statuses: tuple[SourceStatus, ...] = ()
     warnings: tuple[str, ...] = ()
     prices: PriceBook | None = None
-    alerts: AlertReport | None = None  # organisation-wide, from dashboard.alerting; None: evaluated in compose
+    alerts: AlertReport | None = None  # organisation-wide, from dashboard.alerts.evaluation; None: evaluated in compose
 
 
 def gather(settings: Settings, *, now: datetime | None = None, range_text: str = "24h", team_costs: bool = True, force: bool = False) -> Inputs:
@@ -219,30 +219,30 @@ def gather(settings: Settings, *, now: datetime | None = None, range_text: str =
     now = (now or datetime.now(UTC)).astimezone(UTC)
     trange = parse_range(range_text, now=now)
     prev = trange.previous()
-    inv = data.inventory(settings, force=force)
+    inv = sources.inventory(settings, force=force)
     frame = inv.frame
-    met = data.metrics(settings, trange, frame, force=force)
-    mem = data.memory(settings, trange, frame, force=force)
-    stats = data.range_stats(settings, trange, frame, force=force)
-    pmet = data.metrics(settings, prev, frame, force=force)
-    pmem = data.memory(settings, prev, frame, force=force)
-    pstats = data.range_stats(settings, prev, frame, force=force)
+    met = sources.metrics(settings, trange, frame, force=force)
+    mem = sources.memory(settings, trange, frame, force=force)
+    stats = sources.range_stats(settings, trange, frame, force=force)
+    pmet = sources.metrics(settings, prev, frame, force=force)
+    pmem = sources.memory(settings, prev, frame, force=force)
+    pstats = sources.range_stats(settings, prev, frame, force=force)
     today = now.date()
     month_start = today.replace(day=1)
-    costs = data.daily_costs(settings, start=month_start, end=today + timedelta(days=1), force=force)
+    costs = sources.daily_costs(settings, start=month_start, end=today + timedelta(days=1), force=force)
     tcosts = None
     statuses = [*inv.statuses, *met.statuses, *mem.statuses, *stats.statuses, *pmet.statuses, *pmem.statuses, *pstats.statuses, *costs.statuses]
     if team_costs:
-        tc = data.daily_costs(
+        tc = sources.daily_costs(
             settings, start=month_start, end=today + timedelta(days=1), group_by=f"TAG:{settings.allocation.tag_keys[0]}", force=force
         )
         tcosts = tc.frame
         statuses += tc.statuses
-    fc = data.month_forecast(settings, today=today, force=force)
+    fc = sources.month_forecast(settings, today=today, force=force)
     statuses += fc.statuses
-    from dashboard import alerting
+    from dashboard.alerts import evaluation
 
-    got = alerting.load_alerts(settings, trange, force=force)  # the Alerts page's report: same window, quotas, caches
+    got = evaluation.load_alerts(settings, trange, force=force)  # the Alerts page's report: same window, quotas, caches
     statuses += [s for s in got.statuses if s not in statuses]
     return Inputs(
         now=now,
@@ -809,7 +809,7 @@ def _functions(inv, cur, prv, cost_now, cost_prev, firing) -> pd.DataFrame:
 
 
 def _charts(settings, inv, met, mem, alerts, report, *, now, start) -> tuple[AlertChart, ...]:
-    from dashboard.alerting import with_report_counts
+    from dashboard.alerts.evaluation import with_report_counts
 
     firing = alerts[alerts["category"].isin([NEW, ONGOING]) & alerts["metric"].notna()]
     if firing.empty or inv.empty:

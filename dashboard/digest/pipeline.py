@@ -31,12 +31,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dashboard.config.settings import DigestSettings, Settings
 from dashboard.digest.compose import Digest, Inputs, compose, gather
 from dashboard.digest.errors import DeliveryError
 from dashboard.digest.render import build_message, preview_html
 from dashboard.digest.state import DigestRecord, StateStore
 from dashboard.digest.transport import Sent, Transport, send_with_retry
-from dashboard.settings import DigestSettings, Settings
 
 __all__ = ["Outcome", "slot_key", "message_id", "state_path", "build", "run_digest", "write_dry_run", "InputsCache"]
 

@@ -44,9 +44,9 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from dashboard.digest.charts import HEIGHT_PX, WIDTH_PX, alert_chart, spend_chart
 from dashboard.digest.compose import MOVER_METRICS, NEW, ONGOING, RESOLVED, Digest
-from dashboard.links import function_link
+from dashboard.digest.images import HEIGHT_PX, WIDTH_PX, alert_chart, spend_chart
+from dashboard.present.links import function_link
 
 __all__ = [
     "Image",

@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from aws.errors import AwsError
+from dashboard.config.settings import DigestSettings
 from dashboard.digest.errors import DigestError
 from dashboard.digest.pipeline import Outcome, slot_key
 from dashboard.digest.state import StateStore
-from dashboard.settings import DigestSettings
 
 __all__ = ["next_fire", "previous_fire", "Scheduler", "Job", "utc_now"]
 

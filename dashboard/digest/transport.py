@@ -30,8 +30,8 @@ from typing import Protocol
 from aws import errors as aws_errors
 from aws import session as aws_session
 from aws.session import Account
+from dashboard.config.settings import ConfigError, EmailSettings, Settings, SmtpSettings
 from dashboard.digest.errors import DeliveryError
-from dashboard.settings import ConfigError, EmailSettings, Settings, SmtpSettings
 
 __all__ = ["Transport", "SmtpTransport", "SesTransport", "Sent", "from_settings", "send_with_retry", "TransientError"]
 

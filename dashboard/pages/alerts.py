@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import ui
-from dashboard.alerting import SEVERITIES, SINCE_HELP, STATE_CHOICES, alert_rows, load_alerts, transition_rows
 from dashboard.alerts import ALARM
-from dashboard.overview import FUNCTION_NAME
-from dashboard.settings import ConfigError
+from dashboard.alerts.evaluation import SEVERITIES, SINCE_HELP, STATE_CHOICES, alert_rows, load_alerts, transition_rows
+from dashboard.config.settings import ConfigError
+from dashboard.figures.fleet import FUNCTION_NAME
+from dashboard.web import ui
 
 sel = ui.selection()
 cfg = st.session_state["settings"]

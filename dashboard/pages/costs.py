@@ -1,24 +1,25 @@
 """Costs: the month's spend from Cost Explorer with the forecast, by usage type, the reconciliation with our
-estimate, and the right-sizing recommendations. Layout only: the numbers come from :mod:`dashboard.cost_view`."""
+estimate, and the right-sizing recommendations. Layout only: the numbers come from :mod:`dashboard.figures.cost_report`."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cost_view, ui
-from dashboard import reconcile as rc
-from dashboard.links import function_link
-from dashboard.output import render
-from dashboard.rightsizing import recommendations
-from dashboard.text import escape_markdown as md
+from dashboard.figures import cost_report
+from dashboard.figures import reconcile as rc
+from dashboard.figures.rightsizing import recommendations
+from dashboard.present.links import function_link
+from dashboard.present.tables import render
+from dashboard.present.text import escape_markdown as md
+from dashboard.web import ui
 
 cfg = st.session_state["settings"]
 st.title("Costs", anchor=False)
-report = ui.cost_report(cfg)
+report = ui.month_report(cfg)
 st.caption(
     f"{report.first:%Y-%m-%d} → {report.end:%Y-%m-%d} (complete UTC days) · prices at list, free tier as its own line"
 )
-ui.show_statuses(cost_view.usage_statuses(report), what="Usage data")
+ui.show_statuses(cost_report.usage_statuses(report), what="Usage data")
 
 rec = report.reconciliation()
 month_rec = rc.month(rec)
@@ -36,7 +37,7 @@ c4.metric("Explained", "—" if month_rec.explained_share is None else f"{month_
 
 st.subheader("Spend per day", anchor=False)
 st.plotly_chart(
-    cost_view.spend_figure(report),
+    cost_report.spend_figure(report),
     theme="streamlit",
     width="stretch",
     key="costs_figure",
@@ -64,7 +65,7 @@ st.dataframe(
 )
 
 st.subheader("By usage type", anchor=False)
-types = cost_view.costs_table(report, cfg, by="usage-type")
+types = cost_report.costs_table(report, cfg, by="usage-type")
 st.dataframe(
     types,
     hide_index=True,
@@ -91,7 +92,7 @@ st.caption(
     "From the last 30 days: memory from the 99th percentile of max memory used + 20 %, arm64 what-ifs (estimates to validate), idle provisioned concurrency, unused functions."
 )
 with st.spinner("Reading 30 days of memory use…"):
-    rs, rs_loaded = cost_view.rightsizing(cfg, inventory=report.inventory)
+    rs, rs_loaded = cost_report.rightsizing(cfg, inventory=report.inventory)
 ui.show_statuses(rs_loaded, what="Right-sizing data")
 advice = recommendations(rs)
 if advice.empty:

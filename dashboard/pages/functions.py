@@ -1,7 +1,7 @@
 """Functions: the searchable list, or one function's page when the URL has ``?fn=account/region/name``.
 
 Layout only: the rows, the figure, the tables and the sentences come from
-:mod:`dashboard.function_view` and :mod:`dashboard.charts`.
+:mod:`dashboard.web.function_view` and :mod:`dashboard.present.plots`.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, ui
-from dashboard import function_view as fv
-from dashboard.output import spreadsheet_safe
-from dashboard.text import escape_markdown as md
+from dashboard.present import plots
+from dashboard.present.tables import spreadsheet_safe
+from dashboard.present.text import escape_markdown as md
+from dashboard.web import function_view as fv
+from dashboard.web import ui
 
 PAGE = "dashboard/pages/functions.py"
 
@@ -41,11 +42,11 @@ def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | Non
             now = view.state_of(rule_name)  # the Alerts page's verdict
             assert now is not None
             since = "" if pd.isna(now["since"]) else f" since {now['since']:%Y-%m-%d %H:%M} UTC"
-            condition = charts.rule_condition(r.rule, config=cfg.to_dict(), account_limit=view.account_limit)
+            condition = plots.rule_condition(r.rule, config=cfg.to_dict(), account_limit=view.account_limit)
             st.markdown(
                 f"**{now['state']}**{since} · {md(condition)} "
                 f"· {r.rule.datapoints_to_alarm or r.rule.evaluation_periods} of {r.rule.evaluation_periods} periods of "
-                f"{charts.period_text(r.period_s)} · missing data: {r.rule.missing_data} · severity {r.rule.severity}"
+                f"{plots.period_text(r.period_s)} · missing data: {r.rule.missing_data} · severity {r.rule.severity}"
             )
 
     fig = view.figure(highlight_rule=highlight)
@@ -86,17 +87,18 @@ def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | Non
 
 
 def show_rightsizing(view: fv.FunctionView, cfg) -> None:
-    """The function's right-sizing advice over the last 30 days (:mod:`dashboard.rightsizing`)."""
-    from dashboard import cost_view, data
-    from dashboard.rightsizing import recommendations
+    """The function's right-sizing advice over the last 30 days (:mod:`dashboard.figures.rightsizing`)."""
+    from dashboard.figures import cost_report
+    from dashboard.figures.rightsizing import recommendations
+    from dashboard.query import sources
 
     st.subheader("Right-sizing", anchor=False)
     c = view.config
     assert c is not None
     with st.spinner("Reading 30 days of memory use…"):
-        inv = data.inventory(cfg, accounts=[c["account"]], regions=[c["region"]]).frame
+        inv = sources.inventory(cfg, accounts=[c["account"]], regions=[c["region"]]).frame
         inv = inv[inv["function"] == view.name]  # this function only: one small query per source
-        frame, loaded = cost_view.rightsizing(cfg, inventory=inv)
+        frame, loaded = cost_report.rightsizing(cfg, inventory=inv)
     if loaded.failed:  # the sources' own sentences are shown above
         st.caption("Right-sizing needs 30 days of metrics and memory use, which could not all be read.")
         return
@@ -149,7 +151,7 @@ def show_list(sel: ui.Selection, cfg) -> None:
         column_order=[c for c in fv.LIST_COLUMNS if c != "function"],
         column_config={
             "link": st.column_config.LinkColumn("function", display_text=r"fn=[^/&]+/[^/&]+/([^&]+)", help="Open the function's page"),
-            "trend": st.column_config.LineChartColumn("trend", y_min=0, color=charts.METRIC_COLORS["invocations"], help="Invocations over the range"),
+            "trend": st.column_config.LineChartColumn("trend", y_min=0, color=plots.METRIC_COLORS["invocations"], help="Invocations over the range"),
             "memory_mb": st.column_config.NumberColumn("memory (MB)", format="%d"),
             "timeout_s": st.column_config.NumberColumn("timeout (s)", format="%d"),
             "invocations": st.column_config.NumberColumn("invocations", format="localized"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import ui
-from dashboard.alerting import SINCE_HELP
-from dashboard.data import Loaded
-from dashboard.overview import FUNCTION_NAME, load_overview
+from dashboard.alerts.evaluation import SINCE_HELP
+from dashboard.figures.fleet import FUNCTION_NAME, load_overview
+from dashboard.query.sources import Loaded
+from dashboard.web import ui
 
 sel = ui.selection()
 cfg = st.session_state["settings"]

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import allocation, cost_view, ui
-from dashboard.links import function_link
-from dashboard.output import render
-from dashboard.text import escape_markdown as md
+from dashboard.figures import allocation, cost_report
+from dashboard.present.links import function_link
+from dashboard.present.tables import render
+from dashboard.present.text import escape_markdown as md
+from dashboard.web import ui
 
 cfg = st.session_state["settings"]
 st.title("Teams", anchor=False)
-report = ui.cost_report(cfg)
+report = ui.month_report(cfg)
 alloc = cfg.allocation
 st.caption(
     f"{report.first:%Y-%m-%d} → {report.end:%Y-%m-%d} (complete UTC days) · team from tag "
     f"{md(' then '.join(alloc.tag_keys))}, then the manual map · shared cost: {alloc.shared_cost}"
 )
-ui.show_statuses(cost_view.usage_statuses(report), what="Usage data")
+ui.show_statuses(cost_report.usage_statuses(report), what="Usage data")
 
-teams = cost_view.costs_table(report, cfg, by="team")
+teams = cost_report.costs_table(report, cfg, by="team")
 coverage = allocation.tag_coverage(report.estimate, report.inventory, tag_keys=alloc.tag_keys, manual=alloc.manual)
 c1, c2, c3 = st.columns(3)
 c1.metric(
@@ -68,7 +69,7 @@ names = teams.loc[teams["line"].isin(["team", "untagged"]), "team"].tolist()
 if names:
     st.subheader("A team's functions", anchor=False)
     team = st.selectbox("Team", names, key="teams_pick")
-    ranked = cost_view.team_drilldown(report, team=team)
+    ranked = cost_report.team_drilldown(report, team=team)
     ranked = ranked.assign(
         link=[function_link(a, r, f) for a, r, f in ranked[["account", "region", "function"]].itertuples(index=False)]
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import settings as settings_mod
+from dashboard.config import settings as settings_mod
 from dashboard.digest import pipeline
 from dashboard.digest.render import preview_html
 from tests.browser.conftest import screenshot_dir

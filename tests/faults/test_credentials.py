@@ -15,8 +15,8 @@ from aws import session
 from aws.meter import METER
 from aws.session import Account
 from aws.sim.wire import Raw
-from dashboard import data
-from dashboard import settings as settings_mod
+from dashboard.config import settings as settings_mod
+from dashboard.query import sources
 from tests.faults.conftest import ROOT, run_cli, write
 
 
@@ -38,7 +38,7 @@ def test_expired_token_is_one_sentence_and_not_retried(moto_url, tmp_path):
         return AWSResponse(request.url, 403, {"Content-Type": "application/json"}, Raw(body))
 
     session.client(account, "lambda", "us-east-1").meta.events.register("before-send", expired)
-    got = data.inventory(cfg)
+    got = sources.inventory(cfg)
     sentence = (
         "The AWS credentials in prod/us-east-1 were rejected (ExpiredTokenException); renew them "
         "(aws sso login, or refresh the profile's keys)."
@@ -98,7 +98,7 @@ def test_a_role_that_cannot_be_assumed_is_one_sentence(moto_url, tmp_path, monke
 
     path = write(tmp_path, real_yaml(moto_url, name="r", role_arn="arn:aws:iam::123456789012:role/reader", max_attempts=2))
     cfg = settings_mod.load(path)
-    got = data.inventory(cfg)
+    got = sources.inventory(cfg)
     sentence = (
         "The role in r/us-east-1 cannot be assumed (AccessDenied: User: arn:aws:iam::123456789012:user/weak is not "
         "authorized to perform: sts:AssumeRole); check role_arn, the role's trust policy and that the caller may "

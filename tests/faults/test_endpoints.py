@@ -12,10 +12,10 @@ import pandas as pd
 
 from aws import cache, session
 from aws.meter import METER
-from dashboard import data
-from dashboard import settings as settings_mod
-from dashboard.summary import function_summary
-from dashboard.timerange import parse_range
+from dashboard.config import settings as settings_mod
+from dashboard.figures.usage import function_summary
+from dashboard.query import sources
+from dashboard.query.timerange import parse_range
 from tests.faults.conftest import demo_yaml, run_cli, run_page, write
 
 
@@ -64,14 +64,14 @@ def _fixed_24h():
 def test_a_slow_endpoint_times_out_within_the_configured_attempts_and_serves_stale(tmp_path, fast_backoff):
     trange = _fixed_24h()
     good = settings_mod.load(write(tmp_path, demo_yaml(aws={"max_attempts": 2, "read_timeout_s": 0.2}), "good.yaml"))
-    inv = data.inventory(good)
-    first = data.metrics(good, trange, inv.frame)
+    inv = sources.inventory(good)
+    first = sources.metrics(good, trange, inv.frame)
     assert not first.errors and len(first.frame) > 0
 
     slow = settings_mod.load(write(tmp_path, demo_yaml(aws={"max_attempts": 2, "read_timeout_s": 0.2}, latency_s=5.0), "slow.yaml"))
     cache.refresh(source_name="metrics")
     METER.reset()
-    second = data.metrics(slow, trange, inv.frame)
+    second = sources.metrics(slow, trange, inv.frame)
     pd.testing.assert_frame_equal(second.frame, first.frame)
     (st,) = second.stale
     assert st.error == "CloudWatch in demo/us-east-1 did not answer in time; check the network or the endpoint_url, then refresh."
@@ -84,8 +84,8 @@ def test_a_slow_endpoint_times_out_within_the_configured_attempts_and_serves_sta
 def test_latency_below_the_read_timeout_only_slows_the_refresh(tmp_path, fast_backoff):
     trange = _fixed_24h()
     cfg = settings_mod.load(write(tmp_path, demo_yaml(functions=4, aws={"read_timeout_s": 1.0}, latency_s=0.02)))
-    inv = data.inventory(cfg)
-    got = data.metrics(cfg, trange, inv.frame)
+    inv = sources.inventory(cfg)
+    got = sources.metrics(cfg, trange, inv.frame)
     assert not got.errors and len(got.frame) > 0
     m = METER.snapshot()
     assert sum(m.attempts.values()) == m.total_calls

@@ -10,9 +10,9 @@ import pandas as pd
 
 from aws import cache, session
 from aws.meter import METER
-from dashboard import data
-from dashboard.settings import AccountSettings, AwsSettings, DemoSettings, Settings
-from dashboard.timerange import parse_range
+from dashboard.config.settings import AccountSettings, AwsSettings, DemoSettings, Settings
+from dashboard.query import sources
+from dashboard.query.timerange import parse_range
 
 THROTTLED = ("cloudwatch", "logs", "ce")
 
@@ -30,17 +30,17 @@ def fixed_range():
     return parse_range(f"{start:%Y-%m-%dT%H:%M}..{end:%Y-%m-%dT%H:%M}")
 
 
-def refresh(cfg: Settings, trange) -> dict[str, data.Loaded]:
+def refresh(cfg: Settings, trange) -> dict[str, sources.Loaded]:
     """Everything a page refresh asks for: inventory, metrics, range statistics, memory, spend, forecast."""
-    inv = data.inventory(cfg)
+    inv = sources.inventory(cfg)
     today = datetime.now(UTC).date()
     return {
         "inventory": inv,
-        "metrics": data.metrics(cfg, trange, inv.frame),
-        "range_stats": data.range_stats(cfg, trange, inv.frame, columns=("invocations", "errors", "duration_p99_ms")),
-        "memory": data.memory(cfg, trange, inv.frame),
-        "costs": data.daily_costs(cfg, start=today - timedelta(days=10), end=today),
-        "forecast": data.month_forecast(cfg, today=today),
+        "metrics": sources.metrics(cfg, trange, inv.frame),
+        "range_stats": sources.range_stats(cfg, trange, inv.frame, columns=("invocations", "errors", "duration_p99_ms")),
+        "memory": sources.memory(cfg, trange, inv.frame),
+        "costs": sources.daily_costs(cfg, start=today - timedelta(days=10), end=today),
+        "forecast": sources.month_forecast(cfg, today=today),
     }
 
 
@@ -95,9 +95,9 @@ def test_a_retry_budget_of_one_never_retries_and_says_throttled_in_one_sentence(
 def test_throttling_on_every_service_still_gives_the_whole_inventory(fast_backoff):
     """Lambda and the Tagging API throttled as well (an empty throttle_services is every service)."""
     fresh_start()
-    clean = data.inventory(settings())
+    clean = sources.inventory(settings())
     fresh_start()
-    got = data.inventory(settings(throttle_rate=0.3))
+    got = sources.inventory(settings(throttle_rate=0.3))
     assert got.errors == []
     pd.testing.assert_frame_equal(got.frame, clean.frame)
     m = METER.snapshot()

@@ -1,7 +1,7 @@
 """Where the Overview's memory goes when many sessions ask at once: in-process, 1,000 functions, N threads.
 
 The browser load test (``test_sessions.py``) measures the whole server; this one isolates
-:func:`dashboard.overview.load_overview`, called by ``SESSIONS`` threads at once (a barrier), as
+:func:`dashboard.figures.fleet.load_overview`, called by ``SESSIONS`` threads at once (a barrier), as
 the Overview page of that many sessions would call it, on a demo account of 1,000 functions:
 
 1. **cold**: the threads ask on empty caches (the load test's situation: everyone opens the page
@@ -32,9 +32,10 @@ import pytest
 
 from aws import cache
 from aws.meter import METER
-from dashboard import alerting, overview
-from dashboard import settings as settings_mod
-from dashboard.timerange import parse_range
+from dashboard.alerts import evaluation
+from dashboard.config import settings as settings_mod
+from dashboard.figures import fleet
+from dashboard.query.timerange import parse_range
 from tests.load.support import PeakSampler, demo_config, write_figures
 
 pytestmark = [pytest.mark.load, pytest.mark.timeout(900)]
@@ -47,8 +48,8 @@ MB = 2**20
 
 def _forget_everything() -> None:
     cache.clear_all()
-    alerting._MEMO.clear()
-    memo = getattr(overview, "_MEMO", None)  # the Overview memo (absent before it existed)
+    evaluation._MEMO.clear()
+    memo = getattr(fleet, "_MEMO", None)  # the Overview memo (absent before it existed)
     if memo is not None:
         memo.clear()
     METER.reset()
@@ -104,16 +105,16 @@ def test_many_sessions_asking_at_once_build_one_overview(tmp_path, monkeypatch):
     trange = parse_range(RANGE, now=now)  # one question: every session asks it in the same minute
 
     computed = [0]
-    real_table = overview.function_table
+    real_table = fleet.function_table
 
     def counted_table(*args, **kwargs):
         computed[0] += 1
         return real_table(*args, **kwargs)
 
-    monkeypatch.setattr(overview, "function_table", counted_table)
+    monkeypatch.setattr(fleet, "function_table", counted_table)
 
     def ask():
-        return overview.load_overview(cfg, trange, range_text=RANGE, today=now.date())
+        return fleet.load_overview(cfg, trange, range_text=RANGE, today=now.date())
 
     def wave(n: int, *, trace: bool = True) -> dict:
         computed[0] = 0

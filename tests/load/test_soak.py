@@ -1,7 +1,7 @@
 """Soak: 30 minutes of simulated time of refreshes of the Overview, and no growth in memory.
 
 In-process, the loaders as the app and the Overview page call them (``ui.load_settings`` →
-``data.inventory``; ``load_overview``), on a demo account of 50 functions. Each step moves the
+``sources.inventory``; ``load_overview``), on a demo account of 50 functions. Each step moves the
 simulated account's clock (``aws.sim.set_clock``) on by the metrics TTL (120 s) and expires
 exactly the cache entries whose TTL has run out on that clock (``aws.cache.refresh`` per source:
 metrics every step, logs/insights every 300 s, inventory/tags every 900 s), so every step is a
@@ -32,10 +32,10 @@ import pytest
 
 from aws import cache, sim
 from aws.meter import METER
-from dashboard import data
-from dashboard import settings as settings_mod
-from dashboard.overview import load_overview
-from dashboard.timerange import parse_range
+from dashboard.config import settings as settings_mod
+from dashboard.figures.fleet import load_overview
+from dashboard.query import sources
+from dashboard.query.timerange import parse_range
 from tests.load.support import demo_config, growth, rss_bytes, slope, write_figures
 
 pytestmark = [pytest.mark.load, pytest.mark.timeout(540)]
@@ -76,14 +76,14 @@ def test_thirty_minutes_of_refreshes_do_not_grow_memory(tmp_path):
                 refreshed_at.setdefault(name, now)
             before = METER.snapshot()
             cfg = settings_mod.load(config)  # as ui.load_settings, every run
-            inv = data.inventory(cfg)  # as app.py
+            inv = sources.inventory(cfg)  # as app.py
             trange = parse_range(RANGE, now=now)
             ov = load_overview(cfg, trange, range_text=RANGE, today=now.date())  # as the Overview page
             spent = METER.snapshot() - before
             assert len(ov.table) == FUNCTIONS and not ov.summary.failed
             assert spent.count("GetMetricData") > 0  # a real refresh: the metrics were asked again
             if i == 0:
-                met = data.metrics(cfg, trange, inv.frame).frame  # a cache hit: this step's answer
+                met = sources.metrics(cfg, trange, inv.frame).frame  # a cache hit: this step's answer
                 answer_bytes = int(met.memory_usage(deep=True).sum())
                 del met
             del ov, inv, cfg

@@ -8,7 +8,7 @@
   the cent; :func:`tag_coverage` (share of spend whose team comes from a tag) and
   :func:`team_functions` (a team's functions ranked by cost).
 
-Costs per function are :func:`dashboard.costs.estimate`'s ``total_usd`` (list price). The
+Costs per function are :func:`dashboard.figures.cost_estimate.estimate`'s ``total_usd`` (list price). The
 account's free tier and the part of the bill the estimate does not explain are shared lines:
 shown apart (``shared_cost="separate"``) or spread over the teams in proportion to their
 usage cost (``"proportional"``).
@@ -182,7 +182,7 @@ def allocate(
 ) -> pd.DataFrame:
     """Per team: month to date, forecast to month end, last month and the change; one frame of :data:`ALLOCATION_SCHEMA`.
 
-    ``estimate`` / ``last_month_estimate``: :func:`dashboard.costs.estimate` rows of the
+    ``estimate`` / ``last_month_estimate``: :func:`dashboard.figures.cost_estimate.estimate` rows of the
     month's complete days and of the whole previous month; ``inventory`` has ``team``.
     ``actual_usd`` / ``last_month_actual_usd``: Cost Explorer's Lambda spend over the same
     days (None when unavailable: the lines then add up to our estimate, with no

@@ -1,6 +1,6 @@
 """What the Functions page shows, as frames and figures: the searchable list and one function's view.
 
-- :func:`load_list` — the list: :func:`dashboard.summary.function_summary` rows with tags,
+- :func:`load_list` — the list: :func:`dashboard.figures.usage.function_summary` rows with tags,
   an invocations sparkline and a link to each function's page (all from the cached loaders;
   no call per function). :func:`filter_functions` (search text over name, runtime, team and
   tags; filters by runtime, architecture, team) and :func:`filter_options` are pure.
@@ -11,7 +11,7 @@
   (:meth:`FunctionView.config_table`, ``tags_table``, ``states``), the figure
   (:meth:`FunctionView.figure`) and the sentences for panels without data
   (:meth:`FunctionView.notes`). Its alert states are the Alerts page's
-  (:mod:`dashboard.alerting`: same evaluation window, concurrency quota and REPORT counts).
+  (:mod:`dashboard.alerts.evaluation`: same evaluation window, concurrency quota and REPORT counts).
 
 The loaders are asked with the same inventory slice the list uses (every function of the
 function's account × region, or of the selected teams), so a function page opened from the
@@ -30,7 +30,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from aws.frames import UTC_TS, typed_frame
-from dashboard import alerting, charts, data
 from dashboard.alerts import (
     DEFAULT_ACCOUNT_LIMIT,
     METRICS,
@@ -38,12 +37,15 @@ from dashboard.alerts import (
     effective_rules,
     evaluate,
     evaluate_all,
+    evaluation,
     series_for,
 )
-from dashboard.links import function_key, function_link, parse_function_key
-from dashboard.settings import AlertRule, ConfigError, Settings
-from dashboard.summary import function_summary
-from dashboard.timerange import TimeRange
+from dashboard.config.settings import AlertRule, ConfigError, Settings
+from dashboard.figures.usage import function_summary
+from dashboard.present import plots
+from dashboard.present.links import function_key, function_link, parse_function_key
+from dashboard.query import sources
+from dashboard.query.timerange import TimeRange
 
 __all__ = [
     "KEY",
@@ -138,9 +140,9 @@ class FunctionView:
     trange: TimeRange
     config: pd.Series | None  # the inventory row (tags: dict, team), None when not found
     metrics: pd.DataFrame  # this function's rows of aws.metrics.LAMBDA_SCHEMA
-    memory: pd.DataFrame  # this function's rows of dashboard.data.MEMORY_SCHEMA
+    memory: pd.DataFrame  # this function's rows of dashboard.query.sources.MEMORY_SCHEMA
     rules: tuple[RuleEval, ...] = ()
-    statuses: tuple[data.SourceStatus, ...] = ()
+    statuses: tuple[sources.SourceStatus, ...] = ()
     warnings: tuple[str, ...] = ()
     problem: str | None = None  # why there is no view (bad key, unknown function) or why rules are missing
     account_limit: int = DEFAULT_ACCOUNT_LIMIT
@@ -156,9 +158,9 @@ class FunctionView:
         return parts[2] if parts else self.key
 
     @property
-    def loaded(self) -> data.Loaded:
-        """The sources' statuses, for :func:`dashboard.ui.show_statuses`."""
-        return data.Loaded(pd.DataFrame(), list(self.statuses), list(self.warnings))
+    def loaded(self) -> sources.Loaded:
+        """The sources' statuses, for :func:`dashboard.web.ui.show_statuses`."""
+        return sources.Loaded(pd.DataFrame(), list(self.statuses), list(self.warnings))
 
     def rule(self, name: str | None) -> RuleEval | None:
         return next((r for r in self.rules if r.rule.name == name), None)
@@ -234,7 +236,7 @@ class FunctionView:
 
     def notes(self, *, highlight_rule: str | None = None) -> list[str]:
         """The sentences for the panels not drawn (no data in the range)."""
-        return charts.empty_notes(
+        return plots.empty_notes(
             metrics=self.metrics,
             memory=self.memory,
             rules=self.rules,
@@ -254,7 +256,7 @@ class FunctionView:
 
     def figure(self, *, highlight_rule: str | None = None) -> go.Figure | None:
         """The function's figure (None when no panel has data)."""
-        return charts.function_figure(
+        return plots.function_figure(
             metrics=self.metrics,
             memory=self.memory,
             config=self.config.to_dict() if self.config is not None else {},
@@ -292,8 +294,8 @@ def load_function(
     not found, with the same sentence whether or not it exists, before any metric is read.
 
     The charts cover ``trange``; the rules are evaluated exactly as the Alerts page does
-    (:func:`dashboard.alerting.load_alerts`): over
-    :func:`~dashboard.alerting.evaluation_window`, with the account's concurrency quota, so
+    (:func:`dashboard.alerts.evaluation.load_alerts`): over
+    :func:`~dashboard.alerts.evaluation.evaluation_window`, with the account's concurrency quota, so
     the state shown here is the state listed there.
     """
     text = key if isinstance(key, str) else function_key(*key)
@@ -302,7 +304,7 @@ def load_function(
     if parts is None:
         return FunctionView(text, trange, None, empty, empty, problem=f"{text!r} is not a function key (account/region/name).")
     account, region, name = parts
-    inv = data.inventory(settings, accounts=[account], regions=[region], force=force)
+    inv = sources.inventory(settings, accounts=[account], regions=[region], force=force)
     frame = inv.frame
     hit = frame[frame["function"] == name] if not frame.empty else frame
     if only_teams is not None and (hit.empty or hit.iloc[0].get("team") not in set(only_teams)):
@@ -324,8 +326,8 @@ def load_function(
     team_list = list(teams or [])
     if team_list and row.get("team") in team_list:
         peers = frame[frame["team"].isin(team_list)]
-    met = data.metrics(settings, trange, peers, force=force)
-    mem = data.memory(settings, trange, peers, force=force)
+    met = sources.metrics(settings, trange, peers, force=force)
+    mem = sources.memory(settings, trange, peers, force=force)
     k = (account, region, name)
     m_one, mem_one = _only(met.frame, k), _only(mem.frame, k)
     statuses = inv.statuses + met.statuses + mem.statuses
@@ -335,26 +337,26 @@ def load_function(
         rules = effective_rules(settings.alerts, function=name, tags=row.get("tags"))
     except ConfigError as e:
         rules, problem = [], str(e)
-    # The rules are evaluated as the Alerts page evaluates them (dashboard.alerting): over the
+    # The rules are evaluated as the Alerts page evaluates them (dashboard.alerts.evaluation): over the
     # evaluation window (the selection stretched to enough history), with REPORT counts filled
     # from Invocations where Lambda Insights gives none, and the account's concurrency quota.
-    window = alerting.evaluation_window(trange, settings.alerts)
+    window = evaluation.evaluation_window(trange, settings.alerts)
     met_all, mem_all = met.frame, mem.frame
     if window != trange:
-        met_w = data.metrics(settings, window, peers, force=force)
+        met_w = sources.metrics(settings, window, peers, force=force)
         met_all = met_w.frame
         statuses += met_w.statuses
         if any(METRICS[r.metric] == "memory" for r in rules):
-            mem_w = data.memory(settings, window, peers, force=force)
+            mem_w = sources.memory(settings, window, peers, force=force)
             mem_all = mem_w.frame
             statuses += mem_w.statuses
     m_eval, mem_eval = _only(met_all, k), _only(mem_all, k)
     limit = DEFAULT_ACCOUNT_LIMIT
     if any(r.metric == "concurrency_account_share" for r in rules):
-        limits, quota_status = alerting.concurrency_limits(settings, hit, force=force)
+        limits, quota_status = evaluation.concurrency_limits(settings, hit, force=force)
         limit = limits.get((account, region), DEFAULT_ACCOUNT_LIMIT)
         statuses += quota_status
-    mem_eval = alerting.with_report_counts(mem_eval, m_eval)
+    mem_eval = evaluation.with_report_counts(mem_eval, m_eval)
     evals = evaluate_rules(
         rules, function_row=row, metrics=m_eval, memory=mem_eval, start=window.start, now=window.end, account_limit=limit
     )
@@ -496,7 +498,7 @@ class ListView:
     """The list's rows and the statuses of the sources behind them."""
 
     frame: pd.DataFrame
-    loaded: data.Loaded = field(repr=False)
+    loaded: sources.Loaded = field(repr=False)
 
     @property
     def count(self) -> int:
@@ -516,12 +518,12 @@ def load_list(
     """The list from the cached loaders: the summary, tags, a sparkline of invocations, links."""
     accounts, regions, teams = list(accounts or []) or None, list(regions or []) or None, list(teams or []) or None
     loaded = function_summary(settings, trange, accounts=accounts, regions=regions, teams=teams, force=force)
-    inv = data.inventory(settings, accounts=accounts, regions=regions)
+    inv = sources.inventory(settings, accounts=accounts, regions=regions)
     frame = inv.frame
     if teams:
         frame = frame[frame["team"].isin(teams)]
-    met = data.metrics(settings, trange, frame)  # the summary's own question: a cache hit
-    spark = charts.sparkline_values(met.frame, column="invocations", start=trange.start, end=trange.end, functions=loaded.frame, name="trend")
+    met = sources.metrics(settings, trange, frame)  # the summary's own question: a cache hit
+    spark = plots.sparkline_values(met.frame, column="invocations", start=trange.start, end=trange.end, functions=loaded.frame, name="trend")
     rows = list_frame(loaded.frame, frame, range_text=range_text or trange.label, sparklines=spark)
     return ListView(rows, loaded)
 

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from cachetools import TTLCache, cached
 
-from dashboard.settings import AccessSettings
+from dashboard.config.settings import AccessSettings
 
 __all__ = ["ALL_TEAMS", "Viewer", "EVERYONE", "resolve", "auth_problem", "metadata_url", "provider_problem"]
 

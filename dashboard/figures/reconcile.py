@@ -1,8 +1,8 @@
 """Reconciliation: our daily estimate against Cost Explorer's actual Lambda spend.
 
 :func:`daily` lines up, per account and UTC day, the estimate at list price
-(:func:`dashboard.costs.estimate`'s ``total_usd``), the free tier as its own line
-(:func:`dashboard.costs.free_tier_credit`), what the two explain, Cost Explorer's actual
+(:func:`dashboard.figures.cost_estimate.estimate`'s ``total_usd``), the free tier as its own line
+(:func:`dashboard.figures.cost_estimate.free_tier_credit`), what the two explain, Cost Explorer's actual
 spend, and the difference as "unexplained" with its share of the actual. :func:`month`
 sums a month: how much of the bill the estimate explains.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from aws.frames import typed_frame
-from dashboard.costs import free_tier_credit
+from dashboard.figures.cost_estimate import free_tier_credit
 
 __all__ = ["RECONCILE_SCHEMA", "MonthReconciliation", "daily", "month"]
 

@@ -34,12 +34,13 @@ import pandas as pd
 from aws import costs as ce
 from aws.cache import Memo
 from aws.frames import typed_frame
-from dashboard import alerting, data, links
-from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport
-from dashboard.settings import ConfigError, Settings
-from dashboard.summary import load_parts
-from dashboard.text import escape_markdown
-from dashboard.timerange import TimeRange
+from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport, evaluation
+from dashboard.config.settings import ConfigError, Settings
+from dashboard.figures.usage import load_parts
+from dashboard.present import links
+from dashboard.present.text import escape_markdown
+from dashboard.query import sources
+from dashboard.query.timerange import TimeRange
 
 __all__ = [
     "PREVIOUS_COLUMNS",
@@ -237,7 +238,7 @@ def month_to_date(today: date) -> tuple[date, date, date, date]:
     return start, end, prev_start, prev_end
 
 
-def _cost_total(loaded: data.Loaded | None) -> tuple[float | None, str | None]:
+def _cost_total(loaded: sources.Loaded | None) -> tuple[float | None, str | None]:
     if loaded is None:
         return None, None
     failed = loaded.failed
@@ -247,7 +248,7 @@ def _cost_total(loaded: data.Loaded | None) -> tuple[float | None, str | None]:
     return float(frame["cost_usd"].sum()) if len(frame) else 0.0, None
 
 
-def spend_tile(this_month: data.Loaded, last_month: data.Loaded | None, *, today: date) -> Tile:
+def spend_tile(this_month: sources.Loaded, last_month: sources.Loaded | None, *, today: date) -> Tile:
     """Month-to-date AWS Lambda spend vs the same days of the previous month (pure over the two loads).
 
     When Cost Explorer fails for any selected account the total would be partial: the tile
@@ -337,16 +338,16 @@ class Overview:
     trange: TimeRange
     tiles: list[Tile]
     table: pd.DataFrame
-    summary: data.Loaded
-    previous: data.Loaded
-    spend: data.Loaded
-    spend_before: data.Loaded
-    alerts: alerting.AlertsLoaded
-    firing: pd.DataFrame  # alerting.ALERT_SCHEMA: the ALARM rows, critical first, linked to their charts
+    summary: sources.Loaded
+    previous: sources.Loaded
+    spend: sources.Loaded
+    spend_before: sources.Loaded
+    alerts: evaluation.AlertsLoaded
+    firing: pd.DataFrame  # evaluation.ALERT_SCHEMA: the ALARM rows, critical first, linked to their charts
     alerts_error: str | None = None  # the config's alert overrides are invalid (one line)
 
 
-def _metric_failures(loaded: data.Loaded) -> list[data.SourceStatus]:
+def _metric_failures(loaded: sources.Loaded) -> list[sources.SourceStatus]:
     return [s for s in loaded.failed if s.source == "metrics"]
 
 
@@ -390,7 +391,7 @@ class _Steps:
             raise self._interrupt
 
 
-def _versions(*statuses: Iterable[data.SourceStatus]) -> tuple:
+def _versions(*statuses: Iterable[sources.SourceStatus]) -> tuple:
     return tuple((s.source, s.account, s.region, s.fetched_at, s.stale, s.error) for part in statuses for s in part)
 
 
@@ -463,22 +464,22 @@ def _load(
     parts = load_parts(settings, trange, accounts=accounts, regions=regions, teams=teams)
     frame, met = parts.functions, parts.metrics
     step("The previous period, for comparison…")
-    previous = data.range_stats(settings, trange.previous(), frame, columns=PREVIOUS_COLUMNS)
+    previous = sources.range_stats(settings, trange.previous(), frame, columns=PREVIOUS_COLUMNS)
     start, end, prev_start, prev_end = month_to_date(today)
     if spend:
         step("Lambda spend from Cost Explorer…")
-        this_month = data.daily_costs(settings, start=start, end=end, accounts=accounts)
-        month_before = data.daily_costs(settings, start=prev_start, end=prev_end, accounts=accounts)
+        this_month = sources.daily_costs(settings, start=start, end=end, accounts=accounts)
+        month_before = sources.daily_costs(settings, start=prev_start, end=prev_end, accounts=accounts)
     else:
-        this_month = month_before = data.Loaded(typed_frame([], ce.SCHEMA))
+        this_month = month_before = sources.Loaded(typed_frame([], ce.SCHEMA))
     step("Alert rules…")
     alerts_error = None
     try:
-        alerts = alerting.load_alerts(settings, trange, accounts=accounts, regions=regions, teams=teams, metrics_loaded=met)
+        alerts = evaluation.load_alerts(settings, trange, accounts=accounts, regions=regions, teams=teams, metrics_loaded=met)
     except ConfigError as e:  # overrides that together leave a rule invalid: the rest of the page still works
         alerts_error = str(e)
         empty = AlertReport(typed_frame([], STATES_SCHEMA), typed_frame([], TRANSITIONS_SCHEMA))
-        alerts = alerting.AlertsLoaded(empty, [], trange, trange)
+        alerts = evaluation.AlertsLoaded(empty, [], trange, trange)
     key = question + (
         _versions(parts.statuses, previous.statuses, this_month.statuses, month_before.statuses, alerts.statuses),
     )
@@ -500,7 +501,7 @@ def _load(
         )
         if spend:
             tiles.append(spend_tile(this_month, month_before, today=today))
-        firing = alerting.alert_rows(alerts.report.states, range_text=range_text)
+        firing = evaluation.alert_rows(alerts.report.states, range_text=range_text)
         table = function_table(summary.frame, met.frame, start=trange.start, end=trange.end, range_text=range_text, firing=firing)
         return Overview(trange, tiles, table, summary, previous, this_month, month_before, alerts, firing, alerts_error)
 

@@ -29,9 +29,9 @@ from aws.concurrency import run_concurrently
 from aws.errors import AwsError
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account
-from dashboard.allocation import assign_teams
-from dashboard.settings import Settings
-from dashboard.timerange import PRESETS, TimeRange
+from dashboard.config.settings import Settings
+from dashboard.figures.allocation import assign_teams
+from dashboard.query.timerange import PRESETS, TimeRange
 
 __all__ = ["SourceStatus", "Loaded", "inventory", "fan_out", "daily_costs", "month_forecast"]
 

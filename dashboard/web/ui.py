@@ -1,7 +1,7 @@
 """The frame every page shares: settings, sidebar filters, the demo banner, freshness and the API meter.
 
 Page scripts only lay out widgets and charts; they read the current selection
-from :func:`selection` and turn :class:`dashboard.data.Loaded` statuses into one
+from :func:`selection` and turn :class:`dashboard.query.sources.Loaded` statuses into one
 sentence each with :func:`show_statuses`.
 """
 
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import streamlit as st
 
 from aws.meter import METER
-from dashboard import access
-from dashboard import settings as settings_mod
-from dashboard.data import Loaded
-from dashboard.settings import ConfigError, Settings
-from dashboard.text import escape_markdown
-from dashboard.timerange import PRESETS, RangeError, TimeRange, parse_range
+from dashboard.config import access
+from dashboard.config import settings as settings_mod
+from dashboard.config.settings import ConfigError, Settings
+from dashboard.present.text import escape_markdown
+from dashboard.query.sources import Loaded
+from dashboard.query.timerange import PRESETS, RangeError, TimeRange, parse_range
 
 __all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel"]
 
@@ -208,23 +208,23 @@ def freshness_panel() -> None:
         st.code("\n".join(lines), language=None)
 
 
-def cost_report(cfg: Settings):
+def month_report(cfg: Settings):
     """The month's cost report (``?month=YYYY-MM`` or this month) for the Costs and Teams pages, with progress,
     narrowed to the sidebar's accounts, regions and teams; a bad month stops the page with one sentence.
     Under it: what the report covers, and why the bill is missing when it is."""
-    from dashboard import cost_view
+    from dashboard.figures import cost_report
 
     month = st.query_params.get("month")
     with st.status("Reading Cost Explorer and pricing the usage…", expanded=False) as status:
         try:
-            report = cost_view.gather(cfg, month=month)
+            report = cost_report.gather(cfg, month=month)
         except ValueError as e:
             status.update(label="Bad month", state="error")
             st.error(escape_markdown(str(e)), icon=":material/event_busy:")
             st.stop()
         status.update(label=f"{report.month}: {(report.end - report.first).days} complete day(s)", state="complete")
     sel = selection()
-    report = cost_view.narrow(report, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
+    report = cost_report.narrow(report, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
     scope = [f"{what} {', '.join(values)}" for what, values in (("accounts", sel.accounts), ("regions", sel.regions), ("teams", sel.teams)) if values]
     if scope:
         st.caption(escape_markdown(f"Only the functions of {'; '.join(scope)} ({len(report.inventory)} functions)."))

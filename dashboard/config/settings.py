@@ -18,11 +18,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aws.session import Account, SimSpec
-from dashboard.timerange import PRESETS
+from dashboard.query.timerange import PRESETS
 
 __all__ = ["Settings", "ConfigError", "load", "DEFAULT_CONFIG", "aws_regions"]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 
 
 class ConfigError(ValueError):
@@ -461,7 +461,7 @@ def _no_control(v: str, what: str) -> str:
 
 
 class AccessSettings(_Model):
-    """Who may open the dashboard and which teams each person sees (see dashboard.access).
+    """Who may open the dashboard and which teams each person sees (see dashboard.config.access).
 
     The identity provider's settings and secrets (client id and secret, cookie secret) are Streamlit's:
     ``[auth]`` in ``.streamlit/secrets.toml``, never here.
@@ -519,7 +519,7 @@ class Settings(_Model):
     logs: LogsSettings = Field(default_factory=LogsSettings)
     aws: AwsSettings = Field(default_factory=AwsSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
-    # region → price field → value (USD per unit), over aws/data/lambda_prices.json; see dashboard.pricing.load_prices
+    # region → price field → value (USD per unit), over aws/data/lambda_prices.json; see dashboard.figures.pricing.load_prices
     pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: str = Field("(built-in demo default)", exclude=True)
 
@@ -539,7 +539,7 @@ class Settings(_Model):
     @field_validator("pricing")
     @classmethod
     def _pricing(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from dashboard.pricing import PriceError, load_prices
+        from dashboard.figures.pricing import PriceError, load_prices
 
         for region in v:
             if problem := _region_problem(region):
@@ -552,10 +552,12 @@ class Settings(_Model):
         return v
 
     def pricing_overrides(self) -> dict[str, dict[str, Any]]:
-        """The ``pricing:`` section as :func:`dashboard.pricing.load_prices` takes it."""
+        """The ``pricing:`` section as :func:`dashboard.figures.pricing.load_prices` takes it."""
         return {r: dict(f) for r, f in self.pricing.items()}
 
     def aws_accounts(self) -> list[Account]:
+        if any(a.demo for a in self.accounts):
+            import aws.sim  # noqa: F401 - registers the simulated account, which answers the demo accounts' calls
         return [
             a.to_account(max_attempts=self.aws.max_attempts, connect_timeout_s=self.aws.connect_timeout_s, read_timeout_s=self.aws.read_timeout_s)
             for a in self.accounts

@@ -1,7 +1,7 @@
 """Everything the Costs and Teams pages, ``python -m dashboard costs`` and the function page need.
 
 :func:`gather` loads one month (and the one before it): the inventory, our estimate from
-usage (:func:`dashboard.costs.estimate` over the month's complete UTC days), Cost
+usage (:func:`dashboard.figures.cost_estimate.estimate` over the month's complete UTC days), Cost
 Explorer's daily total, by usage type and by the first allocation tag key that is active
 in Cost Explorer, and the forecast to the month's end. Cost Explorer is asked through the
 cache (one request per distinct question per TTL). When it cannot be read, every
@@ -29,11 +29,12 @@ from aws import costs as ce
 from aws.errors import AwsError
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account, call
-from dashboard import allocation, data, reconcile
-from dashboard.costs import ESTIMATE_SCHEMA, estimate
-from dashboard.pricing import PriceBook, load_prices
-from dashboard.settings import Settings
-from dashboard.timerange import TimeRange, parse_range
+from dashboard.config.settings import Settings
+from dashboard.figures import allocation, reconcile
+from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA, estimate
+from dashboard.figures.pricing import PriceBook, load_prices
+from dashboard.query import sources
+from dashboard.query.timerange import TimeRange, parse_range
 
 __all__ = [
     "BY",
@@ -96,7 +97,7 @@ def _pc_configs(account: Account, region: str, functions: tuple[str, ...]) -> pd
 
 def with_provisioned_concurrency(
     settings: Settings, inv: pd.DataFrame, metrics: pd.DataFrame, *, force: bool = False
-) -> tuple[pd.DataFrame, list[data.SourceStatus]]:
+) -> tuple[pd.DataFrame, list[sources.SourceStatus]]:
     """The inventory plus ``provisioned_concurrency`` (all aliases and versions) of every function that
     publishes ProvisionedConcurrencyUtilization (ListProvisionedConcurrencyConfigs, cached as inventory)."""
     out = inv.copy()
@@ -109,7 +110,7 @@ def with_provisioned_concurrency(
     for (acct, region), rows in seen.groupby(["account", "region"]):
         if acct in accounts:
             parts[(accounts[acct], region)] = tuple(sorted(rows["function"].astype(str)))
-    frames, status = data.fan_out(
+    frames, status = sources.fan_out(
         "inventory",
         list(parts),
         lambda a, r: (a.cache_id, r, "provisioned", parts[(a, r)]),
@@ -149,13 +150,13 @@ class CostReport:
     tag_costs: pd.DataFrame | None
     forecast: pd.DataFrame
     prices: PriceBook
-    statuses: list[data.SourceStatus] = field(default_factory=list)
+    statuses: list[sources.SourceStatus] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ce_missing: str | None = None  # one sentence: why the actual spend is missing
 
     @property
-    def loaded(self) -> data.Loaded:
-        return data.Loaded(self.estimate, self.statuses, self.warnings)
+    def loaded(self) -> sources.Loaded:
+        return sources.Loaded(self.estimate, self.statuses, self.warnings)
 
     @property
     def bill_hidden(self) -> bool:
@@ -187,7 +188,7 @@ class CostReport:
         return self._actual(prev, self.first)
 
     def reconciliation(self) -> pd.DataFrame:
-        """:func:`dashboard.reconcile.daily` over the month's complete days."""
+        """:func:`dashboard.figures.reconcile.daily` over the month's complete days."""
         costs = None
         if self.ce_ok:
             costs = self.costs[
@@ -210,7 +211,7 @@ class CostReport:
         return float(daily.mean()) * days_left
 
 
-def _ce_sentence(statuses: Iterable[data.SourceStatus]) -> str | None:
+def _ce_sentence(statuses: Iterable[sources.SourceStatus]) -> str | None:
     failed = [s for s in statuses if s.source in ("costs", "forecast") and s.failed]
     if not failed:
         return None
@@ -224,8 +225,8 @@ def _load_estimate(
     if end <= start:
         return typed_frame([], ESTIMATE_SCHEMA), [], []
     trange = TimeRange(datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC), "custom")
-    met = data.metrics(settings, trange, inv, force=force)
-    mem = data.memory(settings, trange, inv, force=force)
+    met = sources.metrics(settings, trange, inv, force=force)
+    mem = sources.memory(settings, trange, inv, force=force)
     inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
     est = estimate(inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices)
     est = est[(est["date"] >= pd.Timestamp(start)) & (est["date"] < pd.Timestamp(end))].reset_index(drop=True)
@@ -242,7 +243,7 @@ def gather(
     first, end, month_end = month_bounds(month, today=today)
     prev_first = (first - timedelta(days=1)).replace(day=1)
     prices = prices_for(settings)
-    inv = data.inventory(settings, force=force)
+    inv = sources.inventory(settings, force=force)
     statuses = list(inv.statuses)
     warnings = list(inv.warnings)
     # one metrics/logs question for both months: month-to-date tiers and free tier need every day from the first
@@ -253,12 +254,12 @@ def gather(
     last = est_all[est_all["date"] < pd.Timestamp(first)].reset_index(drop=True)
 
     ce_end = min(month_end, today + timedelta(days=1))
-    total = data.daily_costs(settings, start=prev_first, end=ce_end, force=force)
+    total = sources.daily_costs(settings, start=prev_first, end=ce_end, force=force)
     statuses += total.statuses
     by_type = (
-        data.daily_costs(settings, start=first, end=ce_end, group_by="USAGE_TYPE", force=force)
+        sources.daily_costs(settings, start=first, end=ce_end, group_by="USAGE_TYPE", force=force)
         if not total.failed
-        else data.Loaded(typed_frame([], ce.SCHEMA))
+        else sources.Loaded(typed_frame([], ce.SCHEMA))
     )
     statuses += by_type.statuses
     tag_key, tag_costs = None, None
@@ -268,12 +269,12 @@ def gather(
         keys = set().union(*active.frame) if active.frame else set()
         tag_key = next((k for k in settings.allocation.tag_keys if k in keys), None)
         if tag_key:
-            tc = data.daily_costs(settings, start=first, end=ce_end, group_by=f"TAG:{tag_key}", force=force)
+            tc = sources.daily_costs(settings, start=first, end=ce_end, group_by=f"TAG:{tag_key}", force=force)
             statuses += tc.statuses
             tag_costs = tc.frame
     forecast = typed_frame([], ce.FORECAST_SCHEMA)
     if month_end > today and not total.failed:
-        fc = data.month_forecast(settings, today=today, force=force)
+        fc = sources.month_forecast(settings, today=today, force=force)
         statuses += fc.statuses
         forecast = fc.frame
     report = CostReport(
@@ -540,14 +541,14 @@ def usage_type_daily(report: CostReport) -> pd.DataFrame:
 
 def rightsizing(
     settings: Settings, *, inventory: pd.DataFrame | None = None, now: datetime | None = None, force: bool = False
-) -> tuple[pd.DataFrame, data.Loaded]:
-    """:func:`dashboard.rightsizing.rightsize` over the last 30 days (the "30d" range: cached with it)."""
-    from dashboard.rightsizing import rightsize
+) -> tuple[pd.DataFrame, sources.Loaded]:
+    """:func:`dashboard.figures.rightsizing.rightsize` over the last 30 days (the "30d" range: cached with it)."""
+    from dashboard.figures.rightsizing import rightsize
 
     trange = parse_range("30d", now=now or _now())
-    inv = inventory if inventory is not None else data.inventory(settings, force=force).frame
-    met = data.metrics(settings, trange, inv, force=force)
-    mem = data.memory(settings, trange, inv, force=force)
+    inv = inventory if inventory is not None else sources.inventory(settings, force=force).frame
+    met = sources.metrics(settings, trange, inv, force=force)
+    mem = sources.memory(settings, trange, inv, force=force)
     inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
     prices = prices_for(settings)
     est = estimate(inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices, free_tier=False)
@@ -559,15 +560,15 @@ def rightsizing(
         prices=prices,
         days=trange.duration.total_seconds() / 86400,
     )
-    return frame, data.Loaded(frame, [*met.statuses, *mem.statuses, *pc_status], [*met.warnings, *mem.warnings])
+    return frame, sources.Loaded(frame, [*met.statuses, *mem.statuses, *pc_status], [*met.warnings, *mem.warnings])
 
 
 # --- for the pages ----------------------------------------------------------------------------------
 
 
-def usage_statuses(report: CostReport) -> data.Loaded:
+def usage_statuses(report: CostReport) -> sources.Loaded:
     """The report's statuses without Cost Explorer's (said once, by :attr:`CostReport.ce_missing`)."""
-    return data.Loaded(
+    return sources.Loaded(
         report.estimate, [s for s in report.statuses if s.source not in ("costs", "forecast")], report.warnings
     )
 
@@ -601,7 +602,7 @@ def spend_figure(report: CostReport):
     forecast to month end spread over the days left (faint bars). Without Cost Explorer: the estimate only."""
     import plotly.graph_objects as go
 
-    from dashboard.charts import METRIC_COLORS, base_layout
+    from dashboard.present.plots import METRIC_COLORS, base_layout
 
     fig = go.Figure()
     daily = usage_type_daily(report)

@@ -32,7 +32,6 @@ import pandas as pd
 from aws import account as lambda_account
 from aws.cache import Memo
 from aws.frames import UTC_TS, typed_frame
-from dashboard import data, links
 from dashboard.alerts import (
     ALARM,
     EXTRA_RANGE_PERIODS,
@@ -43,8 +42,10 @@ from dashboard.alerts import (
     AlertReport,
     evaluate_all,
 )
-from dashboard.settings import AlertSettings, Settings
-from dashboard.timerange import PRESETS, TimeRange
+from dashboard.config.settings import AlertSettings, Settings
+from dashboard.present import links
+from dashboard.query import sources
+from dashboard.query.timerange import PRESETS, TimeRange
 
 __all__ = [
     "MIN_WINDOW",
@@ -136,18 +137,18 @@ class AlertsLoaded:
     """
 
     report: AlertReport
-    statuses: list[data.SourceStatus]
+    statuses: list[sources.SourceStatus]
     trange: TimeRange
     window: TimeRange
     warnings: list[str] = field(default_factory=list)
 
     @property
-    def failed(self) -> list[data.SourceStatus]:
+    def failed(self) -> list[sources.SourceStatus]:
         return [s for s in self.statuses if s.failed]
 
-    def as_loaded(self) -> data.Loaded:
-        """The statuses and warnings as a :class:`dashboard.data.Loaded` (for ``ui.show_statuses``)."""
-        return data.Loaded(self.report.states, list(self.statuses), list(self.warnings))
+    def as_loaded(self) -> sources.Loaded:
+        """The statuses and warnings as a :class:`dashboard.query.sources.Loaded` (for ``ui.show_statuses``)."""
+        return sources.Loaded(self.report.states, list(self.statuses), list(self.warnings))
 
 
 def _lookback(settings: AlertSettings) -> timedelta:
@@ -184,7 +185,7 @@ def evaluation_window(trange: TimeRange, settings: AlertSettings, *, minimum: ti
 
 def concurrency_limits(
     settings: Settings, inventory: pd.DataFrame, *, force: bool = False
-) -> tuple[dict[tuple[str, str], int], list[data.SourceStatus]]:
+) -> tuple[dict[tuple[str, str], int], list[sources.SourceStatus]]:
     """Each account × region's concurrent-executions quota (GetAccountSettings, cached with the inventory).
 
     A part that cannot be read falls back to Lambda's default quota of 1,000, and its status
@@ -193,7 +194,7 @@ def concurrency_limits(
     accounts = {a.name: a for a in settings.aws_accounts()}
     parts = [] if inventory.empty else sorted({(a, r) for a, r in zip(inventory["account"], inventory["region"], strict=True)})
     parts = [(accounts[a], r) for a, r in parts if a in accounts]
-    frames, statuses = data.fan_out(
+    frames, statuses = sources.fan_out(
         "inventory",
         parts,
         lambda a, r: (a.cache_id, r, "account-settings"),
@@ -281,19 +282,19 @@ def load_alerts(
     regions: Iterable[str] | None = None,
     teams: Iterable[str] | None = None,
     force: bool = False,
-    metrics_loaded: data.Loaded | None = None,
+    metrics_loaded: sources.Loaded | None = None,
 ) -> AlertsLoaded:
     """Every rule × function of the selection, evaluated over :func:`evaluation_window`.
 
-    Raises :class:`dashboard.settings.ConfigError` when overrides leave a rule invalid.
+    Raises :class:`dashboard.config.settings.ConfigError` when overrides leave a rule invalid.
     Sources that fail leave their functions INSUFFICIENT_DATA (with a note) and a status.
-    ``metrics_loaded``: the caller's ``data.metrics`` of this very selection and ``trange``,
+    ``metrics_loaded``: the caller's ``sources.metrics`` of this very selection and ``trange``,
     reused when the window is ``trange`` itself (it saves rebuilding a large frame).
     """
     accounts = list(accounts or []) or None
     regions = list(regions or []) or None
     teams = list(teams or []) or None
-    inv = data.inventory(settings, accounts=accounts, regions=regions, force=force)
+    inv = sources.inventory(settings, accounts=accounts, regions=regions, force=force)
     frame = inv.frame
     if teams:
         frame = frame[frame["team"].isin(teams)]
@@ -301,13 +302,13 @@ def load_alerts(
     statuses = list(inv.statuses)
     warnings = list(inv.warnings)
     reuse = metrics_loaded is not None and window is trange and not force
-    met = metrics_loaded if reuse else data.metrics(settings, window, frame, force=force)
+    met = metrics_loaded if reuse else sources.metrics(settings, window, frame, force=force)
     statuses += met.statuses
     warnings += met.warnings
     wants_memory, wants_quota = _needs(settings.alerts)
     memory = None
     if wants_memory:
-        mem = data.memory(settings, window, frame, force=force)
+        mem = sources.memory(settings, window, frame, force=force)
         statuses += mem.statuses
         warnings += mem.warnings
         memory = mem.frame
@@ -367,7 +368,7 @@ def alert_report(
     regions: Iterable[str] | None = None,
     teams: Iterable[str] | None = None,
     force: bool = False,
-) -> tuple[AlertReport, list[data.SourceStatus]]:
+) -> tuple[AlertReport, list[sources.SourceStatus]]:
     """``(report, statuses)`` for the selection: :func:`load_alerts` without the details."""
     got = load_alerts(settings, trange, accounts=accounts, regions=regions, teams=teams, force=force)
     return got.report, got.statuses

@@ -1,7 +1,7 @@
 """The estimated Lambda cost of each function per UTC day, and the account's free-tier line.
 
 :func:`estimate` prices the usage the collectors already fetched (inventory, the AWS/Lambda
-metrics, the REPORT-line statistics) with a :class:`dashboard.pricing.PriceBook`, so that
+metrics, the REPORT-line statistics) with a :class:`dashboard.figures.pricing.PriceBook`, so that
 anyone can check a figure by hand: every row carries the quantities it was priced from.
 :func:`free_tier_credit` gives the account's free tier as its own line per day.
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from aws.frames import typed_frame
-from dashboard.pricing import (
+from dashboard.figures.pricing import (
     PriceBook,
     Prices,
     apply_free_tier,
@@ -220,7 +220,7 @@ def estimate(
 ) -> pd.DataFrame:
     """One row per account, region, function and UTC day: the usage and what it costs at list price.
 
-    Inputs (frames as the loaders of :mod:`dashboard.data` return them):
+    Inputs (frames as the loaders of :mod:`dashboard.query.sources` return them):
 
     - ``inventory`` (``aws.functions.SCHEMA``): architecture, memory, ephemeral storage, and,
       if the column is there, ``provisioned_concurrency`` (environments allocated, all
@@ -228,7 +228,7 @@ def estimate(
       from the inventory is left out and named in ``attrs["warnings"]``;
     - ``metrics`` (``aws.metrics.LAMBDA_SCHEMA``): Invocations (the requests), the Duration
       average, and ProvisionedConcurrencyUtilization (a sign of provisioned concurrency);
-    - ``memory`` (``dashboard.data.MEMORY_SCHEMA``): ``gb_seconds`` and ``billed_ms_sum``
+    - ``memory`` (``dashboard.query.sources.MEMORY_SCHEMA``): ``gb_seconds`` and ``billed_ms_sum``
       from REPORT lines, i.e. Σ Billed Duration × memory, INIT included. Lambda Insights
       rows have none; where they carry ``cold_starts`` and ``init_ms_mean``, that INIT time
       is added to the Duration-metric estimate below.
@@ -253,7 +253,7 @@ def estimate(
     - ``total_usd`` = the four parts, before the free tier.
 
     With ``free_tier`` (per account: AWS Organizations share one free tier among all
-    members, pass False for all but one), :func:`dashboard.pricing.apply_free_tier` spreads
+    members, pass False for all but one), :func:`dashboard.figures.pricing.apply_free_tier` spreads
     the monthly 1M requests and 400,000 GB-s over the days in date order, never to functions
     with provisioned concurrency; ``requests_free``, ``gb_s_free`` and ``free_tier_usd`` are
     each row's share, and :func:`free_tier_credit` sums them into the account's line. Month-

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from aws.frames import typed_frame
-from dashboard.pricing import PriceBook
+from dashboard.figures.pricing import PriceBook
 
 __all__ = [
     "RIGHTSIZE_SCHEMA",

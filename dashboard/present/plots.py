@@ -39,7 +39,7 @@ from dashboard.alerts import ALARM, DEFAULT_ACCOUNT_LIMIT, METRICS
 
 if TYPE_CHECKING:
     from dashboard.alerts import Evaluation
-    from dashboard.settings import AlertRule
+    from dashboard.config.settings import AlertRule
 
 __all__ = [
     "METRIC_COLORS",
@@ -537,10 +537,10 @@ def function_figure(
     """One function's panels on one shared time axis; None when no panel has data.
 
     ``metrics`` is one function's slice of ``aws.metrics.LAMBDA_SCHEMA``, ``memory`` of
-    ``dashboard.data.MEMORY_SCHEMA``; ``config`` its inventory row (``timeout_s``,
+    ``dashboard.query.sources.MEMORY_SCHEMA``; ``config`` its inventory row (``timeout_s``,
     ``memory_mb``, ``reserved_concurrency``); ``rules`` its rule evaluations (objects with
     ``rule``, ``series`` from :func:`dashboard.alerts.series_for` and ``evaluation`` from
-    :func:`dashboard.alerts.evaluate`, e.g. :class:`dashboard.function_view.RuleEval`).
+    :func:`dashboard.alerts.evaluate`, e.g. :class:`dashboard.web.function_view.RuleEval`).
 
     Reference lines (shape ``name``): ``timeout`` (ms), ``reserved concurrency``,
     ``memory allocated`` (MB); ``threshold:<rule>`` per rule on the panel of its metric;

@@ -76,7 +76,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PRICE_FILE = Path(__file__).resolve().parent.parent / "aws" / "data" / "lambda_prices.json"
+PRICE_FILE = Path(__file__).resolve().parents[2] / "aws" / "data" / "lambda_prices.json"
 DEFAULT_REGION = "us-east-1"  # the region whose rates stand in for a region the file lacks
 INIT_BILLED_FROM = date(2025, 8, 1)  # INIT is billed for every on-demand function from this day
 FREE_REQUESTS = 1_000_000  # per account and month

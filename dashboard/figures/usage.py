@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from aws.frames import typed_frame
-from dashboard import data
-from dashboard.settings import Settings
-from dashboard.timerange import TimeRange
+from dashboard.config.settings import Settings
+from dashboard.query import sources
+from dashboard.query.timerange import TimeRange
 
 __all__ = ["SCHEMA", "SummaryParts", "summarize", "load_parts", "function_summary"]
 
@@ -95,20 +95,20 @@ def summarize(
 class SummaryParts:
     """The loads a summary is built from (their statuses say how fresh each part is) and the functions selected."""
 
-    inventory: data.Loaded
+    inventory: sources.Loaded
     functions: pd.DataFrame  # the inventory's rows of the selected teams
-    metrics: data.Loaded
-    range_stats: data.Loaded
-    memory: data.Loaded
+    metrics: sources.Loaded
+    range_stats: sources.Loaded
+    memory: sources.Loaded
 
     @property
-    def statuses(self) -> list[data.SourceStatus]:
+    def statuses(self) -> list[sources.SourceStatus]:
         return self.inventory.statuses + self.metrics.statuses + self.range_stats.statuses + self.memory.statuses
 
-    def summary(self) -> data.Loaded:
+    def summary(self) -> sources.Loaded:
         """One row per function (:func:`summarize`), with every part's status and warning."""
         out = summarize(self.functions, self.metrics.frame, self.memory.frame, self.range_stats.frame)
-        return data.Loaded(out, self.statuses, self.inventory.warnings + self.metrics.warnings + self.memory.warnings)
+        return sources.Loaded(out, self.statuses, self.inventory.warnings + self.metrics.warnings + self.memory.warnings)
 
 
 def load_parts(
@@ -121,13 +121,13 @@ def load_parts(
     force: bool = False,
 ) -> SummaryParts:
     """Load (cached, concurrent) everything a summary of the selection needs."""
-    inv = data.inventory(settings, accounts=accounts, regions=regions, force=force)
+    inv = sources.inventory(settings, accounts=accounts, regions=regions, force=force)
     frame = inv.frame
     if teams:
         frame = frame[frame["team"].isin(list(teams))]
-    met = data.metrics(settings, trange, frame, force=force)
-    stats = data.range_stats(settings, trange, frame, force=force)
-    mem = data.memory(settings, trange, frame, force=force)
+    met = sources.metrics(settings, trange, frame, force=force)
+    stats = sources.range_stats(settings, trange, frame, force=force)
+    mem = sources.memory(settings, trange, frame, force=force)
     return SummaryParts(inv, frame, met, stats, mem)
 
 
@@ -139,6 +139,6 @@ def function_summary(
     regions: Iterable[str] | None = None,
     teams: Iterable[str] | None = None,
     force: bool = False,
-) -> data.Loaded:
+) -> sources.Loaded:
     """Load everything the summary needs (cached, concurrent) and summarize it."""
     return load_parts(settings, trange, accounts=accounts, regions=regions, teams=teams, force=force).summary()

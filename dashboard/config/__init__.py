@@ -1,0 +1,1 @@
+"""What the operator configured: the validated settings (``settings``) and who may see which teams (``access``)."""

@@ -1,0 +1,1 @@
+"""Every number the product shows, each defined once: usage, fleet tiles, spend, prices and estimates, allocation, advice."""

@@ -1,0 +1,1 @@
+"""How figures are shown: the metric registry, formats, plotly figures, text tables, safe text and links."""
