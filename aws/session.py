@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -41,11 +42,12 @@ class SimSpec:
     # Tags added to (or replacing) every function's own, e.g. (("team", "<b>x</b>"),): a hostile tag
     # value for the injection tests (docs/security.md); empty = the catalog's tags only.
     extra_tags: tuple[tuple[str, str], ...] = ()
+    now: datetime | None = None  # the account's fixed clock (tz-aware UTC); None: real time
 
     @property
     def account_id(self) -> tuple:
-        """Which simulated account this is (its functions, seed and tags); the faults are the network's, not the account's."""
-        return (self.functions, self.seed, self.extra_tags)
+        """Which simulated account this is (its functions, seed, tags and clock); the faults are the network's, not the account's."""
+        return (self.functions, self.seed, self.extra_tags, self.now)
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,11 @@ def model_for(account: Account) -> Model:
 
 def describe(account: Account) -> str:
     """A readable multi-line description of what is simulated for ``account``."""
+    from aws.sim.clock import fixed
     from aws.sim.description import describe as _describe
 
-    return _describe(model_for(account), account)
+    with fixed(account.sim.now):
+        return _describe(model_for(account), account)
 
 
 def now() -> datetime:

@@ -120,10 +120,11 @@ class Model:
 
     # ---- time ----------------------------------------------------------------------------
     def now(self) -> datetime:
-        return clock.now()
+        """The account's own fixed clock (``SimSpec.now``) when it has one, else the simulator's clock."""
+        return self.spec.now or clock.now()
 
     def incident_objects(self, anchor: datetime | None = None) -> tuple[Incident, ...]:
-        a = clock.anchor() if anchor is None else anchor
+        a = clock.anchor(self.now()) if anchor is None else anchor
         with self._lock:
             got = self._incidents.get(a)
             if got is None:
@@ -139,7 +140,7 @@ class Model:
 
     def window(self, now: datetime | None = None) -> tuple[int, int]:
         """Minutes that have data: [ceil(now - 30 d), floor(now)) (complete minutes only)."""
-        t = clock.now() if now is None else now
+        t = self.now() if now is None else now
         return _ceil_min(t - clock.HISTORY), int(t.timestamp() // 60)
 
     # ---- activity ------------------------------------------------------------------------
@@ -194,7 +195,7 @@ class Model:
 
         Only bins with samples are returned; retention by period and the simulated history (clock.HISTORY) apply.
         """
-        now = clock.now() if now is None else now
+        now = self.now() if now is None else now
         anchor = clock.anchor(now)
         lo_hist, hi_hist = self.window(now)
         out: dict[MetricRequest, tuple[np.ndarray, dict]] = {}
@@ -311,7 +312,7 @@ class Model:
 
     def bin_totals(self, spec: FunctionSpec, *, start: datetime, end: datetime, period: int) -> pd.DataFrame:
         """Per-bin log-side totals (timeouts, cold starts, billed ms, GB-s, memory, init), CloudWatch retention."""
-        now = clock.now()
+        now = self.now()
         lo_hist, hi_hist = self.window(now)
         lo = max(_ceil_min(start), lo_hist, _ceil_min(retention_start(period, now)))
         hi = min(_ceil_min(end), hi_hist)
@@ -366,7 +367,7 @@ class Model:
         return [
             e["message"]
             for e in reports.events(
-                self, spec, start_ms=int(start.timestamp() * 1000), end_ms=int(end.timestamp() * 1000) - 1
+                self, spec, start_ms=int(start.timestamp() * 1000), end_ms=int(end.timestamp() * 1000) - 1, now=self.now()
             )
         ]
 
@@ -374,7 +375,7 @@ class Model:
         """Cost truth: one row per (day, function, usage type) — see :func:`aws.sim.billing.daily_costs`."""
         from aws.sim import billing
 
-        return billing.daily_costs(self, start=start, end=end)
+        return billing.daily_costs(self, start=start, end=end, now=self.now())
 
 
 _models: dict[tuple, Model] = {}

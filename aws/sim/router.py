@@ -106,17 +106,19 @@ def attach(session, account) -> None:
         if handler is None:
             error = ApiError("UnsupportedOperation", f"the simulated account does not implement {service} {op}")
         else:
-            call = Call(
-                model=state.model,
-                account=account,
-                service=service,
-                operation=op,
-                region=context.get("client_region") or account.regions[0],
-                now=clock.now(),
-                state=state,
-            )
+            with clock.fixed(account.sim.now):
+                call = Call(
+                    model=state.model,
+                    account=account,
+                    service=service,
+                    operation=op,
+                    region=context.get("client_region") or account.regions[0],
+                    now=clock.now(),
+                    state=state,
+                )
             try:
-                answer = handler(call, dict(context.get("sim_params") or {}))
+                with clock.fixed(account.sim.now):
+                    answer = handler(call, dict(context.get("sim_params") or {}))
             except ApiError as e:
                 error = e
             except Exception as e:  # a simulator bug: answer like a failing service, loudly in the log

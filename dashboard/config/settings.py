@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aws.session import Account, SimSpec
-from dashboard.query.timerange import PRESETS
+from dashboard.config.ranges import PRESETS
 
 __all__ = ["Settings", "ConfigError", "load", "DEFAULT_CONFIG", "aws_regions"]
 
@@ -83,6 +84,19 @@ class DemoSettings(_Model):
     # tags every simulated function carries too (key → value), e.g. {team: "<b>x</b>"}: a hostile value
     # for the injection tests (docs/security.md)
     extra_tags: dict[str, str] = Field(default_factory=dict)
+    # the account's fixed clock, e.g. 2026-12-08T15:30:00Z: every surface (pages, CLI, digests) is then shown as at
+    # that moment, for demos and checks; without an offset it is UTC. None: real time.
+    now: datetime | None = None
+
+    @field_validator("now")
+    @classmethod
+    def _now(cls, v: datetime | None) -> datetime | None:
+        if v is None:
+            return v
+        v = (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).astimezone(UTC)
+        if not 2015 <= v.year <= 2100:
+            raise ValueError(f"{v:%Y-%m-%d} is out of bounds; give a time between 2015 and 2100, e.g. 2026-12-08T15:30:00Z")
+        return v
 
     @field_validator("deny")
     @classmethod
@@ -103,6 +117,7 @@ class DemoSettings(_Model):
             down=tuple(self.down),
             logs_insights=self.logs_insights,
             extra_tags=tuple(self.extra_tags.items()),
+            now=self.now,
         )
 
 
@@ -534,6 +549,9 @@ class Settings(_Model):
     @classmethod
     def _unique(cls, v: list[AccountSettings]) -> list[AccountSettings]:
         _check_unique_names([a.name for a in v], "account")
+        clocks = {a.simulation.now for a in v if a.demo and a.simulation.now is not None}
+        if len(clocks) > 1:
+            raise ValueError("the demo accounts set different simulation.now clocks; give them one (the whole dashboard runs on it)")
         return v
 
     @field_validator("pricing")
@@ -566,6 +584,15 @@ class Settings(_Model):
     @property
     def is_demo(self) -> bool:
         return all(a.demo for a in self.accounts)
+
+    @property
+    def fixed_now(self) -> datetime | None:
+        """The clock a demo account fixes (``simulation.now``), or None for real time."""
+        return next((a.simulation.now for a in self.accounts if a.demo and a.simulation.now is not None), None)
+
+    def now(self) -> datetime:
+        """"Now" for every figure of this config, tz-aware UTC: :attr:`fixed_now` when set, else the real clock."""
+        return self.fixed_now or datetime.now(UTC)
 
 
 class _ItemError(ValueError):

@@ -6,18 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from dashboard.config.ranges import MAX_AGE, PRESETS
+
 __all__ = ["PRESETS", "TimeRange", "parse_range", "RangeError"]
 
-PRESETS: dict[str, timedelta] = {
-    "1h": timedelta(hours=1),
-    "3h": timedelta(hours=3),
-    "12h": timedelta(hours=12),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-}
-# CloudWatch keeps Lambda metrics 15 months; our collectors ask no further back than that.
-MAX_AGE = timedelta(days=455)
 
 
 class RangeError(ValueError):
