@@ -18,7 +18,9 @@ from dashboard.config import settings as settings_mod
 from dashboard.config.settings import ConfigError, Settings
 from dashboard.digest import commands as digest_commands
 from dashboard.present.tables import FORMATS, render
-from dashboard.query.timerange import RangeError, parse_range
+from dashboard.query.load import Query
+from dashboard.query.selection import Selection, select
+from dashboard.query.timerange import RangeError
 
 __all__ = ["main", "build_parser"]
 
@@ -99,12 +101,16 @@ def _load(path: str | None) -> Settings:
     return settings_mod.load(path)
 
 
+def _selection(cfg: Settings, args: argparse.Namespace) -> Selection:
+    """The selection of the command's --range, --account, --region and --team (the pages' sidebar filters)."""
+    return select(cfg, range_text=getattr(args, "range", None), accounts=args.account, regions=args.region, teams=args.team)
+
+
 def cmd_summary(args: argparse.Namespace, out, err) -> int:
-    from dashboard.figures.usage import function_summary
+    from dashboard.figures.usage import usage
 
     cfg = _load(args.config)
-    trange = parse_range(args.range or cfg.default_range)
-    loaded = function_summary(cfg, trange, accounts=args.account, regions=args.region, teams=args.team)
+    loaded = usage(Query(cfg, _selection(cfg, args)))
     out.write(render(loaded.frame, args.format) + "\n")
     return _report(loaded, err)
 
@@ -127,8 +133,7 @@ def cmd_alerts(args: argparse.Namespace, out, err) -> int:
     if unknown:
         err.write(f"error: no rule named {unknown[0]!r} in {cfg.source} (rules: {', '.join(r.name for r in cfg.alerts.rules)})\n")
         return EXIT_INPUT
-    trange = parse_range(args.range or cfg.default_range)
-    got = evaluation.load_alerts(cfg, trange, accounts=args.account, regions=args.region, teams=args.team)
+    got = evaluation.load_alerts(cfg, _selection(cfg, args))
     states = None if "all" in (args.state or []) else (args.state or [ALARM])
     if args.transitions:
         rows = evaluation.transition_rows(got.report, severities=args.severity, teams=args.team, rules=args.rule)

@@ -20,6 +20,7 @@ from dashboard.alerts import ALARM, INSUFFICIENT_DATA, OK, STATES_SCHEMA, TRANSI
 from dashboard.config import settings as settings_mod
 from dashboard.config.settings import AccountSettings, AlertRule, AlertSettings, DemoSettings, Settings
 from dashboard.query import sources
+from dashboard.query.selection import Selection, select
 from dashboard.query.timerange import TimeRange, parse_range
 
 NOW = datetime(2026, 11, 26, 16, 20, tzinfo=UTC)  # a Thursday afternoon (US morning)
@@ -81,8 +82,8 @@ def test_each_seeded_incident_trips_its_alert_and_nothing_else_fires(now):
         model = sim.model_for(cfg.aws_accounts()[0])
         incidents = model.incidents
         assert sorted(i["kind"] for i in incidents) == sorted(TRIPS)
-        week = parse_range("7d", now=now)
-        assert all(week.start < i["end"] and i["start"] < week.end for i in incidents)  # every incident is in range
+        week = select(cfg, range_text="7d", now=now)
+        assert all(week.trange.start < i["end"] and i["start"] < week.trange.end for i in incidents)  # every incident is in range
         got = evaluation.load_alerts(cfg, week)
         assert not got.failed
         expected = {(i["function"], rule) for i in incidents for rule in TRIPS[i["kind"]]}
@@ -95,7 +96,7 @@ def test_each_seeded_incident_trips_its_alert_and_nothing_else_fires(now):
 
 
 def test_the_alert_states_since_and_values_match_the_sim_at_a_fixed_clock(clock):
-    got = evaluation.load_alerts(shipped(), parse_range("24h", now=NOW))
+    got = evaluation.load_alerts(shipped(), Selection(parse_range("24h", now=NOW), "24h", NOW))
     rows = evaluation.alert_rows(got.report.states, range_text="24h")
     assert rows[["function", "rule", "severity", "unit"]].values.tolist() == [
         ["media-image-resizer", "memory-high", "warning", "% of memory"],
@@ -275,7 +276,7 @@ def test_a_denied_quota_falls_back_to_1000_and_says_so(clock):
         "Access denied in demo/eu-west-1: the credentials may not call lambda:GetAccountSettings; grant it "
         "(see docs/iam-policy.json). The concurrency share uses Lambda's default quota of 1,000 there."
     )
-    got = evaluation.load_alerts(cfg, parse_range("3h", now=NOW))
+    got = evaluation.load_alerts(cfg, Selection(parse_range("3h", now=NOW), "3h", NOW))
     assert len(got.failed) == 2 and set(got.report.states["rule"]) >= {"concurrency-share"}
 
 
@@ -288,7 +289,7 @@ def test_the_concurrency_share_rule_divides_by_the_quota(clock):
             name="share", metric="concurrency_account_share", comparison="GreaterThanOrEqualToThreshold",
             threshold=threshold, period_s=300, evaluation_periods=1, missing_data="notBreaching",
         )
-        got = evaluation.load_alerts(cfg.model_copy(update={"alerts": AlertSettings(rules=[rule])}), parse_range("3h", now=NOW))
+        got = evaluation.load_alerts(cfg.model_copy(update={"alerts": AlertSettings(rules=[rule])}), Selection(parse_range("3h", now=NOW), "3h", NOW))
         return got.report.states
 
     inv = sources.inventory(cfg).frame
@@ -308,14 +309,15 @@ def test_memory_is_not_read_when_no_rule_needs_it(clock):
 
     cfg = demo_settings(functions=10)
     cfg = cfg.model_copy(update={"alerts": AlertSettings(rules=[AlertRule(name="e", metric="errors", threshold=0)])})
-    evaluation.load_alerts(cfg, parse_range("1h", now=NOW))
+    evaluation.load_alerts(cfg, Selection(parse_range("1h", now=NOW), "1h", NOW))
     snap = METER.snapshot()
     assert snap.count("StartQuery") == 0 and snap.count("GetAccountSettings") == 0 and snap.count("GetMetricData") > 0
 
 
 def test_alert_report_is_the_report_and_the_statuses(clock):
     cfg = demo_settings(functions=10)
-    report, statuses = evaluation.alert_report(cfg, parse_range("1h", now=NOW), regions=["us-east-1"])
+    got = evaluation.load_alerts(cfg, select(cfg, range_text="1h", regions=["us-east-1"], now=NOW))
+    report, statuses = got.report, got.statuses
     assert set(report.states["region"]) == {"us-east-1"}
     assert {s.source for s in statuses} >= {"inventory", "tags", "metrics", "logs"}
     assert np.all(report.transitions["timestamp"] > pd.Timestamp(NOW - timedelta(hours=1)))

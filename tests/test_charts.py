@@ -17,6 +17,7 @@ from aws.frames import typed_frame
 from dashboard.alerts import ALARM, evaluate
 from dashboard.config.settings import AlertRule, AlertSettings, Settings
 from dashboard.present import plots
+from dashboard.query.selection import Selection
 from dashboard.query.sources import MEMORY_SCHEMA
 from dashboard.query.timerange import parse_range
 from dashboard.web import function_view as fv
@@ -362,7 +363,7 @@ def test_base_layout_and_timeseries_figure():
 def sim_now():
     from aws import sim
 
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)  # a fixed moment: the seeded incidents sit where the test expects them at any wall-clock time
     sim.set_clock(lambda: now)
     yield now
     sim.set_clock(None)
@@ -385,7 +386,7 @@ def test_seeded_incident_is_shaded_on_its_panel_where_it_happened(sim_now, kind,
 
     cfg = Settings(alerts=RULES)
     incident = {i["kind"]: i for i in sim.model_for(cfg.aws_accounts()[0]).incidents}[kind]
-    view = fv.load_function(cfg, parse_range("24h", now=sim_now), f"demo/{incident['region']}/{incident['function']}")
+    view = fv.load_function(cfg, Selection(parse_range("24h", now=sim_now), "24h", sim_now), f"demo/{incident['region']}/{incident['function']}")
     fig = view.figure()
     ev = view.rule(rule_name)
     rects = [(pd.Timestamp(s.x0), pd.Timestamp(s.x1)) for s in shapes(fig, f"alarm:{rule_name}")]

@@ -19,31 +19,25 @@ from dashboard.alerts import evaluation
 from dashboard.cli import main
 from dashboard.config import settings as settings_mod
 from dashboard.present.tables import render
-from dashboard.query.timerange import parse_range
+from dashboard.query.selection import select
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = [
     "severity", "state", "rule", "account", "region", "function", "team", "metric", "since",
-    "value", "last_value", "threshold", "comparison", "unit", "note",
+    "value", "last_value", "threshold", "comparison", "unit", "note", "unread",
 ]
 
 
 @pytest.fixture(autouse=True)
 def _frozen_now(monkeypatch):
-    """The CLI and the check below must see the same "now": freeze it for ranges and the simulator."""
+    """The CLI and the check below must see the same "now": the config's clock and the simulator's, frozen."""
     from datetime import UTC, datetime
 
-    import dashboard.query.timerange as timerange
     from aws import sim
+    from dashboard.config.settings import Settings
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return now if tz is None else now.astimezone(tz)
-
-    monkeypatch.setattr(timerange, "datetime", Frozen)
+    monkeypatch.setattr(Settings, "now", lambda self: now)
     sim.set_clock(lambda: now)
     yield
     sim.set_clock(None)
@@ -57,7 +51,7 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 def expected(range_text: str = "24h", **filters) -> str:
     cfg = settings_mod.load(settings_mod.DEFAULT_CONFIG)
-    got = evaluation.load_alerts(cfg, parse_range(range_text))
+    got = evaluation.load_alerts(cfg, select(cfg, range_text=range_text))
     fmt = filters.pop("fmt", "table")
     if filters.pop("transitions", False):
         return render(evaluation.transition_rows(got.report, **filters).drop(columns="link"), fmt) + "\n"
@@ -150,8 +144,10 @@ def test_a_source_that_fails_exits_1_and_says_why_once(tmp_path):
     rows = json.loads(out)  # what could be evaluated is still printed: the metric rule knows nothing, memory still tells
     by_rule = {rule: [r for r in rows if r["rule"] == rule] for rule in ("e", "m")}
     assert len(by_rule["e"]) == len(by_rule["m"]) == 8
-    assert {r["state"] for r in by_rule["e"]} == {"INSUFFICIENT_DATA"} and {r["note"] for r in by_rule["e"]} == {"no metric data in the range"}
-    assert {r["state"] for r in by_rule["m"]} >= {"OK"}
+    # not "no metric data in the range" (an idle function's note): it was not evaluated, and says why
+    assert {r["state"] for r in by_rule["e"]} == {"INSUFFICIENT_DATA"} and {r["unread"] for r in by_rule["e"]} == {True}
+    assert {r["note"] for r in by_rule["e"]} == {f"not evaluated: its metrics could not be read for demo/us-east-1 ({denied})"}
+    assert {r["state"] for r in by_rule["m"]} >= {"OK"} and {r["unread"] for r in by_rule["m"]} == {False}
 
 
 def test_it_runs_as_a_module(monkeypatch):

@@ -98,9 +98,21 @@ def test_advice_one_line_per_function_most_urgent_first():
         ["hourly", "not_running", "check its trigger or schedule: a rule expects it to run, and it is not being invoked"],
         ["stream", "iterator_age", "raise its batch size or parallelization factor: it falls behind its stream (iterator age 1.5 h)"],
         ["cold", "cold_starts", "consider provisioned concurrency or SnapStart: 30 % of invocations were cold starts"],
-        ["big", "memory_low", "lower memory to 960 MB: it peaks at 15 % of its 3008 MB"],
+        ["big", "memory_low", "lower memory to 576 MB: it peaks at 15 % of its 3008 MB"],
         ["idle", "idle", "no invocations in the last 24h nor the 24h before: remove it if it is no longer used"],
     ]
+
+
+def test_no_advice_rests_on_figures_that_could_not_be_read():
+    # NaN = could not be read (dashboard.figures.usage): not an idle function, not a memory to lower
+    f = funcs(
+        [
+            {"function": "unread", "invocations": NAN, "invocations_prev": NAN},
+            {"function": "half", "invocations": 0, "invocations_prev": NAN},
+            {"function": "mem", "memory_mb": 3008, "invocations": NAN, "max_memory_used_mb": NAN, "memory_used_pct": NAN},
+        ]
+    )
+    assert advise(f, typed_frame([], STATES_SCHEMA), range_text="24h").empty
 
 
 def daily(rows: list[tuple[str, str, float, bool]], group_by: str = "TOTAL") -> pd.DataFrame:

@@ -20,8 +20,9 @@ from aws import sim
 from aws.frames import typed_frame
 from dashboard.config import settings as settings_mod
 from dashboard.config.settings import AccountSettings, DemoSettings, Settings
-from dashboard.figures import fleet
+from dashboard.figures import fleet, spend, usage
 from dashboard.query import sources
+from dashboard.query.selection import select
 from dashboard.query.sources import Loaded, SourceStatus
 from dashboard.query.timerange import parse_range
 
@@ -107,7 +108,7 @@ def test_tile_texts(unit, value, previous, shown, delta):
     ],
 )
 def test_month_to_date_and_the_same_days_of_the_previous_month(today, expected):
-    assert fleet.month_to_date(today) == expected
+    assert spend.month_to_date(today) == expected
 
 
 def costs(*amounts: float, est: bool = False) -> Loaded:
@@ -142,12 +143,14 @@ def metric_rows(fn: str, values: list[float], *, start=T0, period_s: int = 60) -
     ]
 
 
-def test_sparklines_sum_periods_into_at_most_60_buckets_on_one_time_axis():
+def test_trends_sum_periods_into_at_most_60_buckets_on_one_time_axis():
     met = typed_frame(metric_rows("f", [1.0] * 120) + metric_rows("g", [5.0, math.nan, 7.0], start=T0 + pd.Timedelta(minutes=118)), cw.LAMBDA_SCHEMA)
-    out = fleet.sparklines(met, start=T0, end=T0 + pd.Timedelta(minutes=120))
+    out = usage.trend(met, start=T0, end=T0 + pd.Timedelta(minutes=120))
     assert out[("a", "r", "f")] == [2.0] * 60
     assert out[("a", "r", "g")] == [0.0] * 59 + [5.0]  # minute 120 is outside the range; a missing period counts 0
-    assert fleet.sparklines(met.iloc[0:0], start=T0, end=T0 + pd.Timedelta(minutes=1)) == {}
+    assert usage.trend(met.iloc[0:0], start=T0, end=T0 + pd.Timedelta(minutes=1)) == {}
+    unknown = usage.trend(met, start=T0, end=T0 + pd.Timedelta(minutes=120), unread={("a", "r")})
+    assert unknown == {("a", "r", "f"): None, ("a", "r", "g"): None}  # could not be read: no trend, not zeros
 
 
 @settings(max_examples=60, deadline=None)
@@ -156,10 +159,10 @@ def test_sparklines_sum_periods_into_at_most_60_buckets_on_one_time_axis():
     points=st.integers(1, 80),
     offset_s=st.integers(0, 59),
 )
-def test_sparklines_keep_the_total_and_the_bucket_count(values, points, offset_s):
+def test_trends_keep_the_total_and_the_bucket_count(values, points, offset_s):
     met = typed_frame(metric_rows("f", values), cw.LAMBDA_SCHEMA)
     start = T0 + pd.Timedelta(seconds=offset_s)  # a range that starts mid-period still covers the first period
-    out = fleet.sparklines(met, start=start, end=T0 + pd.Timedelta(minutes=len(values)), points=points)
+    out = usage.trend(met, start=start, end=T0 + pd.Timedelta(minutes=len(values)), points=points)
     if met.empty:
         assert out == {}
         return
@@ -222,7 +225,7 @@ def test_the_overview_of_the_simulated_account_matches_its_truth(clock):
     cfg = demo()
     trange = parse_range("24h", now=NOW)
     steps: list[str] = []
-    ov = fleet.load_overview(cfg, trange, today=NOW.date(), progress=steps.append)
+    ov = fleet.load_overview(cfg, select(cfg, range_text="24h", now=NOW), progress=steps.append)
     assert steps == [
         "Metrics, memory and cold starts of the selected functions…",
         "The previous period, for comparison…",
@@ -248,7 +251,7 @@ def test_the_overview_of_the_simulated_account_matches_its_truth(clock):
 def test_the_previous_period_tile_matches_the_truth(clock):
     cfg = demo()
     trange = parse_range("24h", now=NOW)
-    ov = fleet.load_overview(cfg, trange, today=NOW.date())
+    ov = fleet.load_overview(cfg, select(cfg, range_text="24h", now=NOW))
     prev = trange.previous()
     lo = prev.start.replace(second=0, microsecond=0)
     truth = truth_totals(cfg, lo, lo + timedelta(days=1))
@@ -257,7 +260,7 @@ def test_the_previous_period_tile_matches_the_truth(clock):
 
 def test_a_denied_cost_explorer_leaves_the_other_tiles_working(clock):
     cfg = demo(deny=["ce:GetCostAndUsage"])
-    ov = fleet.load_overview(cfg, parse_range("3h", now=NOW), today=NOW.date())
+    ov = fleet.load_overview(cfg, select(cfg, range_text="3h", now=NOW))
     tiles = {t.key: t for t in ov.tiles}
     assert tiles["spend_mtd"].value_text() == "—"
     assert tiles["spend_mtd"].error == (
@@ -269,9 +272,13 @@ def test_a_denied_cost_explorer_leaves_the_other_tiles_working(clock):
 
 def test_denied_metrics_make_the_health_tiles_unknown_not_zero(clock):
     cfg = demo(deny=["cloudwatch:GetMetricData"])
-    ov = fleet.load_overview(cfg, parse_range("3h", now=NOW), today=NOW.date())
+    ov = fleet.load_overview(cfg, select(cfg, range_text="3h", now=NOW))
     tiles = {t.key: t for t in ov.tiles}
     sentence = "Access denied in demo/eu-west-1: the credentials may not call cloudwatch:GetMetricData; grant it (see docs/iam-policy.json)."
     assert [(tiles[k].value_text(), tiles[k].error) for k in ("invocations", "error_rate", "throttles", "duration_p99")] == [("—", sentence)] * 4
     assert tiles["spend_mtd"].value is not None and tiles["spend_mtd"].value > 0
+    # the table says the same: unknown counts and no trend, not a row of zeros and a flat line
+    assert ov.table["invocations"].isna().all() and ov.table["errors"].isna().all()
+    assert ov.table["trend"].map(lambda t: t is None).all()
+    assert not ov.summary.frame["error_rate"].notna().any()
     assert len(ov.table) == 16  # the functions still list (the inventory works)

@@ -22,8 +22,10 @@ from dashboard.alerts import evaluation
 from dashboard.config import settings as settings_mod
 from dashboard.config.settings import AccountSettings, DemoSettings, Settings
 from dashboard.figures import fleet
-from dashboard.figures.usage import function_summary
+from dashboard.figures.usage import usage
 from dashboard.query import sources
+from dashboard.query.load import Query
+from dashboard.query.selection import Selection
 from dashboard.query.timerange import parse_range
 
 NOW = datetime(2026, 11, 26, 16, 20, tzinfo=UTC)
@@ -72,7 +74,9 @@ TRANGE = parse_range("24h", now=NOW)
 
 
 def ask(cfg: Settings, **kw) -> fleet.Overview:
-    return fleet.load_overview(cfg, TRANGE, **{"today": NOW.date(), **kw})
+    filters = {k: tuple(kw.pop(k) or ()) for k in ("accounts", "regions", "teams") if k in kw}
+    now = datetime.combine(kw.pop("today"), NOW.timetz()) if "today" in kw else NOW  # the spend tile's month follows the day
+    return fleet.load_overview(cfg, Selection(TRANGE, kw.pop("range_text", "24h"), now, **filters), **kw)
 
 
 def slow_first_loader(monkeypatch, seconds: float = 0.5) -> None:
@@ -139,7 +143,7 @@ def test_sessions_asking_at_once_share_one_load_and_one_overview(fresh, monkeypa
 def test_the_summary_is_function_summarys(fresh):
     cfg = demo()
     ov = ask(cfg, teams=["payments"])
-    expected = function_summary(cfg, TRANGE, teams=["payments"])  # the same cached answers
+    expected = usage(Query(cfg, Selection(TRANGE, TRANGE.label, NOW, teams=("payments",))))  # the same cached answers
     pd.testing.assert_frame_equal(ov.summary.frame, expected.frame)
     assert ov.summary.statuses == expected.statuses and ov.summary.warnings == expected.warnings
     assert len(ov.table) == len(expected.frame) > 0 and set(ov.table["team"]) == {"payments"}

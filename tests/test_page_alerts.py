@@ -37,7 +37,7 @@ def open_alerts(**query: str) -> AppTest:
 
 def domain(at: AppTest) -> evaluation.AlertsLoaded:
     sel = at.session_state["selection"]
-    return evaluation.load_alerts(at.session_state["settings"], sel.trange, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
+    return evaluation.load_alerts(at.session_state["settings"], sel)
 
 
 def frames_equal(shown: pd.DataFrame, expected: pd.DataFrame) -> None:

@@ -38,7 +38,7 @@ def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations()
     month = reconcile.month(report.reconciliation())
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {
-        "Bill, month to date": f"${report.actual_usd:,.2f}",
+        "Bill, month to date": f"${report.bill_usd:,.2f}",  # today so far included, as the Overview's spend tile
         "Forecast to month end": f"${report.actual_usd + report.remaining_usd():,.2f}",
         "Our estimate": f"${month.explained_usd:,.2f}",
         "Explained": f"{month.explained_share:.1%}",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -20,6 +20,7 @@ accounts:
   - name: demo
     demo: true
     regions: [us-east-1, eu-west-1]
+    simulation: {now: "2026-12-08T15:30:00Z"}   # the seeded incidents stay put: every surface reads this clock
 default_range: 24h
 alerts:
   rules:
@@ -44,23 +45,11 @@ def md(text: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _setup(monkeypatch, tmp_path):
-    from aws import sim
-
     monkeypatch.chdir(ROOT)
     cfg = tmp_path / "config.yaml"
     cfg.write_text(CONFIG)
     monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    sim.set_clock(lambda: now)  # the seeded incidents stay put for the whole test
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return now if tz is not None else now.replace(tzinfo=None)
-
-    monkeypatch.setattr("dashboard.query.timerange.datetime", Frozen)  # "the last 24 h" ends at the same instant for the page and the test
     yield
-    sim.set_clock(None)
 
 
 def open_page(**params: str) -> AppTest:
@@ -114,7 +103,7 @@ def test_list_links_every_function_to_its_page_keeping_the_range():
     assert set(rows["function"]) == set(inv["function"])
     expected = {f"functions?fn=demo/{r}/{f}&range=7d" for r, f in zip(inv["region"], inv["function"], strict=True)}
     assert set(rows["link"]) == expected
-    assert all(len(v) == 56 and min(v) >= 0 for v in rows["trend"])  # 7 d of 5-min periods in 3-h bins
+    assert all(len(v) == 60 and min(v) >= 0 for v in rows["trend"])  # the Overview's trend: ≤ 60 buckets of whole periods
     one = rows[rows["function"] == "payments-checkout-api"].iloc[0]
     assert one["tags"] == "env=prod, service=checkout-api, team=payments" and one["team"] == "payments"
     (download,) = at.get("download_button")
@@ -155,7 +144,7 @@ def test_search_covers_name_runtime_team_and_tags_and_filters_narrow():
 def test_deep_link_shows_that_functions_figure_configuration_tags_and_alerts():
     from aws import sim
     from dashboard.alerts import evaluation
-    from dashboard.query.timerange import parse_range
+    from dashboard.query.selection import select
 
     at = open_page(fn="demo/us-east-1/payments-checkout-api", range="24h")
     assert at.title[0].value == md("payments-checkout-api")
@@ -186,7 +175,8 @@ def test_deep_link_shows_that_functions_figure_configuration_tags_and_alerts():
     states = table(at, "fn_states")
     assert list(states["rule"]) == ["error-rate", "duration-near-timeout", "throttles"]
     # the states are the Alerts page's, number for number
-    report = evaluation.load_alerts(load_settings(), parse_range("24h")).report.states
+    cfg = load_settings()
+    report = evaluation.load_alerts(cfg, select(cfg, range_text="24h")).report.states
     theirs = report[report["function"] == "payments-checkout-api"].set_index("rule")
     for row in states.itertuples():
         assert (row.state, row.since) == (theirs.loc[row.rule, "state"], theirs.loc[row.rule, "since"])
@@ -244,7 +234,7 @@ def test_a_function_without_invocations_shows_sentences_not_empty_axes():
 
 def test_a_denied_source_is_one_sentence_and_the_other_panels_still_draw(tmp_path, monkeypatch):
     cfg = tmp_path / "denied.yaml"
-    cfg.write_text(CONFIG.replace("    demo: true\n", "    demo: true\n    simulation: {deny: ['cloudwatch:GetMetricData']}\n"))
+    cfg.write_text(CONFIG.replace('simulation: {now: "2026-12-08T15:30:00Z"}', "simulation: {now: \"2026-12-08T15:30:00Z\", deny: ['cloudwatch:GetMetricData']}"))
     monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
     at = open_page(fn="demo/us-east-1/payments-checkout-api")
     assert [e.value for e in at.error] == [

@@ -37,7 +37,7 @@ def same_as_domain(at: AppTest) -> fleet.Overview:
     """The Overview the domain computes for the page's own selection (served from the same caches)."""
     sel = at.session_state["selection"]
     cfg = at.session_state["settings"]
-    return fleet.load_overview(cfg, sel.trange, accounts=sel.accounts, regions=sel.regions, teams=sel.teams, range_text=sel.range_text)
+    return fleet.load_overview(cfg, sel)
 
 
 def frames_equal(shown: pd.DataFrame, expected: pd.DataFrame) -> None:

@@ -32,6 +32,7 @@ STATES_SCHEMA: dict[str, str] = {
     "threshold": "float64",
     "comparison": "string",
     "note": "string",  # "" or why the evaluation differs from the rule as written
+    "unread": "boolean",  # True: its data could not be read, so it was not evaluated (INSUFFICIENT_DATA, never OK)
 }
 TRANSITIONS_SCHEMA: dict[str, str] = {
     "account": "string",
@@ -176,6 +177,7 @@ def evaluate_all(
                 "threshold": np.full(k, float(rule.threshold)),
                 "comparison": np.full(k, rule.comparison, dtype=object),
                 "note": np.full(k, "; ".join(d.notes), dtype=object),
+                "unread": np.zeros(k, dtype=bool),
                 "_order": np.full(k, rule_order[rule.name]),
             }
         )

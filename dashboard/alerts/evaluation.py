@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -45,6 +45,8 @@ from dashboard.alerts import (
 from dashboard.config.settings import AlertSettings, Settings
 from dashboard.present import links
 from dashboard.query import sources
+from dashboard.query.load import Query, unread_parts
+from dashboard.query.selection import Selection
 from dashboard.query.timerange import PRESETS, TimeRange
 
 __all__ = [
@@ -60,7 +62,7 @@ __all__ = [
     "concurrency_limits",
     "with_report_counts",
     "load_alerts",
-    "alert_report",
+    "mark_unread",
     "alert_rows",
     "transition_rows",
 ]
@@ -111,6 +113,7 @@ ALERT_SCHEMA: dict[str, str] = {
     "comparison": "string",
     "unit": "string",
     "note": "string",
+    "unread": "boolean",  # its data could not be read: not evaluated
 }
 TRANSITION_ROW_SCHEMA: dict[str, str] = {
     "link": "string",
@@ -274,63 +277,57 @@ def _needs(settings: AlertSettings) -> tuple[bool, bool]:
     return any(METRICS[m] == "memory" for m in metrics), "concurrency_account_share" in metrics
 
 
-def load_alerts(
-    settings: Settings,
-    trange: TimeRange,
-    *,
-    accounts: Iterable[str] | None = None,
-    regions: Iterable[str] | None = None,
-    teams: Iterable[str] | None = None,
-    force: bool = False,
-    metrics_loaded: sources.Loaded | None = None,
-) -> AlertsLoaded:
+def load_alerts(settings: Settings, selection: Selection, *, query: Query | None = None, force: bool = False) -> AlertsLoaded:
     """Every rule × function of the selection, evaluated over :func:`evaluation_window`.
 
     Raises :class:`dashboard.config.settings.ConfigError` when overrides leave a rule invalid.
-    Sources that fail leave their functions INSUFFICIENT_DATA (with a note) and a status.
-    ``metrics_loaded``: the caller's ``sources.metrics`` of this very selection and ``trange``,
-    reused when the window is ``trange`` itself (it saves rebuilding a large frame).
+    ``query``: the caller's :class:`~dashboard.query.load.Query` of this very selection; its inventory is
+    shared, and its metrics too when the window is the selection's range (it saves rebuilding a large frame).
+
+    A rule whose data could not be read for a function's account × region (its source failed, with no
+    earlier answer) is not evaluated there: its state is INSUFFICIENT_DATA with ``unread`` set and a note
+    naming the source; it is never OK, never ALARM (a missing-data treatment of "breaching" does not fire on
+    data that could not be read), and no figure or headline treats it as healthy.
     """
-    accounts = list(accounts or []) or None
-    regions = list(regions or []) or None
-    teams = list(teams or []) or None
-    inv = sources.inventory(settings, accounts=accounts, regions=regions, force=force)
-    frame = inv.frame
-    if teams:
-        frame = frame[frame["team"].isin(teams)]
+    q = query if query is not None and query.selection == selection else Query(settings, selection, force=force)
+    trange = selection.trange
     window = evaluation_window(trange, settings.alerts)
-    statuses = list(inv.statuses)
-    warnings = list(inv.warnings)
-    reuse = metrics_loaded is not None and window is trange and not force
-    met = metrics_loaded if reuse else sources.metrics(settings, window, frame, force=force)
+    wq = q if window == trange else Query(settings, dataclasses.replace(selection, trange=window), force=force, inventory=q.inventory)
+    frame = q.functions
+    statuses = list(q.inventory.statuses)
+    warnings = list(q.inventory.warnings)
+    met = wq.metrics
     statuses += met.statuses
     warnings += met.warnings
     wants_memory, wants_quota = _needs(settings.alerts)
     memory = None
+    unread_memory: frozenset[tuple[str, str]] = frozenset()
     if wants_memory:
-        mem = sources.memory(settings, window, frame, force=force)
+        mem = wq.memory
         statuses += mem.statuses
         warnings += mem.warnings
         memory = mem.frame
+        unread_memory = unread_parts(mem)
     limits: dict[tuple[str, str], int] | int = lambda_account.DEFAULT_CONCURRENCY
     if wants_quota:
         limits, quota_status = concurrency_limits(settings, frame, force=force)
         statuses += quota_status
+    unread = {"metrics": unread_parts(met), "memory": unread_memory}
     # The frames are rebuilt from cached parts on every call; the parts' fetch times say whether
     # they are the same data as last time (see _MEMO).
     key = (
         settings.alerts.model_dump_json(),
         settings.allocation.model_dump_json(),
-        tuple(accounts or ()),
-        tuple(regions or ()),
-        tuple(teams or ()),
+        selection.accounts,
+        selection.regions,
+        selection.teams,
         tuple(sorted(limits.items())) if isinstance(limits, dict) else limits,
         *window.minutes,
         tuple((s.source, s.account, s.region, s.fetched_at, s.stale, s.error) for s in statuses),
     )
 
     def evaluate() -> AlertReport:
-        return evaluate_all(
+        report = evaluate_all(
             settings.alerts,
             inventory=frame,
             metrics=met.frame,
@@ -339,10 +336,53 @@ def load_alerts(
             now=window.end,
             start=window.start,
         )
+        return mark_unread(report, unread, reasons={(s.account, s.region, s.source): s.error for s in statuses if s.failed})
 
     full = _MEMO.get(key, evaluate)
     report = AlertReport(full.states, _transitions_in(full.transitions, trange))
     return AlertsLoaded(report, statuses, trange, window, list(dict.fromkeys(warnings)))
+
+
+_SOURCE_OF = {"metrics": "metrics", "memory": "logs"}  # an alert metric's frame → the source that fills it
+
+
+def mark_unread(
+    report: AlertReport,
+    unread: Mapping[str, Iterable[tuple[str, str]]],
+    *,
+    reasons: Mapping[tuple[str, str, str], str | None] | None = None,
+) -> AlertReport:
+    """The report with every state whose data could not be read set to INSUFFICIENT_DATA, ``unread`` True and a
+    note naming the source (pure). ``unread``: frame (``metrics`` / ``memory``) → the (account, region) parts
+    that could not be read. Their transitions are dropped: nothing was evaluated there."""
+    states = report.states
+    if states.empty or not any(unread.values()):
+        return report
+    frame_of = states["metric"].map(METRICS).fillna("metrics")
+    mask = np.zeros(len(states), dtype=bool)
+    for frame, parts in unread.items():
+        pairs = set(parts)
+        if pairs:
+            inside = [(a, r) in pairs for a, r in zip(states["account"], states["region"], strict=True)]
+            mask |= (frame_of == frame).to_numpy() & np.asarray(inside, dtype=bool)
+    if not mask.any():
+        return report
+    out = states.copy()
+    notes = []
+    for a, r, frame in zip(out.loc[mask, "account"], out.loc[mask, "region"], frame_of[mask], strict=True):
+        source = _SOURCE_OF.get(frame, frame)
+        why = (reasons or {}).get((a, r, source))
+        notes.append(f"not evaluated: its {frame} could not be read for {a}/{r}" + (f" ({why})" if why else ""))
+    out.loc[mask, "state"] = INSUFFICIENT_DATA
+    out.loc[mask, "value"] = np.nan
+    out.loc[mask, "last_value"] = np.nan
+    out.loc[mask, "note"] = notes
+    out.loc[mask, "unread"] = True
+    gone = pd.MultiIndex.from_frame(out.loc[mask, [*KEY, "rule"]].astype(object))
+    tr = report.transitions
+    if not tr.empty:
+        tr = tr[~pd.MultiIndex.from_frame(tr[[*KEY, "rule"]].astype(object)).isin(gone)].reset_index(drop=True)
+    return AlertReport(out, tr)
 
 
 def _transitions_in(transitions: pd.DataFrame, trange: TimeRange) -> pd.DataFrame:
@@ -358,20 +398,6 @@ def _transitions_in(transitions: pd.DataFrame, trange: TimeRange) -> pd.DataFram
     ts = transitions["timestamp"]
     inside = (ts > pd.Timestamp(trange.start)) & (ts <= pd.Timestamp(trange.end))
     return transitions[inside & ~initial].reset_index(drop=True)
-
-
-def alert_report(
-    settings: Settings,
-    trange: TimeRange,
-    *,
-    accounts: Iterable[str] | None = None,
-    regions: Iterable[str] | None = None,
-    teams: Iterable[str] | None = None,
-    force: bool = False,
-) -> tuple[AlertReport, list[sources.SourceStatus]]:
-    """``(report, statuses)`` for the selection: :func:`load_alerts` without the details."""
-    got = load_alerts(settings, trange, accounts=accounts, regions=regions, teams=teams, force=force)
-    return got.report, got.statuses
 
 
 def _pick(frame: pd.DataFrame, column: str, wanted: Iterable[str] | None) -> pd.DataFrame:

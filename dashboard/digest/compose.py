@@ -37,7 +37,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -55,13 +55,16 @@ from dashboard.alerts import (
 )
 from dashboard.config.settings import ConfigError, DigestSettings, Settings
 from dashboard.digest.state import AlertMemo, DigestRecord
-from dashboard.figures.cost_estimate import estimate
+from dashboard.figures.cost_report import function_costs
 from dashboard.figures.pricing import PriceBook, load_prices
+from dashboard.figures.rightsizing import recommend_memory
 from dashboard.figures.usage import summarize
 from dashboard.present.links import function_key
 from dashboard.query import sources
+from dashboard.query.load import Query
+from dashboard.query.selection import select
 from dashboard.query.sources import SourceStatus
-from dashboard.query.timerange import TimeRange, parse_range
+from dashboard.query.timerange import TimeRange
 
 __all__ = [
     "Inputs",
@@ -212,26 +215,27 @@ class Inputs:
     warnings: tuple[str, ...] = ()
     prices: PriceBook | None = None
     alerts: AlertReport | None = None  # organisation-wide, from dashboard.alerts.evaluation; None: evaluated in compose
+    # the (account, region) parts whose metrics / memory could not be read, this period and the one before
+    unread: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]] = (frozenset(), frozenset())
+    prev_unread: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]] = (frozenset(), frozenset())
 
 
 def gather(settings: Settings, *, now: datetime | None = None, range_text: str = "24h", team_costs: bool = True, force: bool = False) -> Inputs:
-    """Load the frames every digest of one range needs (cached by the data layer; failures become statuses)."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    trange = parse_range(range_text, now=now)
-    prev = trange.previous()
-    inv = sources.inventory(settings, force=force)
-    frame = inv.frame
-    met = sources.metrics(settings, trange, frame, force=force)
-    mem = sources.memory(settings, trange, frame, force=force)
-    stats = sources.range_stats(settings, trange, frame, force=force)
-    pmet = sources.metrics(settings, prev, frame, force=force)
-    pmem = sources.memory(settings, prev, frame, force=force)
-    pstats = sources.range_stats(settings, prev, frame, force=force)
-    today = now.date()
+    """Load the frames every digest of one range needs, through the one load (:class:`~dashboard.query.load.Query`)
+    of the whole organisation over ``range_text`` at ``now`` (default: the config's clock) and the period before."""
+    from dashboard.alerts import evaluation
+    from dashboard.figures.cost_report import prices_for, with_provisioned_concurrency
+
+    q = Query(settings, select(settings, range_text=range_text, now=now), force=force)
+    prev = q.previous
+    now, today = q.selection.now, q.selection.today
+    frame = q.functions
+    parts = [q.inventory, q.metrics, q.memory, q.range_stats, prev.metrics, prev.memory, prev.range_stats]
+    priced, pc_status = with_provisioned_concurrency(settings, frame, q.metrics.frame, force=force)
     month_start = today.replace(day=1)
     costs = sources.daily_costs(settings, start=month_start, end=today + timedelta(days=1), force=force)
+    statuses = [s for p in parts for s in p.statuses] + [*pc_status, *costs.statuses]
     tcosts = None
-    statuses = [*inv.statuses, *met.statuses, *mem.statuses, *stats.statuses, *pmet.statuses, *pmem.statuses, *pstats.statuses, *costs.statuses]
     if team_costs:
         tc = sources.daily_costs(
             settings, start=month_start, end=today + timedelta(days=1), group_by=f"TAG:{settings.allocation.tag_keys[0]}", force=force
@@ -240,29 +244,29 @@ def gather(settings: Settings, *, now: datetime | None = None, range_text: str =
         statuses += tc.statuses
     fc = sources.month_forecast(settings, today=today, force=force)
     statuses += fc.statuses
-    from dashboard.alerts import evaluation
-
-    got = evaluation.load_alerts(settings, trange, force=force)  # the Alerts page's report: same window, quotas, caches
+    got = evaluation.load_alerts(settings, q.selection, query=q)  # the Alerts page's report: same window, quotas, caches
     statuses += [s for s in got.statuses if s not in statuses]
     return Inputs(
         now=now,
-        trange=trange,
-        previous=prev,
-        inventory=frame,
-        metrics=met.frame,
-        memory=mem.frame,
-        stats=stats.frame,
-        prev_metrics=pmet.frame,
-        prev_memory=pmem.frame,
-        prev_stats=pstats.frame,
+        trange=q.trange,
+        previous=prev.trange,
+        inventory=priced,
+        metrics=q.metrics.frame,
+        memory=q.memory.frame,
+        stats=q.range_stats.frame,
+        prev_metrics=prev.metrics.frame,
+        prev_memory=prev.memory.frame,
+        prev_stats=prev.range_stats.frame,
         costs=costs.frame,
         team_costs=tcosts,
         forecast=fc.frame,
         today=today,
         statuses=tuple(statuses),
-        warnings=tuple(dict.fromkeys([*inv.warnings, *met.warnings, *mem.warnings, *got.warnings])),
-        prices=load_prices(),
+        warnings=tuple(dict.fromkeys([*(w for p in parts for w in p.warnings), *got.warnings])),
+        prices=prices_for(settings),
         alerts=got.report,
+        unread=(q.unread("metrics"), q.unread("memory")),
+        prev_unread=(prev.unread("metrics"), prev.unread("memory")),
     )
 
 
@@ -546,8 +550,7 @@ def _num(v) -> float:
 
 
 def _advice_for(rec: Mapping, iter_age: float | None, iter_alarm: bool, range_text: str, *, expected_to_run: bool = False) -> tuple[str, int, str] | None:
-    inv = _num(rec.get("invocations"))
-    inv = 0.0 if math.isnan(inv) else inv
+    inv = _num(rec.get("invocations"))  # NaN: could not be read; no advice rests on it
     p99 = _num(rec.get("duration_p99_ms"))
     timeout_ms = _num(rec.get("timeout_s")) * 1000.0
     mem_pct = _num(rec.get("memory_used_pct"))
@@ -581,9 +584,9 @@ def _advice_for(rec: Mapping, iter_age: float | None, iter_alarm: bool, range_te
     if inv >= 100 and cold >= 0.2 * inv:
         return "cold_starts", 5, f"consider provisioned concurrency or SnapStart: {100 * cold / inv:.0f} % of invocations were cold starts"
     if mem_mb >= 512 and not math.isnan(used) and mem_pct <= 25:
-        return "memory_low", 6, f"lower memory to {_mb_step(used * 2)} MB: it peaks at {mem_pct:.0f} % of its {mem_mb:.0f} MB"
+        return "memory_low", 6, f"lower memory to {recommend_memory(used)} MB: it peaks at {mem_pct:.0f} % of its {mem_mb:.0f} MB"
     prev = _num(rec.get("invocations_prev"))
-    if inv == 0 and (prev == 0 or math.isnan(prev)):
+    if inv == 0 and prev == 0:  # both measured: an unknown period is not an idle one
         return "idle", 7, f"no invocations in the last {range_text} nor the {range_text} before: remove it if it is no longer used"
     return None
 
@@ -716,11 +719,12 @@ def compose(
     alerts = classify_alerts(report, previous=prev_alerts, window_start=window, unchecked_parts=failed_parts, teams=teams)
 
     # Per-function numbers, this period and the one before.
-    cur = summarize(inv, met, mem, stats)
-    prv = summarize(inv, pmet, pmem, pstats)
+    (um, uy), (pum, puy) = inputs.unread, inputs.prev_unread
+    cur = summarize(inv, met, mem, stats, unread_metrics=um, unread_memory=uy)
+    prv = summarize(inv, pmet, pmem, pstats, unread_metrics=pum, unread_memory=puy)
     prices = inputs.prices or load_prices()
-    cost_now = _cost_by_function(inv, met, mem, prices)
-    cost_prev = _cost_by_function(inv, pmet, pmem, prices)
+    cost_now = function_costs(inv, met, mem, prices, unread=um | uy)[[*KEY, "est_cost_usd"]]
+    cost_prev = function_costs(inv, pmet, pmem, prices, unread=pum | puy)[[*KEY, "est_cost_usd"]]
     firing = report.states[report.states["state"] == ALARM] if not report.states.empty else report.states
     funcs = _functions(inv, cur, prv, cost_now, cost_prev, firing)
     movers = top_movers(funcs, n=digest.top_movers)
@@ -780,13 +784,6 @@ def compose(
 
 def _scoped(report: AlertReport, keys: pd.MultiIndex) -> AlertReport:
     return AlertReport(_only(report.states, keys).reset_index(drop=True), _only(report.transitions, keys).reset_index(drop=True))
-
-
-def _cost_by_function(inv: pd.DataFrame, met: pd.DataFrame, mem: pd.DataFrame, prices: PriceBook) -> pd.DataFrame:
-    if inv.empty or (met.empty and mem.empty):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in KEY} | {"est_cost_usd": pd.Series(dtype="float64")})
-    est = estimate(inventory=inv, metrics=met, memory=mem, prices=prices, free_tier=False)
-    return est.groupby(KEY, as_index=False).agg(est_cost_usd=("total_usd", "sum")).astype({k: "string" for k in KEY})
 
 
 def _functions(inv, cur, prv, cost_now, cost_prev, firing) -> pd.DataFrame:

@@ -113,7 +113,7 @@ ALLOCATION_SCHEMA: dict[str, str] = {
     "last_month_usd": "float64",
     "change_usd": "float64",  # forecast − last month
     "change_pct": "float64",
-    "share": "float64",  # of the month to date's total
+    "share": "float64",  # of the teams' month to date (teams and untagged; they add up to 100 %); NaN for shared lines or no base
     "ce_tag_usd": "float64",  # Cost Explorer's own figure for this tag value (active tag only), else NaN
 }
 
@@ -221,6 +221,9 @@ def allocate(
         {n: now.get(n, 0.0) + (remaining * usage.get(n, 0.0) / base if base else 0.0) for n in names}, total + remaining
     )
     counts = teams.groupby("team")["function"].count()
+    # a share is of the teams' lines (teams and untagged; the free tier and the unexplained part are not a
+    # team's): they add up to 100 %; with no positive base there is no share
+    share_base = sum(now_c[n] for n in names if not n.startswith("("))
     rows = []
     for n in names:
         line = {FREE_TIER_LINE: "free_tier", UNEXPLAINED_LINE: "unexplained", untagged: "untagged"}.get(n, "team")
@@ -236,7 +239,7 @@ def allocate(
                 "last_month_usd": prev_c[n],
                 "change_usd": round(change, 2),
                 "change_pct": change / prev_c[n] if prev_c[n] else np.nan,
-                "share": now_c[n] / total if total else np.nan,
+                "share": now_c[n] / share_base if line in ("team", "untagged") and share_base > 0 else np.nan,
                 "ce_tag_usd": (ce_tag_usd or {}).get(tag_key, 0.0)
                 if ce_tag_usd is not None and line in ("team", "untagged")
                 else np.nan,

@@ -34,6 +34,7 @@ from dashboard.figures import allocation, reconcile
 from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA, estimate
 from dashboard.figures.pricing import PriceBook, load_prices
 from dashboard.query import sources
+from dashboard.query.load import unread_parts
 from dashboard.query.timerange import TimeRange, parse_range
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "month_bounds",
     "prices_for",
     "with_provisioned_concurrency",
+    "function_costs",
     "gather",
     "narrow",
     "costs_table",
@@ -126,6 +128,44 @@ def with_provisioned_concurrency(
     return out, [s for s in status if s.error]
 
 
+FUNCTION_COST_SCHEMA: dict[str, str] = {
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "est_cost_usd": "float64",  # list price over the range, before the free tier; NaN: its usage could not be read
+    "lower_estimate": "boolean",
+}
+
+
+def function_costs(
+    inventory: pd.DataFrame,
+    metrics: pd.DataFrame,
+    memory: pd.DataFrame,
+    prices: PriceBook,
+    *,
+    unread: Iterable[tuple[str, str]] = (),
+) -> pd.DataFrame:
+    """The estimated cost of each function over the frames' range (pure): :func:`estimate` at list price (the
+    free tier is the account's, not a function's), provisioned concurrency included where ``inventory`` carries
+    ``provisioned_concurrency`` (:func:`with_provisioned_concurrency`). One row per inventory function; a
+    function of an ``unread`` (account, region) part, whose usage could not be read, costs NaN (unknown)."""
+    keys = inventory[_KEYS].astype(object) if not inventory.empty else pd.DataFrame(columns=_KEYS)
+    if inventory.empty or (metrics.empty and memory.empty):
+        out = keys.assign(est_cost_usd=0.0, lower_estimate=False)
+    else:
+        est = estimate(inventory=inventory, metrics=metrics, memory=memory, prices=prices, free_tier=False)
+        e = est.assign(**{k: est[k].astype(object) for k in _KEYS}, lower=est["lower_estimate"].astype(bool))
+        agg = e.groupby(_KEYS, as_index=False).agg(est_cost_usd=("total_usd", "sum"), lower_estimate=("lower", "any"))
+        out = keys.merge(agg, on=_KEYS, how="left")
+        out["est_cost_usd"] = pd.to_numeric(out["est_cost_usd"]).astype("float64").fillna(0.0)
+        out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
+    gone = set(unread)
+    if gone and len(out):
+        lost = [(a, r) in gone for a, r in zip(out["account"], out["region"], strict=True)]
+        out.loc[lost, "est_cost_usd"] = np.nan
+    return typed_frame(out, FUNCTION_COST_SCHEMA)
+
+
 WHOLE_ACCOUNT_BILL = (
     "Cost Explorer's bill covers whole accounts, so with a region or team filter the figures here are our "
     "estimate from usage at list prices."
@@ -153,6 +193,7 @@ class CostReport:
     statuses: list[sources.SourceStatus] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ce_missing: str | None = None  # one sentence: why the actual spend is missing
+    forecast_missing: str | None = None  # one sentence: why Cost Explorer's forecast is missing (the bill may be there)
 
     @property
     def loaded(self) -> sources.Loaded:
@@ -183,6 +224,29 @@ class CostReport:
         return self._actual(self.first, self.end)
 
     @property
+    def bill_usd(self) -> float | None:
+        """The bill of the month so far: the month to date, today so far included (:mod:`dashboard.figures.spend`;
+        the whole month for a past one). None when Cost Explorer could not be read."""
+        return self._actual(self.first, min(self.month_end, self.today + timedelta(days=1)))
+
+    @property
+    def today_usd(self) -> float | None:
+        """What today (still filling) contributes to :attr:`bill_usd`; None for a past month or without the bill."""
+        if not self.first <= self.today < self.month_end:
+            return None
+        return self._actual(self.today, self.today + timedelta(days=1))
+
+    @property
+    def month_end_usd(self) -> float | None:
+        """The month-end figure: the bill's complete days plus what is still to come (:meth:`remaining_usd`); the
+        estimate's complete days instead when the bill is missing."""
+        base = self.actual_usd
+        if base is None:
+            rec = reconcile.month(self.reconciliation())
+            base = rec.explained_usd
+        return base + self.remaining_usd()
+
+    @property
     def last_actual_usd(self) -> float | None:
         prev = (self.first - timedelta(days=1)).replace(day=1)
         return self._actual(prev, self.first)
@@ -202,7 +266,7 @@ class CostReport:
         days_left = (self.month_end - self.end).days
         if days_left <= 0:
             return 0.0
-        if self.ce_ok and not self.forecast.empty:
+        if not self.forecast.empty:
             return float(self.forecast["mean_usd"].sum())
         rec = self.reconciliation()
         if rec.empty:
@@ -212,11 +276,18 @@ class CostReport:
 
 
 def _ce_sentence(statuses: Iterable[sources.SourceStatus]) -> str | None:
-    failed = [s for s in statuses if s.source in ("costs", "forecast") and s.failed]
+    failed = [s for s in statuses if s.source == "costs" and s.failed]
     if not failed:
         return None
     s = failed[0]
     return f"The actual spend is missing because Cost Explorer could not be read: {s.error}"
+
+
+def _forecast_sentence(statuses: Iterable[sources.SourceStatus]) -> str | None:
+    failed = [s for s in statuses if s.source == "forecast" and s.failed]
+    if not failed:
+        return None
+    return f"Cost Explorer's forecast is missing, so the month-end figure is our run rate of the last 7 days: {failed[0].error}"
 
 
 def _load_estimate(
@@ -238,7 +309,7 @@ def gather(
     settings: Settings, *, month: str | None = None, now: datetime | None = None, force: bool = False
 ) -> CostReport:
     """Load ``month`` (``YYYY-MM``, default the current one) and the month before it; see the module docstring."""
-    now = (now or _now()).astimezone(UTC)
+    now = (now or settings.fixed_now or _now()).astimezone(UTC)
     today = now.date()
     first, end, month_end = month_bounds(month, today=today)
     prev_first = (first - timedelta(days=1)).replace(day=1)
@@ -296,6 +367,7 @@ def gather(
         warnings=list(dict.fromkeys(warnings)),
     )
     report.ce_missing = _ce_sentence(statuses)
+    report.forecast_missing = _forecast_sentence(statuses)
     return report
 
 
@@ -340,7 +412,7 @@ def narrow(
         costs=of_accounts(report.costs),
         by_usage_type=of_accounts(report.by_usage_type),
         tag_costs=None if whole else of_accounts(report.tag_costs),
-        forecast=of_accounts(report.forecast),
+        forecast=report.forecast.iloc[0:0] if whole else of_accounts(report.forecast),
         ce_missing=report.ce_missing or (WHOLE_ACCOUNT_BILL if whole else None),
     )
 
@@ -542,10 +614,11 @@ def usage_type_daily(report: CostReport) -> pd.DataFrame:
 def rightsizing(
     settings: Settings, *, inventory: pd.DataFrame | None = None, now: datetime | None = None, force: bool = False
 ) -> tuple[pd.DataFrame, sources.Loaded]:
-    """:func:`dashboard.figures.rightsizing.rightsize` over the last 30 days (the "30d" range: cached with it)."""
+    """:func:`dashboard.figures.rightsizing.rightsize` over the last 30 days (the "30d" range: cached with it),
+    at ``now`` (default: the config's clock)."""
     from dashboard.figures.rightsizing import rightsize
 
-    trange = parse_range("30d", now=now or _now())
+    trange = parse_range("30d", now=now or settings.now())
     inv = inventory if inventory is not None else sources.inventory(settings, force=force).frame
     met = sources.metrics(settings, trange, inv, force=force)
     mem = sources.memory(settings, trange, inv, force=force)
@@ -559,6 +632,7 @@ def rightsizing(
         estimate=est,
         prices=prices,
         days=trange.duration.total_seconds() / 86400,
+        unread=unread_parts(met) | unread_parts(mem),
     )
     return frame, sources.Loaded(frame, [*met.statuses, *mem.statuses, *pc_status], [*met.warnings, *mem.warnings])
 

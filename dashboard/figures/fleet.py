@@ -15,20 +15,20 @@ function and column):
   its invocations as weights — the p99 of the function a typical invocation ran in. It is
   not a percentile of all invocations together: CloudWatch cannot merge percentiles across
   functions. The tile's help names the slowest function and its p99.
-- **Lambda spend MTD** (month to date): Cost Explorer's AWS Lambda cost of the selected accounts
-  (all regions and teams: Cost Explorer is asked per account) from the 1st of the month to
-  today (UTC days, today still filling), against the same days of the previous month.
+- **Lambda spend MTD** (month to date, :mod:`dashboard.figures.spend`): Cost Explorer's AWS Lambda cost of
+  the selected accounts (all regions and teams: Cost Explorer is asked per account) from the 1st of the
+  month through today (UTC days, today so far included), against the same days of the previous month.
+
+The function table's trend is :func:`dashboard.figures.usage.trend`, the Functions list's too.
 """
 
 from __future__ import annotations
 
-import calendar
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-import numpy as np
 import pandas as pd
 
 from aws import costs as ce
@@ -36,10 +36,13 @@ from aws.cache import Memo
 from aws.frames import typed_frame
 from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport, evaluation
 from dashboard.config.settings import ConfigError, Settings
-from dashboard.figures.usage import load_parts
+from dashboard.figures import spend as spend_figures
+from dashboard.figures.usage import TREND_POINTS, trend, usage
 from dashboard.present import links
 from dashboard.present.text import escape_markdown
 from dashboard.query import sources
+from dashboard.query.load import PREVIOUS_COLUMNS, Query
+from dashboard.query.selection import Selection
 from dashboard.query.timerange import TimeRange
 
 __all__ = [
@@ -52,17 +55,14 @@ __all__ = [
     "escape_markdown",
     "fleet_totals",
     "health_tiles",
-    "month_to_date",
     "spend_tile",
-    "sparklines",
     "function_table",
     "load_overview",
 ]
 
-PREVIOUS_COLUMNS: tuple[str, ...] = ("invocations", "errors", "throttles", "duration_p99_ms")
 # For st.column_config.LinkColumn(display_text=...): shows the function name of a links.function_link URL.
 FUNCTION_NAME = r"fn=[^/&]+/[^/&]+/([^&]+)"
-SPARK_POINTS = 60
+SPARK_POINTS = TREND_POINTS
 KEY = ["account", "region", "function"]
 
 TABLE_SCHEMA: dict[str, str] = {
@@ -72,7 +72,7 @@ TABLE_SCHEMA: dict[str, str] = {
     "region": "string",
     "team": "string",
     "invocations": "float64",
-    "trend": "object",  # invocations per bucket over the range, ≤ SPARK_POINTS numbers (0 where none)
+    "trend": "object",  # invocations per bucket over the range, ≤ SPARK_POINTS numbers (0 where none); None: unknown
     "errors": "float64",
     "error_rate": "float64",  # %
     "throttles": "float64",
@@ -223,29 +223,14 @@ def health_tiles(
     ]
 
 
-def month_to_date(today: date) -> tuple[date, date, date, date]:
-    """``(start, end, previous_start, previous_end)``, ends exclusive (Cost Explorer's convention).
-
-    This month from the 1st through ``today``; the previous month's same days (1st through the
-    same day, or through its last day when it is shorter).
-    """
-    start = today.replace(day=1)
-    end = today + timedelta(days=1)
-    prev_last = start - timedelta(days=1)
-    prev_start = prev_last.replace(day=1)
-    days_in_prev = calendar.monthrange(prev_start.year, prev_start.month)[1]
-    prev_end = prev_start + timedelta(days=min(today.day, days_in_prev))
-    return start, end, prev_start, prev_end
-
-
 def _cost_total(loaded: sources.Loaded | None) -> tuple[float | None, str | None]:
     if loaded is None:
         return None, None
     failed = loaded.failed
     if failed:
         return None, failed[0].error
-    frame = loaded.frame
-    return float(frame["cost_usd"].sum()) if len(frame) else 0.0, None
+    frame = spend_figures.total_rows(loaded.frame)
+    return float(frame["cost_usd"].sum()) if frame is not None and len(frame) else 0.0, None
 
 
 def spend_tile(this_month: sources.Loaded, last_month: sources.Loaded | None, *, today: date) -> Tile:
@@ -254,13 +239,13 @@ def spend_tile(this_month: sources.Loaded, last_month: sources.Loaded | None, *,
     When Cost Explorer fails for any selected account the total would be partial: the tile
     reads "—" and ``error`` is the failure's sentence (the other tiles do not depend on it).
     """
-    start, end, prev_start, prev_end = month_to_date(today)
+    start, end, prev_start, prev_end = spend_figures.month_to_date(today)
     value, error = _cost_total(this_month)
     previous, _ = _cost_total(last_month)
     est = bool(len(this_month.frame)) and bool(this_month.frame["estimated"].fillna(False).any())
     help_text = (
-        f"Lambda spend month to date: AWS Lambda cost from Cost Explorer (unblended), {start:%d %b} – {today:%d %b %Y} (UTC days, today still "
-        f"filling), for the selected accounts in every region and team; compared with {prev_start:%d %b} – "
+        f"Lambda spend month to date: AWS Lambda cost from Cost Explorer (unblended), {start:%d %b} – {today:%d %b %Y} (UTC days, today so "
+        f"far included), for the selected accounts in every region and team; compared with {prev_start:%d %b} – "
         f"{prev_end - timedelta(days=1):%d %b}."
         + (" Recent days are Cost Explorer estimates until the bill is final." if est else "")
     )
@@ -268,36 +253,6 @@ def spend_tile(this_month: sources.Loaded, last_month: sources.Loaded | None, *,
         "spend_mtd", "Lambda spend MTD", value, previous, "usd", help_text, error, True,
         f"{prev_start:%b} 1–{(prev_end - timedelta(days=1)).day}",
     )
-
-
-def sparklines(
-    metrics: pd.DataFrame, *, start: datetime, end: datetime, column: str = "invocations", points: int = SPARK_POINTS
-) -> dict[tuple[str, str, str], list[float]]:
-    """Per function, ``column`` summed into at most ``points`` equal buckets over [start, end) (pure).
-
-    Buckets are whole multiples of the data's period on one time axis for every function;
-    a bucket without data is 0 (no datapoint = nothing counted).
-    """
-    if metrics is None or metrics.empty:
-        return {}
-    period_ns = int(pd.to_numeric(metrics["period_s"]).max()) * 1_000_000_000
-    t0 = pd.Timestamp(start).value // period_ns * period_ns
-    t1 = pd.Timestamp(end).value
-    n_periods = max(1, -(-(t1 - t0) // period_ns))
-    per = -(-n_periods // points)
-    n_buckets = -(-n_periods // per)
-    ts = pd.DatetimeIndex(pd.to_datetime(metrics["timestamp"], utc=True)).as_unit("ns").asi8
-    bucket = (ts - t0) // (period_ns * per)
-    keep = (bucket >= 0) & (bucket < n_buckets)
-    vals = pd.to_numeric(metrics[column], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
-    group = metrics.groupby(KEY, sort=False).ngroup().to_numpy()
-    n_groups = int(group.max()) + 1
-    first_row = np.full(n_groups, len(group), dtype=np.int64)
-    np.minimum.at(first_row, group, np.arange(len(group)))
-    names = metrics[KEY].iloc[first_row].astype(str).itertuples(index=False, name=None)
-    flat = group[keep] * n_buckets + bucket[keep]
-    sums = np.bincount(flat, weights=vals[keep], minlength=n_groups * n_buckets).reshape(n_groups, n_buckets)
-    return {key: row.tolist() for key, row in zip(names, sums, strict=True)}  # type: ignore[misc]
 
 
 def function_table(
@@ -309,12 +264,13 @@ def function_table(
     range_text: str | None,
     firing: pd.DataFrame | None = None,
     points: int = SPARK_POINTS,
+    unread: Iterable[tuple[str, str]] = (),
 ) -> pd.DataFrame:
-    """One row per function of ``summary`` (its order kept) with a link, a sparkline and alerts firing (pure)."""
+    """One row per function of ``summary`` (its order kept) with a link, a trend (:func:`~dashboard.figures.usage.trend`;
+    None for a function of an ``unread`` part) and the alerts firing (pure)."""
     if summary.empty:
         return typed_frame([], TABLE_SCHEMA)
-    spark = sparklines(metrics, start=start, end=end, points=points)
-    width = len(next(iter(spark.values()))) if spark else 0
+    spark = trend(metrics, start=start, end=end, points=points, functions=summary, unread=unread)
     keys = list(zip(summary["account"].astype(str), summary["region"].astype(str), summary["function"].astype(str), strict=True))
     counts: dict[tuple[str, str, str], int] = {}
     if firing is not None and len(firing):
@@ -322,7 +278,7 @@ def function_table(
             counts[k] = counts.get(k, 0) + 1
     out = summary[["function", "account", "region", "team", "invocations", "errors", "error_rate", "throttles", "duration_p99_ms", "memory_used_pct"]].copy()
     out["link"] = [links.function_link(a, r, f, range_text=range_text) for a, r, f in keys]
-    out["trend"] = pd.Series([spark.get(k, [0.0] * width) for k in keys], index=out.index, dtype="object")
+    out["trend"] = pd.Series([spark.get(k) for k in keys], index=out.index, dtype="object")
     out["alerts"] = [counts.get(k, 0) for k in keys]
     return typed_frame(out, TABLE_SCHEMA)
 
@@ -397,75 +353,40 @@ def _versions(*statuses: Iterable[sources.SourceStatus]) -> tuple:
 
 def load_overview(
     settings: Settings,
-    trange: TimeRange,
+    selection: Selection,
     *,
-    accounts: Iterable[str] | None = None,
-    regions: Iterable[str] | None = None,
-    teams: Iterable[str] | None = None,
-    range_text: str | None = None,
-    today: date | None = None,
     spend: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Overview:
     """Load (through the caches) and compute the Overview of a selection.
 
     ``progress`` is called with a short label before each step (for a status widget).
-    ``today`` (UTC) sets the month of the spend tile; default: the current UTC day.
-    ``spend`` False leaves out the spend tile and its Cost Explorer requests (a team-scoped
-    viewer: the bill covers whole accounts).
+    The spend tile covers the month of ``selection.today`` (UTC). ``spend`` False leaves out the spend
+    tile and its Cost Explorer requests (a team-scoped viewer: the bill covers whole accounts).
 
-    Memoised and single-flight per question (``_ASKS``, ``_MEMO``): the settings, the range (its label,
-    start and end to the minute), the accounts, regions and teams, ``range_text`` and ``today``.
-    Sessions asking it while another loads wait for that load (their ``progress`` is not called)
-    and get the same :class:`Overview` object; asked again on the same cached data, the same object
-    is returned without computing. It is shared: treat it as read-only.
+    Memoised and single-flight per question (``_ASKS``, ``_MEMO``): the settings, the selection (its
+    filters, range to the minute and day) and ``spend``. Sessions asking it while another loads wait
+    for that load (their ``progress`` is not called) and get the same :class:`Overview` object; asked
+    again on the same cached data, the same object is returned without computing. It is shared: treat
+    it as read-only.
     """
-    accounts = sorted(set(accounts or [])) or None
-    regions = sorted(set(regions or [])) or None
-    teams = sorted(set(teams or [])) or None
-    today = today or datetime.now(UTC).date()
-    range_text = range_text or trange.label
-    question = (
-        settings.model_dump_json(),
-        trange.label,
-        *trange.minutes,
-        tuple(accounts or ()),
-        tuple(regions or ()),
-        tuple(teams or ()),
-        range_text,
-        today.isoformat(),
-        spend,
-    )
+    question = (settings.model_dump_json(), selection.key, selection.range_text, spend)
     steps = _Steps(progress)
-    ov = _ASKS.get(
-        question,
-        lambda: _load(settings, trange, question, accounts=accounts, regions=regions, teams=teams, range_text=range_text, today=today, spend=spend, step=steps),
-        force=True,
-    )
+    ov = _ASKS.get(question, lambda: _load(settings, selection, question, spend=spend, step=steps), force=True)
     steps.reraise()
     return ov
 
 
-def _load(
-    settings: Settings,
-    trange: TimeRange,
-    question: tuple,
-    *,
-    accounts: list[str] | None,
-    regions: list[str] | None,
-    teams: list[str] | None,
-    range_text: str,
-    today: date,
-    spend: bool,
-    step: Callable[[str], None],
-) -> Overview:
+def _load(settings: Settings, selection: Selection, question: tuple, *, spend: bool, step: Callable[[str], None]) -> Overview:
     """Ask the loaders (their caches), then the memoised Overview of what they answered."""
+    trange, today = selection.trange, selection.today
+    q = Query(settings, selection)
     step("Metrics, memory and cold starts of the selected functions…")
-    parts = load_parts(settings, trange, accounts=accounts, regions=regions, teams=teams)
-    frame, met = parts.functions, parts.metrics
+    parts = [q.inventory, q.metrics, q.range_stats, q.memory]
     step("The previous period, for comparison…")
-    previous = sources.range_stats(settings, trange.previous(), frame, columns=PREVIOUS_COLUMNS)
-    start, end, prev_start, prev_end = month_to_date(today)
+    previous = q.previous_stats
+    start, end, prev_start, prev_end = spend_figures.month_to_date(today)
+    accounts = list(selection.accounts) or None
     if spend:
         step("Lambda spend from Cost Explorer…")
         this_month = sources.daily_costs(settings, start=start, end=end, accounts=accounts)
@@ -475,17 +396,18 @@ def _load(
     step("Alert rules…")
     alerts_error = None
     try:
-        alerts = evaluation.load_alerts(settings, trange, accounts=accounts, regions=regions, teams=teams, metrics_loaded=met)
+        alerts = evaluation.load_alerts(settings, selection, query=q)
     except ConfigError as e:  # overrides that together leave a rule invalid: the rest of the page still works
         alerts_error = str(e)
         empty = AlertReport(typed_frame([], STATES_SCHEMA), typed_frame([], TRANSITIONS_SCHEMA))
         alerts = evaluation.AlertsLoaded(empty, [], trange, trange)
     key = question + (
-        _versions(parts.statuses, previous.statuses, this_month.statuses, month_before.statuses, alerts.statuses),
+        _versions(*(p.statuses for p in parts), previous.statuses, this_month.statuses, month_before.statuses, alerts.statuses),
     )
 
     def compute() -> Overview:
-        summary = parts.summary()  # function_summary's result, from the parts loaded above
+        summary = usage(q)
+        met = q.metrics
         failed_now = _metric_failures(met)
         asked = {(s.account, s.region) for s in met.statuses}
         all_failed = bool(asked) and {(s.account, s.region) for s in failed_now} == asked
@@ -501,8 +423,11 @@ def _load(
         )
         if spend:
             tiles.append(spend_tile(this_month, month_before, today=today))
-        firing = evaluation.alert_rows(alerts.report.states, range_text=range_text)
-        table = function_table(summary.frame, met.frame, start=trange.start, end=trange.end, range_text=range_text, firing=firing)
+        firing = evaluation.alert_rows(alerts.report.states, range_text=selection.range_text)
+        table = function_table(
+            summary.frame, met.frame, start=trange.start, end=trange.end, range_text=selection.range_text, firing=firing,
+            unread=q.unread("metrics"),
+        )  # fmt: skip
         return Overview(trange, tiles, table, summary, previous, this_month, month_before, alerts, firing, alerts_error)
 
     return _MEMO.get(key, compute)

@@ -20,6 +20,7 @@ for a list, largest monthly amount first. Figures per month are the range's × 3
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -104,8 +105,14 @@ def rightsize(
     days: float,
     percentile: float = 99.0,
     headroom: float = 0.2,
+    unread: Collection[tuple[str, str]] = (),
 ) -> pd.DataFrame:
-    """One row per inventory function over a range of ``days`` (see the module docstring)."""
+    """One row per inventory function over a range of ``days`` (see the module docstring).
+
+    A function of an ``unread`` (account, region) part, whose metrics or memory could not be read, gets no
+    figure and no advice: its row says so in ``data_note`` (unknown is not "unused").
+    """
+    gone = set(unread)
     if inventory.empty:
         return typed_frame([], RIGHTSIZE_SCHEMA)
     factor = 30.0 / days if days > 0 else float("nan")
@@ -148,6 +155,15 @@ def rightsize(
 
     rows = []
     for r in f.itertuples(index=False):
+        if (r.account, r.region) in gone:
+            rows.append(
+                {
+                    "account": r.account, "region": r.region, "function": r.function, "architecture": r.architecture,
+                    "memory_mb": r.memory_mb, "days": days, "memory_bins": 0, "unused": False, "duration_may_change": False,
+                    "beyond_compute_optimizer": False, "data_note": f"its usage could not be read for {r.account}/{r.region}",
+                }
+            )  # fmt: skip
+            continue
         p = prices.prices(r.region)
         has_pc = not pd.isna(r.provisioned_concurrency)
         rec = None if pd.isna(r.used_mb_pct) else recommend_memory(r.used_mb_pct, headroom=headroom)

@@ -1,19 +1,30 @@
-"""One row per function over a range: the headline numbers the CLI, the first page and digests share."""
+"""Per-function usage over a range: the summary row and the trend, the one definition every surface reads.
+
+- :func:`summarize` — one row per function (pure): invocations, errors, error rate, throttles,
+  durations (the exact p99 over the range), concurrency, cold starts, memory, billed GB-s.
+- :func:`usage` — :func:`summarize` over a :class:`~dashboard.query.load.Query` (the pages, the CLI's
+  ``summary`` and ``overview``, the digests).
+- :func:`trend` — a column of each function binned into at most :data:`TREND_POINTS` buckets over the
+  range: the sparkline of the Overview and the Functions list alike.
+
+Unknown is not zero: a function whose account × region could not be read has unknown (NaN) counts, its
+error rate and durations unknown too, and no trend (None); a function that was read and had no datapoint
+has 0 invocations.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from aws.frames import typed_frame
-from dashboard.config.settings import Settings
 from dashboard.query import sources
-from dashboard.query.timerange import TimeRange
+from dashboard.query.load import Query
 
-__all__ = ["SCHEMA", "SummaryParts", "summarize", "load_parts", "function_summary"]
+__all__ = ["SCHEMA", "COUNTS", "TREND_POINTS", "summarize", "usage", "trend", "error_rate"]
 
 SCHEMA: dict[str, str] = {
     "account": "string",
@@ -39,6 +50,26 @@ SCHEMA: dict[str, str] = {
 }
 
 KEY = ["account", "region", "function"]
+COUNTS = ("invocations", "errors", "throttles")  # sums: 0 where a readable part had no datapoint
+_METRIC_COLUMNS = (*COUNTS, "error_rate", "duration_avg_ms", "duration_p99_ms", "duration_max_ms", "concurrency_max")
+_MEMORY_COLUMNS = ("cold_starts", "max_memory_used_mb", "memory_used_pct", "billed_gb_seconds")
+TREND_POINTS = 60
+
+
+def error_rate(errors: pd.Series | np.ndarray | float, invocations: pd.Series | np.ndarray | float):
+    """Errors ÷ invocations, in % (timeouts count as errors); NaN with no invocations or unknown counts."""
+    inv = np.asarray(invocations, dtype="float64")
+    err = np.asarray(errors, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(inv > 0, 100.0 * err / np.where(inv > 0, inv, np.nan), np.nan)
+    return out if out.ndim else float(out)
+
+
+def _in_parts(frame: pd.DataFrame, parts: Collection[tuple[str, str]]) -> np.ndarray:
+    if not parts or frame.empty:
+        return np.zeros(len(frame), dtype=bool)
+    pairs = set(parts)
+    return np.fromiter(((a, r) in pairs for a, r in zip(frame["account"], frame["region"], strict=True)), dtype=bool, count=len(frame))
 
 
 def summarize(
@@ -46,11 +77,16 @@ def summarize(
     metrics: pd.DataFrame,
     memory: pd.DataFrame,
     range_stats: pd.DataFrame | None = None,
+    *,
+    unread_metrics: Collection[tuple[str, str]] = (),
+    unread_memory: Collection[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """Pure: the summary rows from the inventory, the metric series, the memory series and range stats.
 
-    ``range_stats`` (account, region, function, duration_p99_ms) gives the exact p99 over the range; without
-    it the p99 column is the highest period p99 (an upper bound).
+    ``range_stats`` (account, region, function, duration_p99_ms) gives the exact p99 over the range (NaN for a
+    function it lacks); without it (None) the p99 column is the highest period p99 (an upper bound).
+    ``unread_metrics`` / ``unread_memory``: the (account, region) parts whose metrics / memory could not be
+    read; their functions' figures from that source are unknown (NaN), never 0.
     """
     inv = inventory[KEY + ["runtime", "architecture", "memory_mb", "timeout_s", "team"]]
     if metrics.empty:
@@ -68,8 +104,9 @@ def summarize(
         )
         agg["duration_avg_ms"] = np.where(agg["invocations"] > 0, agg["_dur_w"] / agg["invocations"].where(agg["invocations"] > 0), np.nan)
         agg = agg.drop(columns="_dur_w")
-    if range_stats is not None and not range_stats.empty and not agg.empty:
-        agg = agg.drop(columns="duration_p99_ms").merge(range_stats[KEY + ["duration_p99_ms"]], on=KEY, how="left")
+    if range_stats is not None and not agg.empty:
+        exact = range_stats[KEY + ["duration_p99_ms"]] if not range_stats.empty else pd.DataFrame(columns=[*KEY, "duration_p99_ms"])
+        agg = agg.drop(columns="duration_p99_ms").merge(exact.astype({k: object for k in KEY}), on=KEY, how="left")
     if memory.empty:
         mem = pd.DataFrame(columns=KEY)
     else:
@@ -83,62 +120,81 @@ def summarize(
             }
         ).reset_index()
     out = inv.merge(agg, on=KEY, how="left").merge(mem, on=KEY, how="left")
-    for col in ("invocations", "errors", "throttles"):
+    for col in COUNTS:
         out[col] = pd.to_numeric(out.get(col), errors="coerce").fillna(0.0) if col in out else 0.0
-    out["error_rate"] = np.where(out["invocations"] > 0, 100.0 * out["errors"] / out["invocations"].where(out["invocations"] > 0), np.nan)
+    out["error_rate"] = error_rate(out["errors"], out["invocations"])
     used = pd.to_numeric(out.get("max_memory_used_mb"), errors="coerce") if "max_memory_used_mb" in out else np.nan
     out["memory_used_pct"] = 100.0 * used / out["memory_mb"].astype("float64")
-    return typed_frame(out, SCHEMA).sort_values(["invocations", "function"], ascending=[False, True], ignore_index=True)
+    out = typed_frame(out, SCHEMA)
+    for parts, columns in ((unread_metrics, _METRIC_COLUMNS), (unread_memory, _MEMORY_COLUMNS)):
+        gone = _in_parts(out, parts)
+        if gone.any():
+            out.loc[gone, list(columns)] = np.nan
+    return out.sort_values(["invocations", "function"], ascending=[False, True], na_position="last", ignore_index=True)
 
 
-@dataclass(frozen=True)
-class SummaryParts:
-    """The loads a summary is built from (their statuses say how fresh each part is) and the functions selected."""
-
-    inventory: sources.Loaded
-    functions: pd.DataFrame  # the inventory's rows of the selected teams
-    metrics: sources.Loaded
-    range_stats: sources.Loaded
-    memory: sources.Loaded
-
-    @property
-    def statuses(self) -> list[sources.SourceStatus]:
-        return self.inventory.statuses + self.metrics.statuses + self.range_stats.statuses + self.memory.statuses
-
-    def summary(self) -> sources.Loaded:
-        """One row per function (:func:`summarize`), with every part's status and warning."""
-        out = summarize(self.functions, self.metrics.frame, self.memory.frame, self.range_stats.frame)
-        return sources.Loaded(out, self.statuses, self.inventory.warnings + self.metrics.warnings + self.memory.warnings)
+def usage(query: Query) -> sources.Loaded:
+    """:func:`summarize` of the query's functions, with the statuses and warnings of every part it read."""
+    out = summarize(
+        query.functions,
+        query.metrics.frame,
+        query.memory.frame,
+        query.range_stats.frame,
+        unread_metrics=query.unread("metrics"),
+        unread_memory=query.unread("memory"),
+    )
+    return query.loaded(out, "inventory", "metrics", "range_stats", "memory")
 
 
-def load_parts(
-    settings: Settings,
-    trange: TimeRange,
+def trend(
+    metrics: pd.DataFrame,
     *,
-    accounts: Iterable[str] | None = None,
-    regions: Iterable[str] | None = None,
-    teams: Iterable[str] | None = None,
-    force: bool = False,
-) -> SummaryParts:
-    """Load (cached, concurrent) everything a summary of the selection needs."""
-    inv = sources.inventory(settings, accounts=accounts, regions=regions, force=force)
-    frame = inv.frame
-    if teams:
-        frame = frame[frame["team"].isin(list(teams))]
-    met = sources.metrics(settings, trange, frame, force=force)
-    stats = sources.range_stats(settings, trange, frame, force=force)
-    mem = sources.memory(settings, trange, frame, force=force)
-    return SummaryParts(inv, frame, met, stats, mem)
+    start: datetime,
+    end: datetime,
+    column: str = "invocations",
+    points: int = TREND_POINTS,
+    functions: pd.DataFrame | None = None,
+    unread: Collection[tuple[str, str]] = (),
+) -> dict[tuple[str, str, str], list[float] | None]:
+    """Per function, ``column`` binned into at most ``points`` equal buckets over [start, end) (pure).
+
+    Buckets are whole multiples of the data's period on one time axis for every function, starting at the
+    period that holds ``start``. Counts (:data:`COUNTS` and other sums) are summed and a bucket without
+    data is 0 (no datapoint = nothing counted), so the buckets add up to the range's total; other columns
+    take the bucket's maximum and stay NaN without data. ``functions`` adds the functions without data;
+    a function of an ``unread`` (account, region) part has None: its trend is unknown.
+    """
+    keys: list[tuple[str, str, str]] = []
+    if functions is not None and not functions.empty:
+        keys = list(dict.fromkeys(functions[KEY].astype(str).itertuples(index=False, name=None)))
+    gone = set(unread)
+    out: dict[tuple[str, str, str], list[float] | None] = {}
+    if metrics is None or metrics.empty:
+        return {k: (None if k[:2] in gone else []) for k in keys}
+    summed = column in COUNTS or column in {"cold_starts", "reports", "billed_ms_sum", "gb_seconds"}
+    period_ns = int(pd.to_numeric(metrics["period_s"] if "period_s" in metrics else metrics["bin_s"]).max()) * 1_000_000_000
+    t0 = pd.Timestamp(start).value // period_ns * period_ns
+    t1 = pd.Timestamp(end).value
+    n_periods = max(1, -(-(t1 - t0) // period_ns))
+    per = -(-n_periods // max(points, 1))
+    n_buckets = -(-n_periods // per)
+    ts = pd.DatetimeIndex(pd.to_datetime(metrics["timestamp"], utc=True)).as_unit("ns").asi8
+    bucket = (ts - t0) // (period_ns * per)
+    vals = pd.to_numeric(metrics[column], errors="coerce").to_numpy(dtype="float64")
+    names = pd.MultiIndex.from_frame(metrics[KEY].astype(str))
+    index = pd.MultiIndex.from_tuples(list(dict.fromkeys([*keys, *names.unique()])), names=KEY)
+    group = index.get_indexer(names)
+    keep = (bucket >= 0) & (bucket < n_buckets) & ~np.isnan(vals)
+    flat = group[keep] * n_buckets + bucket[keep]
+    size = len(index) * n_buckets
+    if summed:
+        mat = np.bincount(flat, weights=vals[keep], minlength=size).reshape(len(index), n_buckets)
+    else:
+        mat = np.full(size, np.nan)
+        np.fmax.at(mat, flat, vals[keep])
+        mat = mat.reshape(len(index), n_buckets)
+    for key, row in zip(index, mat, strict=True):
+        out[key] = None if key[:2] in gone else row.tolist()
+    return out
 
 
-def function_summary(
-    settings: Settings,
-    trange: TimeRange,
-    *,
-    accounts: Iterable[str] | None = None,
-    regions: Iterable[str] | None = None,
-    teams: Iterable[str] | None = None,
-    force: bool = False,
-) -> sources.Loaded:
-    """Load everything the summary needs (cached, concurrent) and summarize it."""
-    return load_parts(settings, trange, accounts=accounts, regions=regions, teams=teams, force=force).summary()

@@ -18,7 +18,7 @@ st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%
 
 try:
     with st.status("Evaluating the alert rules…", expanded=False) as status:
-        got = load_alerts(cfg, sel.trange, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
+        got = load_alerts(cfg, sel)
         status.update(label=f"{len(got.report.states):,} rule × function states evaluated", state="complete")
 except ConfigError as e:
     st.error(str(e), icon=":material/error:")

@@ -24,16 +24,22 @@ ui.show_statuses(cost_report.usage_statuses(report), what="Usage data")
 rec = report.reconciliation()
 month_rec = rc.month(rec)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Bill, month to date", "—" if report.actual_usd is None else f"${report.actual_usd:,.2f}")
-fc = report.remaining_usd()
-base = report.actual_usd if report.actual_usd is not None else month_rec.explained_usd
+today_part = report.today_usd
+c1.metric(
+    "Bill, month to date",
+    "—" if report.bill_usd is None else f"${report.bill_usd:,.2f}",
+    help="Cost Explorer's AWS Lambda spend from the 1st through today, today so far included"
+    + ("" if today_part is None else f" (today so far: ${today_part:,.2f}, an estimate until the bill is final)"),
+)
 c2.metric(
     "Forecast to month end",
-    f"${base + fc:,.2f}",
-    help="Cost Explorer's forecast for the days left (our run rate without it)",
+    f"${report.month_end_usd:,.2f}",
+    help="The complete days plus Cost Explorer's forecast for the days left (our run rate without it)",
 )
-c3.metric("Our estimate", f"${month_rec.explained_usd:,.2f}", help="Usage × list prices, after the free tier")
+c3.metric("Our estimate", f"${month_rec.explained_usd:,.2f}", help="Usage × list prices, after the free tier, over the complete days")
 c4.metric("Explained", "—" if month_rec.explained_share is None else f"{month_rec.explained_share:.1%}")
+if report.forecast_missing and not report.bill_hidden:
+    st.warning(md(report.forecast_missing), icon=":material/trending_up:")
 
 st.subheader("Spend per day", anchor=False)
 st.plotly_chart(

@@ -126,7 +126,7 @@ def show_list(sel: ui.Selection, cfg) -> None:
     st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({md(sel.range_text)})")
     with st.status("Collecting metrics, memory and cold starts…", expanded=False) as status:
         view = fv.load_list(
-            cfg, sel.trange, range_text=sel.range_text, accounts=sel.accounts, regions=sel.regions, teams=sel.teams
+            cfg, sel
         )
         status.update(label=f"{view.count} functions", state="complete")
     ui.show_statuses(view.loaded, what="Data")
@@ -178,7 +178,7 @@ fn = st.query_params.get("fn")
 if fn:
     with st.spinner("Loading the function's metrics, memory and alerts…"):
         who = ui.viewer()
-        view = fv.load_function(cfg, sel.trange, fn, teams=sel.teams, only_teams=who.teams)
+        view = fv.load_function(cfg, sel, fn, only_teams=who.teams)
     if view.found:
         show_function(view, sel, st.query_params.get("rule"))
         show_rightsizing(view, cfg)

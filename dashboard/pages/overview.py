@@ -36,11 +36,7 @@ st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%
 with st.status("Collecting metrics, costs and alerts…", expanded=False) as status:
     ov = load_overview(
         cfg,
-        sel.trange,
-        accounts=sel.accounts,
-        regions=sel.regions,
-        teams=sel.teams,
-        range_text=sel.range_text,
+        sel,
         spend=not ui.viewer().scoped,  # the bill covers whole accounts: not for a team-scoped viewer
         progress=lambda label: status.update(label=label),
     )

@@ -1,7 +1,7 @@
 """What the Functions page shows, as frames and figures: the searchable list and one function's view.
 
-- :func:`load_list` — the list: :func:`dashboard.figures.usage.function_summary` rows with tags,
-  an invocations sparkline and a link to each function's page (all from the cached loaders;
+- :func:`load_list` — the list: :func:`dashboard.figures.usage.usage` rows with tags,
+  the invocations trend (:func:`dashboard.figures.usage.trend`, as on the Overview) and a link to each function's page (all from the cached loaders;
   no call per function). :func:`filter_functions` (search text over name, runtime, team and
   tags; filters by runtime, architecture, team) and :func:`filter_options` are pure.
 - :func:`load_function` — one function (``account/region/name``): its configuration row with
@@ -41,10 +41,12 @@ from dashboard.alerts import (
     series_for,
 )
 from dashboard.config.settings import AlertRule, ConfigError, Settings
-from dashboard.figures.usage import function_summary
+from dashboard.figures.usage import trend, usage
 from dashboard.present import plots
 from dashboard.present.links import function_key, function_link, parse_function_key
 from dashboard.query import sources
+from dashboard.query.load import Query
+from dashboard.query.selection import Selection
 from dashboard.query.timerange import TimeRange
 
 __all__ = [
@@ -277,16 +279,15 @@ def _only(frame: pd.DataFrame, key: tuple[str, str, str]) -> pd.DataFrame:
 
 def load_function(
     settings: Settings,
-    trange: TimeRange,
+    selection: Selection,
     key: str | tuple[str, str, str],
     *,
-    teams: Iterable[str] | None = None,
     only_teams: Iterable[str] | None = None,
     force: bool = False,
 ) -> FunctionView:
     """One function's view from the cached loaders; ``view.found`` is False for an unknown key.
 
-    ``teams`` is the team filter of the list the user came from: when the function belongs
+    ``selection.teams`` is the team filter of the list the user came from: when the function belongs
     to one of them, the loaders are asked for exactly the list's slice (a cache hit);
     otherwise for every function of the function's account × region.
 
@@ -298,6 +299,7 @@ def load_function(
     :func:`~dashboard.alerts.evaluation.evaluation_window`, with the account's concurrency quota, so
     the state shown here is the state listed there.
     """
+    trange, teams = selection.trange, selection.teams
     text = key if isinstance(key, str) else function_key(*key)
     parts = parse_function_key(text)
     empty = pd.DataFrame()
@@ -428,7 +430,7 @@ def list_frame(
     inventory: pd.DataFrame,
     *,
     range_text: str | None = None,
-    sparklines: pd.DataFrame | None = None,
+    sparklines: Mapping[tuple[str, str, str], list[float] | None] | None = None,
 ) -> pd.DataFrame:
     """The list's rows (pure): the summary with ``tags`` as text, a ``trend`` sparkline and a ``link``.
 
@@ -448,12 +450,8 @@ def list_frame(
     out["tags"] = pd.array([tag_map.get(k, "") for k in keys], dtype="string")
     out["runtime"] = out["runtime"].fillna(NO_RUNTIME)
     out["link"] = pd.array([function_link(a, r, f, range_text=range_text) for a, r, f in keys], dtype="string")
-    if sparklines is not None and not sparklines.empty:
-        col = [c for c in sparklines.columns if c not in KEY][0]
-        spark = {(a, r, f): v for a, r, f, v in sparklines[[*KEY, col]].itertuples(index=False)}
-        out["trend"] = pd.Series([spark.get(k) for k in keys], dtype=object, index=out.index)
-    else:
-        out["trend"] = pd.Series([None] * len(out), dtype=object, index=out.index)
+    spark = sparklines or {}
+    out["trend"] = pd.Series([spark.get(k) for k in keys], dtype=object, index=out.index)
     return out[list(LIST_COLUMNS)].reset_index(drop=True)
 
 
@@ -505,25 +503,11 @@ class ListView:
         return len(self.frame)
 
 
-def load_list(
-    settings: Settings,
-    trange: TimeRange,
-    *,
-    range_text: str | None = None,
-    accounts: Iterable[str] | None = None,
-    regions: Iterable[str] | None = None,
-    teams: Iterable[str] | None = None,
-    force: bool = False,
-) -> ListView:
-    """The list from the cached loaders: the summary, tags, a sparkline of invocations, links."""
-    accounts, regions, teams = list(accounts or []) or None, list(regions or []) or None, list(teams or []) or None
-    loaded = function_summary(settings, trange, accounts=accounts, regions=regions, teams=teams, force=force)
-    inv = sources.inventory(settings, accounts=accounts, regions=regions)
-    frame = inv.frame
-    if teams:
-        frame = frame[frame["team"].isin(teams)]
-    met = sources.metrics(settings, trange, frame)  # the summary's own question: a cache hit
-    spark = plots.sparkline_values(met.frame, column="invocations", start=trange.start, end=trange.end, functions=loaded.frame, name="trend")
-    rows = list_frame(loaded.frame, frame, range_text=range_text or trange.label, sparklines=spark)
+def load_list(settings: Settings, selection: Selection, *, force: bool = False) -> ListView:
+    """The list from the cached loaders: the usage summary, tags, the invocations trend, links."""
+    q = Query(settings, selection, force=force)
+    loaded = usage(q)
+    trange = selection.trange
+    spark = trend(q.metrics.frame, start=trange.start, end=trange.end, functions=loaded.frame, unread=q.unread("metrics"))
+    rows = list_frame(loaded.frame, q.functions, range_text=selection.range_text, sparklines=spark)
     return ListView(rows, loaded)
-

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
 
 import streamlit as st
 
@@ -19,8 +18,9 @@ from dashboard.config import access
 from dashboard.config import settings as settings_mod
 from dashboard.config.settings import ConfigError, Settings
 from dashboard.present.text import escape_markdown
+from dashboard.query.selection import Selection
 from dashboard.query.sources import Loaded
-from dashboard.query.timerange import PRESETS, RangeError, TimeRange, parse_range
+from dashboard.query.timerange import PRESETS, RangeError, parse_range
 
 __all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel"]
 
@@ -85,15 +85,6 @@ def viewer() -> access.Viewer:
     return st.session_state.get("viewer", access.EVERYONE)
 
 
-@dataclass(frozen=True)
-class Selection:
-    accounts: tuple[str, ...]
-    regions: tuple[str, ...]
-    teams: tuple[str, ...]
-    trange: TimeRange
-    range_text: str
-
-
 def fmt_age(seconds: float | None) -> str:
     if seconds is None:
         return "never"
@@ -135,11 +126,12 @@ def sidebar(cfg: Settings, teams: list[str], who: access.Viewer = access.EVERYON
         if choice == "custom":
             custom = st.text_input("From..to (UTC, ISO 8601)", value=wanted if ".." in wanted else "", key="f_custom", placeholder="2026-11-20..2026-11-21T12:00")
             range_text = custom or cfg.default_range
+        now = cfg.now()
         try:
-            trange = parse_range(range_text)
+            trange = parse_range(range_text, now=now)
         except RangeError as e:
             st.error(str(e))
-            trange = parse_range(cfg.default_range)
+            trange = parse_range(cfg.default_range, now=now)
             range_text = cfg.default_range
     st.query_params["range"] = range_text
     for name, values in (("account", sel_acc), ("region", sel_reg), ("team", sel_team)):
@@ -147,7 +139,7 @@ def sidebar(cfg: Settings, teams: list[str], who: access.Viewer = access.EVERYON
             st.query_params[name] = values
         elif name in st.query_params:
             del st.query_params[name]
-    return Selection(tuple(sel_acc), tuple(sel_reg), who.team_filter(sel_team), trange, range_text)
+    return Selection(trange, range_text, now, tuple(sel_acc), tuple(sel_reg), tuple(who.team_filter(sel_team)))
 
 
 def selection() -> Selection:
@@ -164,10 +156,13 @@ def show_statuses(loaded: Loaded, *, what: str) -> None:
     note(loaded)
     for msg in dict.fromkeys(f"{what} missing for {s.account}/{s.region}: {s.error}" for s in loaded.failed):
         st.error(msg, icon=":material/warning:")
-    for msg in dict.fromkeys(
-        f"{what} for {s.account}/{s.region} is stale ({fmt_age(s.age_s())} old): {s.error}" for s in loaded.stale
-    ):
-        st.warning(msg, icon=":material/history:")
+    oldest: dict[tuple[str, str, str | None], float | None] = {}  # one line per part and cause, with its oldest age
+    for s in loaded.stale:
+        k = (s.account, s.region, s.error)
+        age = s.age_s()
+        oldest[k] = age if oldest.get(k) is None else max(oldest[k] or 0.0, age or 0.0)
+    for (account, region, error), age in oldest.items():
+        st.warning(f"{what} for {account}/{region} is stale ({fmt_age(age)} old): {error}", icon=":material/history:")
     for w in dict.fromkeys(loaded.warnings):
         st.info(w)
 

@@ -35,6 +35,7 @@ from aws.meter import METER
 from dashboard.alerts import evaluation
 from dashboard.config import settings as settings_mod
 from dashboard.figures import fleet
+from dashboard.query.selection import Selection
 from dashboard.query.timerange import parse_range
 from tests.load.support import PeakSampler, demo_config, write_figures
 
@@ -114,7 +115,7 @@ def test_many_sessions_asking_at_once_build_one_overview(tmp_path, monkeypatch):
     monkeypatch.setattr(fleet, "function_table", counted_table)
 
     def ask():
-        return fleet.load_overview(cfg, trange, range_text=RANGE, today=now.date())
+        return fleet.load_overview(cfg, Selection(trange, RANGE, now))
 
     def wave(n: int, *, trace: bool = True) -> dict:
         computed[0] = 0

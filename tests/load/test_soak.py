@@ -35,6 +35,7 @@ from aws.meter import METER
 from dashboard.config import settings as settings_mod
 from dashboard.figures.fleet import load_overview
 from dashboard.query import sources
+from dashboard.query.selection import Selection
 from dashboard.query.timerange import parse_range
 from tests.load.support import demo_config, growth, rss_bytes, slope, write_figures
 
@@ -78,7 +79,7 @@ def test_thirty_minutes_of_refreshes_do_not_grow_memory(tmp_path):
             cfg = settings_mod.load(config)  # as ui.load_settings, every run
             inv = sources.inventory(cfg)  # as app.py
             trange = parse_range(RANGE, now=now)
-            ov = load_overview(cfg, trange, range_text=RANGE, today=now.date())  # as the Overview page
+            ov = load_overview(cfg, Selection(trange, RANGE, now))  # as the Overview page
             spent = METER.snapshot() - before
             assert len(ov.table) == FUNCTIONS and not ov.summary.failed
             assert spent.count("GetMetricData") > 0  # a real refresh: the metrics were asked again

@@ -1,0 +1,164 @@
+"""The one load: everything the surfaces read about a :class:`~dashboard.query.selection.Selection`.
+
+A :class:`Query` names the settings and the selection; each part is loaded through the caches of
+:mod:`dashboard.query.sources` the first time a surface reads it, and kept for the rest of the query:
+
+- ``inventory`` — every function of the selected accounts × regions (with tags and team);
+  ``functions`` — its rows of the selected teams;
+- ``metrics`` — the AWS/Lambda series of those functions over the range; ``range_stats`` — the
+  whole-range statistics (the exact p99); ``memory`` — memory, cold starts and billed duration
+  (Lambda Insights or REPORT lines);
+- ``previous`` — the same query over the period just before (its whole-range statistics give the
+  comparison; it shares this query's inventory);
+- ``bill`` — Cost Explorer's AWS Lambda spend of the selected accounts this month to date and over the
+  same days of the previous month.
+
+Pages, the CLI, the digests and the alert evaluation read these parts, and the figures
+(:mod:`dashboard.figures`) are pure functions over them, so a number is derived once whichever
+surface shows it. :attr:`Query.statuses` lists every part read so far with its freshness and error;
+:meth:`Query.unread` says which account × region a source could not be read for, so the figures keep
+those functions' values unknown instead of zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from dashboard.config.settings import Settings
+from dashboard.query import sources
+from dashboard.query.selection import Selection
+
+__all__ = ["Query", "PREVIOUS_COLUMNS", "unread_parts"]
+
+# what the previous period is read for: the comparison of the headline figures
+PREVIOUS_COLUMNS: tuple[str, ...] = ("invocations", "errors", "throttles", "duration_p99_ms")
+
+
+class _part:
+    """A part of a :class:`Query`, loaded on first read and kept on the instance.
+
+    (``functools.cached_property`` would do, but on Python 3.11 it holds one lock per class: every
+    session's query would wait for any other session's load of the same part.)
+    """
+
+    def __init__(self, load: Callable[[Any], Any]) -> None:
+        self.load = load
+        self.__doc__ = load.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.load(obj)
+        obj.__dict__[self.name] = value
+        obj._read.append(self.name)
+        return value
+
+
+def unread_parts(loaded: sources.Loaded | None, source: str | None = None) -> frozenset[tuple[str, str]]:
+    """The (account, region) parts of ``loaded`` whose ``source`` (any, by default) failed with no earlier answer."""
+    if loaded is None:
+        return frozenset()
+    return frozenset((s.account, s.region) for s in loaded.failed if source is None or s.source == source)
+
+
+class Query:
+    """What the surfaces read about one selection; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        selection: Selection,
+        *,
+        force: bool = False,
+        inventory: sources.Loaded | None = None,
+    ) -> None:
+        self.settings = settings
+        self.selection = selection
+        self.force = force
+        self._read: list[str] = []
+        if inventory is not None:
+            self.__dict__["inventory"] = inventory
+            self._read.append("inventory")
+
+    @property
+    def trange(self):
+        return self.selection.trange
+
+    @_part
+    def inventory(self) -> sources.Loaded:
+        """Every function of the selected accounts × regions, with its tags and team."""
+        sel = self.selection
+        return sources.inventory(self.settings, accounts=sel.accounts or None, regions=sel.regions or None, force=self.force)
+
+    @_part
+    def functions(self) -> pd.DataFrame:
+        """The inventory's functions of the selected teams (all with no team selected)."""
+        frame = self.inventory.frame
+        teams = self.selection.teams
+        return frame[frame["team"].isin(list(teams))] if teams else frame
+
+    @_part
+    def metrics(self) -> sources.Loaded:
+        """The AWS/Lambda series of :attr:`functions` over the range."""
+        return sources.metrics(self.settings, self.trange, self.functions, force=self.force)
+
+    @_part
+    def range_stats(self) -> sources.Loaded:
+        """Whole-range statistics of :attr:`functions` (one datapoint each): the exact p99."""
+        return sources.range_stats(self.settings, self.trange, self.functions, force=self.force)
+
+    @_part
+    def memory(self) -> sources.Loaded:
+        """Memory used, cold starts, init and billed duration of :attr:`functions` over the range."""
+        return sources.memory(self.settings, self.trange, self.functions, force=self.force)
+
+    @_part
+    def previous(self) -> Query:
+        """The same functions over the period of the same length just before the range."""
+        return Query(self.settings, self.selection.previous(), force=self.force, inventory=self.inventory)
+
+    @_part
+    def previous_stats(self) -> sources.Loaded:
+        """The previous period's whole-range totals (:data:`PREVIOUS_COLUMNS`) of :attr:`functions`."""
+        prev = self.previous
+        return sources.range_stats(self.settings, prev.trange, self.functions, columns=PREVIOUS_COLUMNS, force=self.force)
+
+    def parts(self) -> list[sources.Loaded]:
+        """The loads read so far (in the order they were read)."""
+        out = []
+        for name in self._read:
+            value = self.__dict__.get(name)
+            if isinstance(value, sources.Loaded):
+                out.append(value)
+        return out
+
+    @property
+    def statuses(self) -> list[sources.SourceStatus]:
+        """Every part read so far: its freshness, staleness and error."""
+        return [s for part in self.parts() for s in part.statuses]
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(dict.fromkeys(w for part in self.parts() for w in part.warnings))
+
+    def unread(self, *names: str) -> frozenset[tuple[str, str]]:
+        """The (account, region) parts where any of the named loads (``"metrics"``, ``"memory"``, ...) could not be read."""
+        out: set[tuple[str, str]] = set()
+        for name in names:
+            out |= unread_parts(getattr(self, name))
+        return frozenset(out)
+
+    def loaded(self, frame: pd.DataFrame, *names: str) -> sources.Loaded:
+        """``frame`` with the statuses and warnings of the named loads (all read so far when none are named)."""
+        parts = [getattr(self, n) for n in names] if names else self.parts()
+        return sources.Loaded(
+            frame,
+            [s for p in parts for s in p.statuses],
+            list(dict.fromkeys(w for p in parts for w in p.warnings)),
+        )
