@@ -7,7 +7,12 @@ pages, the CLI and digests only ever see these classes.
 
 from __future__ import annotations
 
+import re
+
 import botocore.exceptions as bce
+from botocore.parsers import ResponseParserError
+
+from aws.answers import MARK, NotAnAwsAnswer
 
 __all__ = [
     "AwsError",
@@ -17,19 +22,24 @@ __all__ = [
     "EndpointUnreachable",
     "NotEnabled",
     "InvalidRequest",
+    "BadResponse",
     "translate",
+    "short",
 ]
 
 
 class AwsError(Exception):
     """Base of every error the collectors raise; ``str()`` is one sentence for the user."""
 
-    def __init__(self, message: str, *, service: str = "", operation: str = "", account: str = "", region: str = ""):
+    def __init__(
+        self, message: str, *, service: str = "", operation: str = "", account: str = "", region: str = "", detail: str = ""
+    ):
         super().__init__(message)
         self.service = service
         self.operation = operation
         self.account = account
         self.region = region
+        self.detail = detail  # what came back, short (e.g. "InternalFailure: ..." or "HTTP 500 text/html"); may be ""
 
     @property
     def where(self) -> str:
@@ -63,6 +73,15 @@ class NotEnabled(AwsError):
 
 class InvalidRequest(AwsError):
     """AWS refused the request as invalid; a bug on our side or an unsupported endpoint."""
+
+
+class BadResponse(AwsError):
+    """The endpoint answered with something that is not an AWS response (an HTML page, a cut-short or empty body)."""
+
+    def __init__(self, message: str, *, status: int = 0, content_type: str = "", **kw):
+        super().__init__(message, **kw)
+        self.status = status  # the HTTP status (0: unknown)
+        self.content_type = content_type
 
 
 # botocore service names → IAM action prefixes (they differ for a few services).
@@ -107,15 +126,32 @@ def iam_action(service: str, operation: str) -> str:
 
 
 def translate(exc: BaseException, *, service: str, operation: str, account: str = "", region: str = "") -> AwsError:
-    """Map a botocore exception to one of ours (call as ``raise translate(e, ...) from e``)."""
+    """Map a botocore exception to one of ours (call as ``raise translate(e, ...) from e``).
+
+    Text that came from the other end (an error message, a botocore exception's text) is cut to
+    one short line (:func:`short`): a proxy's HTML page never becomes five lines of a warning.
+    """
     where = f" in {account}/{region}" if account and region else (f" in {account}" if account else "")
     kw = {"service": service, "operation": operation, "account": account, "region": region}
     if isinstance(exc, AwsError):
         return exc
+    if isinstance(exc, NotAnAwsAnswer):
+        # the answer that was not AWS's may belong to another call (AssumeRole while refreshing credentials)
+        f = exc.kwargs
+        return _bad_response(
+            f.get("service") or service, f.get("operation") or operation, f["status"], f["content_type"], f["detail"], kw, where
+        )
+    if isinstance(exc, ResponseParserError):  # a body the check let through that botocore could not parse
+        return _bad_response(service, operation, 0, "", "not an AWS response", kw, where)
     if isinstance(exc, bce.ClientError):
+        bad = exc.response.get(MARK)
+        if bad:
+            return _bad_response(service, operation, bad["status"], bad["content_type"], bad["detail"], kw, where)
         err = exc.response.get("Error", {})
-        code = str(err.get("Code", ""))
-        msg = str(err.get("Message", "")).strip()
+        code = short(str(err.get("Code", "")), 80)
+        msg = short(str(err.get("Message", "")))
+        detail = f"{code}: {msg}" if msg else code
+        kw["detail"] = detail
         if getattr(exc, "operation_name", None) == "AssumeRole" and operation != "AssumeRole":
             # refreshing the assumed role's credentials failed inside another call: the role is the problem
             return NoCredentials(
@@ -149,10 +185,12 @@ def translate(exc: BaseException, *, service: str, operation: str, account: str 
                 f"enable it in the AWS console (it takes up to 24 h to fill).",
                 **kw,
             )
-        return InvalidRequest(f"AWS refused {service} {operation}{where}: {code}: {msg}", **kw)
+        return InvalidRequest(f"AWS refused {service} {operation}{where}: {detail}", **kw)
+    text = short(str(exc))
+    kw["detail"] = text
     if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError, bce.ProfileNotFound)):
         return NoCredentials(
-            f"No AWS credentials{where} ({exc}); set a profile in config.yaml or "
+            f"No AWS credentials{where} ({text}); set a profile in config.yaml or "
             f"AWS_PROFILE / AWS_ACCESS_KEY_ID in the environment, or use the demo account.",
             **kw,
         )
@@ -166,14 +204,38 @@ def translate(exc: BaseException, *, service: str, operation: str, account: str 
         )
     if isinstance(exc, (bce.EndpointConnectionError, bce.ConnectionClosedError, bce.HTTPClientError)):
         return EndpointUnreachable(
-            f"Cannot reach {_service_title(service)}{where} ({exc}); check the network or the endpoint_url.",
+            f"Cannot reach {_service_title(service)}{where} ({text}); check the network or the endpoint_url.",
             **kw,
         )
     if isinstance(exc, bce.ParamValidationError):
-        return InvalidRequest(f"Invalid request to {service} {operation}: {exc}", **kw)
+        return InvalidRequest(f"Invalid request to {service} {operation}: {text}", **kw)
     if isinstance(exc, bce.BotoCoreError):
-        return AwsError(f"{_service_title(service)}{where} failed: {exc}", **kw)
+        return AwsError(f"{_service_title(service)}{where} failed: {text}", **kw)
     raise TypeError(f"not an AWS error: {exc!r}")
+
+
+def _bad_response(
+    service: str, operation: str, status: int, content_type: str, detail: str, kw: dict, where: str
+) -> BadResponse:
+    """One sentence: which service answered which call with what (status, content type), never the body."""
+    what = f"HTTP {status} {content_type}, {detail}" if status else f"a body that is {detail}"
+    kw = dict(kw, service=service, operation=operation, detail=what)
+    return BadResponse(
+        f"{_service_title(service)}{where} answered {operation} with {what}; check endpoint_url or the proxy in between.",
+        status=status,
+        content_type=content_type,
+        **kw,
+    )
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def short(text: str, limit: int = 200) -> str:
+    """``text`` on one line (runs of whitespace, newlines included, become one space), cut to ``limit`` characters."""
+    one = _SPACE.sub(" ", text).strip()
+    one = "".join(ch for ch in one if ch.isprintable())
+    return one if len(one) <= limit else one[: limit - 1].rstrip() + "…"
 
 
 def _service_title(service: str) -> str:

@@ -2,8 +2,10 @@
 
 Nothing is built at import. Clients are built on first use and reused (boto3
 clients are thread-safe, sessions are not, so creation holds a lock). Every
-session carries the API meter, and a demo account also carries the simulated
-AWS account, which answers the same boto3 calls the collectors make.
+session carries the API meter and the answer check (:mod:`aws.answers`: a body
+that is not AWS's response is an error, not an empty account), and a demo account
+also carries the simulated AWS account, which answers the same boto3 calls the
+collectors make.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 
-from aws import errors
+from aws import answers, errors
 from aws.meter import METER
 
 __all__ = ["Account", "SimSpec", "client", "call", "reset_clients", "use_simulator", "CE_REGION"]
@@ -138,6 +140,7 @@ def _session(account: Account) -> boto3.Session:
             )
         sess = boto3.Session(botocore_session=core, region_name=account.regions[0])
     METER.attach(sess, account.name)
+    answers.attach(sess.events)  # every answer must be AWS's (aws.answers): not an HTML page, not cut short
     _sessions[account] = sess
     return sess
 
@@ -159,7 +162,9 @@ def _sts_creator(core: botocore.session.Session, account: Account):
                 user_agent_appid="lambda-lens",
             ),
         )
-        return core.create_client(service_name, **kwargs)
+        sts = core.create_client(service_name, **kwargs)
+        answers.attach(sts.meta.events)  # the role's answers are checked like every other
+        return sts
 
     return create
 

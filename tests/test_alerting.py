@@ -325,13 +325,15 @@ def test_alert_report_is_the_report_and_the_statuses(clock):
 
 
 def test_an_endpoint_without_get_account_settings_falls_back_to_1000(moto_url):
-    # moto 5.2.5's server has no GetAccountSettings (404): the quota falls back, the status says why
+    # moto 5.2.5's server has no GetAccountSettings (its HTML 404 page): the quota falls back, the status says why
     from dashboard.config.settings import AwsSettings
 
     cfg = Settings(accounts=[AccountSettings(name="moto", endpoint_url=moto_url, regions=["us-east-1"])], aws=AwsSettings(max_attempts=1))
     inv = pd.DataFrame({"account": ["moto"], "region": ["us-east-1"], "function": ["f"]})
     limits, (status,) = evaluation.concurrency_limits(cfg, inv)
     assert limits == {("moto", "us-east-1"): 1000}
-    assert status.failed and status.error_kind == "InvalidRequest"
-    assert status.error.startswith("AWS refused lambda GetAccountSettings in moto/us-east-1: 404")
+    assert status.failed and status.error_kind == "BadResponse"
+    assert status.error.startswith(
+        "Lambda in moto/us-east-1 answered GetAccountSettings with HTTP 404 text/html, not an AWS response; "
+    )
     assert status.error.endswith(" The concurrency share uses Lambda's default quota of 1,000 there.")

@@ -826,6 +826,8 @@ def test_sim_refresh_makes_the_fewest_calls_within_limits(sim_now, span):
             assert "NextToken" not in params  # no call had to page
         assert set(frame["function"]) <= set(functions) and len(frame) > 0
         assert frame.attrs["period_s"] == period and frame.attrs["incomplete"] == []
+        assert frame.attrs["warnings"] == [] and frame.attrs["unknown_columns"] == ()  # nothing refused …
+        assert frame["duration_p99_ms"].notna().any()  # … so the percentiles came in the same calls
     assert n_functions == 120 and max(per_region) > 500  # more than one call's worth of queries
 
 
@@ -983,3 +985,148 @@ def test_range_statistics_is_one_datapoint_over_exactly_the_range():
         assert row["errors"] == truth["errors"].sum()
     finally:
         set_clock(None)
+
+
+# --------------------------------------------------------------------------- percentiles refused
+
+PERCENTILES = ("duration_p50_ms", "duration_p90_ms", "duration_p99_ms")
+PLAIN_CORE = [(c, metric, stat) for c, metric, stat in CORE if not re.fullmatch(r"p\d+", stat)]
+
+
+def _ask_api(plain, **kw) -> pd.DataFrame:
+    return m.lambda_metrics(
+        account=plain, region=REGION, functions=["api"], start=ts(10, 0), end=ts(10, 5), period=60, optional=optional_frame([]), **kw
+    )
+
+
+def test_a_refused_percentile_call_is_asked_again_without_the_percentiles(plain, cw):
+    """Stubber: the mixed call is refused (InternalFailure), the six other queries are asked alone, once."""
+    every = [mdq(f"q{i}", metric, stat, "api") for i, (_, metric, stat) in enumerate(CORE)]
+    plain_queries = [q for q in every if not re.fullmatch(r"p\d+", q["MetricStat"]["Stat"])]
+    window = {"StartTime": ts(10, 0), "EndTime": ts(10, 5)}
+    cw.add_client_error(
+        "get_metric_data",
+        service_error_code="InternalFailure",
+        service_message="The request processing has failed\nbecause of an unknown error.",
+        http_status_code=500,
+        expected_params={"MetricDataQueries": every, **window},
+    )
+    answer = {
+        "MetricDataResults": [
+            {"Id": "q0", "Timestamps": [ts(10, 1)], "Values": [12.0], "StatusCode": "Complete"},
+            {"Id": "q1", "Timestamps": [ts(10, 1)], "Values": [2.0], "StatusCode": "Complete"},
+            {"Id": "q7", "Timestamps": [ts(10, 1)], "Values": [830.0], "StatusCode": "Complete"},
+        ]
+    }
+    cw.add_response("get_metric_data", answer, {"MetricDataQueries": plain_queries, **window})
+
+    frame = _ask_api(plain)
+
+    assert len(plain_queries) == len(PLAIN_CORE) == 6
+    assert frame[["invocations", "errors", "duration_max_ms"]].values.tolist() == [[12.0, 2.0, 830.0]]
+    assert frame[list(PERCENTILES)].isna().all().all()
+    assert frame.attrs["unknown_columns"] == PERCENTILES
+    assert frame.attrs["warnings"] == [
+        "CloudWatch in prod/us-east-1 refused the Duration percentiles (p50, p90, p99): InternalFailure: The request "
+        "processing has failed because of an unknown error.; they are shown as unknown."
+    ]
+    assert frame.attrs["incomplete"] == []  # refused is said once, as unknown columns, not per series
+    assert METER.snapshot().count("GetMetricData") == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "raised"),
+    [
+        ("AccessDeniedException", 400, errors.AccessDenied),
+        ("ThrottlingException", 400, errors.Throttled),
+        ("UnrecognizedClientException", 400, errors.NoCredentials),
+    ],
+)
+def test_denial_throttling_and_credentials_fail_the_part_without_asking_again(plain, cw, code, status, raised):
+    cw.add_client_error("get_metric_data", service_error_code=code, http_status_code=status)
+    with pytest.raises(raised):
+        _ask_api(plain)
+    assert METER.snapshot().count("GetMetricData") == 1  # a second call would find no stubbed answer
+
+
+def test_a_refusal_the_counts_share_fails_the_part_with_the_first_error(plain, cw):
+    cw.add_client_error("get_metric_data", service_error_code="InternalFailure", service_message="first", http_status_code=500)
+    cw.add_client_error("get_metric_data", service_error_code="InternalFailure", service_message="second", http_status_code=500)
+    with pytest.raises(errors.InvalidRequest, match="InternalFailure: first$") as info:
+        _ask_api(plain)
+    assert info.value.__cause__ is not None
+    assert METER.snapshot().count("GetMetricData") == 2
+
+
+def test_a_call_of_percentiles_only_has_nothing_to_save(plain, cw):
+    cw.add_client_error("get_metric_data", service_error_code="InvalidParameterValue", http_status_code=400)
+    with pytest.raises(errors.InvalidRequest):
+        m.range_statistics(account=plain, region=REGION, functions=["api"], start=ts(9, 0), end=ts(10, 0))
+    assert METER.snapshot().count("GetMetricData") == 1
+
+
+def _put_moto_metrics(account: Account, t0: datetime) -> None:
+    """Two functions' Invocations, Errors and Duration at t0 and t0 + 1 min, through moto's PutMetricData."""
+    client = session.client(account, "cloudwatch", REGION)
+    points = {  # function → [(minute, invocations, errors, durations)]
+        "api": [(0, 3.0, 1.0, [10.0, 20.0, 30.0]), (1, 4.0, 0.0, [40.0])],
+        "worker": [(0, 5.0, 2.0, [7.0])],
+    }
+    data = []
+    for fn, rows in points.items():
+        dims = [{"Name": "FunctionName", "Value": fn}]
+        for minute, inv, err, durations in rows:
+            at = t0 + timedelta(minutes=minute)
+            data.append({"MetricName": "Invocations", "Dimensions": dims, "Value": inv, "Timestamp": at})
+            data.append({"MetricName": "Errors", "Dimensions": dims, "Value": err, "Timestamp": at})
+            data += [{"MetricName": "Duration", "Dimensions": dims, "Value": d, "Timestamp": at} for d in durations]
+    client.put_metric_data(Namespace="AWS/Lambda", MetricData=data)
+
+
+MOTO_WARNING = (
+    "CloudWatch in moto/us-east-1 refused the Duration percentiles (p50, p90, p99): HTTP 500 text/html, "
+    "not an AWS response; they are shown as unknown."
+)
+
+
+def test_moto_refuses_percentiles_and_the_counts_survive(moto_account):
+    """moto 5.2.5 answers any percentile with its HTML 500 page: the counts come from the call asked again."""
+    t0 = (datetime.now(UTC) - timedelta(minutes=30)).replace(second=0, microsecond=0)
+    _put_moto_metrics(moto_account, t0)
+    METER.reset()
+    frame = m.lambda_metrics(
+        account=moto_account,
+        region=REGION,
+        functions=["api", "worker"],
+        start=t0 - timedelta(minutes=5),
+        end=t0 + timedelta(minutes=5),
+        period=60,
+        optional=optional_frame([]),
+    )
+    got = frame.set_index(["function", "timestamp"])
+    t = [pd.Timestamp(t0), pd.Timestamp(t0 + timedelta(minutes=1))]
+    assert got.index.tolist() == [("api", t[0]), ("api", t[1]), ("worker", t[0])]
+    assert got["invocations"].tolist() == [3.0, 4.0, 5.0]
+    assert got["errors"].tolist() == [1.0, 0.0, 2.0]
+    assert got["duration_avg_ms"].tolist() == [20.0, 40.0, 7.0]
+    assert got["duration_max_ms"].tolist() == [30.0, 40.0, 7.0]
+    assert frame[list(PERCENTILES)].isna().all().all()
+    assert frame.attrs["unknown_columns"] == PERCENTILES
+    assert frame.attrs["warnings"] == [MOTO_WARNING]
+    assert METER.snapshot().count("GetMetricData") == 2  # the refused call and the one without percentiles
+
+    ranged = m.range_statistics(
+        account=moto_account,
+        region=REGION,
+        functions=["api", "worker"],
+        start=t0 - timedelta(minutes=5),
+        end=t0 + timedelta(minutes=5),
+        columns=tuple(m.RANGE_COLUMNS),
+    )
+    assert ranged["function"].tolist() == ["api", "worker"]
+    assert ranged["invocations"].tolist() == [7.0, 5.0]
+    assert ranged["errors"].tolist() == [1.0, 2.0]
+    assert ranged["duration_max_ms"].tolist() == [40.0, 7.0]
+    assert ranged[list(PERCENTILES)].isna().all().all()
+    assert ranged.attrs["unknown_columns"] == PERCENTILES
+    assert ranged.attrs["warnings"] == [MOTO_WARNING]

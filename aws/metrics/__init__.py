@@ -14,7 +14,9 @@ timezone-aware UTC ``datetime``):
 - whole-range Duration percentiles (one datapoint per function): :func:`range_statistics`.
 
 Schemas: :data:`LAMBDA_SCHEMA`, :data:`INSIGHTS_SCHEMA`, :data:`DISCOVERY_SCHEMA`.
-botocore failures are raised as :mod:`aws.errors` types.
+botocore failures are raised as :mod:`aws.errors` types; an endpoint that refuses the Duration
+percentiles still gives the counts, the percentile columns NaN and named in
+``frame.attrs["unknown_columns"]`` and ``frame.attrs["warnings"]`` (see ``aws.metrics._fetch``).
 """
 
 from __future__ import annotations

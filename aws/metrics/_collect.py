@@ -169,12 +169,15 @@ def _collect(
     frame.attrs["start"] = start
     frame.attrs["end"] = end
     frame.attrs["incomplete"] = _fetch.incomplete(queries, results)
+    warnings, unknown = _fetch.refusals(account=account, region=region, queries=queries, results=results)
+    frame.attrs["warnings"] = warnings
+    frame.attrs["unknown_columns"] = unknown
     return frame
 
 
 def _empty(schema: dict[str, str], period: int, start: datetime, end: datetime) -> pd.DataFrame:
     frame = typed_frame([], schema)
-    frame.attrs.update({"period_s": period, "start": start, "end": end, "incomplete": []})
+    frame.attrs.update({"period_s": period, "start": start, "end": end, "incomplete": [], "warnings": [], "unknown_columns": ()})
     return frame
 
 
@@ -200,8 +203,10 @@ def lambda_metrics(
     is :func:`discover_optional`'s frame (``None``: discover now). Queries are packed by
     :func:`plan_calls` into the fewest GetMetricData calls (≤ 500 queries, ≤ 100,800 datapoints
     each), issued concurrently, every ``NextToken`` followed. ``frame.attrs`` holds ``period_s``,
-    the aligned ``start``/``end``, and ``incomplete``: (function, column) pairs CloudWatch did
-    not answer completely.
+    the aligned ``start``/``end``, ``incomplete``: (function, column) pairs CloudWatch did
+    not answer completely, and, when the endpoint refused the Duration percentiles (a call is then
+    asked again without them, see :mod:`aws.metrics._fetch`), ``unknown_columns`` (the percentile
+    columns, NaN) and ``warnings`` (one sentence saying so); both empty otherwise.
     """
     period, lo, hi, points = resolve_range(start=start, end=end, period=period)
     names = _function_names(functions)

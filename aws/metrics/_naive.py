@@ -121,5 +121,5 @@ def naive_lambda_metrics(
         schema=LAMBDA_SCHEMA,
         series=list(zip(queries, results, strict=True)),
     )
-    frame.attrs.update({"period_s": period, "start": lo, "end": hi, "incomplete": []})
+    frame.attrs.update({"period_s": period, "start": lo, "end": hi, "incomplete": [], "warnings": [], "unknown_columns": ()})
     return frame

@@ -60,14 +60,19 @@ def range_statistics(
 ) -> pd.DataFrame:
     """Statistics over the whole range (``columns`` of :data:`RANGE_COLUMNS`), one row per function with data.
 
-    Columns not asked for are NaN. Costs one metric per function and column.
+    Columns not asked for are NaN. Costs one metric per function and column. When the endpoint
+    refuses the percentiles of a call that also holds counts, the counts are asked again alone and
+    ``frame.attrs["unknown_columns"]`` / ``["warnings"]`` name the percentile columns left NaN (see
+    :mod:`aws.metrics._fetch`); a call of percentiles only has nothing to save and fails as before.
     """
     unknown = set(columns) - set(RANGE_COLUMNS)
     if unknown:
         raise ValueError(f"unknown range columns {sorted(unknown)}; use {list(RANGE_COLUMNS)}")
     names = sorted(set(functions))
     if not names or not columns:
-        return typed_frame([], RANGE_SCHEMA)
+        frame = typed_frame([], RANGE_SCHEMA)
+        frame.attrs.update({"warnings": [], "unknown_columns": ()})
+        return frame
     period, lo = range_period(start=start, end=end)
     hi = lo + timedelta(seconds=period)
     queries = [
@@ -82,4 +87,7 @@ def range_statistics(
         if len(values):
             row = rows.setdefault(q.function, {"account": account.name, "region": region, "function": q.function})
             row[q.column] = float(values[0])
-    return typed_frame(list(rows.values()), RANGE_SCHEMA)
+    frame = typed_frame(list(rows.values()), RANGE_SCHEMA)
+    warnings, unknown = _fetch.refusals(account=account, region=region, queries=queries, results=results)
+    frame.attrs.update({"warnings": warnings, "unknown_columns": unknown})
+    return frame

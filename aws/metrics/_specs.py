@@ -79,6 +79,8 @@ DISCOVERY_SCHEMA: dict[str, str] = {"function": "string", "metric": "string"}
 
 Dimensions = tuple[tuple[str, str], ...]
 
+BASIC_STATS = frozenset({"Sum", "Average", "Maximum", "Minimum", "SampleCount"})  # every other Stat is extended
+
 
 @dataclass(frozen=True)
 class Query:
@@ -90,6 +92,11 @@ class Query:
     metric: str
     dimensions: Dimensions
     stat: str
+
+    @property
+    def extended(self) -> bool:
+        """Whether the statistic is a percentile-type one (p99, tm90, ...): the kind an endpoint may refuse."""
+        return self.stat not in BASIC_STATS
 
     def metric_data_query(self, query_id: str, period: int) -> dict:
         """This query as one entry of GetMetricData's ``MetricDataQueries``."""
