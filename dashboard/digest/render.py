@@ -205,7 +205,7 @@ def subject(d: Digest) -> str:
 
 
 def _alert_sentence(rec: dict, tz: ZoneInfo, ref: datetime) -> tuple[str, str]:
-    """(what, when) for one alert row, as plain text (escape before putting it in HTML)."""
+    """(what, when) for one alert row, as plain text (the HTML template escapes it)."""
     metric = rec.get("metric")
     metric = None if metric is None or pd.isna(metric) else str(metric)
     cmp_ = CMP.get(str(rec.get("comparison")), "")
