@@ -113,7 +113,7 @@ CASES = [
     Case("unknown-rule", DEMO, ("alerts", "--config", "{cfg}", "--rule", "nope"), 2,
          "error: no rule named 'nope' in {cfg} (rules: )"),
     Case("digest-without-out", DIGEST, ("digest", "--config", "{cfg}", "--dry-run"), 2,
-         "error: --dry-run needs --out DIR, the folder to write the .eml and .html files into"),
+         "error: --dry-run needs --out DIR, the folder to write the .eml, .html and .json files into"),
 ]
 
 

@@ -1,5 +1,5 @@
 """Rendering: subject lines, escaping of AWS-controlled text, no header injection, CSV formula
-guard, dashboard links, the dry-run preview, and the `digest` command's arguments and errors."""
+guard, dashboard links, the dry-run preview and files, and the `digest` command's arguments and errors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import email
 import io
+import json
 import textwrap
 from email import policy
 
@@ -171,7 +172,7 @@ def test_every_option_has_help_and_the_mode_is_required():
         p.parse_args(["digest", "--send", "--dry-run"])
 
 
-def test_dry_run_of_the_shipped_config_writes_eml_and_html_and_leaves_the_state(tmp_path, monkeypatch):
+def test_dry_run_of_the_shipped_config_writes_eml_html_and_json_and_leaves_the_state(tmp_path, monkeypatch):
     from aws import sim
 
     sim.set_clock(lambda: SIM_NOW)
@@ -180,19 +181,22 @@ def test_dry_run_of_the_shipped_config_writes_eml_and_html_and_leaves_the_state(
     finally:
         sim.set_clock(None)
     assert code == 0, err
-    eml, html = tmp_path / "org-2026-11-26.eml", tmp_path / "org-2026-11-26.html"
-    assert out == f"wrote org: {eml}, {html} — 4 alerts firing, 3 resolved, forecast over budget — all teams, 2026-11-26\n"
+    eml, html, facts = tmp_path / "org-2026-11-26.eml", tmp_path / "org-2026-11-26.html", tmp_path / "org-2026-11-26.json"
+    assert out == f"wrote org: {eml}, {html}, {facts} — 4 alerts firing, 3 resolved, forecast over budget — all teams, 2026-11-26\n"
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert msg["To"] == "platform-leads@example.com, finance@example.com"
     page = html.read_text()
     assert "cid:" not in page and "Lambda digest — all teams" in page
-    assert sorted(f.name for f in tmp_path.iterdir()) == [eml.name, html.name]
+    data = json.loads(facts.read_text(encoding="utf-8"))
+    assert (data["name"], data["firing_count"], data["resolved_count"], data["spend"]["status"]) == ("org", 4, 3, "forecast_over")
+    assert data["generated_at"] == "2026-11-26T15:00:00+00:00" and data["recipients"] == ["platform-leads@example.com", "finance@example.com"]
+    assert sorted(f.name for f in tmp_path.iterdir()) == [eml.name, html.name, facts.name]
 
 
 @pytest.mark.parametrize(
     "argv,expected",
     [
-        (("--dry-run",), "error: --dry-run needs --out DIR, the folder to write the .eml and .html files into\n"),
+        (("--dry-run",), "error: --dry-run needs --out DIR, the folder to write the .eml, .html and .json files into\n"),
         (("--send", "--team", "search"), "error: no digest for team 'search' in email.digests (teams with a digest: payments)\n"),
         (("--send", "--name", "nightly"), "error: no digest named 'nightly' in email.digests (digests: org, payments)\n"),
     ],

@@ -3,7 +3,8 @@
 - ``compose``: the facts (alerts new / ongoing / resolved, top movers, spend against the
   forecast and the budget, one line of advice per function), from the data layer and
   the alert engine the dashboard uses;
-- ``render``: the subject, HTML (inline styles), plain text, CSV and the MIME message;
+- ``render``: the subject, HTML (inline styles) and plain text from the Jinja2 templates in
+  ``templates/``, CSV and the MIME message; ``export``: the facts as JSON (a dry run's .json);
 - ``charts``: small PNG charts (matplotlib, Agg) embedded as inline CID images;
 - ``transport``: SMTP (STARTTLS / TLS / AUTH) or SES, with retries and backoff;
 - ``state``: the durable memory of what was sent (atomic writes);

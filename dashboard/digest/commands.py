@@ -39,7 +39,7 @@ def add_parsers(subparsers) -> None:
         help="compose the e-mail digests now: write them (--dry-run) or send them (--send)",
         description=(
             "Compose each digest in config.yaml (email.digests), or only those chosen with --team / --name, "
-            "and either write it as .eml and .html files (--dry-run --out DIR) or send it (--send). "
+            "and either write it as .eml, .html and .json files (--dry-run --out DIR) or send it (--send). "
             "Run it from cron, a systemd timer or a Kubernetes CronJob; see docs/digests.md."
         ),
     )
@@ -49,7 +49,7 @@ def add_parsers(subparsers) -> None:
     mode = d.add_mutually_exclusive_group(required=True)
     mode.add_argument("--dry-run", action="store_true", help="write the messages to --out instead of sending; the state is not changed")
     mode.add_argument("--send", action="store_true", help="send the messages with the transport in email.transport and record them in the state")
-    d.add_argument("--out", metavar="DIR", help="the folder a dry run writes <digest>-<date>.eml and .html into")
+    d.add_argument("--out", metavar="DIR", help="the folder a dry run writes <digest>-<date>.eml, .html and .json into")
     d.add_argument("--force", action="store_true", help="send even when this minute was already sent or nothing changed (only_when_changed)")
 
     s = subparsers.add_parser(
@@ -111,7 +111,7 @@ def cmd_digest(
         cfg = _settings(args.config)
         digests = _select(cfg, team=args.team, name=args.name)
         if args.dry_run and not args.out:
-            raise ConfigError("--dry-run needs --out DIR, the folder to write the .eml and .html files into")
+            raise ConfigError("--dry-run needs --out DIR, the folder to write the .eml, .html and .json files into")
         if args.send and transport is None:
             transport = from_settings(cfg)
     except ConfigError as e:

@@ -22,6 +22,7 @@ same message.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from zoneinfo import ZoneInfo
 from dashboard.config.settings import DigestSettings, Settings
 from dashboard.digest.compose import Digest, Inputs, compose, gather
 from dashboard.digest.errors import DeliveryError
+from dashboard.digest.export import digest_dict
 from dashboard.digest.render import build_message, preview_html
 from dashboard.digest.state import DigestRecord, StateStore
 from dashboard.digest.transport import Sent, Transport, send_with_retry
@@ -112,15 +114,18 @@ def build(settings: Settings, digest: DigestSettings, inputs: Inputs, *, previou
     return d, msg
 
 
-def write_dry_run(out_dir: Path, digest: DigestSettings, d: Digest, msg: EmailMessage) -> tuple[Path, Path]:
-    """``<name>-<local date>.eml`` (the exact message) and ``.html`` (a preview with the images inlined)."""
+def write_dry_run(out_dir: Path, digest: DigestSettings, d: Digest, msg: EmailMessage) -> tuple[Path, Path, Path]:
+    """``<name>-<local date>.eml`` (the exact message), ``.html`` (a preview with the images inlined) and
+    ``.json`` (the composed facts, :func:`~dashboard.digest.export.digest_dict`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{digest.name}-{d.local_time:%Y-%m-%d}"
     eml = out_dir / f"{stem}.eml"
     page = out_dir / f"{stem}.html"
+    facts = out_dir / f"{stem}.json"
     eml.write_bytes(msg.as_bytes())
     page.write_text(preview_html(msg), encoding="utf-8")
-    return eml, page
+    facts.write_text(json.dumps(digest_dict(d), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return eml, page, facts
 
 
 def run_digest(

@@ -6,12 +6,18 @@ CSS; Gmail drops ``<style>`` in some views), web-safe fonts, images with explici
 and ``alt`` text. Everything needed to understand it is in the message: a link to the
 dashboard is added only when ``email.dashboard_url`` is set.
 
-Every string that comes from AWS or the config (function names, tag values, team
-names, rule names) goes through :func:`html.escape`. Headers are built with
-:class:`email.message.EmailMessage` under :data:`email.policy.SMTP`, and the subject is
-sanitised first (control characters, CR and LF become spaces), so no value can add a
-header. CSV cells that a spreadsheet would run as a formula (starting ``= + - @``) are
-prefixed with ``'``.
+The HTML and the plain text are laid out by the Jinja2 templates in ``templates/``
+(``digest.html.j2``, its pieces in ``macros.html.j2``; ``digest.txt.j2``). Python decides what
+they say (sentences, numbers with their units, colours) and hands them plain values
+(:func:`_view`); the templates decide nothing. The HTML templates are autoescaped and mark
+nothing ``|safe``, so every string that comes from AWS or the config (function names, tag
+values, team names, rule names, error sentences) is text, and no data is ever rendered as a
+template. The plain text is not escaped; control characters in its values become spaces.
+
+Headers are built with :class:`email.message.EmailMessage` under :data:`email.policy.SMTP`,
+and the subject is sanitised first (control characters, CR and LF become spaces), so no
+value can add a header. CSV cells that a spreadsheet would run as a formula (starting
+``= + - @``) are prefixed with ``'``.
 
 Message layout::
 
@@ -27,8 +33,8 @@ Message layout::
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
-import html
 import io
 import math
 import re
@@ -40,9 +46,13 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_eval_context, select_autoescape
+from jinja2.nodes import EvalContext
+from markupsafe import escape
 
 from dashboard.digest.compose import MOVER_METRICS, NEW, ONGOING, RESOLVED, Digest
 from dashboard.digest.images import HEIGHT_PX, WIDTH_PX, alert_chart, spend_chart
@@ -71,6 +81,7 @@ CMP = {
 _PCT = {"error_rate", "throttle_rate", "duration_p99_timeout_share", "memory_utilization", "cold_start_rate", "concurrency_account_share"}
 _MS = {"duration_p99_ms", "iterator_age_ms", "async_event_age_ms"}
 SEV_COLOURS = {"critical": ("#ffffff", "#c62828"), "warning": ("#1f2933", "#f5c451"), "info": ("#1f2933", "#d9e2ec")}
+CHIP_OTHER = ("#1f2933", "#d9e2ec")  # a severity SEV_COLOURS does not know
 STATUS_TEXT = {
     "over": "over budget",
     "forecast_over": "forecast over budget",
@@ -79,6 +90,7 @@ STATUS_TEXT = {
     "unavailable": "unavailable",
 }
 INK, MUTED, LINE, BG, CARD = "#1f2933", "#616e7c", "#e4e7eb", "#f4f5f7", "#ffffff"
+RED, GREEN, LINK = "#c62828", "#2e7d32", "#2f6fb0"
 FONT = "Arial, Helvetica, sans-serif"
 
 
@@ -193,7 +205,7 @@ def subject(d: Digest) -> str:
 
 
 def _alert_sentence(rec: dict, tz: ZoneInfo, ref: datetime) -> tuple[str, str]:
-    """(what, when) for one alert row, as plain text (escape before putting it in HTML)."""
+    """(what, when) for one alert row, as plain text (the HTML template escapes it)."""
     metric = rec.get("metric")
     metric = None if metric is None or pd.isna(metric) else str(metric)
     cmp_ = CMP.get(str(rec.get("comparison")), "")
@@ -219,117 +231,6 @@ def _alert_sentence(rec: dict, tz: ZoneInfo, ref: datetime) -> tuple[str, str]:
     return what, when
 
 
-# --- HTML ------------------------------------------------------------------------------------------
-
-
-def _e(v) -> str:
-    return html.escape("" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v), quote=True)
-
-
-def _link(d: Digest, rec: dict, *, rule: str | None = None) -> str:
-    """The function's name, linked to its dashboard page when a dashboard URL is configured."""
-    name = _e(rec["function"])
-    if not d.dashboard_url:
-        return f'<strong style="color:{INK};">{name}</strong>'
-    url = d.dashboard_url.rstrip("/") + "/" + function_link(str(rec["account"]), str(rec["region"]), str(rec["function"]), range_text=d.range_text, rule=rule)
-    return f'<a href="{_e(url)}" style="color:#2f6fb0;font-weight:bold;text-decoration:none;">{name}</a>'
-
-
-def _chip(severity: str) -> str:
-    fg, bg = SEV_COLOURS.get(str(severity), ("#1f2933", "#d9e2ec"))
-    return (
-        f'<span style="display:inline-block;padding:1px 6px;border-radius:3px;background:{bg};color:{fg};'
-        f'font-size:11px;font-weight:bold;text-transform:uppercase;letter-spacing:0.3px;">{_e(severity)}</span>'
-    )
-
-
-def _h2(text: str) -> str:
-    return (
-        f'<tr><td style="padding:20px 24px 6px 24px;font-family:{FONT};font-size:16px;font-weight:bold;color:{INK};'
-        f'border-top:1px solid {LINE};">{text}</td></tr>'
-    )
-
-
-def _p(text: str, *, muted: bool = False, size: int = 14) -> str:
-    colour = MUTED if muted else INK
-    return f'<tr><td style="padding:4px 24px;font-family:{FONT};font-size:{size}px;line-height:1.45;color:{colour};">{text}</td></tr>'
-
-
-def _tiles(d: Digest) -> str:
-    spend = d.spend
-    tiles = [
-        ("firing", str(d.firing), "#c62828" if d.firing else INK),
-        ("new", str(d.count(NEW)), "#c62828" if d.count(NEW) else INK),
-        ("resolved", str(d.count(RESOLVED)), "#2e7d32" if d.count(RESOLVED) else INK),
-        ("spend this month", _money(spend.mtd_usd), "#c62828" if spend.status == "over" else INK),
-    ]
-    cells = "".join(
-        f'<td width="25%" align="center" valign="top" style="padding:10px 4px;font-family:{FONT};">'
-        f'<div style="font-size:22px;font-weight:bold;color:{colour};">{_e(value)}</div>'
-        f'<div style="font-size:12px;color:{MUTED};">{_e(label)}</div></td>'
-        for label, value, colour in tiles
-    )
-    return (
-        f'<tr><td style="padding:4px 16px 12px 16px;"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        f'style="background:{BG};border-radius:4px;"><tr>{cells}</tr></table></td></tr>'
-    )
-
-
-def _alert_rows(d: Digest, category: str, tz: ZoneInfo) -> str:
-    part = d.alerts[d.alerts["category"] == category]
-    if part.empty:
-        return ""
-    title = {NEW: "New", ONGOING: "Still firing", RESOLVED: "Resolved"}[category]
-    rows = []
-    for rec in part.to_dict(orient="records"):
-        what, when = _alert_sentence(rec, tz, d.generated_at)
-        team = rec.get("team")
-        team_txt = f" · {_e(team)}" if team is not None and not pd.isna(team) and d.team is None else ""
-        rows.append(
-            f'<tr><td valign="top" width="76" style="padding:6px 0;font-family:{FONT};">{_chip(rec["severity"])}</td>'
-            f'<td valign="top" style="padding:6px 0 6px 8px;font-family:{FONT};font-size:14px;line-height:1.4;color:{INK};">'
-            f"{_link(d, rec, rule=str(rec['rule']))} "
-            f'<span style="color:{MUTED};font-size:12px;">{_e(rec["region"])}{team_txt}</span><br>'
-            f"{_e(what)}<br>"
-            f'<span style="color:{MUTED};font-size:12px;">{_e(when)}</span></td></tr>'
-        )
-    return (
-        f'<tr><td style="padding:8px 24px 0 24px;font-family:{FONT};font-size:13px;font-weight:bold;color:{MUTED};'
-        f'text-transform:uppercase;letter-spacing:0.5px;">{title} ({len(part)})</td></tr>'
-        f'<tr><td style="padding:0 24px;"><table role="presentation" width="100%" cellpadding="0" cellspacing="0">{"".join(rows)}</table></td></tr>'
-    )
-
-
-def _img(img: Image) -> str:
-    return (
-        f'<tr><td style="padding:10px 24px 0 24px;font-family:{FONT};font-size:12px;color:{MUTED};">{_e(img.title)}</td></tr>'
-        f'<tr><td style="padding:2px 20px 4px 20px;"><img src="cid:{_e(img.cid)}" width="{WIDTH_PX}" height="{HEIGHT_PX}" '
-        f'alt="{_e(img.alt)}" style="display:block;width:100%;max-width:{WIDTH_PX}px;height:auto;border:0;"></td></tr>'
-    )
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, align: Sequence[str]) -> str:
-    th = "".join(
-        f'<th align="{a}" style="padding:4px 6px;font-family:{FONT};font-size:12px;color:{MUTED};font-weight:normal;'
-        f'border-bottom:1px solid {LINE};">{_e(h)}</th>'
-        for h, a in zip(header, align, strict=True)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td align="{a}" valign="top" style="padding:5px 6px;font-family:{FONT};font-size:13px;color:{INK};'
-            f'border-bottom:1px solid {LINE};">{cell}</td>'
-            for cell, a in zip(row, align, strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f'<tr><td style="padding:4px 24px;"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        f'style="border-collapse:collapse;"><tr>{th}</tr>{body}</table></td></tr>'
-    )
-
-
 def _spend_sentence(d: Digest) -> str:
     s = d.spend
     if s.error:
@@ -346,143 +247,150 @@ def _spend_sentence(d: Digest) -> str:
     return text + "."
 
 
-def render_html(d: Digest, *, images: Sequence[Image] = ()) -> str:
-    """The HTML body (inline styles, table layout; images referenced as ``cid:``)."""
-    tz = ZoneInfo(d.timezone)
-    local = d.local_time
-    title = f"Lambda digest — {d.scope}"
-    sub = f"{local:%A %-d %B %Y, %H:%M} {local.tzname()} · the last {d.range_text} · {d.function_count} function{'s' if d.function_count != 1 else ''}"
-    if d.previous_sent_at is not None:
-        sub += f" · changes since the digest of {_local(d.previous_sent_at, tz, ref=d.generated_at)}"
-    by_key = {i.key: i for i in images}
-    out = [
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="color-scheme" content="light only"><title>{_e(subject(d))}</title></head>',
-        f'<body style="margin:0;padding:0;background:{BG};">',
-        f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" bgcolor="{BG}" style="background:{BG};">'
-        '<tr><td align="center" style="padding:16px 8px;">',
-        f'<table role="presentation" width="640" cellpadding="0" cellspacing="0" bgcolor="{CARD}" '
-        f'style="width:100%;max-width:640px;background:{CARD};border:1px solid {LINE};border-radius:6px;">',
-        f'<tr><td style="padding:20px 24px 2px 24px;font-family:{FONT};font-size:20px;font-weight:bold;color:{INK};">{_e(title)}</td></tr>',
-        _p(_e(sub), muted=True, size=12),
-        _tiles(d),
-    ]
-    # Alerts
-    out.append(_h2("Alerts"))
-    if d.alerts.empty:
-        out.append(_p("No alert fired in this period."))
-    else:
-        for cat in (NEW, ONGOING, RESOLVED):
-            out.append(_alert_rows(d, cat, tz))
-    for c in d.charts:
-        img = by_key.get(_chart_cid_key(d, c.key))
-        if img is not None:
-            out.append(_img(img))
-    # What to do
-    if not d.advice.empty:
-        out.append(_h2("What to do"))
-        rows = []
-        for rec in d.advice.head(15).to_dict(orient="records"):
-            rows.append((f"{_link(d, rec)}<br><span style=\"color:{MUTED};font-size:12px;\">{_e(rec['region'])}</span>", _e(rec["text"])))
-        out.append(_table(["function", "what to do"], rows, align=["left", "left"]))
-        if len(d.advice) > 15:
-            out.append(_p(f"… and {len(d.advice) - 15} more in the attached CSV.", muted=True, size=12))
-    # Top movers
-    out.append(_h2(f"Top movers (the last {_e(d.range_text)} against the {_e(d.range_text)} before)"))
-    if d.movers.empty:
-        out.append(_p("No large change in invocations, errors, p99 duration or cost."))
-    else:
-        rows = []
-        for rec in d.movers.to_dict(orient="records"):
-            m = str(rec["metric"])
-            pct = rec["change_pct"]
-            pct_txt = f" ({'+' if pct > 0 else '−'}{abs(pct):.0f} %)" if not pd.isna(pct) else " (new)"
-            colour = "#c62828" if rec["change"] > 0 and m != "invocations" else ("#2e7d32" if rec["change"] < 0 and m != "invocations" else INK)
-            rows.append(
-                (
-                    _e(MOVER_METRICS[m]),
-                    _link(d, rec),
-                    _e(f"{_mover(m, rec['previous'])} → {_mover(m, rec['current'])}"),
-                    f'<span style="color:{colour};">{_e(_signed(m, rec["change"]) + pct_txt)}</span>',
-                )
-            )
-        out.append(_table(["metric", "function", "before → now", "change"], rows, align=["left", "left", "right", "right"]))
-    # Spend
-    out.append(_h2("Spend"))
-    out.append(_p(_e(_spend_sentence(d))))
-    if d.spend.note:
-        out.append(_p(_e(d.spend.note), muted=True, size=12))
-    img = by_key.get(_spend_cid_key(d))
-    if img is not None:
-        out.append(_img(img))
-    # Problems
-    if d.problems:
-        out.append(_h2("Data that could not be read"))
-        for line in d.problems:
-            out.append(_p(_e(line), size=13))
-    foot = (
-        f"Generated by Lambda Lens at {d.generated_at:%Y-%m-%d %H:%M} UTC. "
-        "Alert states follow CloudWatch's rules (M of N datapoints, missing-data treatment); costs per function are "
-        "estimates at list price, spend is from Cost Explorer. The numbers per function are in the attached CSV."
+# --- HTML and plain text ---------------------------------------------------------------------------
+
+ADVICE_ROWS = 15  # rows of advice in the HTML (the plain text and the CSV have them all)
+_TITLES = {NEW: "New", ONGOING: "Still firing", RESOLVED: "Resolved"}
+
+
+@pass_eval_context
+def _finalize(ctx: EvalContext, value):
+    """Every ``{{ value }}`` of a template: as is in HTML (autoescaping escapes it); in the plain text,
+    control characters (CR, LF, tabs, U+2028 …) become a space, so no value starts a line of its own."""
+    if ctx.autoescape:
+        return value
+    return _CONTROL.sub(" ", str(value))
+
+
+@functools.cache
+def _templates() -> Environment:
+    """The templates in ``templates/``, loaded on first use: ``*.html.j2`` autoescaped, ``*.txt.j2`` not; a
+    variable the view does not define is an error (:class:`~jinja2.StrictUndefined`), never an empty string."""
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), disabled_extensions=("txt.j2",), default=True),
+        undefined=StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
     )
+    env.globals.update(
+        INK=INK, MUTED=MUTED, LINE=LINE, BG=BG, CARD=CARD, LINK=LINK, FONT=FONT,
+        SEV_COLOURS=SEV_COLOURS, CHIP_OTHER=CHIP_OTHER, WIDTH_PX=WIDTH_PX, HEIGHT_PX=HEIGHT_PX,
+    )  # fmt: skip
+    return env
+
+
+def _text(v) -> str:
+    """A cell as text; ``""`` when missing (None, NA, NaN)."""
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _function(d: Digest, rec: dict, *, rule: str | None = None) -> dict:
+    """``{name, url}``: the function and its dashboard page (``url`` is None without ``email.dashboard_url``)."""
+    url = None
     if d.dashboard_url:
-        foot += f' Dashboard: <a href="{_e(d.dashboard_url)}" style="color:#2f6fb0;">{_e(d.dashboard_url)}</a>'
-    out.append(
-        f'<tr><td style="padding:16px 24px 20px 24px;font-family:{FONT};font-size:11px;line-height:1.4;color:{MUTED};'
-        f'border-top:1px solid {LINE};">{foot if d.dashboard_url else _e(foot)}</td></tr>'
-    )
-    out.append("</table></td></tr></table></body></html>")
-    return "\n".join(x for x in out if x)
+        url = d.dashboard_url.rstrip("/") + "/" + function_link(str(rec["account"]), str(rec["region"]), str(rec["function"]), range_text=d.range_text, rule=rule)
+    return {"name": _text(rec["function"]), "url": url}
 
 
-# --- plain text ------------------------------------------------------------------------------------
-
-
-def render_text(d: Digest) -> str:
-    """The plain-text alternative: the same facts as the HTML, readable in any client."""
-    tz = ZoneInfo(d.timezone)
-    local = d.local_time
-    lines = [
-        f"Lambda digest — {d.scope}",
-        f"{local:%A %-d %B %Y, %H:%M} {local.tzname()} · the last {d.range_text} · {d.function_count} functions",
-        "",
-        f"Firing: {d.firing}   New: {d.count(NEW)}   Resolved: {d.count(RESOLVED)}   Spend this month: {_money(d.spend.mtd_usd)}",
-        "",
-        "ALERTS",
-    ]
-    if d.alerts.empty:
-        lines.append("  No alert fired in this period.")
+def _alert_groups(d: Digest, tz: ZoneInfo) -> list[dict]:
+    """New, still firing, resolved (the empty ones left out): ``{title, rows}``, one row per alert."""
+    groups = []
     for cat in (NEW, ONGOING, RESOLVED):
         part = d.alerts[d.alerts["category"] == cat]
         if part.empty:
             continue
-        lines.append(f"  {({NEW: 'New', ONGOING: 'Still firing', RESOLVED: 'Resolved'})[cat]} ({len(part)})")
+        rows = []
         for rec in part.to_dict(orient="records"):
             what, when = _alert_sentence(rec, tz, d.generated_at)
-            lines.append(f"  - [{rec['severity']}] {rec['function']} ({rec['region']}) {what}")
-            lines.append(f"      {when}")
-    if not d.advice.empty:
-        lines += ["", "WHAT TO DO"]
-        for rec in d.advice.to_dict(orient="records"):
-            lines.append(f"  - {rec['function']} ({rec['region']}): {rec['text']}")
-    lines += ["", f"TOP MOVERS (the last {d.range_text} against the {d.range_text} before)"]
-    if d.movers.empty:
-        lines.append("  No large change in invocations, errors, p99 duration or cost.")
+            team = rec.get("team")
+            rows.append(
+                {
+                    "severity": _text(rec["severity"]),
+                    "function": _function(d, rec, rule=str(rec["rule"])),
+                    "region": _text(rec["region"]),
+                    "team": None if d.team is not None or team is None or pd.isna(team) else str(team),  # a team digest does not repeat it
+                    "what": what,
+                    "when": when,
+                }
+            )
+        groups.append({"title": _TITLES[cat], "rows": rows})
+    return groups
+
+
+def _pct(pct: float, minus: str) -> str:
+    return "(new)" if pd.isna(pct) else f"({'+' if pct > 0 else minus}{abs(pct):.0f} %)"
+
+
+def _movers(d: Digest) -> list[dict]:
+    rows = []
     for rec in d.movers.to_dict(orient="records"):
-        m = str(rec["metric"])
-        pct = rec["change_pct"]
-        pct_txt = f" ({'+' if pct > 0 else '-'}{abs(pct):.0f} %)" if not pd.isna(pct) else " (new)"
-        lines.append(f"  - {MOVER_METRICS[m]}: {rec['function']} {_mover(m, rec['previous'])} -> {_mover(m, rec['current'])}{pct_txt}")
-    lines += ["", "SPEND", f"  {_spend_sentence(d)}"]
-    if d.spend.note:
-        lines.append(f"  ({d.spend.note})")
-    if d.problems:
-        lines += ["", "DATA THAT COULD NOT BE READ"] + [f"  - {p}" for p in d.problems]
-    lines += ["", f"Generated by Lambda Lens at {d.generated_at:%Y-%m-%d %H:%M} UTC. The numbers per function are in the attached CSV."]
-    if d.dashboard_url:
-        lines.append(f"Dashboard: {d.dashboard_url}")
-    return "\n".join(_CONTROL.sub(" ", line) for line in lines) + "\n"
+        m, change = str(rec["metric"]), rec["change"]
+        worse, better = change > 0 and m != "invocations", change < 0 and m != "invocations"
+        rows.append(
+            {
+                "label": MOVER_METRICS[m],
+                "function": _function(d, rec),
+                "before": _mover(m, rec["previous"]),
+                "now": _mover(m, rec["current"]),
+                "change": f"{_signed(m, change)} {_pct(rec['change_pct'], '−')}",
+                "change_ascii": _pct(rec["change_pct"], "-"),
+                "colour": RED if worse else GREEN if better else INK,
+            }
+        )
+    return rows
+
+
+def _view(d: Digest, images: Sequence[Image]) -> dict:
+    """What both templates show, as plain values: text unescaped (the HTML template escapes it), numbers formatted."""
+    tz = ZoneInfo(d.timezone)
+    local = d.local_time
+    firing, new, resolved = d.firing, d.count(NEW), d.count(RESOLVED)
+    by_key = {i.key: i for i in images}
+    advice = [{"function": _function(d, rec), "region": _text(rec["region"]), "text": _text(rec["text"])} for rec in d.advice.to_dict(orient="records")]
+    n = d.function_count
+    return {
+        "subject": subject(d),
+        "scope": d.scope,
+        "subtitle": f"{local:%A %-d %B %Y, %H:%M} {local.tzname()} · the last {d.range_text} · {n} function{'s' if n != 1 else ''}",
+        "previous_sent": None if d.previous_sent_at is None else _local(d.previous_sent_at, tz, ref=d.generated_at),
+        "counts": {"firing": firing, "new": new, "resolved": resolved},
+        "tiles": [
+            {"label": "firing", "value": str(firing), "colour": RED if firing else INK},
+            {"label": "new", "value": str(new), "colour": RED if new else INK},
+            {"label": "resolved", "value": str(resolved), "colour": GREEN if resolved else INK},
+            {"label": "spend this month", "value": _money(d.spend.mtd_usd), "colour": RED if d.spend.status == "over" else INK},
+        ],
+        "alert_groups": _alert_groups(d, tz),
+        "alert_images": [by_key[k] for k in (_chart_cid_key(d, c.key) for c in d.charts) if k in by_key],
+        "advice": advice,
+        "advice_shown": advice[:ADVICE_ROWS],
+        "advice_more": max(0, len(advice) - ADVICE_ROWS),
+        "range_text": d.range_text,
+        "movers": _movers(d),
+        "spend": {
+            "mtd": _money(d.spend.mtd_usd),
+            "sentence": _spend_sentence(d),
+            "note": d.spend.note or "",
+            "image": by_key.get(_spend_cid_key(d)),
+        },
+        "problems": list(d.problems),
+        "generated": f"{d.generated_at:%Y-%m-%d %H:%M}",
+        "dashboard_url": d.dashboard_url or None,
+    }
+
+
+def render_html(d: Digest, *, images: Sequence[Image] = ()) -> str:
+    """The HTML body (``templates/digest.html.j2``: inline styles, table layout; images referenced as ``cid:``)."""
+    return _templates().get_template("digest.html.j2").render(_view(d, images))
+
+
+def render_text(d: Digest) -> str:
+    """The plain-text alternative (``templates/digest.txt.j2``): the same facts as the HTML, readable in any client."""
+    return _templates().get_template("digest.txt.j2").render(_view(d, ()))
 
 
 # --- CSV -------------------------------------------------------------------------------------------
@@ -575,5 +483,5 @@ def preview_html(msg: EmailMessage) -> str:
         cid = part.get("Content-ID")
         if cid and part.get_content_maintype() == "image":
             data = base64.b64encode(part.get_payload(decode=True)).decode("ascii")
-            text = text.replace(f"cid:{html.escape(cid.strip('<>'), quote=True)}", f"data:{part.get_content_type()};base64,{data}")
+            text = text.replace(f"cid:{escape(cid.strip('<>'))}", f"data:{part.get_content_type()};base64,{data}")  # as the template wrote it
     return text

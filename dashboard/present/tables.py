@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, date, datetime
 
 import pandas as pd
 
-__all__ = ["render", "FORMATS", "spreadsheet_safe"]
+__all__ = ["render", "FORMATS", "spreadsheet_safe", "jsonable", "records"]
 
 FORMATS = ("table", "json", "csv")
 
 
-def _jsonable(v):
+def jsonable(v):
+    """One value for JSON: None for every kind of missing (None, NA, NaT, NaN: unknown, never 0), ISO 8601
+    for times (in UTC when they have a zone) and dates, plain Python for numpy scalars."""
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, float) and math.isnan(v):
         return None
     if isinstance(v, pd.Timestamp):
+        return (v.tz_convert(UTC) if v.tzinfo is not None else v).isoformat()
+    if isinstance(v, datetime):
+        return (v.astimezone(UTC) if v.tzinfo is not None else v).isoformat()
+    if isinstance(v, date):
         return v.isoformat()
     if hasattr(v, "item"):  # numpy scalars
-        return _jsonable(v.item())
+        return jsonable(v.item())
     return v
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A frame as a list of flat objects, every value :func:`jsonable` (the CLI's ``--format json``)."""
+    return [{str(k): jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def _visible(v):
@@ -45,8 +57,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 def render(frame: pd.DataFrame, fmt: str, *, float_digits: int = 4) -> str:
     if fmt == "json":
-        rows = [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-        return json.dumps(rows, indent=2, ensure_ascii=False)
+        return json.dumps(records(frame), indent=2, ensure_ascii=False)
     if fmt == "csv":
         return frame.to_csv(index=False, float_format=f"%.{float_digits}f", date_format="%Y-%m-%dT%H:%M:%SZ")
     if fmt == "table":
