@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import settings as settings_mod
+from dashboard.config import settings as settings_mod
 from dashboard.digest.compose import ADVICE_SCHEMA, ALERTS_SCHEMA, FUNCTIONS_SCHEMA, MOVERS_SCHEMA, compose
 from dashboard.digest.export import digest_dict
-from dashboard.output import jsonable
+from dashboard.present.tables import jsonable
 from tests.digest_support import inventory, metrics, synthetic_inputs
 
 END = pd.Timestamp("2026-11-26T08:00:00Z")

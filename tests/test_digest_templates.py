@@ -19,7 +19,7 @@ from jinja2 import UndefinedError, meta, nodes
 from markupsafe import escape
 
 from aws.frames import typed_frame
-from dashboard import settings as settings_mod
+from dashboard.config import settings as settings_mod
 from dashboard.digest import render
 from dashboard.digest.compose import ADVICE_SCHEMA, ALERTS_SCHEMA, MOVERS_SCHEMA, compose
 from dashboard.digest.render import ADVICE_ROWS, build_images, build_message, preview_html, render_html, render_text

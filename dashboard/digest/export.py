@@ -2,7 +2,7 @@
 
 :func:`digest_dict` follows the CLI's ``--format json``: snake_case keys with the unit in
 the name where there is one (``spend.mtd_usd``, ``duration_p99_ms``, ``change_pct``), each
-frame a list of flat objects (:func:`dashboard.output.records`), a missing value null (unknown,
+frame a list of flat objects (:func:`dashboard.present.tables.records`), a missing value null (unknown,
 never 0), times ISO 8601 in UTC and calendar days as ``YYYY-MM-DD``. The memo of the firing
 alerts is left out: it is the state's copy of ``alerts``.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.digest.compose import NEW, ONGOING, RESOLVED, AlertChart, Digest, Spend
-from dashboard.output import jsonable, records
+from dashboard.present.tables import jsonable, records
 
 __all__ = ["digest_dict"]
 
