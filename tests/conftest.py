@@ -26,6 +26,7 @@ def _isolated_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)  # the config a test names, never the developer's
     reset_clients()
     METER.reset()
     from aws import cache

@@ -24,7 +24,7 @@ END = pd.Timestamp("2026-11-26T08:00:00Z")
 TOP = {
     "name", "team", "scope", "recipients", "generated_at", "timezone", "range", "range_start", "range_end", "previous_sent_at",
     "changed", "dashboard_url", "function_count", "firing_count", "new_count", "ongoing_count", "resolved_count",
-    "alerts", "movers", "advice", "functions", "spend", "charts", "problems",
+    "alerts", "movers", "advice", "functions", "spend", "charts", "problems", "unchecked",
 }  # fmt: skip
 SPEND = {"scope", "month_start", "month_end", "today", "mtd_usd", "forecast_usd", "budget_usd", "budget_used_pct", "status", "note", "error", "daily"}
 

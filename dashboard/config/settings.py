@@ -10,6 +10,7 @@ from the environment variable that ``email.smtp.password_env`` names.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -603,8 +604,12 @@ class _ItemError(ValueError):
         self.index = index
 
 
+CONFIG_ENV = "LAMBDA_LENS_CONFIG"  # the config file, for the app and every command alike (--config wins)
+
+
 def load(path: str | Path | None = None) -> Settings:
-    """Read and validate the config; ``None`` and no ./config.yaml → the demo default."""
+    """Read and validate the config: ``path``, else ``$LAMBDA_LENS_CONFIG``, else ./config.yaml, else the demo default."""
+    path = path or os.environ.get(CONFIG_ENV) or None
     if path is None:
         p = Path("config.yaml")
         if not p.exists():

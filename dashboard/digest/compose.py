@@ -332,6 +332,13 @@ class Digest:
     changed: bool = True
     dashboard_url: str | None = None
     function_count: int = 0
+    # one sentence per source the alerts read (functions, metrics, logs) that could not be read: while any is
+    # here, the digest claims no health ("no alerts firing"), it says what it could not check
+    unchecked: tuple[str, ...] = ()
+
+    @property
+    def all_checked(self) -> bool:
+        return not self.unchecked
 
     @property
     def scope(self) -> str:
@@ -775,6 +782,7 @@ def compose(
         spend=spend,
         charts=charts,
         problems=_problems(inputs.statuses, inputs.warnings),
+        unchecked=tuple(dict.fromkeys(s.error for s in inputs.statuses if s.failed and s.error and s.source in ("inventory", "metrics", "logs"))),
         memo=memo,
         changed=changed,
         dashboard_url=settings.email.dashboard_url,

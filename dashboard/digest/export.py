@@ -76,4 +76,5 @@ def digest_dict(d: Digest) -> dict[str, Any]:
         "spend": _spend(d.spend),
         "charts": [_chart(c) for c in d.charts],
         "problems": list(d.problems),
+        "unchecked": list(d.unchecked),  # sources the alerts could not read: no health is claimed while any is listed
     }

@@ -302,6 +302,12 @@ class Overview:
     firing: pd.DataFrame  # evaluation.ALERT_SCHEMA: the ALARM rows, critical first, linked to their charts
     alerts_error: str | None = None  # the config's alert overrides are invalid (one line)
 
+    @property
+    def unchecked(self) -> int:
+        """Rule × function states not evaluated because their data could not be read (no health is claimed then)."""
+        states = self.alerts.report.states
+        return int(states["unread"].fillna(False).sum()) if len(states) else 0
+
 
 def _metric_failures(loaded: sources.Loaded) -> list[sources.SourceStatus]:
     return [s for s in loaded.failed if s.source == "metrics"]

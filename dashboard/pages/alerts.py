@@ -45,7 +45,11 @@ firing_now = int((states["state"] == ALARM).sum())
 st.subheader(f"{firing_now} firing" if want_state == [ALARM] else f"{len(rows)} of {len(states)} states")
 if rows.empty:
     if want_state == [ALARM] and not (want_sev or want_team or want_rule):
-        st.success("No alert is firing.", icon=":material/check_circle:")
+        unread = int(states["unread"].fillna(False).sum()) if len(states) else 0
+        if unread:  # data could not be read: no "all clear" is derived from it
+            st.warning(f"No alert is firing among what could be read; {unread:,} states could not be evaluated (said above).", icon=":material/help:")
+        else:
+            st.success("No alert is firing.", icon=":material/check_circle:")
     else:
         st.info("No alert matches these filters.")
 else:

@@ -70,6 +70,12 @@ show_problems(ov.alerts.as_loaded(), what="Alert data")
 firing = ov.firing
 if ov.alerts_error:
     st.error(ov.alerts_error, icon=":material/error:")
+elif firing.empty and ov.unchecked:  # data could not be read: no "all clear" is derived from it
+    st.warning(
+        f"No alert is firing among what could be read, but {ov.unchecked:,} rule × function states could not be "
+        "evaluated: their data could not be read (said above).",
+        icon=":material/help:",
+    )
 elif firing.empty:
     st.success("No alert is firing.", icon=":material/check_circle:")
 else:

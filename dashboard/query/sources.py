@@ -142,6 +142,11 @@ def _concat(frames: list[pd.DataFrame], schema_frame: pd.DataFrame) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
+def _frame_warnings(frames: list[pd.DataFrame]) -> list[str]:
+    """The collectors' one-sentence warnings about what they could not read in part (e.g. refused percentiles)."""
+    return list(dict.fromkeys(w for f in frames for w in f.attrs.get("warnings", [])))
+
+
 INVENTORY_EXTRA = ["tags", "team"]
 
 
@@ -170,7 +175,7 @@ def inventory(
     funcs["tags"] = [by_arn.get(a, {}) for a in funcs["arn"]]
     alloc = settings.allocation
     funcs["team"] = assign_teams(funcs, tag_keys=alloc.tag_keys, manual=alloc.manual, untagged=alloc.untagged_label)
-    warnings = [w for f in fn_frames for w in f.attrs.get("warnings", [])]
+    warnings = _frame_warnings(fn_frames)
     funcs = funcs.sort_values(["account", "region", "function"], ignore_index=True)
     return Loaded(funcs, fn_status + tag_status, warnings)
 
@@ -281,7 +286,7 @@ def metrics(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: 
         ),
         force=force,
     )
-    return Loaded(_concat(frames, typed_frame([], cw.LAMBDA_SCHEMA)), status)
+    return Loaded(_concat(frames, typed_frame([], cw.LAMBDA_SCHEMA)), status, _frame_warnings(frames))
 
 
 def range_stats(
@@ -305,7 +310,7 @@ def range_stats(
         ),
         force=force,
     )
-    return Loaded(_concat(frames, typed_frame([], cw.RANGE_SCHEMA)), status)
+    return Loaded(_concat(frames, typed_frame([], cw.RANGE_SCHEMA)), status, _frame_warnings(frames))
 
 
 def _insights_as_memory(frame: pd.DataFrame) -> pd.DataFrame:
@@ -379,4 +384,4 @@ def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: b
     frames, status = fan_out(
         "logs", groups, lambda a, r: (a.cache_id, r, "memory", range_key(trange), bin_s, settings.logs.source, _fn_key(groups[(a, r)])), fetch, force=force
     )
-    return Loaded(_concat(frames, typed_frame([], MEMORY_SCHEMA)), status, [w for f in frames for w in f.attrs.get("warnings", [])])
+    return Loaded(_concat(frames, typed_frame([], MEMORY_SCHEMA)), status, _frame_warnings(frames))

@@ -8,7 +8,6 @@ sentence each with :func:`show_statuses`.
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 import streamlit as st
@@ -24,15 +23,13 @@ from dashboard.query.timerange import PRESETS, RangeError, parse_range
 
 __all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel"]
 
-CONFIG_ENV = "LAMBDA_LENS_CONFIG"
 log = logging.getLogger(__name__)
 
 
 def load_settings() -> Settings:
     """The settings the app runs with; a bad file stops the page with its one line."""
-    path = os.environ.get(CONFIG_ENV)
     try:
-        return settings_mod.load(path)
+        return settings_mod.load()  # $LAMBDA_LENS_CONFIG, else ./config.yaml, as every command
     except ConfigError as e:
         st.error(f"{e}", icon=":material/error:")
         st.stop()
