@@ -8,6 +8,7 @@ one sentence each; never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -17,9 +18,10 @@ from dashboard.alerts import ALARM, SEVERITY_ORDER, STATES
 from dashboard.config import settings as settings_mod
 from dashboard.config.settings import ConfigError, Settings
 from dashboard.digest import commands as digest_commands
-from dashboard.present.tables import FORMATS, render
+from dashboard.present.tables import FORMATS, records, render
 from dashboard.query.load import Query
 from dashboard.query.selection import Selection, select
+from dashboard.query.sources import Loaded
 from dashboard.query.timerange import RangeError
 
 __all__ = ["main", "build_parser"]
@@ -52,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="one row per function over a time range", description="One row per function over --range.")
     common(s)
     selection(s)
+
+    o = sub.add_parser(
+        "overview",
+        help="the Overview page's tiles and function table",
+        description="The Overview of --range: the headline tiles (invocations, error rate, throttles, weighted p99, Lambda "
+        "spend month to date) with the previous period's values, and one row per function, the same numbers as the page. "
+        "JSON is {\"tiles\": [...], \"functions\": [...]}; CSV holds one table (--part). Exit 1 when a source could not be read.",
+    )
+    common(o)
+    selection(o)
+    o.add_argument("--part", choices=["all", "tiles", "functions"], default="all", help="what to print (default: all; csv needs tiles or functions)")
 
     a = sub.add_parser(
         "alerts",
@@ -113,6 +126,29 @@ def cmd_summary(args: argparse.Namespace, out, err) -> int:
     loaded = usage(Query(cfg, _selection(cfg, args)))
     out.write(render(loaded.frame, args.format) + "\n")
     return _report(loaded, err)
+
+
+def cmd_overview(args: argparse.Namespace, out, err) -> int:
+    from dashboard.figures import fleet
+
+    cfg = _load(args.config)
+    if args.format == "csv" and args.part == "all":
+        err.write("error: CSV holds one table; add --part tiles or --part functions\n")
+        return EXIT_INPUT
+    ov = fleet.load_overview(cfg, _selection(cfg, args))
+    tiles, functions = fleet.tile_rows(ov.tiles), fleet.function_rows(ov.table)
+    if args.format == "json":
+        doc = {"tiles": records(tiles), "functions": records(functions)}
+        if args.part != "all":
+            doc = doc[args.part]
+        out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    elif args.part != "all":
+        out.write(render(tiles if args.part == "tiles" else functions.drop(columns="trend"), args.format) + "\n")
+    else:
+        out.write(render(tiles, "table") + "\n\n" + render(functions.drop(columns="trend"), "table") + "\n")
+    parts = [ov.summary, ov.previous, ov.spend, ov.spend_before, ov.alerts.as_loaded()]
+    merged = Loaded(functions, [s for p in parts for s in p.statuses], [w for p in parts for w in p.warnings])
+    return _report(merged, err)
 
 
 def _report(loaded, err) -> int:
@@ -196,6 +232,7 @@ def cmd_demo(args: argparse.Namespace, out, err) -> int:
 
 COMMANDS = {
     "summary": cmd_summary,
+    "overview": cmd_overview,
     "alerts": cmd_alerts,
     "costs": cmd_costs,
     **digest_commands.COMMANDS,

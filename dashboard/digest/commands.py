@@ -117,7 +117,7 @@ def cmd_digest(
     except ConfigError as e:
         err.write(f"error: {e}\n")
         return EXIT_INPUT
-    now = clock()
+    now = cfg.fixed_now or clock()  # a config's simulation.now composes the digest as at that moment, as the pages
     slot_at = now.replace(second=0, microsecond=0)
     store = StateStore(state_path(cfg))
     cache = InputsCache(cfg, now=now)

@@ -309,6 +309,39 @@ class Overview:
         return int(states["unread"].fillna(False).sum()) if len(states) else 0
 
 
+TILE_ROW_SCHEMA: dict[str, str] = {
+    "key": "string",  # invocations | error_rate | throttles | duration_p99 | spend_mtd
+    "label": "string",
+    "value": "float64",  # NaN / null: unknown (its source could not be read)
+    "unit": "string",  # count | % | ms | usd
+    "previous": "float64",  # the previous period's value; null: no comparison
+}
+FUNCTION_ROW_SCHEMA: dict[str, str] = {
+    "function": "string",
+    "account": "string",
+    "region": "string",
+    "team": "string",
+    "invocations": "float64",
+    "errors": "float64",
+    "error_rate": "float64",
+    "throttles": "float64",
+    "duration_p99_ms": "float64",
+    "memory_used_pct": "float64",
+    "alerts_firing": "int64",
+    "trend": "object",  # invocations per bucket over the range (dashboard.figures.usage.trend); None: unknown
+}
+
+
+def tile_rows(tiles: Iterable[Tile]) -> pd.DataFrame:
+    """The tiles as rows (:data:`TILE_ROW_SCHEMA`), for the CLI: the numbers the page shows, unformatted."""
+    return typed_frame([{"key": t.key, "label": t.label, "value": t.value, "unit": t.unit, "previous": t.previous} for t in tiles], TILE_ROW_SCHEMA)
+
+
+def function_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The function table's rows (:data:`FUNCTION_ROW_SCHEMA`), for the CLI: the page's columns without the link."""
+    return typed_frame(table.rename(columns={"alerts": "alerts_firing"}), FUNCTION_ROW_SCHEMA)
+
+
 def _metric_failures(loaded: sources.Loaded) -> list[sources.SourceStatus]:
     return [s for s in loaded.failed if s.source == "metrics"]
 
