@@ -312,7 +312,7 @@ def load_alerts(settings: Settings, selection: Selection, *, query: Query | None
     if wants_quota:
         limits, quota_status = concurrency_limits(settings, frame, force=force)
         statuses += quota_status
-    unread = {"metrics": unread_parts(met), "memory": unread_memory}
+    unread = _unread_by_metric(unread_parts(met), unread_memory, met.unknown)
     # The frames are rebuilt from cached parts on every call; the parts' fetch times say whether
     # they are the same data as last time (see _MEMO).
     key = (
@@ -336,7 +336,9 @@ def load_alerts(settings: Settings, selection: Selection, *, query: Query | None
             now=window.end,
             start=window.start,
         )
-        return mark_unread(report, unread, reasons={(s.account, s.region, s.source): s.error for s in statuses if s.failed})
+        reasons = {(s.account, s.region, s.source): s.error for s in statuses if s.failed}
+        reasons |= {(a, r, "metrics"): f"CloudWatch did not give {', '.join(cols)}" for (a, r), cols in met.unknown.items()}
+        return mark_unread(report, unread, reasons=reasons)
 
     full = _MEMO.get(key, evaluate)
     report = AlertReport(full.states, _transitions_in(full.transitions, trange))
@@ -344,6 +346,23 @@ def load_alerts(settings: Settings, selection: Selection, *, query: Query | None
 
 
 _SOURCE_OF = {"metrics": "metrics", "memory": "logs"}  # an alert metric's frame → the source that fills it
+# alert metrics that rest on one column a part may lack while the rest of it was read (refused percentiles)
+_COLUMNS_OF: dict[str, tuple[str, ...]] = {"duration_p99_ms": ("duration_p99_ms",), "duration_p99_timeout_share": ("duration_p99_ms",)}
+
+
+def _unread_by_metric(
+    metrics: frozenset[tuple[str, str]],
+    memory: frozenset[tuple[str, str]],
+    unknown: Mapping[tuple[str, str], tuple[str, ...]],
+) -> dict[str, frozenset[tuple[str, str]]]:
+    """Alert metric → the (account, region) parts where it cannot be evaluated: its source failed there, or the
+    part lacks a column the metric rests on."""
+    out = {}
+    for metric, frame in METRICS.items():
+        parts = set(metrics if frame == "metrics" else memory)
+        parts |= {part for part, cols in unknown.items() if set(_COLUMNS_OF.get(metric, ())) & set(cols)}
+        out[metric] = frozenset(parts)
+    return out
 
 
 def mark_unread(
@@ -353,25 +372,24 @@ def mark_unread(
     reasons: Mapping[tuple[str, str, str], str | None] | None = None,
 ) -> AlertReport:
     """The report with every state whose data could not be read set to INSUFFICIENT_DATA, ``unread`` True and a
-    note naming the source (pure). ``unread``: frame (``metrics`` / ``memory``) → the (account, region) parts
-    that could not be read. Their transitions are dropped: nothing was evaluated there."""
+    note naming the source (pure). ``unread``: alert metric → the (account, region) parts where its data could
+    not be read. Their transitions are dropped: nothing was evaluated there."""
     states = report.states
     if states.empty or not any(unread.values()):
         return report
-    frame_of = states["metric"].map(METRICS).fillna("metrics")
     mask = np.zeros(len(states), dtype=bool)
-    for frame, parts in unread.items():
+    for metric, parts in unread.items():
         pairs = set(parts)
         if pairs:
             inside = [(a, r) in pairs for a, r in zip(states["account"], states["region"], strict=True)]
-            mask |= (frame_of == frame).to_numpy() & np.asarray(inside, dtype=bool)
+            mask |= (states["metric"] == metric).fillna(False).to_numpy(dtype=bool) & np.asarray(inside, dtype=bool)
     if not mask.any():
         return report
     out = states.copy()
     notes = []
-    for a, r, frame in zip(out.loc[mask, "account"], out.loc[mask, "region"], frame_of[mask], strict=True):
-        source = _SOURCE_OF.get(frame, frame)
-        why = (reasons or {}).get((a, r, source))
+    for a, r, metric in zip(out.loc[mask, "account"], out.loc[mask, "region"], out.loc[mask, "metric"], strict=True):
+        frame = METRICS.get(metric, "metrics")
+        why = (reasons or {}).get((a, r, _SOURCE_OF.get(frame, frame)))
         notes.append(f"not evaluated: its {frame} could not be read for {a}/{r}" + (f" ({why})" if why else ""))
     out.loc[mask, "state"] = INSUFFICIENT_DATA
     out.loc[mask, "value"] = np.nan

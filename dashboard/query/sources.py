@@ -66,6 +66,8 @@ class Loaded:
     frame: pd.DataFrame
     statuses: list[SourceStatus] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # (account, region) → columns that part could not read although the rest of it was (e.g. refused percentiles)
+    unknown: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[str]:
@@ -140,6 +142,16 @@ def _concat(frames: list[pd.DataFrame], schema_frame: pd.DataFrame) -> pd.DataFr
     if not frames:
         return schema_frame.iloc[0:0].copy()
     return pd.concat(frames, ignore_index=True)
+
+
+def _in_part(frame: pd.DataFrame, account: Account, region: str) -> pd.DataFrame:
+    """``frame``, labelled with the part it answers (``attrs["part"]``), so its unknown columns can be told apart."""
+    frame.attrs["part"] = (account.name, region)
+    return frame
+
+
+def _unknown_columns(frames: list[pd.DataFrame]) -> dict[tuple[str, str], tuple[str, ...]]:
+    return {f.attrs["part"]: tuple(f.attrs["unknown_columns"]) for f in frames if f.attrs.get("unknown_columns") and "part" in f.attrs}
 
 
 def _frame_warnings(frames: list[pd.DataFrame]) -> list[str]:
@@ -281,12 +293,16 @@ def metrics(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: 
         "metrics",
         groups,
         lambda a, r: (a.cache_id, r, "metrics", range_key(trange), period, _fn_key(groups[(a, r)])),
-        lambda a, r: cw.lambda_metrics(
-            account=a, region=r, functions=_fn_key(groups[(a, r)]), start=start, end=end, period=period, optional=optional(a, r)
+        lambda a, r: _in_part(
+            cw.lambda_metrics(
+                account=a, region=r, functions=_fn_key(groups[(a, r)]), start=start, end=end, period=period, optional=optional(a, r)
+            ),
+            a,
+            r,
         ),
         force=force,
     )
-    return Loaded(_concat(frames, typed_frame([], cw.LAMBDA_SCHEMA)), status, _frame_warnings(frames))
+    return Loaded(_concat(frames, typed_frame([], cw.LAMBDA_SCHEMA)), status, _frame_warnings(frames), _unknown_columns(frames))
 
 
 def range_stats(
@@ -305,12 +321,14 @@ def range_stats(
         "metrics",
         groups,
         lambda a, r: (a.cache_id, r, "range-stats", range_key(trange), columns, _fn_key(groups[(a, r)])),
-        lambda a, r: cw.range_statistics(
-            account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end, columns=columns
+        lambda a, r: _in_part(
+            cw.range_statistics(account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end, columns=columns),
+            a,
+            r,
         ),
         force=force,
     )
-    return Loaded(_concat(frames, typed_frame([], cw.RANGE_SCHEMA)), status, _frame_warnings(frames))
+    return Loaded(_concat(frames, typed_frame([], cw.RANGE_SCHEMA)), status, _frame_warnings(frames), _unknown_columns(frames))
 
 
 def _insights_as_memory(frame: pd.DataFrame) -> pd.DataFrame:
