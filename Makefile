@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: run test load lint bench install install-dev chromium clean
+.PHONY: run test test-fast load lint bench install install-dev chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ run: install
 
 test: install-dev chromium
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# the fast lane: the tests that need no simulated account, moto or browser (under a minute; run it after every change)
+test-fast: install-dev
+	LAMBDA_LENS_FAST_LANE=1 $(PY) -m pytest -n 2 -m "not aws and not slow and not load" $(PYTEST_ARGS)
 
 # 20 browser sessions at 1,000 simulated functions, and a 30-minute (simulated) soak; figures in artifacts/load/
 load: install-dev chromium

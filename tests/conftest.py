@@ -6,6 +6,7 @@ either moto's server on 127.0.0.1 or the simulated account.
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -14,6 +15,17 @@ import aws.sim  # noqa: F401 - the simulated account answers every demo Account 
 from aws.meter import METER
 from aws.session import Account, reset_clients
 from tests.apptest import app_dir, cost_clock  # noqa: F401 - fixtures for the AppTest suites
+
+
+FAST_LANE = "LAMBDA_LENS_FAST_LANE"  # set by `make test-fast`
+_AWS_FIXTURES = {"moto_server", "moto_url", "moto_account"}
+
+
+def pytest_collection_modifyitems(items):
+    """Tests on moto's server are ``aws`` tests (not in the fast lane), as are the browser and load suites."""
+    for item in items:
+        if _AWS_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser") or item.get_closest_marker("load"):
+            item.add_marker(pytest.mark.aws)
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +40,13 @@ def _isolated_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)  # the config a test names, never the developer's
     reset_clients()
+    if os.environ.get(FAST_LANE):  # keeps the lane honest: a test that reads the simulator here lacks its mark
+        from aws import session
+
+        def refuse(sess, account):
+            raise RuntimeError("this test reads the simulated account: mark it @pytest.mark.aws (it is not fast-lane)")
+
+        monkeypatch.setattr(session, "_simulator", refuse)
     METER.reset()
     from aws import cache
 

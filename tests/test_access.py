@@ -262,6 +262,7 @@ def test_an_unmapped_identity_is_told_why_and_nothing_is_read(signed, caplog):
     assert not at.dataframe and METER.snapshot().total_calls == 0
 
 
+@pytest.mark.aws
 def test_a_team_scoped_viewer_sees_only_their_team_on_every_page(signed):
     at = signed({"email": "alice@example.com"})
     assert "Signed in as alice@example.com · sees payments" in [c.value.replace("\\", "") for c in at.sidebar.caption]
@@ -293,6 +294,7 @@ def test_a_team_scoped_viewer_sees_only_their_team_on_every_page(signed):
     assert not costs.warning
 
 
+@pytest.mark.aws
 def test_another_teams_function_is_not_found_whether_or_not_it_exists(signed):
     at = signed({"email": "alice@example.com"})
     everything = inventory(at.session_state["settings"]).frame
@@ -309,6 +311,7 @@ def test_another_teams_function_is_not_found_whether_or_not_it_exists(signed):
             assert name not in texts(page, "title")
 
 
+@pytest.mark.aws
 def test_a_viewer_of_every_team_sees_what_the_dashboard_shows_without_sign_in(signed):
     at = signed({"email": "ops@platform.example.com"})
     assert at.sidebar.multiselect(key="f_team").options == TEAMS
@@ -318,6 +321,7 @@ def test_a_viewer_of_every_team_sees_what_the_dashboard_shows_without_sign_in(si
     assert set(at.dataframe[-1].value["team"]) == set(TEAMS)
 
 
+@pytest.mark.aws
 def test_sign_out_returns_to_the_sign_in_page(signed):
     at = signed({"email": "alice@example.com"})
     at.sidebar.button(key="sign_out").click()
@@ -350,6 +354,7 @@ def test_the_cli_says_which_teams_an_identity_sees(tmp_path):
     assert (code, out) == (1, "") and "maps this identity to no team" in err
 
 
+@pytest.mark.aws
 def test_the_cli_costs_of_one_team_match_the_team_page(report, monkeypatch):
     monkeypatch.setattr(cost_report, "_now", lambda: NOW)
     sim.set_clock(lambda: NOW)

@@ -75,6 +75,7 @@ def ever_alarm(got: evaluation.AlertsLoaded) -> set[tuple[str, str]]:
     [NOW, datetime(2026, 11, 21, 20, 10, tzinfo=UTC), datetime(2026, 11, 18, 13, 30, tzinfo=UTC)],
     ids=["thursday-16:20", "saturday-20:10", "wednesday-13:30"],
 )
+@pytest.mark.aws
 def test_each_seeded_incident_trips_its_alert_and_nothing_else_fires(now):
     sim.set_clock(lambda: now)
     try:
@@ -95,6 +96,7 @@ def test_each_seeded_incident_trips_its_alert_and_nothing_else_fires(now):
         sim.set_clock(None)
 
 
+@pytest.mark.aws
 def test_the_alert_states_since_and_values_match_the_sim_at_a_fixed_clock(clock):
     got = evaluation.load_alerts(shipped(), Selection(parse_range("24h", now=NOW), "24h", NOW))
     rows = evaluation.alert_rows(got.report.states, range_text="24h")
@@ -256,6 +258,7 @@ def test_transition_rows_are_newest_first_with_team_and_unit():
 
 
 # --- the account's concurrency quota -------------------------------------------------------------------
+@pytest.mark.aws
 def test_the_concurrency_quota_comes_from_get_account_settings_once_per_region(clock):
     from aws.meter import METER
 
@@ -268,6 +271,7 @@ def test_the_concurrency_quota_comes_from_get_account_settings_once_per_region(c
     assert METER.snapshot().count("GetAccountSettings") == 2
 
 
+@pytest.mark.aws
 def test_a_denied_quota_falls_back_to_1000_and_says_so(clock):
     cfg = demo_settings(functions=20, deny=["lambda:GetAccountSettings"])
     limits, statuses = evaluation.concurrency_limits(cfg, sources.inventory(cfg).frame)
@@ -280,6 +284,7 @@ def test_a_denied_quota_falls_back_to_1000_and_says_so(clock):
     assert len(got.failed) == 2 and set(got.report.states["rule"]) >= {"concurrency-share"}
 
 
+@pytest.mark.aws
 def test_the_concurrency_share_rule_divides_by_the_quota(clock):
     # the simulated functions peak at 1 concurrent execution a period: 0.1 % of the quota of 1,000
     cfg = demo_settings(functions=20)
@@ -304,6 +309,7 @@ def test_the_concurrency_share_rule_divides_by_the_quota(clock):
     assert (above["state"] == ALARM).sum() == 0
 
 
+@pytest.mark.aws
 def test_memory_is_not_read_when_no_rule_needs_it(clock):
     from aws.meter import METER
 
@@ -314,6 +320,7 @@ def test_memory_is_not_read_when_no_rule_needs_it(clock):
     assert snap.count("StartQuery") == 0 and snap.count("GetAccountSettings") == 0 and snap.count("GetMetricData") > 0
 
 
+@pytest.mark.aws
 def test_alert_report_is_the_report_and_the_statuses(clock):
     cfg = demo_settings(functions=10)
     got = evaluation.load_alerts(cfg, select(cfg, range_text="1h", regions=["us-east-1"], now=NOW))

@@ -191,6 +191,7 @@ def sim_now():
     sim.set_clock(None)
 
 
+@pytest.mark.aws
 def test_team_totals_add_up_to_the_simulated_bill_to_the_cent(sim_now):
     settings = Settings()
     report = cost_report.gather(settings, now=sim_now)

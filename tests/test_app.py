@@ -28,6 +28,7 @@ def functions_page(at: AppTest) -> AppTest:
     return run(at)
 
 
+@pytest.mark.aws
 def test_the_default_page_is_the_overview_on_the_demo_account():
     at = run(AppTest.from_file(APP, default_timeout=60))
     assert any("Demo data" in i.value for i in at.info)
@@ -35,6 +36,7 @@ def test_the_default_page_is_the_overview_on_the_demo_account():
     assert not at.error
 
 
+@pytest.mark.aws
 def test_functions_page_lists_the_demo_functions():
     at = functions_page(AppTest.from_file(APP, default_timeout=60))
     assert at.title[0].value == "Functions"
@@ -45,6 +47,7 @@ def test_functions_page_lists_the_demo_functions():
     assert not at.error
 
 
+@pytest.mark.aws
 def test_team_filter_narrows_the_table_and_goes_into_the_url():
     at = functions_page(AppTest.from_file(APP, default_timeout=60))
     at.multiselect(key="f_team").set_value(["payments"])
@@ -55,6 +58,7 @@ def test_team_filter_narrows_the_table_and_goes_into_the_url():
     assert (team if isinstance(team, list) else [team]) == ["payments"]
 
 
+@pytest.mark.aws
 def test_deep_link_selects_region_and_range():
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["region"] = "eu-west-1"
@@ -66,6 +70,7 @@ def test_deep_link_selects_region_and_range():
     assert "(7d)" in at.caption[0].value
 
 
+@pytest.mark.aws
 def test_search_box_filters_by_name():
     at = functions_page(AppTest.from_file(APP, default_timeout=60))
     at.text_input(key="fn_search").input("thumb")
@@ -74,6 +79,7 @@ def test_search_box_filters_by_name():
     assert len(frame) >= 1 and frame["function"].str.contains("thumb").all()
 
 
+@pytest.mark.aws
 def test_refresh_asks_aws_again():
     from aws.meter import METER
 
@@ -96,6 +102,7 @@ def test_bad_config_shows_one_line_and_no_traceback(tmp_path, monkeypatch):
     assert at.error[0].value == f"{cfg}: accounts[0].regions[0]: 'mars-1' is not an AWS region (e.g. us-east-1, eu-west-1)"
 
 
+@pytest.mark.aws
 def test_a_denied_source_is_one_sentence_and_the_rest_still_shows(tmp_path, monkeypatch):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("accounts:\n  - name: demo\n    demo: true\n    simulation: {deny: ['cloudwatch:GetMetricData']}\n")

@@ -153,6 +153,7 @@ def results():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.aws
 def test_bad_input(case: Case, results):
     if case.user and os.geteuid() != 0:
         pytest.skip("needs root to run the CLI as another user (a file mode does not stop its owner)")

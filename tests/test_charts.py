@@ -381,6 +381,7 @@ RULES = AlertSettings.model_validate(
 
 
 @pytest.mark.parametrize(("kind", "rule_name", "panel"), [("timeout", "duration-near-timeout", "p99"), ("errors", "error-rate", "errors")])
+@pytest.mark.aws
 def test_seeded_incident_is_shaded_on_its_panel_where_it_happened(sim_now, kind, rule_name, panel):
     from aws import sim
 

@@ -58,6 +58,7 @@ def expected(range_text: str = "24h", **filters) -> str:
     return render(evaluation.alert_rows(got.report.states, **filters).drop(columns="link"), fmt) + "\n"
 
 
+@pytest.mark.aws
 def test_by_default_it_prints_what_fires_as_a_table(monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, err = run("alerts")
@@ -68,6 +69,7 @@ def test_by_default_it_prints_what_fires_as_a_table(monkeypatch):
     assert "memory-high" in out and "no-invocations" in out and " OK " not in out
 
 
+@pytest.mark.aws
 def test_json_is_a_list_of_flat_objects_and_filters_combine(monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, _ = run("alerts", "--format", "json", "--state", "all", "--severity", "warning", "--rule", "memory-high", "--team", "media")
@@ -81,6 +83,7 @@ def test_json_is_a_list_of_flat_objects_and_filters_combine(monkeypatch):
     assert [r["function"] for r in firing] == ["media-image-resizer"] and firing[0]["unit"] == "% of memory"
 
 
+@pytest.mark.aws
 def test_csv_of_every_state_of_one_severity(monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, _ = run("alerts", "--format", "csv", "--state", "OK", "--state", "INSUFFICIENT_DATA", "--severity", "critical", "--range", "3h")
@@ -90,6 +93,7 @@ def test_csv_of_every_state_of_one_severity(monkeypatch):
     assert out == expected("3h", fmt="csv", states_wanted=["OK", "INSUFFICIENT_DATA"], severities=["critical"])
 
 
+@pytest.mark.aws
 def test_transitions_over_the_range(monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, _ = run("alerts", "--transitions", "--format", "json")
@@ -114,6 +118,7 @@ def test_an_unknown_rule_or_state_is_bad_input(monkeypatch):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "invalid choice: 'FIRING'" in proc.stderr
 
 
+@pytest.mark.aws
 def test_invalid_overrides_are_bad_input(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
@@ -131,6 +136,7 @@ def test_invalid_overrides_are_bad_input(tmp_path):
     )
 
 
+@pytest.mark.aws
 def test_a_source_that_fails_exits_1_and_says_why_once(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(

@@ -50,6 +50,7 @@ def ce_calls() -> dict[str, int]:
     }
 
 
+@pytest.mark.aws
 def test_costs_by_team_add_up_to_the_bill_and_cost_explorer_is_asked_once_per_question(tmp_path):
     cfg = _config(tmp_path)
     code, out, err = run("costs", "--config", cfg, "--format", "json")
@@ -97,6 +98,7 @@ def test_costs_by_team_add_up_to_the_bill_and_cost_explorer_is_asked_once_per_qu
     assert sum(f["est_cost_usd"] for f in fns) == pytest.approx(sum(r["est_cost_usd"] for r in types.values()))
 
 
+@pytest.mark.aws
 def test_every_page_of_cost_explorer_is_followed():
     # by the "service" tag: 32 values × 37 days (Nov 1 – Dec 7) = 1,184 (day × group) cells: three pages of at most 500
     got = sources.daily_costs(Settings(), start=date(2026, 11, 1), end=date(2026, 12, 8), group_by="TAG:service")
@@ -117,6 +119,7 @@ def test_every_page_of_cost_explorer_is_followed():
     ],
     ids=["denied", "unreachable"],
 )
+@pytest.mark.aws
 def test_without_cost_explorer_every_usage_figure_still_works(tmp_path, sim_lines, cause):
     cfg = _config(tmp_path, sim_lines)
     code, out, err = run("costs", "--config", cfg, "--format", "json")

@@ -382,6 +382,7 @@ def _last_7_days_vs_bill(settings: Settings, now: datetime) -> pd.DataFrame:
     return out
 
 
+@pytest.mark.aws
 def test_estimate_explains_the_simulated_bill_over_a_month_boundary(sim_now):
     # Now 2026-12-03 15:30 UTC: the last 7 complete days are Nov 26 .. Dec 2 — end of November (free tier
     # long spent), then Dec 1-2 where the new month's free tier pays all on-demand usage, provisioned
@@ -394,6 +395,7 @@ def test_estimate_explains_the_simulated_bill_over_a_month_boundary(sim_now):
     assert got["error"].abs().max() < 0.01, got
 
 
+@pytest.mark.aws
 def test_estimate_from_report_lines_matches_the_bill_on_the_day_the_free_tier_runs_out(sim_now):
     # Now 2026-12-08 15:30: Dec 1 .. Dec 7, the month's free tier runs out on Dec 5. With REPORT lines for
     # every function (logs.source=insights: no Lambda Insights shortcut) the billed GB-s are AWS's own,
@@ -408,6 +410,7 @@ def test_estimate_from_report_lines_matches_the_bill_on_the_day_the_free_tier_ru
 # With logs.source=auto, the 11 Lambda Insights functions have no billed duration; their GB-s come from the
 # Duration metric plus cold starts × mean INIT from Insights' init_duration SampleCount and Average. Without the
 # INIT part the free tier ran out a day late in our ledger (-3.2 % on Dec 5); with it the day is within 1 %.
+@pytest.mark.aws
 def test_estimate_explains_the_simulated_bill_on_the_day_the_free_tier_runs_out(sim_now):
     now = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
     sim_now(now)

@@ -28,6 +28,7 @@ def demo_settings(**sim) -> Settings:
     return Settings(accounts=[AccountSettings(name="demo", demo=True, regions=["us-east-1", "eu-west-1"], simulation=DemoSettings(**sim))])
 
 
+@pytest.mark.aws
 def test_eight_sessions_asking_at_once_make_one_refresh():
     cfg = demo_settings(functions=60)
     inv = sources.inventory(cfg).frame
@@ -54,6 +55,7 @@ def test_eight_sessions_asking_at_once_make_one_refresh():
     assert METER.snapshot().count("GetMetricData") == one_refresh > 0
 
 
+@pytest.mark.aws
 def test_a_failed_refresh_serves_the_cached_frame_marked_stale(monkeypatch):
     good = demo_settings()
     trange = parse_range("24h")
@@ -74,6 +76,7 @@ def test_a_failed_refresh_serves_the_cached_frame_marked_stale(monkeypatch):
     assert not second.failed
 
 
+@pytest.mark.aws
 def test_one_source_failing_leaves_the_others_working():
     cfg = demo_settings(deny=["cloudwatch:GetMetricData"])
     loaded = usage(Query(cfg, select(cfg, range_text="24h")))
@@ -92,6 +95,7 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.aws
 def test_summary_json_on_the_demo_account(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, err = run_cli("summary", "--range", "24h", "--format", "json")
@@ -112,6 +116,7 @@ def test_summary_json_on_the_demo_account(tmp_path, monkeypatch):
     assert len(by_name) == 48
 
 
+@pytest.mark.aws
 def test_summary_csv_and_filters(monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, _ = run_cli("summary", "--range", "1h", "--format", "csv", "--region", "eu-west-1", "--team", "payments")
@@ -123,6 +128,7 @@ def test_summary_csv_and_filters(monkeypatch):
     assert rows and {r["region"] for r in rows} == {"eu-west-1"} and {r["team"] for r in rows} == {"payments"}
 
 
+@pytest.mark.aws
 def test_summary_exits_1_with_one_sentence_when_aws_fails(tmp_path, monkeypatch):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("accounts:\n  - name: demo\n    demo: true\n    simulation: {deny: ['cloudwatch:GetMetricData']}\n")
@@ -142,6 +148,7 @@ def test_summary_exits_1_with_one_sentence_when_aws_fails(tmp_path, monkeypatch)
     assert "Traceback" not in err
 
 
+@pytest.mark.aws
 def test_iam_policy_allows_every_action_a_refresh_makes():
     policy = json.loads((ROOT / "docs/iam-policy.json").read_text())
     allowed = {a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
@@ -170,6 +177,7 @@ def test_demo_command_describes_the_simulation(monkeypatch):
 
 
 @pytest.mark.parametrize("source", ["insights", "filter"])
+@pytest.mark.aws
 def test_memory_through_either_logs_path_matches(source):
     base = demo_settings(functions=20)
     cfg = base.model_copy(update={"logs": base.logs.model_copy(update={"source": source})})
@@ -181,6 +189,7 @@ def test_memory_through_either_logs_path_matches(source):
     assert mem.frame["reports"].sum() > 0
 
 
+@pytest.mark.aws
 def test_an_account_name_pointed_elsewhere_never_serves_the_old_accounts_answers():
     """The caches key an account by everything that decides whose data it is (Account.cache_id), not its name:
     editing config.yaml to point "prod" at another profile, role or endpoint asks AWS again at once."""

@@ -172,6 +172,7 @@ def test_every_option_has_help_and_the_mode_is_required():
         p.parse_args(["digest", "--send", "--dry-run"])
 
 
+@pytest.mark.aws
 def test_dry_run_of_the_shipped_config_writes_eml_html_and_json_and_leaves_the_state(tmp_path, monkeypatch):
     from aws import sim
 

@@ -1005,6 +1005,7 @@ def sim_groups(sim, account: Account) -> dict[str, str]:
     return dict(zip(f["function"], f["log_group"], strict=True))
 
 
+@pytest.mark.aws
 def test_sim_report_stats_matches_the_model(sim):
     account = demo()
     model = sim.model_for(account)
@@ -1044,6 +1045,7 @@ def test_sim_report_stats_matches_the_model(sim):
             pd.testing.assert_series_equal(got[col], truth[col], check_names=False, rtol=1e-9)
 
 
+@pytest.mark.aws
 def test_sim_without_logs_insights_falls_back_with_the_same_counts(sim):
     with_insights, without = demo(), demo(logs_insights=False)
     groups = sim_groups(sim, with_insights)
@@ -1070,6 +1072,7 @@ def test_sim_without_logs_insights_falls_back_with_the_same_counts(sim):
     pd.testing.assert_series_equal(frame["init_ms_p99"], expected["init_ms_p99"], rtol=1e-2)
 
 
+@pytest.mark.aws
 def test_sim_denied_start_query_is_not_a_fallback(sim):
     account = demo(deny=("logs:StartQuery",))
     with pytest.raises(errors.AccessDenied) as info:
@@ -1083,6 +1086,7 @@ def test_sim_denied_start_query_is_not_a_fallback(sim):
     assert info.value.iam_action == "logs:StartQuery"
 
 
+@pytest.mark.aws
 def test_sim_account_query_limit_and_time_split(sim):
     """36 queries with room for 40: the sim's 30-query limit holds the rest until ours finish.
 

@@ -11,6 +11,7 @@ from aws.meter import METER, PRICES
 from aws.session import Account, SimSpec
 
 
+@pytest.mark.aws
 def test_calls_and_attempts_are_counted_per_region_with_retries():
     acct = Account(name="demo", demo=True, regions=("us-east-1", "eu-west-1"), sim=SimSpec(functions=10, throttle_rate=0.5))
     for region in acct.regions:
@@ -27,6 +28,7 @@ def test_calls_and_attempts_are_counted_per_region_with_retries():
     assert ops.loc["ListFunctions", "calls"] == 4 and ops.loc["ListFunctions", "attempts"] == sum(attempts.values())
 
 
+@pytest.mark.aws
 def test_metrics_requested_and_dollars():
     from aws import metrics as cw
     from aws.sim import now
@@ -60,6 +62,7 @@ def test_logs_insights_bytes_are_billed_once_per_query():
     assert snap.cost_usd == pytest.approx(4 * PRICES["logs_gb_scanned"])
 
 
+@pytest.mark.aws
 def test_a_scope_counts_its_own_calls_also_in_worker_threads():
     from aws.concurrency import run_concurrently
 

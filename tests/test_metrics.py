@@ -799,6 +799,7 @@ def record_requests(account: Account, region: str, operation: str) -> list[dict]
 
 
 @pytest.mark.parametrize("span", [timedelta(hours=24), timedelta(days=7)], ids=["24h", "7d"])
+@pytest.mark.aws
 def test_sim_refresh_makes_the_fewest_calls_within_limits(sim_now, span):
     account = demo(120)
     start, end, period = m.recent_window(span=span, now=sim_now)
@@ -838,6 +839,7 @@ def compare_with_truth(frame: pd.DataFrame, truth: pd.DataFrame, columns: list[s
     pd.testing.assert_frame_equal(got, want, check_names=False, rtol=1e-9, check_index_type=False)
 
 
+@pytest.mark.aws
 def test_sim_values_equal_the_model(sim_now):
     from aws.sim import model_for
 
@@ -864,6 +866,7 @@ def test_sim_values_equal_the_model(sim_now):
     assert pc["pc_utilization_max"].notna().any()
 
 
+@pytest.mark.aws
 def test_sim_discovery_finds_exactly_the_models_functions(sim_now):
     account = demo(120)
     for region in DEMO_REGIONS:
@@ -883,6 +886,7 @@ def test_sim_discovery_finds_exactly_the_models_functions(sim_now):
         assert m.insights_functions(account=account, region=region) == set(active[active["insights"]]["function"])
 
 
+@pytest.mark.aws
 def test_sim_insights_metrics_equal_the_model(sim_now):
     from aws.sim import model_for
 
@@ -905,6 +909,7 @@ def test_sim_insights_metrics_equal_the_model(sim_now):
         np.testing.assert_allclose(got.to_numpy(), truth.to_numpy(), rtol=1e-9)
 
 
+@pytest.mark.aws
 def test_sim_naive_gives_the_same_numbers_with_many_more_calls(sim_now):
     account = demo(120)
     region = "eu-west-1"
@@ -939,6 +944,7 @@ def test_sim_naive_gives_the_same_numbers_with_many_more_calls(sim_now):
         assert ("Statistics" in params) != ("ExtendedStatistics" in params)
 
 
+@pytest.mark.aws
 def test_sim_access_denied(sim_now):
     account = demo(48, deny=("cloudwatch:GetMetricData",))
     start, end, period = m.recent_window(span=timedelta(hours=1), now=sim_now)
@@ -956,6 +962,7 @@ def test_sim_access_denied(sim_now):
     assert info.value.region == "us-east-1" and info.value.account == "demo"
 
 
+@pytest.mark.aws
 def test_sim_throttling_still_gives_complete_data(sim_now):
     calm, stormy = demo(120), demo(120, throttle_rate=0.3)
     region = "us-east-1"
@@ -970,6 +977,7 @@ def test_sim_throttling_still_gives_complete_data(sim_now):
     assert attempts > snap.total_calls  # throttled attempts were retried by botocore
 
 
+@pytest.mark.aws
 def test_range_statistics_is_one_datapoint_over_exactly_the_range():
     from aws.sim import model_for, set_clock
 

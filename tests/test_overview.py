@@ -221,6 +221,7 @@ def truth_totals(cfg: Settings, start: datetime, end: datetime) -> dict[str, flo
     return {c: float(both[c].sum()) for c in ("invocations", "errors", "throttles")}
 
 
+@pytest.mark.aws
 def test_the_overview_of_the_simulated_account_matches_its_truth(clock):
     cfg = demo()
     trange = parse_range("24h", now=NOW)
@@ -248,6 +249,7 @@ def test_the_overview_of_the_simulated_account_matches_its_truth(clock):
 
 
 # CloudWatch lines periods up on the StartTime: a period as long as the range is one datapoint.
+@pytest.mark.aws
 def test_the_previous_period_tile_matches_the_truth(clock):
     cfg = demo()
     trange = parse_range("24h", now=NOW)
@@ -258,6 +260,7 @@ def test_the_previous_period_tile_matches_the_truth(clock):
     assert {t.key: t for t in ov.tiles}["invocations"].previous == truth["invocations"]
 
 
+@pytest.mark.aws
 def test_a_denied_cost_explorer_leaves_the_other_tiles_working(clock):
     cfg = demo(deny=["ce:GetCostAndUsage"])
     ov = fleet.load_overview(cfg, select(cfg, range_text="3h", now=NOW))
@@ -270,6 +273,7 @@ def test_a_denied_cost_explorer_leaves_the_other_tiles_working(clock):
     assert tiles["invocations"].value > 0
 
 
+@pytest.mark.aws
 def test_denied_metrics_make_the_health_tiles_unknown_not_zero(clock):
     cfg = demo(deny=["cloudwatch:GetMetricData"])
     ov = fleet.load_overview(cfg, select(cfg, range_text="3h", now=NOW))

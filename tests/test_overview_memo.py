@@ -28,6 +28,8 @@ from dashboard.query.load import Query
 from dashboard.query.selection import Selection
 from dashboard.query.timerange import parse_range
 
+pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
+
 NOW = datetime(2026, 11, 26, 16, 20, tzinfo=UTC)
 ASKERS = 6
 LOAD_LABELS = [

@@ -16,6 +16,8 @@ from dashboard.alerts import ALARM, INSUFFICIENT_DATA, OK, evaluation
 from dashboard.figures import fleet
 from tests.apptest import APP, ROOT, run
 
+pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
+
 PAGE = "dashboard/pages/alerts.py"
 
 

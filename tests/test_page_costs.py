@@ -31,6 +31,7 @@ def costs_page() -> AppTest:
     return run(at)
 
 
+@pytest.mark.aws
 def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations():
     at = costs_page()
     assert at.title[0].value == "Costs" and not at.error and not at.warning
@@ -71,6 +72,7 @@ def values(y) -> np.ndarray:
     return np.asarray(y, dtype=float)
 
 
+@pytest.mark.aws
 def test_costs_page_without_cost_explorer_keeps_the_estimate(tmp_path, monkeypatch):
     cfg = tmp_path / "config.yaml"
     cfg.write_text(
@@ -92,6 +94,7 @@ def test_costs_page_without_cost_explorer_keeps_the_estimate(tmp_path, monkeypat
     assert names[0] == "our estimate (after the free tier)" and "forecast" in names
 
 
+@pytest.mark.aws
 def test_function_page_shows_its_right_sizing():
     at = run(AppTest.from_file(APP, default_timeout=120))
     at.query_params["fn"] = "demo/us-east-1/payments-auth-api"

@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest import APP, ROOT, run
 
+pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
+
 PAGE = "dashboard/pages/functions.py"
 
 CONFIG = """

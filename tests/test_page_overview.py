@@ -17,6 +17,8 @@ from dashboard.config import settings as settings_mod
 from dashboard.figures import fleet
 from tests.apptest import APP, run
 
+pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
+
 TILES = ["Invocations", "Error rate", "Throttles", "Weighted p99", "Lambda spend MTD"]
 
 

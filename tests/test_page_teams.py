@@ -16,6 +16,8 @@ from dashboard.figures import cost_report
 from tests.apptest import APP, run
 from tests.apptest import COST_NOW as NOW
 
+pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
+
 PAGE = "dashboard/pages/teams.py"
 
 

@@ -102,6 +102,7 @@ def test_without_cost_explorer_the_estimate_still_shows():
     )
 
 
+@pytest.mark.aws
 def test_the_estimate_explains_the_simulated_month_within_1_percent_a_day():
     now = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
     sim.set_clock(lambda: now)

@@ -213,6 +213,7 @@ def test_rightsize_by_hand():
     assert advice.iloc[-2]["advice"] == "No invocations in 3 days: delete it or confirm it is still needed"
 
 
+@pytest.mark.aws
 def test_rightsizing_on_the_simulated_account():
     now = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
     sim.set_clock(lambda: now)

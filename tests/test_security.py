@@ -46,6 +46,7 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
 # --- secrets ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.aws
 def test_planted_secrets_never_reach_the_debug_log_or_the_output(moto_url, tmp_path, monkeypatch, caplog, capfd):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLANTEDKEY000001")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
@@ -124,6 +125,7 @@ def hostile_app(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("page", ["overview", "functions", "alerts", "function", "costs", "teams"])
+@pytest.mark.aws
 def test_hostile_tags_are_text_on_every_page(page, hostile_app):
     at = AppTest.from_file(APP, default_timeout=90)
     if page == "function":
@@ -166,6 +168,7 @@ def test_spreadsheet_csv_neutralises_formulas_and_the_cli_csv_stays_verbatim():
     assert render(frame, "csv").splitlines()[1] == '"=HYPERLINK(""http://evil.example"")",-5'  # --format csv: verbatim
 
 
+@pytest.mark.aws
 def test_the_digest_shows_hostile_tags_as_text(tmp_path):
     cfg = tmp_path / "hostile.yaml"
     cfg.write_text(hostile_yaml() + "email:\n  digests:\n    - {name: org, recipients: [ops@example.com]}\n")

@@ -79,6 +79,7 @@ def check_shape(c, op: str, resp: dict) -> None:
 
 
 # ---- shapes and the wire ---------------------------------------------------------------------
+@pytest.mark.aws
 def test_every_operation_answers_its_output_shape():
     acct = demo()
     m = model_for(acct)
@@ -187,6 +188,7 @@ def test_validator_rejects_a_wrong_answer():
         validate.check(om, {"MetricDataResults": [{"Id": "a", "Values": ["1"]}]})
 
 
+@pytest.mark.aws
 def test_plain_boto3_call_returns_exactly_the_model_answer():
     acct = demo()
     m = model_for(acct)
@@ -240,6 +242,7 @@ class _CborModel:
 
 
 # ---- paging and limits -----------------------------------------------------------------------
+@pytest.mark.aws
 def test_list_functions_pages_of_at_most_50_and_exactly_n_functions():
     acct = demo(120)
     names = []
@@ -260,6 +263,7 @@ def test_list_functions_pages_of_at_most_50_and_exactly_n_functions():
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000\+0000", cfg["LastModified"])
 
 
+@pytest.mark.aws
 def test_get_resources_pages_of_100_and_refuses_more():
     acct = demo(260, regions=("us-east-1",))
     tag = client(acct, "resourcegroupstaggingapi", "us-east-1")
@@ -275,6 +279,7 @@ def test_get_resources_pages_of_100_and_refuses_more():
     assert e.value.response["Error"]["Code"] == "ValidationException"
 
 
+@pytest.mark.aws
 def test_get_metric_data_refuses_501_queries():
     acct = demo()
     cw = client(acct, "cloudwatch", "us-east-1")
@@ -289,6 +294,7 @@ def test_get_metric_data_refuses_501_queries():
     assert len(ok["MetricDataResults"]) == 500
 
 
+@pytest.mark.aws
 def test_get_metric_data_pages_give_every_datapoint_exactly_once():
     acct = demo()
     cw = client(acct, "cloudwatch", "us-east-1")
@@ -315,6 +321,7 @@ def test_get_metric_data_pages_give_every_datapoint_exactly_once():
     assert set(cleanup.values()) == {1.0} and len(cleanup) == 6
 
 
+@pytest.mark.aws
 def test_percentiles_are_ordered_and_sums_add_up():
     acct = demo()
     cw = client(acct, "cloudwatch", "us-east-1")
@@ -338,6 +345,7 @@ def test_percentiles_are_ordered_and_sums_add_up():
     assert (r["sum1"] > 0).all()
 
 
+@pytest.mark.aws
 def test_get_metric_statistics_limit_and_agreement_with_get_metric_data():
     acct = demo()
     cw = client(acct, "cloudwatch", "us-east-1")
@@ -407,6 +415,7 @@ def test_retention_by_period():
     assert future.empty
 
 
+@pytest.mark.aws
 def test_every_metric_answers_for_a_function_that_has_it():
     acct = demo()
     m = model_for(acct)
@@ -444,6 +453,7 @@ def test_every_metric_answers_for_a_function_that_has_it():
     assert ins["i"] == max(inits) and ins["t"] == s.memory_mb
 
 
+@pytest.mark.aws
 def test_list_metrics_lists_what_exists():
     acct = demo()
     m = model_for(acct)
@@ -473,6 +483,7 @@ def test_list_metrics_lists_what_exists():
 
 # ---- one model: metrics == Logs Insights == REPORT lines == bill --------------------------------
 @pytest.mark.parametrize("fn", ["payments-checkout-api", "search-catalog-java", "search-reindex-worker"])
+@pytest.mark.aws
 def test_invocations_equal_insights_reports_equal_filter_log_events_lines(fn):
     acct = demo()
     s = model_for(acct).lookup(fn)
@@ -533,6 +544,7 @@ def test_invocations_equal_insights_reports_equal_filter_log_events_lines(fn):
         assert sum("Status: timeout" in ln for ln in lines) > 0.3 * len(lines)
 
 
+@pytest.mark.aws
 def test_insights_limits_and_unknown_queries():
     acct = demo(120, regions=("us-east-1",), max_attempts=1)  # LimitExceededException is retried by botocore
     m = model_for(acct)
@@ -581,6 +593,7 @@ def test_insights_limits_and_unknown_queries():
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+@pytest.mark.aws
 def test_without_logs_insights_start_query_is_unsupported():
     acct = demo(logs_insights=False)
     logs = client(acct, "logs", "us-east-1")
@@ -590,6 +603,7 @@ def test_without_logs_insights_start_query_is_unsupported():
     assert e.value.response["Error"]["Message"] == "the simulated account does not implement logs StartQuery"
 
 
+@pytest.mark.aws
 def test_json_report_lines_and_filter_patterns():
     acct = demo()
     s = model_for(acct).lookup("payments-checkout-api")
@@ -610,6 +624,7 @@ def test_json_report_lines_and_filter_patterns():
     assert json_only == sorted(json_only, key=lambda e: e["timestamp"])
 
 
+@pytest.mark.aws
 def test_cost_explorer_totals_agree_to_the_cent_and_free_tier_is_visible():
     acct = demo()
     ce = client(acct, "ce", "us-east-1")
@@ -670,6 +685,7 @@ def test_cost_explorer_totals_agree_to_the_cent_and_free_tier_is_visible():
     assert [r["Estimated"] for r in est][-2:] == [False, True]
 
 
+@pytest.mark.aws
 def test_cost_explorer_pages_limits_and_forecast():
     acct = demo(max_attempts=1)
     ce = client(acct, "ce", "us-east-1")
@@ -716,6 +732,7 @@ def test_cost_explorer_pages_limits_and_forecast():
 
 
 # ---- faults ----------------------------------------------------------------------------------
+@pytest.mark.aws
 def test_throttling_is_retried_by_botocore(monkeypatch):
     import botocore.retries.standard as standard
 
@@ -735,6 +752,7 @@ def test_throttling_is_retried_by_botocore(monkeypatch):
     assert calls == 24 and attempts > calls
 
 
+@pytest.mark.aws
 def test_throttle_wire_codes_per_service(monkeypatch):
     import botocore.retries.standard as standard
 
@@ -759,6 +777,7 @@ def test_throttle_wire_codes_per_service(monkeypatch):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
 
 
+@pytest.mark.aws
 def test_denied_action_is_access_denied():
     acct = demo(deny=("cloudwatch:GetMetricData",))
     cw = client(acct, "cloudwatch", "us-east-1")
@@ -776,6 +795,7 @@ def test_denied_action_is_access_denied():
     assert cw.list_metrics(Namespace="AWS/Lambda")["Metrics"]  # other actions still allowed
 
 
+@pytest.mark.aws
 def test_down_service_and_read_timeout():
     acct = demo(down=("logs",), max_attempts=2)
     with pytest.raises(bce.EndpointConnectionError):
@@ -787,6 +807,7 @@ def test_down_service_and_read_timeout():
         client(slow, "sts", "us-east-1").get_caller_identity()
 
 
+@pytest.mark.aws
 def test_unsupported_operations_and_services_never_reach_the_network():
     acct = demo()
     for service, call in [
@@ -801,6 +822,7 @@ def test_unsupported_operations_and_services_never_reach_the_network():
         assert "the simulated account does not implement" in e.value.response["Error"]["Message"]
 
 
+@pytest.mark.aws
 def test_answers_are_dropped_once_delivered():
     from aws import session as sess
 
@@ -814,6 +836,7 @@ def test_answers_are_dropped_once_delivered():
 
 
 # ---- determinism and the seeded incidents ------------------------------------------------------
+@pytest.mark.aws
 def test_same_question_same_answer_within_the_hour():
     acct = demo()
     q = [

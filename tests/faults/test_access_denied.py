@@ -9,6 +9,8 @@ import pytest
 
 from tests.faults.conftest import demo_yaml, run_cli, run_page, shown, write
 
+pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
+
 
 def sentence(action: str) -> str:
     where = "demo" if action.startswith("ce:") else "demo/us-east-1"  # Cost Explorer is global

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import botocore.exceptions as bce
 import pandas as pd
+import pytest
 
 from aws import cache, session
 from aws.meter import METER
@@ -19,6 +20,8 @@ from dashboard.query.load import Query
 from dashboard.query.selection import Selection
 from dashboard.query.timerange import parse_range
 from tests.faults.conftest import demo_yaml, run_cli, run_page, write
+
+pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
 
 
 def attempts_per_call(snapshot, service: str, region: str | None = None) -> tuple[int, int]:

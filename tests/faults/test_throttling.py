@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+import pytest
 
 from aws import cache, session
 from aws.meter import METER
 from dashboard.config.settings import AccountSettings, AwsSettings, DemoSettings, Settings
 from dashboard.query import sources
 from dashboard.query.timerange import parse_range
+
+pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
 
 THROTTLED = ("cloudwatch", "logs", "ce")
 
