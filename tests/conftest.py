@@ -16,7 +16,6 @@ from aws.meter import METER
 from aws.session import Account, reset_clients
 from tests.apptest import app_dir, cost_clock  # noqa: F401 - fixtures for the AppTest suites
 
-
 FAST_LANE = "LAMBDA_LENS_FAST_LANE"  # set by `make test-fast`
 _AWS_FIXTURES = {"moto_server", "moto_url", "moto_account"}
 

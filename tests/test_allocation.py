@@ -21,9 +21,9 @@ from dashboard.figures.allocation import (
     round_to_total,
     tag_coverage,
     team_functions,
-    team_sources,
 )
 from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA
+from dashboard.query.teams import assign_teams, team_sources
 
 
 def test_round_to_total_gives_the_leftover_cents_to_the_largest_remainders():
@@ -46,7 +46,7 @@ def test_round_to_total_always_adds_up_to_the_cent(amounts):
 
 def _inv(*rows):
     frame = pd.DataFrame([{"account": "acme", "region": "us-east-1", **r} for r in rows])
-    frame["team"] = allocation.assign_teams(
+    frame["team"] = assign_teams(
         frame, tag_keys=["team", "cost-center"], manual={"legacy": "ops"}, untagged="untagged"
     )
     return frame

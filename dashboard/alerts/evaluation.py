@@ -277,12 +277,21 @@ def _needs(settings: AlertSettings) -> tuple[bool, bool]:
     return any(METRICS[m] == "memory" for m in metrics), "concurrency_account_share" in metrics
 
 
-def load_alerts(settings: Settings, selection: Selection, *, query: Query | None = None, force: bool = False) -> AlertsLoaded:
+def load_alerts(
+    settings: Settings,
+    selection: Selection,
+    *,
+    query: Query | None = None,
+    only: tuple[str, str, str] | None = None,
+    force: bool = False,
+) -> AlertsLoaded:
     """Every rule × function of the selection, evaluated over :func:`evaluation_window`.
 
     Raises :class:`dashboard.config.settings.ConfigError` when overrides leave a rule invalid.
     ``query``: the caller's :class:`~dashboard.query.load.Query` of this very selection; its inventory is
     shared, and its metrics too when the window is the selection's range (it saves rebuilding a large frame).
+    ``only`` (account, region, function): that function's states alone, evaluated exactly as for the whole
+    selection (the same window, data, quota and unread marking) — the function page's.
 
     A rule whose data could not be read for a function's account × region (its source failed, with no
     earlier answer) is not evaluated there: its state is INSUFFICIENT_DATA with ``unread`` set and a note
@@ -294,6 +303,9 @@ def load_alerts(settings: Settings, selection: Selection, *, query: Query | None
     window = evaluation_window(trange, settings.alerts)
     wq = q if window == trange else Query(settings, dataclasses.replace(selection, trange=window), force=force, inventory=q.inventory)
     frame = q.functions
+    if only is not None:
+        a, r, f = only
+        frame = frame[(frame["account"] == a) & (frame["region"] == r) & (frame["function"] == f)]
     statuses = list(q.inventory.statuses)
     warnings = list(q.inventory.warnings)
     met = wq.metrics
@@ -321,6 +333,7 @@ def load_alerts(settings: Settings, selection: Selection, *, query: Query | None
         selection.accounts,
         selection.regions,
         selection.teams,
+        only,
         tuple(sorted(limits.items())) if isinstance(limits, dict) else limits,
         *window.minutes,
         tuple((s.source, s.account, s.region, s.fetched_at, s.stale, s.error) for s in statuses),

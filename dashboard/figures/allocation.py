@@ -1,7 +1,6 @@
 """Team allocation: which team owns a function, and each team's share of the Lambda bill.
 
-- :func:`team_of` / :func:`assign_teams`: the first configured tag key the function has,
-  else the manual map, else "untagged"; :func:`team_sources` says which of the three it was.
+- Which team owns a function is decided when the inventory is loaded (:mod:`dashboard.query.teams`).
 - :func:`round_to_total`: amounts to the cent whose sum is exactly a total (largest remainder).
 - :func:`allocate`: per team the month to date, the forecast to month end, last month and the
   change, plus the "untagged", "free tier" and "unexplained" lines, adding up to the bill to
@@ -23,11 +22,9 @@ import numpy as np
 import pandas as pd
 
 from aws.frames import typed_frame
+from dashboard.query.teams import team_sources
 
 __all__ = [
-    "team_of",
-    "assign_teams",
-    "team_sources",
     "round_to_total",
     "ALLOCATION_SCHEMA",
     "TEAM_FUNCTIONS_SCHEMA",
@@ -42,41 +39,6 @@ FREE_TIER_LINE = "(free tier)"
 UNEXPLAINED_LINE = "(unexplained)"
 _CENT = Decimal("0.01")
 _KEYS = ["account", "region", "function"]
-
-
-def team_of(
-    function: str, tags: Mapping[str, str] | None, *, tag_keys: list[str], manual: Mapping[str, str], untagged: str
-) -> str:
-    """The first configured tag key the function has (non-empty), else the manual map, else ``untagged``."""
-    tags = tags or {}
-    for key in tag_keys:
-        value = (tags.get(key) or "").strip()
-        if value:
-            return value
-    return manual.get(function) or untagged
-
-
-def assign_teams(
-    inventory: pd.DataFrame, *, tag_keys: list[str], manual: Mapping[str, str], untagged: str
-) -> pd.Series:
-    """A ``team`` value per inventory row (needs columns ``function`` and ``tags``)."""
-    if inventory.empty:
-        return pd.Series([], dtype="string", index=inventory.index)
-    teams = [
-        team_of(fn, tags, tag_keys=tag_keys, manual=manual, untagged=untagged)
-        for fn, tags in zip(inventory["function"], inventory["tags"], strict=True)
-    ]
-    return pd.Series(teams, dtype="string", index=inventory.index)
-
-
-def team_sources(inventory: pd.DataFrame, *, tag_keys: list[str], manual: Mapping[str, str]) -> pd.Series:
-    """Where each row's team comes from: ``"tag:<key>"``, ``"manual"`` or ``"untagged"``."""
-    out = []
-    for fn, tags in zip(inventory["function"], inventory["tags"], strict=True):
-        tags = tags or {}
-        key = next((k for k in tag_keys if (tags.get(k) or "").strip()), None)
-        out.append(f"tag:{key}" if key else ("manual" if manual.get(fn) else "untagged"))
-    return pd.Series(out, dtype="string", index=inventory.index)
 
 
 def round_to_total(amounts: Sequence[float], *, total: float | Decimal | None = None) -> list[Decimal]:

@@ -30,7 +30,7 @@ from aws.errors import AwsError
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account
 from dashboard.config.settings import Settings
-from dashboard.figures.allocation import assign_teams
+from dashboard.query.teams import assign_teams
 from dashboard.query.timerange import PRESETS, TimeRange
 
 __all__ = ["SourceStatus", "Loaded", "inventory", "fan_out", "daily_costs", "month_forecast"]

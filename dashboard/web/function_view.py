@@ -20,6 +20,7 @@ list is served from the cache.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,6 @@ from dashboard.alerts import (
     Evaluation,
     effective_rules,
     evaluate,
-    evaluate_all,
     evaluation,
     series_for,
 )
@@ -362,18 +362,12 @@ def load_function(
     evals = evaluate_rules(
         rules, function_row=row, metrics=m_eval, memory=mem_eval, start=window.start, now=window.end, account_limit=limit
     )
-    # The states themselves come from evaluate_all, as on the Alerts page. A function without a
-    # datapoint is still evaluated on the window's periods (all missing: "no invocations" can
-    # fire): one row of another function gives the grid its period, and evaluate_all drops it.
-    report = evaluate_all(
-        settings.alerts,
-        inventory=hit.iloc[:1],
-        metrics=_or_grid_row(m_eval, met_all),
-        memory=_or_grid_row(mem_eval, mem_all),
-        account_limit={(account, region): limit},
-        start=window.start,
-        now=window.end,
-    ) if rules else None
+    # The states are the Alerts page's: the same evaluation (window, data, quota, unread marking) of this function.
+    report = None
+    if rules:
+        scope = dataclasses.replace(selection, accounts=(account,), regions=(region,), teams=tuple(teams) if row.get("team") in teams else ())
+        got = evaluation.load_alerts(settings, scope, only=k, force=force)
+        report = got.report
     return FunctionView(
         text,
         trange,
@@ -387,13 +381,6 @@ def load_function(
         limit,
         None if report is None else report.states,
     )
-
-
-def _or_grid_row(one: pd.DataFrame | None, peers: pd.DataFrame) -> pd.DataFrame | None:
-    """``one`` (a function's rows), or when it has none, one row of ``peers`` to lay out the periods."""
-    if one is not None and not one.empty:
-        return one
-    return peers.iloc[:1] if peers is not None and not peers.empty else one
 
 
 # --- the list ---------------------------------------------------------------------------------------------
