@@ -190,15 +190,15 @@ def cmd_costs(args: argparse.Namespace, out, err) -> int:
         return EXIT_INPUT
     report = cost_report.narrow(report, accounts=args.account or (), regions=args.region or (), teams=args.team or ())
     out.write(render(cost_report.costs_table(report, cfg, by=args.by), args.format) + "\n")
-    loaded = report.loaded
+    code = _report(cost_report.usage_statuses(report), err)  # Cost Explorer's failures are said once, below
     if report.bill_hidden:
         err.write(f"note: {report.ce_missing}\n")
-        return _report(loaded, err)
-    if report.ce_missing:  # one sentence for Cost Explorer, not one per request
-        err.write(f"warning: {report.ce_missing}\n")
-        loaded = type(loaded)(loaded.frame, [s for s in loaded.statuses if s.source not in ("costs", "forecast")], loaded.warnings)
-        return max(_report(loaded, err), EXIT_AWS)
-    return _report(loaded, err)
+        return code
+    for missing in (report.ce_missing, report.forecast_missing):  # the bill and the forecast stand or fall apart
+        if missing:
+            err.write(f"warning: {missing}\n")
+            code = EXIT_AWS
+    return code
 
 
 def cmd_access(args: argparse.Namespace, out, err) -> int:

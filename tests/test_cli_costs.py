@@ -165,3 +165,16 @@ def test_pricing_overrides_from_the_config_reach_the_estimate(tmp_path):
     p = book.prices("us-east-1")
     assert (p.request, p.source, p.gb_second) == (0.0000004, "config", 0.0000166667)
     assert book.prices("eu-west-1").request == 0.0000002
+
+
+@pytest.mark.aws
+def test_a_failed_forecast_leaves_the_bill(tmp_path):
+    cfg = _config(tmp_path, "    simulation:\n      deny: ['ce:GetCostForecast']\n")
+    code, out, err = run("costs", "--config", cfg, "--format", "json")
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert line.startswith("warning: Cost Explorer's forecast is missing, so the month-end figure is our run rate")
+    assert "ce:GetCostForecast" in line
+    rows = json.loads(out)
+    assert [r["team"] for r in rows][-2:] == ["(free tier)", "(unexplained)"]  # the bill is there: it is reconciled
+    assert all(r["ce_tag_usd"] is not None for r in rows if not r["team"].startswith("("))
