@@ -7,9 +7,12 @@ import uuid
 import streamlit as st
 
 from aws import cache
+from aws.concurrency import deadline
 from aws.meter import METER
 from dashboard.query.sources import inventory
 from dashboard.web import ui
+
+FRAME_WAIT_S = 10.0  # the team filter waits this long for the function list; the page's own load waits its deadline
 
 st.set_page_config(page_title="Lambda Lens", page_icon=":material/monitoring:", layout="wide")
 
@@ -19,7 +22,8 @@ st.session_state["_statuses"] = []
 with METER.scope(scope):
     cfg = ui.load_settings()
     who = ui.sign_in(cfg)  # with sign-in on, stops at the sign-in page before any AWS call
-    inv = inventory(cfg)
+    with deadline(FRAME_WAIT_S):  # the frame (sidebar, navigation) never waits long on one slow account
+        inv = inventory(cfg)
     ui.note(inv)
     teams = sorted(set(inv.frame["team"].dropna().tolist()))
     st.session_state["settings"] = cfg

@@ -131,6 +131,11 @@ class SourceCache:
         fut.set_result(res)
         return res
 
+    def last(self, key: Hashable) -> Cached | None:
+        """The last good answer of ``key`` (fresh or not), or None: what a caller that gave up waiting may show stale."""
+        with self._lock:
+            return self._last.get(key)
+
     def invalidate(self, match: Callable[[Hashable], bool] | None = None) -> int:
         """Drop fresh entries (all, or those whose key matches); last good answers stay for stale-on-error."""
         with self._lock:

@@ -20,6 +20,7 @@ __all__ = [
     "Throttled",
     "NoCredentials",
     "EndpointUnreachable",
+    "TimedOut",
     "NotEnabled",
     "InvalidRequest",
     "BadResponse",
@@ -65,6 +66,10 @@ class NoCredentials(AwsError):
 
 class EndpointUnreachable(AwsError):
     """The endpoint did not answer (connection refused, DNS, timeout)."""
+
+
+class TimedOut(EndpointUnreachable):
+    """A part did not finish within its deadline (aws.deadline_s): a trickling, throttling or hung endpoint."""
 
 
 class NotEnabled(AwsError):

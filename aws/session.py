@@ -67,6 +67,7 @@ class Account:
     max_attempts: int = 8
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
+    deadline_s: float = 120.0  # the most one part (a source's answer for one region) may take, retries and paging included
 
     @property
     def cache_id(self) -> tuple:

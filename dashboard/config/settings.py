@@ -164,7 +164,9 @@ class AccountSettings(_Model):
             raise ValueError("external_id needs role_arn; add the role to assume")
         return self
 
-    def to_account(self, *, max_attempts: int = 8, connect_timeout_s: float = 5.0, read_timeout_s: float = 30.0) -> Account:
+    def to_account(
+        self, *, max_attempts: int = 8, connect_timeout_s: float = 5.0, read_timeout_s: float = 30.0, deadline_s: float = 120.0
+    ) -> Account:
         return Account(
             name=self.name,
             regions=tuple(self.regions),
@@ -177,6 +179,7 @@ class AccountSettings(_Model):
             max_attempts=max_attempts,
             connect_timeout_s=connect_timeout_s,
             read_timeout_s=read_timeout_s,
+            deadline_s=deadline_s,
         )
 
 
@@ -465,6 +468,11 @@ class AwsSettings(_Model):
     # per HTTP attempt; a call waits at most about max_attempts × (connect + read) plus botocore's backoff
     connect_timeout_s: float = Field(5.0, gt=0, le=120)
     read_timeout_s: float = Field(30.0, gt=0, le=300)
+    # wall time, whatever the endpoint does (trickles bytes, throttles without end): one part (a source's answer for
+    # one account × region) fails with one sentence past deadline_s; a page's or a command's whole load ends within
+    # refresh_deadline_s, the parts still running given up (their last good answer shown stale when there is one)
+    deadline_s: float = Field(120.0, gt=0, le=3600)
+    refresh_deadline_s: float = Field(300.0, gt=0, le=7200)
 
 
 _PROVIDER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -578,7 +586,12 @@ class Settings(_Model):
         if any(a.demo for a in self.accounts):
             import aws.sim  # noqa: F401 - registers the simulated account, which answers the demo accounts' calls
         return [
-            a.to_account(max_attempts=self.aws.max_attempts, connect_timeout_s=self.aws.connect_timeout_s, read_timeout_s=self.aws.read_timeout_s)
+            a.to_account(
+                max_attempts=self.aws.max_attempts,
+                connect_timeout_s=self.aws.connect_timeout_s,
+                read_timeout_s=self.aws.read_timeout_s,
+                deadline_s=self.aws.deadline_s,
+            )
             for a in self.accounts
         ]
 

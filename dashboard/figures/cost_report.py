@@ -26,6 +26,7 @@ import pandas as pd
 
 from aws import cache
 from aws import costs as ce
+from aws.concurrency import deadline
 from aws.errors import AwsError
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account, call
@@ -308,7 +309,13 @@ def _load_estimate(
 def gather(
     settings: Settings, *, month: str | None = None, now: datetime | None = None, force: bool = False
 ) -> CostReport:
-    """Load ``month`` (``YYYY-MM``, default the current one) and the month before it; see the module docstring."""
+    """Load ``month`` (``YYYY-MM``, default the current one) and the month before it; see the module docstring.
+    The whole load ends within ``aws.refresh_deadline_s``."""
+    with deadline(settings.aws.refresh_deadline_s):
+        return _gather(settings, month=month, now=now, force=force)
+
+
+def _gather(settings: Settings, *, month: str | None, now: datetime | None, force: bool) -> CostReport:
     now = (now or settings.fixed_now or _now()).astimezone(UTC)
     today = now.date()
     first, end, month_end = month_bounds(month, today=today)
@@ -615,7 +622,14 @@ def rightsizing(
     settings: Settings, *, inventory: pd.DataFrame | None = None, now: datetime | None = None, force: bool = False
 ) -> tuple[pd.DataFrame, sources.Loaded]:
     """:func:`dashboard.figures.rightsizing.rightsize` over the last 30 days (the "30d" range: cached with it),
-    at ``now`` (default: the config's clock)."""
+    at ``now`` (default: the config's clock); within ``aws.refresh_deadline_s``."""
+    with deadline(settings.aws.refresh_deadline_s):
+        return _rightsizing(settings, inventory=inventory, now=now, force=force)
+
+
+def _rightsizing(
+    settings: Settings, *, inventory: pd.DataFrame | None, now: datetime | None, force: bool
+) -> tuple[pd.DataFrame, sources.Loaded]:
     from dashboard.figures.rightsizing import rightsize
 
     trange = parse_range("30d", now=now or settings.now())

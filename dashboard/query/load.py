@@ -22,11 +22,13 @@ those functions' values unknown instead of zero.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
+from aws.concurrency import deadline
 from dashboard.config.settings import Settings
 from dashboard.query import sources
 from dashboard.query.selection import Selection
@@ -54,7 +56,8 @@ class _part:
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        value = self.load(obj)
+        with deadline(max(0.0, obj.deadline_at - time.monotonic())):  # the query's whole load ends in time
+            value = self.load(obj)
         obj.__dict__[self.name] = value
         obj._read.append(self.name)
         return value
@@ -81,6 +84,8 @@ class Query:
         self.settings = settings
         self.selection = selection
         self.force = force
+        # every part read ends by then (aws.refresh_deadline_s from the query's creation): a part still running is given up
+        self.deadline_at = time.monotonic() + settings.aws.refresh_deadline_s
         self._read: list[str] = []
         if inventory is not None:
             self.__dict__["inventory"] = inventory
@@ -121,7 +126,9 @@ class Query:
     @_part
     def previous(self) -> Query:
         """The same functions over the period of the same length just before the range."""
-        return Query(self.settings, self.selection.previous(), force=self.force, inventory=self.inventory)
+        prev = Query(self.settings, self.selection.previous(), force=self.force, inventory=self.inventory)
+        prev.deadline_at = self.deadline_at  # one load, one deadline
+        return prev
 
     @_part
     def previous_stats(self) -> sources.Loaded:

@@ -25,8 +25,8 @@ from aws import cache
 from aws import costs as ce
 from aws import functions as lam
 from aws import tags as tagging
-from aws.concurrency import run_concurrently
-from aws.errors import AwsError
+from aws.concurrency import run_within
+from aws.errors import AwsError, TimedOut
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account
 from dashboard.config.settings import Settings
@@ -103,26 +103,57 @@ def fan_out(
         try:
             got = store.get(key(account, region), lambda: fetch(account, region), force=force)
         except AwsError as e:
-            log.warning("%s %s/%s failed: %s", source, account.name, region, e)
-            return None, SourceStatus(
-                source, account.name, region, error=str(e), error_kind=type(e).__name__, iam_action=getattr(e, "iam_action", None)
-            )
-        err = got.error
-        return got.value, SourceStatus(
-            source,
-            account.name,
-            region,
-            fetched_at=got.fetched_at,
-            stale=got.stale,
-            error=None if err is None else str(err),
-            error_kind=None if err is None else type(err).__name__,
-            iam_action=None if err is None else getattr(err, "iam_action", None),
+            return None, _failed(source, account, region, e)
+        return got.value, _status(source, account, region, got)
+
+    def gave_up(part: Part, seconds: float) -> tuple[pd.DataFrame | None, SourceStatus]:
+        account, region = part
+        which = "aws.deadline_s" if seconds >= account.deadline_s - 0.5 else "aws.refresh_deadline_s (the whole load's)"
+        e = TimedOut(
+            f"{SOURCE_TITLES.get(source, source)} in {account.name}/{region} did not finish within {seconds:.0f} s "
+            f"(the endpoint is slow, throttling or trickling); check the network or the endpoint, or raise {which}.",
+            account=account.name,
+            region=region,
         )
+        last = store.last(key(account, region))
+        if last is None:
+            return None, _failed(source, account, region, e)
+        return last.value, _status(source, account, region, cache.Cached(last.value, last.fetched_at, stale=True, error=e))
 
     if not parts:
         return [], []
-    results = run_concurrently(one, parts, max_workers=max_workers, name=f"load-{source}")
+    results = run_within(one, parts, timeout_s=lambda p: p[0].deadline_s, on_timeout=gave_up, max_workers=max_workers, name=f"load-{source}")
     return [f for f, _ in results if f is not None], [s for _, s in results]
+
+
+SOURCE_TITLES = {  # what a part holds, for the sentence of one that timed out
+    "inventory": "The function list (Lambda)",
+    "tags": "The tags (Resource Groups Tagging API)",
+    "metrics": "The metrics (CloudWatch)",
+    "logs": "Memory and cold starts (CloudWatch Logs)",
+    "insights": "Lambda Insights (CloudWatch)",
+    "costs": "The bill (Cost Explorer)",
+    "forecast": "The forecast (Cost Explorer)",
+}
+
+
+def _failed(source: str, account: Account, region: str, e: AwsError) -> SourceStatus:
+    log.warning("%s %s/%s failed: %s", source, account.name, region, e)
+    return SourceStatus(source, account.name, region, error=str(e), error_kind=type(e).__name__, iam_action=getattr(e, "iam_action", None))
+
+
+def _status(source: str, account: Account, region: str, got: cache.Cached) -> SourceStatus:
+    err = got.error
+    return SourceStatus(
+        source,
+        account.name,
+        region,
+        fetched_at=got.fetched_at,
+        stale=got.stale,
+        error=None if err is None else str(err),
+        error_kind=None if err is None else type(err).__name__,
+        iam_action=None if err is None else getattr(err, "iam_action", None),
+    )
 
 
 def _parts(settings: Settings, accounts: Iterable[str] | None = None, regions: Iterable[str] | None = None) -> list[Part]:
