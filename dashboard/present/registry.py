@@ -5,7 +5,8 @@ per key; it lives below the alert engine, which reads it too); this module is ho
 digest and CLI ask it. Every function takes a key of the table and raises ``KeyError`` naming an unknown one.
 
 - :func:`format` — a value with its unit, one rule per unit (``24,996``, ``12.50 %``, ``7.5 min``,
-  ``512 MB``, ``-$6.29``; ``—`` when unknown, never ``nan`` or 0); :func:`unit_text` — the unit in words,
+  ``512 MB``, ``-$6.29``; ``—`` when unknown, never ``nan`` or 0); :func:`value_text` the same for the
+  metric a row names (alert values on the Alerts page and in the digest); :func:`unit_text` — the unit in words,
   one per metric (``% of timeout``, ``executions``); :func:`label`, :func:`short_label`, :func:`help_text`.
 - :func:`colour` — one colour per metric, the same on every page; an alert metric takes the colour of
   the figure it watches (:func:`watches`).
@@ -26,6 +27,7 @@ __all__ = [
     "entry",
     "unit",
     "format",
+    "value_text",
     "unit_text",
     "label",
     "short_label",
@@ -57,6 +59,12 @@ def unit(key: str) -> Unit:
 def format(key: str, value: object) -> str:
     """``value`` of ``key`` with its unit: ``registry.format("invocations", 24996)`` → ``"24,996"``; ``—`` when unknown."""
     return entry(key).unit.format(value)
+
+
+def value_text(metric: object, value: object) -> str:
+    """A value of the metric a row names (an alert's ``metric`` column): as :func:`format`, or a plain number
+    when the row names no metric the registry knows. The Alerts page and the digest write alert values so."""
+    return format(metric, value) if isinstance(metric, str) and metric in REGISTRY else Unit.COUNT.format(value)
 
 
 def unit_text(key: str) -> str:
