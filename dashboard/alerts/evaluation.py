@@ -106,6 +106,7 @@ TRANSITION_ROW_SCHEMA: dict[str, str] = {
     "region": "string",
     "function": "string",
     "team": "string",
+    "metric": "string",  # the rule's metric: the unit of value
     "from_state": "string",
     "to_state": "string",
     "value": "float64",
