@@ -66,9 +66,10 @@ def _milliseconds(v: float) -> str:
 
 
 def _usd(v: float) -> str:
-    """``$1,234.56``; ``-$6.29`` (the sign before the $); a fraction of a cent with four decimals: ``$0.0012``."""
+    """``$1,234.56``; ``-$6.29`` (the sign before the $); below a cent two significant digits: ``$0.0012``,
+    ``$0.000012`` (a function's cost of a day can be that small)."""
     a = abs(v)
-    text = f"{a:,.4f}" if 0 < a < 0.01 else f"{a:,.2f}"
+    text = f"{a:,.{min(8, max(4, 1 - math.floor(math.log10(a))))}f}" if 0 < a < 0.01 else f"{a:,.2f}"
     sign = "-" if v < 0 and text.strip("0.,") else ""
     return f"{sign}${text}"
 
