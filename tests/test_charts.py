@@ -16,7 +16,7 @@ from aws import metrics as cw
 from aws.frames import typed_frame
 from dashboard.alerts import ALARM, evaluate
 from dashboard.config.settings import AlertRule, AlertSettings, Settings
-from dashboard.present import plots
+from dashboard.present import plots, registry
 from dashboard.query.selection import Selection
 from dashboard.query.sources import MEMORY_SCHEMA
 from dashboard.query.timerange import parse_range
@@ -138,10 +138,10 @@ def test_one_trace_per_series_in_its_metric_colour_with_units_on_hover():
     }
     for t in fig.data:
         colour = t.marker.color if isinstance(t, go.Bar) or t.mode == "markers" else t.line.color
-        assert colour == plots.color_for(t.meta["metric"]), t.name
+        assert colour == registry.colour(t.meta["metric"]), t.name
     # one colour per metric, never shared between two metrics drawn together
     drawn = {t.meta["metric"] for t in fig.data}
-    assert len({plots.METRIC_COLORS[m] for m in drawn}) == len(drawn)
+    assert len({registry.colour(m) for m in drawn}) == len(drawn)
     # the series are the frame's own numbers (exact on hover)
     assert list(traces(fig)["p99"].y[:3]) == [400.0, 400.0, 400.0]
     assert list(traces(fig)["throttle rate"].y[29:31]) == [0.0, pytest.approx(100 * 3 / 103)]
@@ -209,9 +209,11 @@ def test_thresholds_on_the_panel_of_their_metric_in_its_unit():
         "thr": (t["throttles"].yaxis, 0.0),
     }
     labels = {s.name: s.label.text for s in fig.layout.shapes if s.name.startswith("threshold:")}
-    assert labels["threshold:near-timeout"] == "near-timeout: p99 duration > 90 % of the timeout (5,400 ms)"
+    # every number as the registry writes it (the Alerts page and the digest write the threshold the same)
+    assert labels["threshold:near-timeout"] == "near-timeout: p99 duration > 90.00 % of the timeout (5,400 ms)"
     assert labels["threshold:errors"] == "errors: errors > 40 per 5 min"
-    assert labels["threshold:mem"] == "mem: memory used > 90 % of the allocation (230.4 of 256 MB)"
+    assert labels["threshold:mem"] == "mem: memory used > 90.00 % of the allocation (230 MB of 256 MB)"
+    assert labels["threshold:p99"] == "p99: p99 duration > 450 ms"
 
 
 def test_alarm_periods_are_shaded_exactly_where_the_engine_says_alarm():
@@ -348,12 +350,15 @@ def test_base_layout_and_timeseries_figure():
     assert layout["hovermode"] == "x unified" and layout["height"] == 300
     assert "paper_bgcolor" not in layout and "template" not in layout  # Streamlit's theme sets them, light or dark
     frame = pd.DataFrame({"timestamp": pd.date_range(T0, periods=3, freq="1D"), "cost_usd": [1.0, 2.5, 3.0]})
-    fig = plots.timeseries_figure(frame, columns={"cost_usd": "cost"}, unit="USD", kind="bar")
+    fig = plots.timeseries_figure(frame, columns=["cost_usd"], kind="bar")
     (bar,) = fig.data
-    assert bar.marker.color == plots.METRIC_COLORS["cost"] and bar.hovertemplate == "$%{y:,.2f}"
-    assert fig.layout.yaxis.title.text == "cost (USD)"
-    assert plots.axis_title("duration", "ms") == "duration (ms)"
-    assert plots.hovertemplate("count", period_s=3600) == "%{y:,.0f} / 1 h"
+    assert bar.marker.color == registry.colour("cost_usd") and bar.hovertemplate == "%{y:$,.2f}"  # d3: "-$6.29", sign first
+    assert fig.layout.yaxis.title.text == "Lambda cost (USD)"
+    assert plots.axis_title("duration", "duration_p99_ms") == "duration (ms)"
+    assert plots.axis_title("max concurrency", "concurrency_max") == "max concurrency (executions)"
+    assert registry.hovertemplate("invocations", period_s=3600) == "%{y:,.0f} / 1 h"
+    with pytest.raises(ValueError, match="one axis, one unit"):
+        plots.timeseries_figure(frame.assign(n=1.0), columns={"cost_usd": "cost_usd", "n": "invocations"})
 
 
 # --- the simulated account's incidents ----------------------------------------------------------------------------

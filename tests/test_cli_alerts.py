@@ -99,7 +99,7 @@ def test_transitions_over_the_range(monkeypatch):
     code, out, _ = run("alerts", "--transitions", "--format", "json")
     assert code == 0
     rows = json.loads(out)
-    assert rows and list(rows[0]) == ["timestamp", "severity", "rule", "account", "region", "function", "team", "from_state", "to_state", "value", "unit"]
+    assert rows and list(rows[0]) == ["timestamp", "severity", "rule", "account", "region", "function", "team", "metric", "from_state", "to_state", "value", "unit"]
     assert [r["timestamp"] for r in rows] == sorted((r["timestamp"] for r in rows), reverse=True)
     assert out == expected(fmt="json", transitions=True)
 

@@ -90,7 +90,7 @@ def test_advice_one_line_per_function_most_urgent_first():
     a = advise(f, firing, range_text="24h")
     assert list(a.columns) == list(ADVICE_SCHEMA)
     assert a[["function", "kind", "text"]].values.tolist() == [
-        ["slow", "timeout", "raise the timeout or make it faster: p99 duration 5.9 s is 98 % of its 6.0 s timeout"],
+        ["slow", "timeout", "raise the timeout or make it faster: p99 duration 5,900 ms is 98 % of its 6,000 ms timeout"],
         ["tight", "memory_high", "raise memory to 384 MB: it peaks at 97 % of its 256 MB"],
         ["burst", "throttles", "raise its reserved concurrency (10): 5 requests were throttled"],
         ["queue", "throttles", "reserve concurrency for it or ask AWS for a higher account limit: 1,234 requests were throttled"],

@@ -97,7 +97,7 @@ def test_hostile_values_are_text_in_the_html_and_verbatim_in_the_plain_text(tmp_
     text = render_text(d)
     for s in HOSTILE:
         assert s in text
-    assert f"[critical] {FUNCTION} (us-east-1) {RULE}: 50.0 % > 5.0 %" in text
+    assert f"[critical] {FUNCTION} (us-east-1) {RULE}: 50.00 % > 5.00 %" in text
     assert f"Spend unavailable: Cost Explorer: {PAYLOAD}" in text and f"  - Metrics missing: {PAYLOAD}" in text
     assert "&lt;" not in text and "&#34;" not in text  # not HTML-escaped
     assert not any(line.startswith("Bcc") for line in text.splitlines())  # CR/LF in a value became a space

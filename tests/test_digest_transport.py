@@ -111,7 +111,7 @@ def test_send_over_smtp_multipart_with_inline_images_and_csv_right_recipients_pe
         assert list(rows[0]) == list(FUNCTIONS_SCHEMA)
         assert len(rows) == n_rows
         # The same fact in both alternatives.
-        assert "error-rate: 25.0 % > 5.0 %" in text and "error-rate: 25.0 % &gt; 5.0 %" in html
+        assert "error-rate: 25.00 % > 5.00 %" in text and "error-rate: 25.00 % &gt; 5.00 %" in html
         assert "payments-checkout-api" in text and "payments-checkout-api" in html
 
     team_msg = team.message

@@ -80,20 +80,22 @@ def test_no_comparison_when_a_part_failed_in_one_period():
 
 
 @pytest.mark.parametrize(
-    ("unit", "value", "previous", "shown", "delta"),
+    ("metric", "value", "previous", "shown", "delta"),
     [
-        ("count", 0.0, 0.0, "0", "±0"),
-        ("count", 7.0, 0.0, "7", "+7"),
-        ("ms", 12_360.0, 10_000.0, "12.4 s", "+23.6 %"),
-        ("ms", 45.25, 50.0, "45.2 ms", "-9.5 %"),
-        ("usd", 1250.5, 1000.0, "$1,250.50", "+25.1 %"),
-        ("usd", 12.0, 0.0, "$12.00", "+$12.00"),
-        ("%", 0.5, 1.25, "0.50 %", "-0.75 pp"),
-        ("count", math.nan, 3.0, "—", None),
+        ("invocations", 0.0, 0.0, "0", "±0"),
+        ("throttles", 7.0, 0.0, "7", "+7"),
+        ("duration_p99_ms", 12_360.0, 10_000.0, "12.4 s", "+23.6 %"),
+        ("duration_p99_ms", 45.25, 50.0, "45.2 ms", "-9.5 %"),
+        ("duration_p99_ms", 450_384.0, 400_000.0, "7.5 min", "+12.6 %"),
+        ("spend_mtd", 1250.5, 1000.0, "$1,250.50", "+25.1 %"),
+        ("spend_mtd", 12.0, 0.0, "$12.00", "+$12.00"),
+        ("spend_mtd", -6.29, 0.0, "-$6.29", "-$6.29"),
+        ("error_rate", 0.5, 1.25, "0.50 %", "-0.75 pp"),
+        ("invocations", math.nan, 3.0, "—", None),
     ],
 )
-def test_tile_texts(unit, value, previous, shown, delta):
-    t = fleet.Tile("k", "K", value, previous, unit, "")
+def test_tile_texts(metric, value, previous, shown, delta):
+    t = fleet.Tile("k", "K", value, previous, metric, "")
     assert (t.value_text(), t.delta_text()) == (shown, delta)
 
 

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.alerts import ALARM, INSUFFICIENT_DATA, OK, evaluation
 from dashboard.figures import fleet
+from dashboard.web import columns
 from tests.apptest import APP, ROOT, run
 
 pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
@@ -53,7 +54,7 @@ def test_the_page_lists_what_fires_by_severity_with_links_to_the_rule_chart_and_
     firing = evaluation.alert_rows(got.report.states, range_text="24h")
     assert at.subheader[0].value == f"{len(firing)} firing"
     rows, trans = at.dataframe
-    frames_equal(rows.value, firing)
+    frames_equal(rows.value, columns.with_value_texts(firing))
     assert {("media-image-resizer", "memory-high"), ("legacy-importer", "no-invocations")} <= set(
         zip(rows.value["function"], rows.value["rule"], strict=True)
     )
@@ -62,7 +63,7 @@ def test_the_page_lists_what_fires_by_severity_with_links_to_the_rule_chart_and_
     )
     assert json.loads(rows.proto.columns)["link"]["type_config"] == {"type": "link", "display_text": fleet.FUNCTION_NAME}
     assert at.subheader[1].value == "Transitions in the range"
-    frames_equal(trans.value, evaluation.transition_rows(got.report, range_text="24h"))
+    frames_equal(trans.value, columns.with_value_texts(evaluation.transition_rows(got.report, range_text="24h")))
     assert len(trans.value) > 0 and (trans.value["from_state"] != INSUFFICIENT_DATA).any()
 
 
@@ -73,7 +74,7 @@ def test_filters_by_state_severity_team_and_rule():
     got = domain(at)
     states = got.report.states
     assert at.subheader[0].value == f"{len(states)} of {len(states)} states"
-    frames_equal(at.dataframe[0].value, evaluation.alert_rows(states, states_wanted=None, range_text="24h"))
+    frames_equal(at.dataframe[0].value, columns.with_value_texts(evaluation.alert_rows(states, states_wanted=None, range_text="24h")))
     shown = at.dataframe[0].value["state"].tolist()
     order = [ALARM, INSUFFICIENT_DATA, OK]
     assert shown == sorted(shown, key=order.index)  # firing first
@@ -83,7 +84,7 @@ def test_filters_by_state_severity_team_and_rule():
     run(at)
     rows = at.dataframe[0].value
     assert set(rows["rule"]) == {"memory-high"} and set(rows["team"]) == {"media"}
-    frames_equal(rows, evaluation.alert_rows(states, states_wanted=None, rules=["memory-high"], teams=["media"], range_text="24h"))
+    frames_equal(rows, columns.with_value_texts(evaluation.alert_rows(states, states_wanted=None, rules=["memory-high"], teams=["media"], range_text="24h")))
 
     at.multiselect(key="al_state").set_value([ALARM])
     at.multiselect(key="al_severity").set_value(["critical"])
@@ -103,4 +104,4 @@ def test_a_short_range_is_evaluated_over_a_day_and_says_so():
     ]
     rows = at.dataframe[0].value
     assert set(rows["region"]) == {"eu-west-1"} and rows["link"].str.contains("&range=1h&rule=").all()
-    frames_equal(rows, evaluation.alert_rows(got.report.states, range_text="1h"))
+    frames_equal(rows, columns.with_value_texts(evaluation.alert_rows(got.report.states, range_text="1h")))

@@ -110,6 +110,10 @@ def test_list_links_every_function_to_its_page_keeping_the_range():
     assert one["tags"] == "env=prod, service=checkout-api, team=payments" and one["team"] == "payments"
     (download,) = at.get("download_button")
     assert download.proto.label == "Download CSV"
+    (element,) = [d for d in at.dataframe if "link" in d.value.columns]
+    cols = json.loads(element.proto.columns)  # metric columns as the registry says, as on the Overview
+    assert cols["invocations"]["type_config"] == {"type": "number", "format": "%,.0f"}
+    assert (cols["timeout_s"]["label"], cols["timeout_s"]["type_config"]["format"]) == ("timeout", "%,.0f s")
 
 
 def test_search_covers_name_runtime_team_and_tags_and_filters_narrow():
@@ -191,7 +195,7 @@ def test_rule_link_highlights_the_rules_panel():
     states = table(at, "fn_states").set_index("rule")
     state = states.loc["duration-near-timeout", "state"]
     assert at.markdown[0].value.startswith(f"**{state}**")
-    assert md("p99 duration > 90 % of the timeout (5,400 ms)") in at.markdown[0].value
+    assert md("p99 duration > 90.00 % of the timeout (5,400 ms)") in at.markdown[0].value
     fig = spec(at)
     line = next(s for s in fig["layout"]["shapes"] if s["name"] == "threshold:duration-near-timeout")
     assert (line["y0"], line["line"]["width"], line["line"]["dash"]) == (5400, 3, "solid")

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.config import settings as settings_mod
 from dashboard.figures import fleet
+from dashboard.web import columns
 from tests.apptest import APP, run
 
 pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
@@ -60,7 +61,7 @@ def test_the_overview_is_the_default_page_and_shows_what_the_domain_computes():
     assert all(m.value != "—" for m in at.metric)
 
     firing, table = at.dataframe
-    frames_equal(firing.value, ov.firing)
+    frames_equal(firing.value, columns.with_value_texts(ov.firing))  # each value written in its metric's unit
     assert {("media-image-resizer", "memory-high"), ("legacy-importer", "no-invocations")} <= set(
         zip(firing.value["function"], firing.value["rule"], strict=True)
     )
@@ -71,6 +72,9 @@ def test_the_overview_is_the_default_page_and_shows_what_the_domain_computes():
     cols = column_config(table)
     assert cols["link"]["type_config"] == {"type": "link", "display_text": fleet.FUNCTION_NAME}
     assert cols["trend"]["type_config"] == {"type": "line_chart", "y_min": 0}
+    # metric columns as the registry says: invocations with thousands separators, as on the Functions list
+    assert cols["invocations"]["type_config"] == {"type": "number", "format": "%,.0f"} and cols["invocations"]["label"] == "invocations"
+    assert cols["duration_p99_ms"]["type_config"]["format"] == "%,.1f ms" and cols["memory_used_pct"]["type_config"]["type"] == "progress"
     (link,) = at.get("page_link")
     assert (link.proto.page, link.proto.query_string) == ("alerts", "range=24h")
     assert not at.error

@@ -1,7 +1,10 @@
 """Alert metrics: how each one is derived per period from the metrics and memory frames.
 
 Every alert metric is one value per rule period per function; NaN means "missing
-datapoint" (CloudWatch had none), which the rule's missing-data treatment handles.
+datapoint" (CloudWatch had none), which the rule's missing-data treatment handles. Which
+metrics there are, the frame each is read from, whether the guard applies and how periods
+combine are the metric registry's (``Metric.alert`` in :mod:`dashboard.figures.metrics`);
+:func:`derive` computes them as tabulated here.
 
 =============================  ========================================================  =========
 metric                         value per period                                          guard on
@@ -51,32 +54,16 @@ import numpy as np
 import pandas as pd
 
 from dashboard.config.settings import AlertRule
+from dashboard.figures.metrics import REGISTRY, Alerting
 
 __all__ = ["METRICS", "GUARDED", "Grid", "Source", "derive", "series_for", "DEFAULT_ACCOUNT_LIMIT"]
 
 DEFAULT_ACCOUNT_LIMIT = 1000  # Lambda's default concurrent-executions quota per account and region
 
-# metric → the source frame it is read from
-METRICS: dict[str, str] = {
-    "error_rate": "metrics",
-    "errors": "metrics",
-    "throttles": "metrics",
-    "throttle_rate": "metrics",
-    "duration_p99_ms": "metrics",
-    "duration_p99_timeout_share": "metrics",
-    "memory_utilization": "memory",
-    "cold_start_rate": "memory",
-    "no_invocations": "metrics",
-    "iterator_age_ms": "metrics",
-    "async_event_age_ms": "metrics",
-    "concurrency": "metrics",
-    "concurrency_account_share": "metrics",
-}
-GUARDED: frozenset[str] = frozenset(
-    {"error_rate", "throttle_rate", "duration_p99_ms", "duration_p99_timeout_share", "cold_start_rate"}
-)
-_COUNT_METRICS = frozenset({"errors", "throttles", "no_invocations"})
-_RATE_METRICS = frozenset({"error_rate", "throttle_rate", "cold_start_rate"})
+# The alert metrics and what the engine needs of each, from the metric registry (one definition per metric).
+_ALERTING: dict[str, Alerting] = {k: m.alert for k, m in REGISTRY.items() if m.alert is not None}
+METRICS: dict[str, str] = {k: a.frame for k, a in _ALERTING.items()}  # metric → the source frame it is read from
+GUARDED: frozenset[str] = frozenset(k for k, a in _ALERTING.items() if a.guarded)
 KEY = ["account", "region", "function"]
 _NS = 1_000_000_000
 
@@ -275,7 +262,7 @@ def derive(
     if len(bk.grid.starts) == 0:
         notes.append(f"the range is shorter than one {rule.period_s} s period")
         return Derived(np.empty((rows, 0)), None, tuple(notes))
-    if rule.metric in _RATE_METRICS or rule.metric in _COUNT_METRICS:
+    if _ALERTING[rule.metric].combine != "statistic":  # counts and rates: summed, rates recomputed from the sums
         how = "sum"
     else:
         how = _gauge_how(rule, notes)

@@ -43,7 +43,7 @@ from dashboard.alerts import (
     evaluate_all,
 )
 from dashboard.config.settings import AlertSettings, Settings
-from dashboard.present import links
+from dashboard.present import links, registry
 from dashboard.query import sources
 from dashboard.query.load import Query, unread_parts
 from dashboard.query.selection import Selection
@@ -54,7 +54,6 @@ __all__ = [
     "SINCE_HELP",
     "STATE_CHOICES",
     "SEVERITIES",
-    "METRIC_UNITS",
     "ALERT_SCHEMA",
     "TRANSITION_ROW_SCHEMA",
     "AlertsLoaded",
@@ -79,23 +78,6 @@ _STATE_ORDER = {state: i for i, state in enumerate(STATE_CHOICES)}
 SEVERITIES: tuple[str, ...] = tuple(SEVERITY_ORDER)
 KEY = ["account", "region", "function"]
 
-# The unit of a rule's value, threshold and last value, by alert metric.
-METRIC_UNITS: dict[str, str] = {
-    "error_rate": "%",
-    "errors": "errors",
-    "throttles": "throttles",
-    "throttle_rate": "%",
-    "duration_p99_ms": "ms",
-    "duration_p99_timeout_share": "% of timeout",
-    "memory_utilization": "% of memory",
-    "cold_start_rate": "%",
-    "no_invocations": "invocations",
-    "iterator_age_ms": "ms",
-    "async_event_age_ms": "ms",
-    "concurrency": "executions",
-    "concurrency_account_share": "% of account quota",
-}
-
 ALERT_SCHEMA: dict[str, str] = {
     "link": "string",  # functions?fn=account/region/name&range=...&rule=...: the chart that shows it
     "severity": "string",
@@ -111,7 +93,7 @@ ALERT_SCHEMA: dict[str, str] = {
     "last_value": "float64",
     "threshold": "float64",
     "comparison": "string",
-    "unit": "string",
+    "unit": "string",  # the registry's unit text of the metric: "%", "% of timeout", "errors", "ms"
     "note": "string",
     "unread": "boolean",  # its data could not be read: not evaluated
 }
@@ -124,6 +106,7 @@ TRANSITION_ROW_SCHEMA: dict[str, str] = {
     "region": "string",
     "function": "string",
     "team": "string",
+    "metric": "string",  # the rule's metric: the unit of value
     "from_state": "string",
     "to_state": "string",
     "value": "float64",
@@ -440,6 +423,11 @@ def _severity_rank(severity: pd.Series) -> pd.Series:
     return severity.map(SEVERITY_ORDER).fillna(len(SEVERITY_ORDER)).astype("int64")
 
 
+def _unit_texts(metrics: pd.Series) -> list[str]:
+    """Each alert metric's unit in words, as the registry says it ("" for a metric it does not know)."""
+    return [registry.unit_text(m) if isinstance(m, str) and m in registry.REGISTRY else "" for m in metrics]
+
+
 def _links(frame: pd.DataFrame, range_text: str | None) -> list[str]:
     return [
         links.function_link(str(a), str(r), str(f), range_text=range_text, rule=str(rule))
@@ -472,7 +460,7 @@ def alert_rows(
         return typed_frame([], ALERT_SCHEMA)
     s = s.assign(_state=s["state"].map(_STATE_ORDER).fillna(len(_STATE_ORDER)), _rank=_severity_rank(s["severity"]))
     s = s.sort_values(["_state", "_rank", "since", "account", "region", "function", "rule"], kind="stable").drop(columns=["_state", "_rank"])
-    s = s.assign(link=_links(s, range_text), unit=s["metric"].map(METRIC_UNITS).fillna(""))
+    s = s.assign(link=_links(s, range_text), unit=_unit_texts(s["metric"]))
     return typed_frame(s.reset_index(drop=True), ALERT_SCHEMA)
 
 
@@ -498,5 +486,5 @@ def transition_rows(
     if t.empty:
         return typed_frame([], TRANSITION_ROW_SCHEMA)
     t = t.sort_values(["timestamp", "account", "region", "function", "rule"], ascending=[False, True, True, True, True], kind="stable")
-    t = t.assign(link=_links(t, range_text), unit=t["metric"].map(METRIC_UNITS).fillna(""))
+    t = t.assign(link=_links(t, range_text), unit=_unit_texts(t["metric"]))
     return typed_frame(t.reset_index(drop=True), TRANSITION_ROW_SCHEMA)

@@ -59,7 +59,9 @@ from dashboard.figures.cost_report import function_costs
 from dashboard.figures.pricing import PriceBook, load_prices
 from dashboard.figures.rightsizing import recommend_memory
 from dashboard.figures.usage import summarize
+from dashboard.present import registry
 from dashboard.present.links import function_key
+from dashboard.present.registry import Unit
 from dashboard.query import sources
 from dashboard.query.load import Query
 from dashboard.query.selection import select
@@ -114,11 +116,8 @@ ALERTS_SCHEMA: dict[str, str] = {
     "comparison": "string",
     "note": "string",
 }
-MOVER_METRICS: dict[str, str] = {  # column → label
-    "invocations": "invocations",
-    "errors": "errors",
-    "duration_p99_ms": "p99 duration",
-    "est_cost_usd": "estimated cost",
+MOVER_METRICS: dict[str, str] = {  # column → its registry label
+    k: registry.label(k) for k in ("invocations", "errors", "duration_p99_ms", "est_cost_usd")
 }
 MOVERS_SCHEMA: dict[str, str] = {
     "metric": "string",  # a key of MOVER_METRICS
@@ -505,14 +504,7 @@ def top_movers(functions: pd.DataFrame, *, n: int) -> pd.DataFrame:
     return typed_frame(out.reset_index(drop=True), MOVERS_SCHEMA)
 
 
-def _fmt_ms(ms: float) -> str:
-    if ms >= 3_600_000:
-        return f"{ms / 3_600_000:.1f} h"
-    if ms >= 60_000:
-        return f"{ms / 60_000:.1f} min"
-    if ms >= 1000:
-        return f"{ms / 1000:.1f} s"
-    return f"{ms:.0f} ms"
+_ms = Unit.MILLISECONDS.format  # a duration in advice, as every surface writes it
 
 
 def _mb_step(mb: float) -> int:
@@ -572,7 +564,7 @@ def _advice_for(rec: Mapping, iter_age: float | None, iter_alarm: bool, range_te
         return (
             "timeout",
             0,
-            f"raise the timeout or make it faster: p99 duration {_fmt_ms(p99)} is {100 * p99 / timeout_ms:.0f} % of its {_fmt_ms(timeout_ms)} timeout",
+            f"raise the timeout or make it faster: p99 duration {_ms(p99)} is {100 * p99 / timeout_ms:.0f} % of its {_ms(timeout_ms)} timeout",
         )
     if mem_pct >= 90:
         return "memory_high", 1, f"raise memory to {_mb_step(mem_mb * 1.5)} MB: it peaks at {mem_pct:.0f} % of its {mem_mb:.0f} MB"
@@ -584,7 +576,7 @@ def _advice_for(rec: Mapping, iter_age: float | None, iter_alarm: bool, range_te
         where = rec.get("log_group") or f"/aws/lambda/{rec['function']}"
         return "errors", 3, f"read the errors in {where}: {err_rate:.1f} % of invocations failed ({errors:,.0f} errors)"
     if iter_alarm:
-        age = f" (iterator age {_fmt_ms(iter_age)})" if iter_age is not None and not math.isnan(iter_age) else ""
+        age = f" (iterator age {_ms(iter_age)})" if iter_age is not None and not math.isnan(iter_age) else ""
         return "iterator_age", 4, f"raise its batch size or parallelization factor: it falls behind its stream{age}"
     if expected_to_run:
         return "not_running", 4, "check its trigger or schedule: a rule expects it to run, and it is not being invoked"

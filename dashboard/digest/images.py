@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from dashboard.digest.compose import AlertChart, Spend
+from dashboard.present import registry
 
-__all__ = ["spend_chart", "alert_chart", "WIDTH_PX", "HEIGHT_PX", "UNITS"]
+__all__ = ["spend_chart", "alert_chart", "WIDTH_PX", "HEIGHT_PX"]
 
 WIDTH_PX, HEIGHT_PX = 600, 150  # CSS pixels; the PNG holds 2× that
 _DPI = 200
@@ -29,23 +30,6 @@ BAR = "#9fb3c8"
 LINE = "#2f6fb0"
 ALARM = "#c62828"
 BUDGET = "#b7791f"
-
-UNITS: dict[str, str] = {
-    "error_rate": "%",
-    "throttle_rate": "%",
-    "duration_p99_timeout_share": "% of timeout",
-    "memory_utilization": "% of memory",
-    "cold_start_rate": "%",
-    "concurrency_account_share": "% of limit",
-    "duration_p99_ms": "ms",
-    "iterator_age_ms": "ms",
-    "async_event_age_ms": "ms",
-    "errors": "errors",
-    "throttles": "throttles",
-    "no_invocations": "invocations",
-    "concurrency": "concurrent",
-}
-
 
 def _figure(*, right: float = 0.98, top: float = 0.88):
     from matplotlib.figure import Figure
@@ -146,12 +130,12 @@ def alert_chart(chart: AlertChart) -> bytes | None:
     lo = min(float(finite.min()) if finite.size else 0.0, chart.threshold, 0.0)
     ax.set_ylim(lo, hi * 1.15 if hi > 0 else 1.0)
     ax.set_xlim(idx.min(), idx.max())
-    unit = UNITS.get(chart.metric, "")
-    ax.set_ylabel(unit, color=MUTED, fontsize=6.5)
+    known = chart.metric in registry.REGISTRY
+    ax.set_ylabel(registry.unit_text(chart.metric) if known else "", color=MUTED, fontsize=6.5)
     ax.text(
         1.0,
         chart.threshold,
-        f" threshold {_short(chart.threshold)}",
+        f" threshold {registry.format(chart.metric, chart.threshold) if known else _short(chart.threshold)}",
         transform=ax.get_yaxis_transform(),
         color=ALARM,
         fontsize=6,

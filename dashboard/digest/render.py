@@ -36,7 +36,6 @@ import base64
 import functools
 import hashlib
 import io
-import math
 import re
 import secrets
 from collections.abc import Sequence
@@ -56,7 +55,9 @@ from markupsafe import escape
 
 from dashboard.digest.compose import MOVER_METRICS, NEW, ONGOING, RESOLVED, Digest
 from dashboard.digest.images import HEIGHT_PX, WIDTH_PX, alert_chart, spend_chart
+from dashboard.present import registry
 from dashboard.present.links import function_link
+from dashboard.present.registry import Unit
 
 __all__ = [
     "Image",
@@ -68,7 +69,6 @@ __all__ = [
     "build_message",
     "preview_html",
     "sanitize_header",
-    "fmt_value",
 ]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
@@ -78,8 +78,6 @@ CMP = {
     "LessThanThreshold": "<",
     "LessThanOrEqualToThreshold": "≤",
 }
-_PCT = {"error_rate", "throttle_rate", "duration_p99_timeout_share", "memory_utilization", "cold_start_rate", "concurrency_account_share"}
-_MS = {"duration_p99_ms", "iterator_age_ms", "async_event_age_ms"}
 SEV_COLOURS = {"critical": ("#ffffff", "#c62828"), "warning": ("#1f2933", "#f5c451"), "info": ("#1f2933", "#d9e2ec")}
 CHIP_OTHER = ("#1f2933", "#d9e2ec")  # a severity SEV_COLOURS does not know
 STATUS_TEXT = {
@@ -115,48 +113,9 @@ def sanitize_header(text: str, *, limit: int = 200) -> str:
     return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
 
 
-def _ms(ms: float) -> str:
-    if ms >= 3_600_000:
-        return f"{ms / 3_600_000:.1f} h"
-    if ms >= 60_000:
-        return f"{ms / 60_000:.1f} min"
-    if ms >= 1000:
-        return f"{ms / 1000:.2f} s"
-    return f"{ms:.0f} ms"
-
-
-def fmt_value(metric: str | None, v) -> str:
-    """A rule metric's value with its unit: ``25.3 %``, ``1.20 s``, ``1,234``; ``–`` when missing."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return "–"
-    if math.isnan(f):
-        return "–"
-    if metric in _PCT:
-        return f"{f:.1f} %"
-    if metric in _MS:
-        return _ms(f)
-    return f"{f:,.0f}" if abs(f) >= 10 or f == int(f) else f"{f:,.2f}"
-
-
-def _money(v: float | None) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"${v:,.2f}"
-
-
-def _mover(metric: str, v: float) -> str:
-    if metric == "est_cost_usd":
-        return f"${v:,.2f}" if abs(v) >= 0.01 else f"${v:,.4f}"
-    if metric == "duration_p99_ms":
-        return _ms(v)
-    return f"{v:,.0f}"
-
-
 def _signed(metric: str, v: float) -> str:
     sign = "+" if v > 0 else "−" if v < 0 else "±"
-    return sign + _mover(metric, abs(v))
+    return sign + registry.format(metric, abs(v))
 
 
 def _local(ts, tz: ZoneInfo, *, ref: datetime) -> str:
@@ -215,9 +174,9 @@ def _alert_sentence(rec: dict, tz: ZoneInfo, ref: datetime) -> tuple[str, str]:
     value, threshold = rec.get("value"), rec.get("threshold")
     if metric is not None and cmp_ and not pd.isna(threshold):
         shown = value if not pd.isna(value) else rec.get("last_value")
-        what = f"{rec['rule']}: {fmt_value(metric, shown)} {cmp_} {fmt_value(metric, threshold)}"
+        what = f"{rec['rule']}: {registry.value_text(metric, shown)} {cmp_} {registry.value_text(metric, threshold)}"
     else:
-        what = f"{rec['rule']}" + (f": {fmt_value(metric, value)}" if not pd.isna(value) else "")
+        what = f"{rec['rule']}" + (f": {registry.value_text(metric, value)}" if not pd.isna(value) else "")
     cat = rec["category"]
     if cat == RESOLVED:
         when = f"fired {_local(rec['since'], tz, ref=ref)}"
@@ -241,12 +200,12 @@ def _spend_sentence(d: Digest) -> str:
     if s.mtd_usd is None:
         return "Spend unavailable."
     month = pd.Timestamp(s.month_start).strftime("%B")
-    text = f"{_money(s.mtd_usd)} spent on Lambda in {month} so far"
+    text = f"{registry.format('spend_mtd', s.mtd_usd)} spent on Lambda in {month} so far"
     if s.forecast_usd is not None:
-        text += f"; forecast {_money(s.forecast_usd)} by the end of the month"
+        text += f"; forecast {registry.format('forecast_usd', s.forecast_usd)} by the end of the month"
     if s.budget_usd is not None:
         used = s.budget_used_pct
-        text += f"; budget {_money(s.budget_usd)} ({used:.0f} % used, {STATUS_TEXT[s.status]})"
+        text += f"; budget {Unit.USD.format(s.budget_usd)} ({used:.0f} % used, {STATUS_TEXT[s.status]})"
     return text + "."
 
 
@@ -337,8 +296,8 @@ def _movers(d: Digest) -> list[dict]:
             {
                 "label": MOVER_METRICS[m],
                 "function": _function(d, rec),
-                "before": _mover(m, rec["previous"]),
-                "now": _mover(m, rec["current"]),
+                "before": registry.format(m, rec["previous"]),
+                "now": registry.format(m, rec["current"]),
                 "change": f"{_signed(m, change)} {_pct(rec['change_pct'], '−')}",
                 "change_ascii": _pct(rec["change_pct"], "-"),
                 "colour": RED if worse else GREEN if better else INK,
@@ -366,7 +325,7 @@ def _view(d: Digest, images: Sequence[Image]) -> dict:
             {"label": "firing", "value": str(firing), "colour": RED if firing else INK},
             {"label": "new", "value": str(new), "colour": RED if new else INK},
             {"label": "resolved", "value": str(resolved), "colour": GREEN if resolved else INK},
-            {"label": "spend this month", "value": _money(d.spend.mtd_usd), "colour": RED if d.spend.status == "over" else INK},
+            {"label": "spend this month", "value": registry.format("spend_mtd", d.spend.mtd_usd), "colour": RED if d.spend.status == "over" else INK},
         ],
         "alert_groups": _alert_groups(d, tz),
         "alert_images": [by_key[k] for k in (_chart_cid_key(d, c.key) for c in d.charts) if k in by_key],
@@ -376,7 +335,7 @@ def _view(d: Digest, images: Sequence[Image]) -> dict:
         "range_text": d.range_text,
         "movers": _movers(d),
         "spend": {
-            "mtd": _money(d.spend.mtd_usd),
+            "mtd": registry.format("spend_mtd", d.spend.mtd_usd),
             "sentence": _spend_sentence(d),
             "note": d.spend.note or "",
             "image": by_key.get(_spend_cid_key(d)),

@@ -38,7 +38,8 @@ from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport, eva
 from dashboard.config.settings import ConfigError, Settings
 from dashboard.figures import spend as spend_figures
 from dashboard.figures.usage import TREND_POINTS, trend, usage
-from dashboard.present import links
+from dashboard.present import links, registry
+from dashboard.present.registry import Unit
 from dashboard.present.text import escape_markdown
 from dashboard.query import sources
 from dashboard.query.load import PREVIOUS_COLUMNS, Query
@@ -87,18 +88,27 @@ class Tile:
     """One headline number, its value in the previous period, and how to show both.
 
     ``value`` None means unknown (its source failed: ``error`` says why in one sentence);
-    ``previous`` None means no comparison. ``unit``: ``count``, ``%``, ``ms`` or ``usd``.
+    ``previous`` None means no comparison. ``metric`` is the registry key whose unit, format and
+    direction (which way is worse) the tile shows.
     """
 
     key: str
     label: str
     value: float | None
     previous: float | None
-    unit: str
+    metric: str
     help: str
     error: str | None = None
-    higher_is_worse: bool | None = True  # None: neither (the delta is shown grey)
     period: str = "previous period"
+
+    @property
+    def unit(self) -> Unit:
+        return registry.unit(self.metric)
+
+    @property
+    def higher_is_worse(self) -> bool | None:
+        """True: a rise is bad news; None: neither (the delta is shown grey)."""
+        return registry.higher_is_worse(self.metric)
 
     @property
     def delta(self) -> float | None:
@@ -107,7 +117,7 @@ class Tile:
         return float(self.value) - float(self.previous)  # type: ignore[arg-type]
 
     def value_text(self) -> str:
-        return "—" if _missing(self.value) else _fmt(float(self.value), self.unit)  # type: ignore[arg-type]
+        return registry.format(self.metric, self.value)
 
     def delta_text(self) -> str | None:
         """``+12.5 %`` (relative) for amounts, ``+0.40 pp`` for rates, or None without a comparison."""
@@ -115,10 +125,10 @@ class Tile:
         if d is None:
             return None
         prev = float(self.previous)  # type: ignore[arg-type]
-        if self.unit == "%":
+        if self.unit is Unit.PERCENT:
             return f"{d:+.2f} pp"
         if prev == 0:
-            return "±0" if d == 0 else f"+{_fmt(d, self.unit)}"
+            return "±0" if d == 0 else ("+" if d > 0 else "") + registry.format(self.metric, d)
         return f"{100.0 * d / prev:+.1f} %"
 
     @property
@@ -135,16 +145,10 @@ def _missing(v: float | None) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def _fmt(v: float, unit: str) -> str:
-    if unit == "%":
-        return f"{v:.2f} %"
-    if unit == "ms":
-        if abs(v) >= 10_000:
-            return f"{v / 1000:,.1f} s"
-        return f"{v:,.0f} ms" if abs(v) >= 100 else f"{v:.1f} ms"
-    if unit == "usd":
-        return f"${v:,.2f}"
-    return f"{v:,.0f}"
+def _title(metric: str) -> str:
+    """A tile's title: the registry's label, capitalised (``"Error rate"``)."""
+    label = registry.label(metric)
+    return label[:1].upper() + label[1:]
 
 
 def fleet_totals(frame: pd.DataFrame) -> dict[str, float | str | None]:
@@ -204,22 +208,22 @@ def health_tiles(
         return None if before is None else float(before[k])  # type: ignore[arg-type]
 
     slowest = now["slowest"]
-    slow = "" if slowest is None else f" Slowest: {escape_markdown(str(slowest))}, p99 {_fmt(float(now['slowest_p99_ms']), 'ms')}."  # type: ignore[arg-type]
+    slow = "" if slowest is None else f" Slowest: {escape_markdown(str(slowest))}, p99 {registry.format('duration_p99_ms', now['slowest_p99_ms'])}."
     return [
-        Tile("invocations", "Invocations", val("invocations"), prev("invocations"), "count",
+        Tile("invocations", _title("invocations"), val("invocations"), prev("invocations"), "invocations",
              "Invocations of the selected functions over the range (CloudWatch Invocations, Sum).",
-             current_error, None, period),
-        Tile("error_rate", "Error rate", val("error_rate"), prev("error_rate"), "%",
+             current_error, period),
+        Tile("error_rate", _title("error_rate"), val("error_rate"), prev("error_rate"), "error_rate",
              "Errors ÷ invocations over the range, all selected functions together (timeouts count as errors).",
-             current_error, True, period),
-        Tile("throttles", "Throttles", val("throttles"), prev("throttles"), "count",
+             current_error, period),
+        Tile("throttles", _title("throttles"), val("throttles"), prev("throttles"), "throttles",
              "Throttled requests over the range (CloudWatch Throttles, Sum); throttled requests are not invocations.",
-             current_error, True, period),
-        Tile("duration_p99", "Weighted p99", val("duration_p99_ms"), prev("duration_p99_ms"), "ms",
+             current_error, period),
+        Tile("duration_p99", "Weighted p99", val("duration_p99_ms"), prev("duration_p99_ms"), "duration_p99_ms",
              "p99 duration, invocation-weighted. Each function's p99 duration over the range, averaged with its invocations as weights: the p99 of the "
              "function a typical invocation ran in. Not a percentile of all invocations together (CloudWatch cannot "
              f"merge percentiles across functions).{slow}",
-             current_error, True, period),
+             current_error, period),
     ]
 
 
@@ -250,7 +254,7 @@ def spend_tile(this_month: sources.Loaded, last_month: sources.Loaded | None, *,
         + (" Recent days are Cost Explorer estimates until the bill is final." if est else "")
     )
     return Tile(
-        "spend_mtd", "Lambda spend MTD", value, previous, "usd", help_text, error, True,
+        "spend_mtd", _title("spend_mtd"), value, previous, "spend_mtd", help_text, error,
         f"{prev_start:%b} 1–{(prev_end - timedelta(days=1)).day}",
     )
 
@@ -313,8 +317,9 @@ TILE_ROW_SCHEMA: dict[str, str] = {
     "key": "string",  # invocations | error_rate | throttles | duration_p99 | spend_mtd
     "label": "string",
     "value": "float64",  # NaN / null: unknown (its source could not be read)
-    "unit": "string",  # count | % | ms | usd
+    "unit": "string",  # the registry unit's code (count, %, ms, USD)
     "previous": "float64",  # the previous period's value; null: no comparison
+    "metric": "string",  # the registry entry whose label, unit and format the tile shows (dashboard.figures.metrics)
 }
 FUNCTION_ROW_SCHEMA: dict[str, str] = {
     "function": "string",
@@ -334,7 +339,10 @@ FUNCTION_ROW_SCHEMA: dict[str, str] = {
 
 def tile_rows(tiles: Iterable[Tile]) -> pd.DataFrame:
     """The tiles as rows (:data:`TILE_ROW_SCHEMA`), for the CLI: the numbers the page shows, unformatted."""
-    return typed_frame([{"key": t.key, "label": t.label, "value": t.value, "unit": t.unit, "previous": t.previous} for t in tiles], TILE_ROW_SCHEMA)
+    return typed_frame(
+        [{"key": t.key, "label": t.label, "value": t.value, "unit": t.unit.code, "previous": t.previous, "metric": t.metric} for t in tiles],
+        TILE_ROW_SCHEMA,
+    )
 
 
 def function_rows(table: pd.DataFrame) -> pd.DataFrame:

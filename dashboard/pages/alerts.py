@@ -8,7 +8,7 @@ from dashboard.alerts import ALARM
 from dashboard.alerts.evaluation import SEVERITIES, SINCE_HELP, STATE_CHOICES, alert_rows, load_alerts, transition_rows
 from dashboard.config.settings import ConfigError
 from dashboard.figures.fleet import FUNCTION_NAME
-from dashboard.web import ui
+from dashboard.web import columns, ui
 
 sel = ui.selection()
 cfg = st.session_state["settings"]
@@ -54,18 +54,17 @@ if rows.empty:
         st.info("No alert matches these filters.")
 else:
     st.dataframe(
-        rows,
+        columns.with_value_texts(rows),  # each value in its rule's metric's unit, as the digest writes it
         hide_index=True,
         width="stretch",
         column_order=[
-            "link", "severity", "state", "rule", "region", "team", "since", "value", "last_value", "threshold", "unit", "comparison", "note",
+            "link", "severity", "state", "rule", "region", "team", "since", "value_text", "last_value_text", "threshold_text", "unit",
+            "comparison", "note",
         ],
         column_config={
             "link": st.column_config.LinkColumn("function", display_text=FUNCTION_NAME, help="Open the chart that shows it", pinned=True),
             "since": st.column_config.DatetimeColumn("since (UTC)", format="YYYY-MM-DD HH:mm", help=SINCE_HELP),
-            "value": st.column_config.NumberColumn("value", format="%.2f", help="The value that decided the entry into this state"),
-            "last_value": st.column_config.NumberColumn("last value", format="%.2f", help="The most recent datapoint"),
-            "threshold": st.column_config.NumberColumn(format="%.2f"),
+            **columns.value_text_columns(value_help="The value that decided the entry into this state"),
         },
     )
 
@@ -75,15 +74,15 @@ if trans.empty:
     st.info("No alert changed state in this range.")
 else:
     st.dataframe(
-        trans,
+        columns.with_value_texts(trans),
         hide_index=True,
         width="stretch",
-        column_order=["timestamp", "link", "severity", "rule", "region", "from_state", "to_state", "value", "unit"],
+        column_order=["timestamp", "link", "severity", "rule", "region", "from_state", "to_state", "value_text", "unit"],
         column_config={
             "timestamp": st.column_config.DatetimeColumn("at (UTC)", format="YYYY-MM-DD HH:mm"),
             "link": st.column_config.LinkColumn("function", display_text=FUNCTION_NAME, help="Open the chart that shows it"),
             "from_state": "from",
             "to_state": "to",
-            "value": st.column_config.NumberColumn("value", format="%.2f"),
+            **columns.value_text_columns(value_help="The value that decided the change"),
         },
     )

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.present import plots
+from dashboard.present import plots, registry
 from dashboard.present.tables import spreadsheet_safe
 from dashboard.present.text import escape_markdown as md
+from dashboard.web import columns, ui
 from dashboard.web import function_view as fv
-from dashboard.web import ui
 
 PAGE = "dashboard/pages/functions.py"
 
@@ -46,7 +46,7 @@ def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | Non
             st.markdown(
                 f"**{now['state']}**{since} · {md(condition)} "
                 f"· {r.rule.datapoints_to_alarm or r.rule.evaluation_periods} of {r.rule.evaluation_periods} periods of "
-                f"{plots.period_text(r.period_s)} · missing data: {r.rule.missing_data} · severity {r.rule.severity}"
+                f"{registry.period_text(r.period_s)} · missing data: {r.rule.missing_data} · severity {r.rule.severity}"
             )
 
     fig = view.figure(highlight_rule=highlight)
@@ -72,14 +72,17 @@ def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | Non
         st.caption("No alert rule applies to this function.")
     else:
         st.dataframe(
-            states,
+            columns.with_value_texts(states),  # each value in its rule's metric's unit, as on the Alerts page
             hide_index=True,
             width="stretch",
             key="fn_states",
+            column_order=[
+                "rule", "metric", "severity", "state", "since", "value_text", "last_value_text", "comparison", "threshold_text",
+                "period_s", "alarm_periods", "note",
+            ],
             column_config={
                 "since": st.column_config.DatetimeColumn("since (UTC)", format="YYYY-MM-DD HH:mm"),
-                "value": st.column_config.NumberColumn("deciding value", format="%.2f"),
-                "last_value": st.column_config.NumberColumn("last value", format="%.2f"),
+                **columns.value_text_columns(value_label="deciding value", value_help="The value that decided the entry into this state"),
                 "period_s": st.column_config.NumberColumn("period (s)", format="%d"),
                 "alarm_periods": st.column_config.NumberColumn("periods in ALARM", format="%d"),
             },
@@ -150,22 +153,9 @@ def show_list(sel: ui.Selection, cfg) -> None:
         key="fn_table",
         column_order=[c for c in fv.LIST_COLUMNS if c != "function"],
         column_config={
+            **columns.metric_columns(frame, progress=["memory_used_pct"]),
             "link": st.column_config.LinkColumn("function", display_text=r"fn=[^/&]+/[^/&]+/([^&]+)", help="Open the function's page"),
-            "trend": st.column_config.LineChartColumn("trend", y_min=0, color=plots.METRIC_COLORS["invocations"], help="Invocations over the range"),
-            "memory_mb": st.column_config.NumberColumn("memory (MB)", format="%d"),
-            "timeout_s": st.column_config.NumberColumn("timeout (s)", format="%d"),
-            "invocations": st.column_config.NumberColumn("invocations", format="localized"),
-            "errors": st.column_config.NumberColumn(format="localized"),
-            "error_rate": st.column_config.NumberColumn("error rate", format="%.2f %%"),
-            "throttles": st.column_config.NumberColumn(format="localized"),
-            "duration_avg_ms": st.column_config.NumberColumn("avg (ms)", format="%.1f"),
-            "duration_p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.1f"),
-            "duration_max_ms": st.column_config.NumberColumn("max (ms)", format="%.1f"),
-            "concurrency_max": st.column_config.NumberColumn("peak concurrency", format="%d"),
-            "cold_starts": st.column_config.NumberColumn("cold starts", format="%d"),
-            "max_memory_used_mb": st.column_config.NumberColumn("max memory (MB)", format="%d"),
-            "memory_used_pct": st.column_config.ProgressColumn("memory used", format="%.0f %%", min_value=0, max_value=100),
-            "billed_gb_seconds": st.column_config.NumberColumn("billed GB-s", format="%.1f"),
+            "trend": st.column_config.LineChartColumn("trend", y_min=0, color=registry.colour("invocations"), help="Invocations over the range"),
         },
     )
     csv = spreadsheet_safe(frame.drop(columns=["link", "trend"])).to_csv(index=False)  # a tag may be "=HYPERLINK(...)"

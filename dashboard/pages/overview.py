@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard.alerts.evaluation import SINCE_HELP
 from dashboard.figures.fleet import FUNCTION_NAME, load_overview
 from dashboard.query.sources import Loaded
-from dashboard.web import ui
+from dashboard.web import columns, ui
 
 sel = ui.selection()
 cfg = st.session_state["settings"]
@@ -82,15 +82,14 @@ else:
     counts = firing["severity"].value_counts()
     st.caption(" · ".join(f"{n} {sev}" for sev, n in counts.items()))
     st.dataframe(
-        firing,
+        columns.with_value_texts(firing),  # each value in its rule's metric's unit, as the digest writes it
         hide_index=True,
         width="stretch",
-        column_order=["link", "severity", "rule", "region", "team", "since", "value", "threshold", "unit"],
+        column_order=["link", "severity", "rule", "region", "team", "since", "value_text", "threshold_text", "unit"],
         column_config={
             "link": st.column_config.LinkColumn("function", display_text=FUNCTION_NAME, help="Open the chart that shows it"),
             "since": st.column_config.DatetimeColumn("since (UTC)", format="YYYY-MM-DD HH:mm", help=SINCE_HELP),
-            "value": st.column_config.NumberColumn("value", format="%.2f", help="The value that put it in ALARM"),
-            "threshold": st.column_config.NumberColumn(format="%.2f"),
+            **columns.value_text_columns(value_help="The value that put it in ALARM"),
         },
     )
 st.page_link(
@@ -117,14 +116,8 @@ else:
             "duration_p99_ms", "memory_used_pct", "alerts",
         ],
         column_config={
+            **columns.metric_columns(ov.table, progress=["memory_used_pct"]),
             "link": st.column_config.LinkColumn("function", display_text=FUNCTION_NAME, help="Open the function's page", pinned=True),
-            "invocations": st.column_config.NumberColumn(format="%d"),
             "trend": st.column_config.LineChartColumn("invocations over the range", y_min=0, width="medium"),
-            "errors": st.column_config.NumberColumn(format="%d"),
-            "error_rate": st.column_config.NumberColumn("error rate", format="%.2f %%"),
-            "throttles": st.column_config.NumberColumn(format="%d"),
-            "duration_p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.1f"),
-            "memory_used_pct": st.column_config.ProgressColumn("memory used", format="%.0f %%", min_value=0, max_value=100),
-            "alerts": st.column_config.NumberColumn("alerts firing", format="%d"),
         },
     )

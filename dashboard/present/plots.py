@@ -1,13 +1,14 @@
 """Charts: the one plotly look of Lambda Lens, the colour of every metric, and the figure builders.
 
-- :data:`METRIC_COLORS` — one colour per metric, the same on every page (Overview tiles and
-  tables, the function page, the Alerts page); :data:`REFERENCE_COLOR`,
-  :data:`SEVERITY_COLORS` and :data:`ALARM_FILL` for reference lines, thresholds and ALARM
+- Every metric's colour, label, unit, hover format and unit text are the metric registry's
+  (:mod:`dashboard.present.registry`), the same on every page; :data:`REFERENCE_COLOR`,
+  :data:`SEVERITY_COLORS` and :data:`ALARM_FILL` are for reference lines, thresholds and ALARM
   periods. The colours are mid-tones that read on Streamlit's light and dark backgrounds.
 - :func:`base_layout` — layout defaults (hover "x unified", margins, legend above the plot).
   Backgrounds, fonts and grid colours are left unset on purpose: pages draw with
   ``st.plotly_chart(fig, theme="streamlit")``, whose template follows the app's light or
-  dark theme. :func:`hovertemplate` and :func:`axis_title` put units on hover and on axes.
+  dark theme. Traces carry :func:`dashboard.present.registry.hovertemplate`; :func:`axis_title`
+  puts the unit on an axis.
 - :func:`function_figure` — one figure for one function: panels stacked on one shared time
   axis (invocations and errors with the error rate, duration avg/p50/p90/p99/max with the
   timeout, throttles with the throttle rate, concurrency with the reserved concurrency,
@@ -28,6 +29,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,7 +37,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.alerts import ALARM, DEFAULT_ACCOUNT_LIMIT, METRICS
+from dashboard.alerts import ALARM, DEFAULT_ACCOUNT_LIMIT
+from dashboard.present import registry
+from dashboard.present.registry import Unit, period_text
 
 if TYPE_CHECKING:
     from dashboard.alerts import Evaluation
@@ -43,17 +47,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METRIC_COLORS",
-    "METRIC_LABELS",
     "REFERENCE_COLOR",
     "SEVERITY_COLORS",
     "ALARM_FILL",
     "PANELS",
     "PanelSpec",
-    "color_for",
     "base_layout",
-    "hovertemplate",
     "axis_title",
-    "period_text",
     "panel_for_rule",
     "rule_condition",
     "alarm_periods",
@@ -66,133 +66,34 @@ __all__ = [
 
 # --- colours ----------------------------------------------------------------------------------------
 
-METRIC_COLORS: dict[str, str] = {
-    "invocations": "#3B82F6",  # blue
-    "errors": "#EF4444",  # red
-    "error_rate": "#F97316",  # orange
-    "throttles": "#F59E0B",  # amber
-    "throttle_rate": "#D97706",  # dark amber
-    "duration_avg_ms": "#0EA5E9",  # sky
-    "duration_p50_ms": "#22C55E",  # green
-    "duration_p90_ms": "#A78BFA",  # light violet
-    "duration_p99_ms": "#9333EA",  # purple
-    "duration_max_ms": "#DB2777",  # pink
-    "concurrency": "#06B6D4",  # cyan
-    "memory_used": "#10B981",  # emerald
-    "memory_used_mean": "#6EE7B7",  # light emerald
-    "memory_utilization": "#10B981",
-    "cold_starts": "#EC4899",  # pink
-    "cold_start_rate": "#EC4899",
-    "init_duration": "#BE185D",  # dark pink
-    "iterator_age": "#84CC16",  # lime
-    "async_event_age": "#65A30D",  # dark lime
-    "cost": "#EAB308",  # gold
-    "gb_seconds": "#8B5CF6",  # violet
-    "forecast": "#A16207",  # dark gold
-}
-# An alert metric → the colour of the metric it watches.
-_ALERT_METRIC_COLOR = {
-    "error_rate": "error_rate",
-    "errors": "errors",
-    "throttles": "throttles",
-    "throttle_rate": "throttle_rate",
-    "duration_p99_ms": "duration_p99_ms",
-    "duration_p99_timeout_share": "duration_p99_ms",
-    "memory_utilization": "memory_utilization",
-    "cold_start_rate": "cold_start_rate",
-    "no_invocations": "invocations",
-    "iterator_age_ms": "iterator_age",
-    "async_event_age_ms": "async_event_age",
-    "concurrency": "concurrency",
-    "concurrency_account_share": "concurrency",
-}
-METRIC_LABELS: dict[str, str] = {
-    "invocations": "invocations",
-    "errors": "errors",
-    "error_rate": "error rate",
-    "throttles": "throttles",
-    "throttle_rate": "throttle rate",
-    "duration_avg_ms": "avg",
-    "duration_p50_ms": "p50",
-    "duration_p90_ms": "p90",
-    "duration_p99_ms": "p99",
-    "duration_max_ms": "max",
-    "concurrency": "concurrency",
-    "memory_used": "max memory used",
-    "memory_used_mean": "mean memory used",
-    "memory_utilization": "memory used",
-    "cold_starts": "cold starts",
-    "cold_start_rate": "cold-start rate",
-    "init_duration": "init (mean)",
-    "iterator_age": "iterator age (max)",
-    "async_event_age": "async event age (max)",
-    "cost": "cost",
-    "gb_seconds": "GB-seconds",
-    "forecast": "forecast",
-    # alert metrics without a panel trace of their own name
-    "iterator_age_ms": "iterator age",
-    "async_event_age_ms": "async event age",
-    "duration_p99_timeout_share": "p99 duration / timeout",
-    "concurrency_account_share": "concurrency / account limit",
-    "no_invocations": "invocations",
-}
+# Every metric's colour, read from the registry. Kept as a mapping for dashboard.figures.cost_report, whose
+# spend chart asks it for "cost" (its name for Cost Explorer's cost_usd); new code asks registry.colour.
+METRIC_COLORS: Mapping[str, str] = MappingProxyType(
+    {**{k: registry.colour(k) for k in registry.REGISTRY}, "cost": registry.colour("cost_usd")}
+)
 REFERENCE_COLOR = "#94A3B8"  # slate: timeout, reserved concurrency, memory allocated
 SEVERITY_COLORS: dict[str, str] = {"critical": "#EF4444", "warning": "#F59E0B", "info": "#64748B"}
 ALARM_FILL = "#EF4444"
 ALARM_OPACITY = 0.14
 
-# How a value of each unit shows on hover (d3-format).
-_FORMATS: dict[str, str] = {"count": ",.0f", "executions": ",.0f", "ms": ",.2f", "%": ".2f", "MB": ",.1f", "USD": ",.2f", "GB-s": ",.1f"}
+
+# --- layout, units ------------------------------------------------------------------------------------
 
 
-def color_for(metric: str) -> str:
-    """The colour of ``metric`` (a :data:`METRIC_COLORS` key or an alert metric name)."""
-    if metric in METRIC_COLORS:
-        return METRIC_COLORS[metric]
-    if metric in _ALERT_METRIC_COLOR:
-        return METRIC_COLORS[_ALERT_METRIC_COLOR[metric]]
-    raise KeyError(f"no colour for metric {metric!r}")
-
-
-# --- layout, units, hover ----------------------------------------------------------------------------
-
-
-def period_text(period_s: int | None) -> str:
-    """``60`` → ``"1 min"``, ``3600`` → ``"1 h"``, ``86400`` → ``"1 d"``."""
-    if not period_s:
-        return "period"
-    if period_s % 86400 == 0:
-        return f"{period_s // 86400} d"
-    if period_s % 3600 == 0:
-        return f"{period_s // 3600} h"
-    if period_s % 60 == 0:
-        return f"{period_s // 60} min"
-    return f"{period_s} s"
-
-
-def hovertemplate(unit: str, *, period_s: int | None = None, fmt: str | None = None) -> str:
-    """The value with its unit, unrounded to the axis ticks: ``"%{y:,.2f} ms"``; counts say per what period."""
-    f = fmt or _FORMATS.get(unit, ",.2f")
-    if unit == "count":
-        suffix = f" / {period_text(period_s)}" if period_s else ""
-        return f"%{{y:{f}}}{suffix}"
-    if unit == "USD":
-        return f"$%{{y:{f}}}"
-    return f"%{{y:{f}}} {unit}"
-
-
-def axis_title(what: str, unit: str, *, period_s: int | None = None) -> str:
-    """``"duration (ms)"``; a count gets its period: ``"invocations / 1 min"``."""
-    if unit == "count":
+def axis_title(what: str, metric: str, *, period_s: int | None = None) -> str:
+    """``what`` with the unit of ``metric``: ``"duration (ms)"``; a count per period gets its period
+    (``"invocations / 1 min"``), another count what it counts (``"max concurrency (executions)"``)."""
+    m = registry.entry(metric)
+    if m.unit is Unit.COUNT and m.per_period:
         return f"{what} / {period_text(period_s)}" if period_s else what
-    return f"{what} ({unit})"
+    return f"{what} ({registry.unit_text(metric)})"
 
 
 def base_layout(*, height: int | None = None, showlegend: bool = True, x_title: str | None = "time (UTC)") -> dict[str, Any]:
     """Layout defaults every chart shares; apply with ``fig.update_layout(**base_layout())``.
 
     No background, font or grid colour: Streamlit's theme (``theme="streamlit"``) sets them
-    for light and dark mode; the traces carry :data:`METRIC_COLORS`.
+    for light and dark mode; the traces carry their metric's registry colour.
     """
     out: dict[str, Any] = {
         "hovermode": "x unified",
@@ -214,21 +115,21 @@ def _trace(
     y: Any,
     *,
     metric: str,
-    unit: str,
     period_s: int | None = None,
     name: str | None = None,
     kind: str = "line",
     dash: str | None = None,
     legendgroup: str | None = None,
 ) -> go.BaseTraceType:
-    color = color_for(metric)
+    """A trace of ``metric`` (a registry key) in its colour, named and hovered as the registry says."""
+    color = registry.colour(metric)
     common = {
         "x": x,
         "y": y,
-        "name": name or METRIC_LABELS.get(metric, metric),
-        "hovertemplate": hovertemplate(unit, period_s=period_s),
+        "name": name or registry.short_label(metric),
+        "hovertemplate": registry.hovertemplate(metric, period_s=period_s),
         "legendgroup": legendgroup,
-        "meta": {"metric": metric, "unit": unit},
+        "meta": {"metric": metric, "unit": registry.unit(metric).code},
     }
     if kind == "bar":
         return go.Bar(marker={"color": color, "line": {"width": 0}}, **common)
@@ -240,67 +141,52 @@ def _trace(
 
 @dataclass(frozen=True)
 class PanelSpec:
-    """One panel of the function figure: its title, the unit of each y axis, and the sentence when empty."""
+    """One panel of the function figure: its title, the metrics drawn on each y axis, and the sentence when empty.
+
+    ``metrics`` and ``secondary`` are registry keys (the frames' column names); an axis is in the unit of
+    its first metric, and an alert rule goes on the panel that draws the figure it watches.
+    """
 
     key: str
     title: str
-    unit: str
     y_title: str
-    secondary_unit: str | None = None
+    metrics: tuple[str, ...]
+    secondary: tuple[str, ...] = ()
     secondary_title: str | None = None
     empty: str = ""
     optional: bool = False  # published for some functions only: no sentence when missing
 
+    @property
+    def unit(self) -> Unit:
+        return registry.unit(self.metrics[0])
+
+    @property
+    def secondary_unit(self) -> Unit | None:
+        return registry.unit(self.secondary[0]) if self.secondary else None
+
+
+_DURATIONS = ("duration_avg_ms", "duration_p50_ms", "duration_p90_ms", "duration_p99_ms", "duration_max_ms")
 
 PANELS: tuple[PanelSpec, ...] = (
-    PanelSpec("invocations", "Invocations and errors", "count", "invocations", "%", "error rate", "No invocations in this range."),
-    PanelSpec("duration", "Duration", "ms", "duration", empty="No duration data in this range (no invocations)."),
-    PanelSpec("throttles", "Throttles", "count", "throttles", "%", "throttle rate", "No throttles in this range."),
-    PanelSpec("concurrency", "Concurrent executions", "executions", "max concurrency", empty="No concurrency data in this range."),
+    PanelSpec("invocations", "Invocations and errors", "invocations", ("invocations", "errors"), ("error_rate",), "error rate", "No invocations in this range."),
+    PanelSpec("duration", "Duration", "duration", _DURATIONS, empty="No duration data in this range (no invocations)."),
+    PanelSpec("throttles", "Throttles", "throttles", ("throttles",), ("throttle_rate",), "throttle rate", "No throttles in this range."),
+    PanelSpec("concurrency", "Concurrent executions", "max concurrency", ("concurrency_max",), empty="No concurrency data in this range."),
     PanelSpec(
         "memory",
         "Memory used vs allocated",
-        "MB",
         "memory",
+        ("used_mb_max", "used_mb_mean"),
         empty="No memory figures in this range (no REPORT lines and no Lambda Insights data).",
     ),
-    PanelSpec("cold_starts", "Cold starts and init duration", "count", "cold starts", "ms", "init", "No cold starts in this range."),
-    PanelSpec("iterator_age", "Iterator age", "ms", "iterator age", empty="No iterator age data in this range.", optional=True),
-    PanelSpec("async_event_age", "Async event age", "ms", "async event age", empty="No async event age data in this range.", optional=True),
+    PanelSpec("cold_starts", "Cold starts and init duration", "cold starts", ("cold_starts",), ("init_ms_mean",), "init", "No cold starts in this range."),
+    PanelSpec("iterator_age", "Iterator age", "iterator age", ("iterator_age_max_ms",), empty="No iterator age data in this range.", optional=True),
+    PanelSpec(
+        "async_event_age", "Async event age", "async event age", ("async_event_age_max_ms",), empty="No async event age data in this range.", optional=True
+    ),
 )
 _PANEL = {p.key: p for p in PANELS}
 _PANEL_SOURCE = {p.key: "memory" if p.key in ("memory", "cold_starts") else "metrics" for p in PANELS}
-
-# Alert metric → (panel, on its secondary axis). cold_start_rate has no axis of its own: it gets a rule panel.
-_RULE_PANEL: dict[str, tuple[str, bool]] = {
-    "errors": ("invocations", False),
-    "no_invocations": ("invocations", False),
-    "error_rate": ("invocations", True),
-    "throttles": ("throttles", False),
-    "throttle_rate": ("throttles", True),
-    "duration_p99_ms": ("duration", False),
-    "duration_p99_timeout_share": ("duration", False),
-    "concurrency": ("concurrency", False),
-    "concurrency_account_share": ("concurrency", False),
-    "memory_utilization": ("memory", False),
-    "iterator_age_ms": ("iterator_age", False),
-    "async_event_age_ms": ("async_event_age", False),
-}
-_RULE_UNITS: dict[str, str] = {
-    "error_rate": "%",
-    "errors": "count",
-    "throttles": "count",
-    "throttle_rate": "%",
-    "duration_p99_ms": "ms",
-    "duration_p99_timeout_share": "%",
-    "memory_utilization": "%",
-    "cold_start_rate": "%",
-    "no_invocations": "count",
-    "iterator_age_ms": "ms",
-    "async_event_age_ms": "ms",
-    "concurrency": "executions",
-    "concurrency_account_share": "%",
-}
 _OPS = {
     "GreaterThanThreshold": ">",
     "GreaterThanOrEqualToThreshold": "≥",
@@ -309,12 +195,24 @@ _OPS = {
 }
 
 
+def _fixed_panel(metric: str) -> tuple[str, bool] | None:
+    """(panel, on its secondary axis) of the panel drawing what ``metric`` watches; None when no panel does
+    (cold_start_rate: its rule gets a panel of its own)."""
+    watched = registry.watches(metric)
+    for p in PANELS:
+        if watched in p.metrics:
+            return p.key, False
+        if watched in p.secondary:
+            return p.key, True
+    return None
+
+
 def _rule_panel_key(rule: AlertRule) -> str:
     return f"rule:{rule.name}"
 
 
 def rule_condition(rule: AlertRule, *, config: Mapping[str, Any] | None = None, account_limit: int = DEFAULT_ACCOUNT_LIMIT) -> str:
-    """The rule's condition in words, with shares also in the panel's unit: ``"p99 > 90 % of timeout (5,400 ms)"``."""
+    """The rule's condition in words, with shares also in the panel's unit: ``"p99 duration > 90.00 % of the timeout (5,400 ms)"``."""
     _, _, _, label = panel_for_rule(rule, config=config or {}, account_limit=account_limit)
     return label.split(": ", 1)[1]
 
@@ -328,31 +226,29 @@ def panel_for_rule(
     timeout → 5,400 ms on the duration panel; ``memory_utilization`` 90 % of 256 MB →
     230.4 MB; ``concurrency_account_share`` 80 % of 1,000 → 800 executions. ``y`` is None when
     the conversion lacks its base (no timeout or memory size known). ``label`` is
-    ``"<rule name>: <condition>"``.
+    ``"<rule name>: <condition>"``, every number written as the registry writes it.
     """
+    metric = rule.metric
     thr = float(rule.threshold)
     op = _OPS[rule.comparison]
-    unit = _RULE_UNITS[rule.metric]
-    per = f" per {period_text(rule.period_s)}" if unit == "count" else ""
-    shown = f"{thr:g}{'' if unit == 'count' else ' ' + unit}{per}"
-    condition = f"{METRIC_LABELS.get(rule.metric, rule.metric.replace('_', ' '))} {op} {shown}"
-    panel, secondary = _RULE_PANEL.get(rule.metric, (_rule_panel_key(rule), False))
+    shown = registry.format(metric, thr)
+    if registry.summed(metric):
+        shown += f" per {period_text(rule.period_s)}"
+    condition = f"{registry.label(metric)} {op} {shown}"
+    panel, secondary = _fixed_panel(metric) or (_rule_panel_key(rule), False)
     y: float | None = thr
-    if rule.metric == "duration_p99_timeout_share":
+    if metric == "duration_p99_timeout_share":
         timeout_s = _num(config.get("timeout_s"))
         y = None if timeout_s is None else thr / 100.0 * timeout_s * 1000.0
-        condition = f"p99 duration {op} {thr:g} % of the timeout" + ("" if y is None else f" ({y:,.0f} ms)")
-    elif rule.metric == "duration_p99_ms":
-        condition = f"p99 duration {op} {thr:,g} ms"
-    elif rule.metric == "memory_utilization":
+        condition = f"p99 duration {op} {shown} of the timeout" + ("" if y is None else f" ({registry.format('duration_p99_ms', y)})")
+    elif metric == "memory_utilization":
         mb = _num(config.get("memory_mb"))
         y = None if mb is None else thr / 100.0 * mb
-        condition = f"memory used {op} {thr:g} % of the allocation" + ("" if mb is None or y is None else f" ({y:,.1f} of {mb:,.0f} MB)")
-    elif rule.metric == "concurrency_account_share":
+        of = "" if mb is None or y is None else f" ({registry.format('used_mb_max', y)} of {registry.format('memory_mb', mb)})"
+        condition = f"memory used {op} {shown} of the allocation{of}"
+    elif metric == "concurrency_account_share":
         y = thr / 100.0 * float(account_limit)
-        condition = f"concurrency {op} {thr:g} % of the account limit ({y:,.0f})"
-    elif rule.metric == "no_invocations":
-        condition = f"invocations {op} {shown}"
+        condition = f"concurrency {op} {shown} of the account limit ({registry.format('concurrency_max', y)})"
     return panel, secondary, y, f"{rule.name}: {condition}"
 
 
@@ -414,9 +310,6 @@ def _has(frame: pd.DataFrame | None, columns: Iterable[str], *, positive: bool =
     return False
 
 
-_DURATIONS = ("duration_avg_ms", "duration_p50_ms", "duration_p90_ms", "duration_p99_ms", "duration_max_ms")
-
-
 def _panel_has_data(key: str, metrics: pd.DataFrame | None, memory: pd.DataFrame | None) -> bool:
     if key == "invocations":
         return _has(metrics, ["invocations", "errors"], positive=True)
@@ -439,7 +332,7 @@ def _panel_has_data(key: str, metrics: pd.DataFrame | None, memory: pd.DataFrame
 
 def _rule_panels(rules: Sequence[Any]) -> list[Any]:
     """The rule evaluations that need a panel of their own (a metric no fixed panel has an axis for)."""
-    return [r for r in rules if r.rule.metric not in _RULE_PANEL]
+    return [r for r in rules if _fixed_panel(r.rule.metric) is None]
 
 
 def _visible(series: pd.Series | None, x_range: tuple[datetime, datetime] | None) -> pd.Series:
@@ -489,7 +382,7 @@ def empty_notes(
     highlighted_panel = None
     for r in rules:
         if r.rule.name == highlight_rule:
-            highlighted_panel = _RULE_PANEL.get(r.rule.metric, (_rule_panel_key(r.rule), False))[0]
+            highlighted_panel = (_fixed_panel(r.rule.metric) or (_rule_panel_key(r.rule), False))[0]
     notes: list[str] = []
     for p in PANELS:
         if p.key in drawn or _PANEL_SOURCE[p.key] in skip:
@@ -502,8 +395,9 @@ def empty_notes(
         notes.append(p.empty)
     for r in _rule_panels(rules):
         key = _rule_panel_key(r.rule)
-        if key not in drawn and METRICS[r.rule.metric] not in skip:
-            what = METRIC_LABELS.get(r.rule.metric, r.rule.metric)
+        alerting = registry.entry(r.rule.metric).alert
+        if key not in drawn and (alerting is None or alerting.frame not in skip):
+            what = registry.label(r.rule.metric)
             notes.append(f"No {what} data for rule {r.rule.name} in this range.")
     return notes
 
@@ -563,9 +457,9 @@ def function_figure(
             specs.append(_PANEL[k])
         else:
             r = rule_by_panel[k].rule
-            unit = _RULE_UNITS[r.metric]
-            what = METRIC_LABELS.get(r.metric, r.metric)
-            specs.append(PanelSpec(k, f"{what.capitalize()} (rule {r.name}, per {period_text(int(rule_by_panel[k].series.attrs.get('period_s') or r.period_s))})", unit, what))
+            what = registry.label(r.metric)
+            per = period_text(int(rule_by_panel[k].series.attrs.get("period_s") or r.period_s))
+            specs.append(PanelSpec(k, f"{what.capitalize()} (rule {r.name}, per {per})", what, (r.metric,)))
     titles = [("▶ " if s.key == highlighted else "") + s.title for s in specs]
     fig = make_subplots(
         rows=len(specs),
@@ -590,16 +484,16 @@ def function_figure(
         add = _adder(fig, row)
         if s.key == "invocations":
             x, inv, err = _x(m), _col(m, "invocations"), _col(m, "errors")
-            add(_trace(x, inv, metric="invocations", unit="count", period_s=period))
-            add(_trace(x, err, metric="errors", unit="count", period_s=period))
-            add(_trace(x, _rate(err, inv), metric="error_rate", unit="%", dash="dot"), secondary=True)
+            add(_trace(x, inv, metric="invocations", period_s=period))
+            add(_trace(x, err, metric="errors", period_s=period))
+            add(_trace(x, _rate(err, inv), metric="error_rate", dash="dot"), secondary=True)
         elif s.key == "duration":
             x = _x(m)
             for c in _DURATIONS:
-                add(_trace(x, _col(m, c), metric=c, unit="ms"))
+                add(_trace(x, _col(m, c), metric=c))
             timeout_s = _num(config.get("timeout_s"))
             if timeout_s is not None:
-                _reference(lines, row, timeout_s * 1000.0, "timeout", f"timeout {timeout_s * 1000.0:,.0f} ms")
+                _reference(lines, row, timeout_s * 1000.0, "timeout", f"timeout {Unit.MILLISECONDS.format(timeout_s * 1000.0)}")
                 values = np.concatenate([_col(m, c) for c in _DURATIONS])
                 values = values[np.isfinite(values) & (values > 0)]
                 if values.size and timeout_s * 1000.0 > OFF_SCALE * values.max():
@@ -607,33 +501,33 @@ def function_figure(
                     fig.update_yaxes(type="log", tickvals=_ticks_125(values.min(), timeout_s * 1000.0), tickformat=",~r", row=row, col=1)
         elif s.key == "throttles":
             x, thr, inv = _x(m), _col(m, "throttles"), _col(m, "invocations")
-            add(_trace(x, thr, metric="throttles", unit="count", period_s=period, kind="bar"))
-            add(_trace(x, _rate(thr, np.nan_to_num(inv, nan=0.0) + np.nan_to_num(thr, nan=0.0)), metric="throttle_rate", unit="%", dash="dot"), secondary=True)
+            add(_trace(x, thr, metric="throttles", period_s=period, kind="bar"))
+            add(_trace(x, _rate(thr, np.nan_to_num(inv, nan=0.0) + np.nan_to_num(thr, nan=0.0)), metric="throttle_rate", dash="dot"), secondary=True)
         elif s.key == "concurrency":
-            add(_trace(_x(m), _col(m, "concurrency_max"), metric="concurrency", unit="executions", name="concurrent executions (max)"))
+            add(_trace(_x(m), _col(m, "concurrency_max"), metric="concurrency_max"))
             reserved = _num(config.get("reserved_concurrency"))
             if reserved is not None:
-                _reference(lines, row, reserved, "reserved concurrency", f"reserved concurrency {reserved:,.0f}")
+                _reference(lines, row, reserved, "reserved concurrency", f"reserved concurrency {registry.format('concurrency_max', reserved)}")
         elif s.key == "memory":
             x = _x(mem)
-            add(_trace(x, _col(mem, "used_mb_max"), metric="memory_used", unit="MB"))
+            add(_trace(x, _col(mem, "used_mb_max"), metric="used_mb_max"))
             if np.isfinite(_col(mem, "used_mb_mean")).any():
-                add(_trace(x, _col(mem, "used_mb_mean"), metric="memory_used_mean", unit="MB", dash="dot"))
+                add(_trace(x, _col(mem, "used_mb_mean"), metric="used_mb_mean", dash="dot"))
             size = _num(config.get("memory_mb"))
             if size is not None:
-                _reference(lines, row, size, "memory allocated", f"memory allocated {size:,.0f} MB")
+                _reference(lines, row, size, "memory allocated", f"memory allocated {registry.format('memory_mb', size)}")
         elif s.key == "cold_starts":
             x = _x(mem)
-            add(_trace(x, _col(mem, "cold_starts"), metric="cold_starts", unit="count", period_s=period, kind="bar"))
+            add(_trace(x, _col(mem, "cold_starts"), metric="cold_starts", period_s=period, kind="bar"))
             init = _col(mem, "init_ms_mean")
             if np.isfinite(init).any():
-                t = _trace(x, init, metric="init_duration", unit="ms")
-                t.update(mode="markers", marker={"color": color_for("init_duration"), "size": 4})  # sparse: bins without a cold start have none
+                t = _trace(x, init, metric="init_ms_mean")
+                t.update(mode="markers", marker={"color": registry.colour("init_ms_mean"), "size": 4})  # sparse: bins without a cold start have none
                 add(t, secondary=True)
         elif s.key == "iterator_age":
-            add(_trace(_x(m), _col(m, "iterator_age_max_ms"), metric="iterator_age", unit="ms"))
+            add(_trace(_x(m), _col(m, "iterator_age_max_ms"), metric="iterator_age_max_ms"))
         elif s.key == "async_event_age":
-            add(_trace(_x(m), _col(m, "async_event_age_max_ms"), metric="async_event_age", unit="ms"))
+            add(_trace(_x(m), _col(m, "async_event_age_max_ms"), metric="async_event_age_max_ms"))
         else:  # a rule panel: the rule's own series, as the engine evaluated it
             r = rule_by_panel[s.key]
             series = _visible(r.series, x_range)
@@ -642,17 +536,16 @@ def function_figure(
                     pd.DatetimeIndex(series.index),
                     series.to_numpy(),
                     metric=r.rule.metric,
-                    unit=s.unit,
                     period_s=int(r.series.attrs.get("period_s") or r.rule.period_s),
-                    name=f"{METRIC_LABELS.get(r.rule.metric, r.rule.metric)} ({r.rule.name})",
+                    name=f"{registry.label(r.rule.metric)} ({r.rule.name})",
                 )
             )
-        fig.update_yaxes(title_text=axis_title(s.y_title, s.unit, period_s=period), row=row, col=1, secondary_y=False)
-        if s.secondary_unit is not None:
+        fig.update_yaxes(title_text=axis_title(s.y_title, s.metrics[0], period_s=period), row=row, col=1, secondary_y=False)
+        if s.secondary:
             fig.update_yaxes(
-                title_text=axis_title(s.secondary_title or "", s.secondary_unit), row=row, col=1, secondary_y=True, showgrid=False, rangemode="tozero"
+                title_text=axis_title(s.secondary_title or "", s.secondary[0]), row=row, col=1, secondary_y=True, showgrid=False, rangemode="tozero"
             )
-        if s.unit in ("count", "executions", "MB", "%"):
+        if s.unit in (Unit.COUNT, Unit.MEGABYTES, Unit.PERCENT):
             fig.update_yaxes(rangemode="tozero", row=row, col=1, secondary_y=False)
 
     # thresholds and ALARM periods, on the panel of each rule's metric
@@ -675,7 +568,7 @@ def function_figure(
                     3.0 if strong else 1.2,
                     "solid" if strong else "dash",
                     "end",
-                    f"{r.rule.name} at {y:,.4g}",
+                    f"{r.rule.name} at {registry.format(registry.watches(r.rule.metric), y)}",
                 )
             )
         period = int(r.series.attrs.get("period_s") or r.rule.period_s) if r.series is not None else r.rule.period_s
@@ -832,7 +725,6 @@ def _draw_lines(fig: go.Figure, lines: list[_Line], titles: dict[int, str], has_
 # --- sparklines and simple charts ------------------------------------------------------------------------
 
 KEY = ["account", "region", "function"]
-_SUM_COLUMNS = frozenset({"invocations", "errors", "throttles", "cold_starts", "reports", "billed_ms_sum", "gb_seconds"})
 
 
 def sparkline_values(
@@ -856,7 +748,7 @@ def sparkline_values(
     where there is none. ``functions`` (account, region, function rows) adds the
     functions without data (all zeros / NaN). Returns account, region, function, ``name``.
     """
-    how = how or ("sum" if column in _SUM_COLUMNS else "max")
+    how = how or ("sum" if registry.summed(column) else "max")
     if how not in ("sum", "max", "mean"):
         raise ValueError(f"how must be sum, max or mean, not {how!r}")
     keys = pd.DataFrame(columns=KEY)
@@ -910,7 +802,6 @@ def timeseries_figure(
     frame: pd.DataFrame,
     *,
     columns: Mapping[str, str] | Sequence[str],
-    unit: str,
     title: str | None = None,
     x: str = "timestamp",
     kind: str = "line",
@@ -918,22 +809,28 @@ def timeseries_figure(
     y_title: str | None = None,
     height: int = 300,
 ) -> go.Figure:
-    """One panel of a few columns of ``frame`` over ``x``, each in its metric's colour.
+    """One panel of a few columns of ``frame`` over ``x``, each in its metric's colour and unit.
 
-    ``columns`` maps a frame column to its metric (a :data:`METRIC_COLORS` key), or lists
-    columns named like metrics. ``kind`` is ``line``, ``bar`` or ``stacked`` (stacked bars).
+    ``columns`` maps a frame column to its metric (a registry key), or lists columns named like
+    metrics; the metrics share one unit (the axis's). ``kind`` is ``line``, ``bar`` or ``stacked``
+    (stacked bars).
     """
     mapping = dict(columns) if isinstance(columns, Mapping) else {c: c for c in columns}
+    units = {registry.unit(m) for m in mapping.values()}
+    if len(units) > 1:
+        raise ValueError(f"one axis, one unit: {', '.join(sorted(u.code for u in units))} given")
     fig = go.Figure()
     xs = frame[x] if x in frame else frame.index
     for col, metric in mapping.items():
-        fig.add_trace(_trace(xs, _col(frame, col), metric=metric, unit=unit, period_s=period_s, kind="bar" if kind in ("bar", "stacked") else "line"))
+        fig.add_trace(_trace(xs, _col(frame, col), metric=metric, period_s=period_s, kind="bar" if kind in ("bar", "stacked") else "line"))
     fig.update_layout(**base_layout(height=height))
     if kind == "stacked":
         fig.update_layout(barmode="stack")
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"})
-    fig.update_yaxes(title_text=y_title or axis_title(METRIC_LABELS.get(next(iter(mapping.values()), ""), ""), unit, period_s=period_s))
-    if unit in ("count", "MB", "%", "USD"):
-        fig.update_yaxes(rangemode="tozero")
+    if mapping:
+        first = next(iter(mapping.values()))
+        fig.update_yaxes(title_text=y_title or axis_title(registry.label(first), first, period_s=period_s))
+        if registry.unit(first) in (Unit.COUNT, Unit.MEGABYTES, Unit.PERCENT, Unit.USD):
+            fig.update_yaxes(rangemode="tozero")
     return fig

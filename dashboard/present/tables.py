@@ -1,12 +1,20 @@
-"""Frames as text for the CLI: an aligned table, JSON (a list of flat objects) or CSV."""
+"""Frames as text for the CLI: an aligned table, JSON (a list of flat objects) or CSV.
+
+Numbers of a column the metric registry knows are written in its unit: in a table as every page writes
+them (``24,996``, ``7.5 min``, ``12.50 %``), in a CSV as plain numbers at the unit's precision (counts as
+integers, durations to the microsecond, money to 6 decimals); unknown is an empty CSV cell, never 0.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from datetime import UTC, date, datetime
 
 import pandas as pd
+
+from dashboard.present import registry
 
 __all__ = ["render", "FORMATS", "spreadsheet_safe", "jsonable", "records"]
 
@@ -55,16 +63,39 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def render(frame: pd.DataFrame, fmt: str, *, float_digits: int = 4) -> str:
+DEFAULT_DIGITS = 4  # decimals in a CSV of a float column the registry does not know
+
+
+def _plain(v, digits: int) -> str:
+    """A number for a CSV: ``digits`` decimals at most, no trailing zeros (``24919``, ``1.5``); ``""`` when missing."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    text = f"{float(v):.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _digits(column: str) -> int:
+    return registry.unit(column).digits if column in registry.REGISTRY else DEFAULT_DIGITS
+
+
+def _floats(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c].dtype)]
+
+
+def render(frame: pd.DataFrame, fmt: str) -> str:
+    """``frame`` as ``table``, ``json`` or ``csv`` text (see the module docstring for the numbers)."""
     if fmt == "json":
         return json.dumps(records(frame), indent=2, ensure_ascii=False)
     if fmt == "csv":
-        return frame.to_csv(index=False, float_format=f"%.{float_digits}f", date_format="%Y-%m-%dT%H:%M:%SZ")
+        numbers = {c: frame[c].map(functools.partial(_plain, digits=_digits(c))) for c in _floats(frame)}
+        return frame.assign(**numbers).to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
     if fmt == "table":
         if frame.empty:
             return "(no rows)"
         text_cols = [c for c in frame.columns if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]
-        if text_cols:
-            frame = frame.assign(**{c: frame[c].map(_visible, na_action="ignore") for c in text_cols})
+        known = {c: frame[c].map(lambda v, c=c: registry.format(c, v)) for c in _floats(frame) if c in registry.REGISTRY}
+        frame = frame.assign(**{c: frame[c].map(_visible, na_action="ignore") for c in text_cols}, **known)
         return frame.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.{2}f}")
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

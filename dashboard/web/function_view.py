@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -42,8 +41,9 @@ from dashboard.alerts import (
 )
 from dashboard.config.settings import AlertRule, ConfigError, Settings
 from dashboard.figures.usage import trend, usage
-from dashboard.present import plots
+from dashboard.present import plots, registry
 from dashboard.present.links import function_key, function_link, parse_function_key
+from dashboard.present.registry import Unit
 from dashboard.query import sources
 from dashboard.query.load import Query
 from dashboard.query.selection import Selection
@@ -119,12 +119,6 @@ def evaluate_rules(
         )
         out.append(RuleEval(rule, s, evaluate(s, rule)))
     return out
-
-
-def _fmt_int(v: Any, unit: str = "") -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-        return "—"
-    return f"{int(v):,}{(' ' + unit) if unit else ''}"
 
 
 def tags_text(tags: Mapping[str, str] | None) -> str:
@@ -217,10 +211,10 @@ class FunctionView:
             ("team", str(c.get("team") or "")),
             ("runtime", NO_RUNTIME if runtime is None or runtime is pd.NA else str(runtime)),
             ("architecture", str(c.get("architecture") or "")),
-            ("memory", _fmt_int(c.get("memory_mb"), "MB")),
-            ("timeout", _fmt_int(c.get("timeout_s"), "s")),
-            ("ephemeral storage", _fmt_int(c.get("ephemeral_storage_mb"), "MB")),
-            ("reserved concurrency", "none (shares the account's pool)" if reserved is None or reserved is pd.NA else _fmt_int(reserved)),
+            ("memory", registry.format("memory_mb", c.get("memory_mb"))),
+            ("timeout", registry.format("timeout_s", c.get("timeout_s"))),
+            ("ephemeral storage", Unit.MEGABYTES.format(c.get("ephemeral_storage_mb"))),
+            ("reserved concurrency", "none (shares the account's pool)" if reserved is None or reserved is pd.NA else Unit.COUNT.format(reserved)),
             ("last modified", "—" if modified is None or pd.isna(modified) else pd.Timestamp(modified).strftime("%Y-%m-%d %H:%M UTC")),
             ("log group", str(c.get("log_group") or "")),
             ("log format", str(c.get("log_format") or "")),
