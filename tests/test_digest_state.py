@@ -142,7 +142,7 @@ def test_a_crash_before_the_rename_keeps_the_previous_state_and_the_rerun_is_rig
 
     def dying_replace(src, dst):
         calls.append(src)
-        if len(calls) == 2:  # digest 2: 1st write marks the slot pending, 2nd records the send → die before renaming
+        if len(calls) == 3:  # digest 2: the claim, its renewal before the send, then the record of the send → die before renaming
             raise Crash
         return real_replace(src, dst)
 
@@ -151,10 +151,12 @@ def test_a_crash_before_the_rename_keeps_the_previous_state_and_the_rerun_is_rig
         send(settings, store, tr, T2)
     monkeypatch.setattr(state_mod.os, "replace", real_replace)
 
-    # The file is whole: digest 1's record, with slot 2 marked pending (the message went out).
+    # The file is whole: digest 1's record, with slot 2 claimed (the message went out).
     rec = store.load().record("org")
     assert rec.pending == "2026-11-26T09:00 UTC"
-    assert replace(rec, pending=None) == State.from_json(after_first).record("org")
+    assert replace(rec, lease=None) == State.from_json(after_first).record("org")
+    # The process "died": its claim runs out (a real dead pid is test_digest_concurrency's).
+    store.update("org", lambda r: replace(r, lease=replace(r.lease, until="2026-01-01T00:00:00+00:00")))
     first_id = tr.sent[-1]["Message-ID"]
     assert first_id == message_id("org", "2026-11-26T09:00 UTC", settings.email.sender)
 

@@ -94,6 +94,8 @@ def _describe(o: Outcome) -> str:
         return f"wrote {o.digest}: {', '.join(str(f) for f in o.files)} — {o.subject}"
     if o.status == "skipped_unchanged":
         return f"skipped {o.digest} ({o.slot}): nothing changed since the last send"
+    if o.status == "busy":
+        return f"skipped {o.digest} ({o.slot}): {o.note}"
     return f"skipped {o.digest} ({o.slot}): already sent for this slot (--force sends it again)"
 
 
@@ -191,6 +193,13 @@ def cmd_schedule(
     except ConfigError as e:
         err.write(f"error: {e}\n")
         return EXIT_INPUT
+    store = StateStore(state_path(cfg))
+    try:
+        store.check_lock()  # a file system without locks is refused now, not at the first send
+        store.load()
+    except StateError as e:
+        err.write(f"error: {e}\n")
+        return EXIT_FAIL
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger(_LOGGER)
@@ -199,7 +208,6 @@ def cmd_schedule(
     logger.setLevel(getattr(logging, str(getattr(args, "log_level", "info")).upper()))
     stop = stop or threading.Event()
     restore = _on_signals(stop)
-    store = StateStore(state_path(cfg))
     shared = _Inputs(cfg, clock)
 
     def job(d: DigestSettings, slot_at: datetime) -> Outcome:
