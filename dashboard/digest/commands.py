@@ -203,8 +203,9 @@ def cmd_schedule(
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger(_LOGGER)
-    old_level = logger.level
+    old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
+    logger.propagate = False  # our handler says it; the root logger (the CLI's basicConfig) would say it again
     logger.setLevel(getattr(logging, str(getattr(args, "log_level", "info")).upper()))
     stop = stop or threading.Event()
     restore = _on_signals(stop)
@@ -237,6 +238,7 @@ def cmd_schedule(
         restore()
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+        logger.propagate = old_propagate
     out.write(f"stopped after {len(sched.outcomes)} digest run(s), {len(sched.failures)} failure(s)\n")
     return EXIT_OK
 
