@@ -4,10 +4,12 @@ fixed time."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import ipaddress
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -45,6 +47,7 @@ class SmtpSink:
     defer_first: int = 0
     defer_reply: str = "451 4.3.0 Try again later"
     reject_reply: str | None = None  # e.g. "550 5.7.1 Relaying denied": refuse every message
+    delay_s: float = 0.0  # wait this long in DATA before accepting (a slow send)
     received: list[Received] = field(default_factory=list)
     attempts: int = 0
     logins: list[str] = field(default_factory=list)
@@ -59,8 +62,16 @@ class SmtpSink:
                 return self.reject_reply
             if self.attempts <= self.defer_first:
                 return self.defer_reply
+        if self.delay_s:  # a slow server: the message is taken only after this long
+            await asyncio.sleep(self.delay_s)
+        with self._lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
         return "250 2.0.0 OK"
+
+    def message_ids(self) -> Counter:
+        """How many times each Message-ID was received."""
+        with self._lock:
+            return Counter(str(r.message["Message-ID"]) for r in self.received)
 
     def start(self, **smtp_kwargs) -> SmtpSink:
         from aiosmtpd.controller import Controller

@@ -6,6 +6,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import logging
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +23,8 @@ from dashboard.digest.pipeline import Outcome, slot_key
 from dashboard.digest.schedule import Scheduler, next_fire, previous_fire
 from dashboard.digest.state import StateStore
 from tests.digest_support import SIM_NOW, SmtpSink, demo_inputs, write_config
+
+ROOT = Path(__file__).resolve().parent.parent
 
 UTC = dt.UTC
 
@@ -207,3 +214,80 @@ def test_schedule_command_sends_at_the_slot_logs_it_and_a_restart_sends_nothing(
         assert "stopped after 0 digest run(s), 0 failure(s)" in out2.getvalue()
     finally:
         sink.stop()
+
+
+def test_schedule_logs_each_line_once_when_the_root_logger_has_a_handler(tmp_path, monkeypatch, sim_inputs):
+    """The CLI configures the root logger (basicConfig); `schedule`'s own handler must be the only one to say each line."""
+    sink = SmtpSink().start()
+    root_stream = io.StringIO()
+    root_handler = logging.StreamHandler(root_stream)  # what logging.basicConfig adds to the root logger
+    logging.getLogger().addHandler(root_handler)
+    try:
+        config = write_config(
+            tmp_path,
+            {
+                "smtp": {"host": "127.0.0.1", "port": sink.port, "security": "none"},
+                "digests": [{"name": "org", "recipients": ["ops@example.com"], "schedule": "0 8 * * *", "timezone": "Europe/Berlin"}],
+            },
+        )
+        monkeypatch.setattr(pipeline, "gather", lambda *a, **k: sim_inputs)
+        clock = Clock(at("2026-11-26T06:59:30+00:00"))
+        out, err = io.StringIO(), io.StringIO()
+        assert cmd_schedule(schedule_args(config), out, err, clock=clock, sleep=clock.sleep, until=at("2026-11-26T07:01:00+00:00")) == 0
+    finally:
+        logging.getLogger().removeHandler(root_handler)
+        sink.stop()
+    lines = err.getvalue().splitlines()
+    assert len(lines) == len(set(lines)) == 3  # yesterday's slot too old to catch up, "next at", then "sent slot"
+    assert [line for line in lines if "sent slot" in line][0].endswith("digest org: sent slot 2026-11-26T08:00 Europe/Berlin via smtp to 1 recipient(s) in 1 attempt(s): 4 alerts firing, 3 resolved — all teams, 2026-11-26")
+    assert "dashboard.digest" not in root_stream.getvalue() and "sent slot" not in root_stream.getvalue()
+    assert logging.getLogger("dashboard.digest").propagate  # restored when the command returns
+
+
+@pytest.mark.aws
+@pytest.mark.slow
+def test_two_schedule_processes_send_each_slot_once_and_log_each_line_once(tmp_path):
+    """Two `python -m dashboard schedule` with `* * * * *` start together: both catch up the current minute's slot at
+    once, and one of them sends it. Every line each one logs is logged once (not again through the root logger)."""
+    sink = SmtpSink().start()
+    procs = []
+    try:
+        config = write_config(
+            tmp_path,
+            {
+                "smtp": {"host": "127.0.0.1", "port": sink.port, "security": "none"},
+                "state_path": "state.json",
+                "digests": [{"name": "org", "recipients": ["ops@example.com"], "schedule": "* * * * *", "timezone": "UTC", "range": "3h"}],
+            },
+            accounts=[{"name": "demo", "demo": True, "regions": ["us-east-1"], "simulation": {"functions": 8, "now": "2026-12-08T15:30:00Z"}}],
+        )
+        logs = [tmp_path / f"schedule-{i}.log" for i in range(2)]
+        cmd = [sys.executable, "-m", "dashboard", "schedule", "--config", str(config)]
+        for log_path in logs:
+            with log_path.open("w") as f:
+                procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=f, text=True))
+        deadline = time.monotonic() + 90
+        while not (sink.received and all("next at" in p.read_text() for p in logs)):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), [p.read_text() for p in logs]
+            time.sleep(0.2)
+        time.sleep(1.0)  # the loser has looked at the slot by now
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        outs = [p.communicate(timeout=60)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], [p.read_text() for p in logs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        sink.stop()
+    ids = sink.message_ids()
+    assert ids and set(ids.values()) == {1}  # each minute's slot once (two, should the test straddle a minute)
+    texts = [p.read_text() for p in logs]
+    sent_lines = [line for t in texts for line in t.splitlines() if "digest org: sent slot" in line]
+    assert len(sent_lines) == len(ids)
+    for t in texts:
+        lines = [line.split(" ", 2)[2] for line in t.splitlines() if line[:4].isdigit()]  # without the timestamp
+        assert lines and len(lines) == len(set(lines)), t
+        assert "INFO dashboard.digest" not in t and "Traceback" not in t, t
+    assert all(o.startswith("scheduling 1 digest(s)") for o in outs)
+    assert StateStore(tmp_path / "state.json").load().record("org").lease is None

@@ -142,7 +142,7 @@ def test_a_crash_before_the_rename_keeps_the_previous_state_and_the_rerun_is_rig
 
     def dying_replace(src, dst):
         calls.append(src)
-        if len(calls) == 2:  # digest 2: 1st write marks the slot pending, 2nd records the send → die before renaming
+        if len(calls) == 3:  # digest 2: the claim, its renewal before the send, then the record of the send → die before renaming
             raise Crash
         return real_replace(src, dst)
 
@@ -151,10 +151,12 @@ def test_a_crash_before_the_rename_keeps_the_previous_state_and_the_rerun_is_rig
         send(settings, store, tr, T2)
     monkeypatch.setattr(state_mod.os, "replace", real_replace)
 
-    # The file is whole: digest 1's record, with slot 2 marked pending (the message went out).
+    # The file is whole: digest 1's record, with slot 2 claimed (the message went out).
     rec = store.load().record("org")
     assert rec.pending == "2026-11-26T09:00 UTC"
-    assert replace(rec, pending=None) == State.from_json(after_first).record("org")
+    assert replace(rec, lease=None) == State.from_json(after_first).record("org")
+    # The process "died": its claim runs out (a real dead pid is test_digest_concurrency's).
+    store.update("org", lambda r: replace(r, lease=replace(r.lease, until="2026-01-01T00:00:00+00:00")))
     first_id = tr.sent[-1]["Message-ID"]
     assert first_id == message_id("org", "2026-11-26T09:00 UTC", settings.email.sender)
 
@@ -210,6 +212,10 @@ def test_state_round_trips_and_keeps_the_newest_slots(tmp_path):
         ("{not json", "not valid JSON"),
         ('{"version": 9, "digests": {}}', "not a Lambda Lens digest state file"),
         ('{"version": 1, "digests": {"org": {"alerts": {"k": {"sev": 1}}}}}', "a digest record is malformed"),
+        ('{"version": 1, "digests": {"x": []}}', r"a digest record is malformed \(digest 'x' is a list, not an object\)"),
+        ('{"version": 1, "digests": {"x": {"slots": 5}}}', r"digest 'x': slots is not a list of slot names"),
+        ('{"version": 1, "digests": {"x": {"lease": {"slot": "s"}}}}', "a digest record is malformed"),
+        ('{"version": 1, "digests": {"x": {"lease": {"slot": "s", "token": "t", "host": "h", "pid": 1, "until": "2026-12-08T15:00"}}}}', "has no UTC offset"),
     ],
 )
 def test_a_damaged_state_file_is_an_error_never_silently_replaced(tmp_path, text, message):
@@ -230,3 +236,24 @@ def test_slot_keys_are_local_wall_clock_minutes():
     second = dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC)  # 02:30 CET, the repeated hour
     assert slot_key(first, "Europe/Berlin") == slot_key(second, "Europe/Berlin") == "2026-10-25T02:30 Europe/Berlin"
     assert slot_key(first, "UTC") == "2026-10-25T00:30 UTC"
+
+
+def test_a_state_file_of_the_wrong_shape_is_one_sentence_and_exit_1_like_any_damaged_state(tmp_path):
+    """Valid JSON, not a record: one line naming the file, what is wrong and the fix; nothing sent, the file kept."""
+    import argparse
+    import io
+
+    from dashboard.digest.commands import add_parsers, cmd_digest
+    from tests.digest_support import write_config
+
+    config = write_config(tmp_path, {"smtp": {"host": "127.0.0.1", "port": 1, "security": "none"}, "state_path": "state.json", "digests": [{"name": "org", "recipients": ["ops@example.com"]}]})
+    path = tmp_path / "state.json"
+    path.write_text('{"version":1,"digests":{"x":[]}}')
+    p = argparse.ArgumentParser()
+    add_parsers(p.add_subparsers(dest="command"))
+    for mode in (["--send"], ["--dry-run", "--out", str(tmp_path / "out")]):
+        out, err = io.StringIO(), io.StringIO()
+        assert cmd_digest(p.parse_args(["digest", "--config", str(config), *mode]), out, err) == 1
+        assert err.getvalue() == f"error: {path}: a digest record is malformed (digest 'x' is a list, not an object); move the file aside to start afresh\n"
+        assert out.getvalue() == ""
+    assert path.read_text() == '{"version":1,"digests":{"x":[]}}'

@@ -94,6 +94,8 @@ def _describe(o: Outcome) -> str:
         return f"wrote {o.digest}: {', '.join(str(f) for f in o.files)} — {o.subject}"
     if o.status == "skipped_unchanged":
         return f"skipped {o.digest} ({o.slot}): nothing changed since the last send"
+    if o.status == "busy":
+        return f"skipped {o.digest} ({o.slot}): {o.note}"
     return f"skipped {o.digest} ({o.slot}): already sent for this slot (--force sends it again)"
 
 
@@ -191,15 +193,22 @@ def cmd_schedule(
     except ConfigError as e:
         err.write(f"error: {e}\n")
         return EXIT_INPUT
+    store = StateStore(state_path(cfg))
+    try:
+        store.check_lock()  # a file system without locks is refused now, not at the first send
+        store.load()
+    except StateError as e:
+        err.write(f"error: {e}\n")
+        return EXIT_FAIL
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger(_LOGGER)
-    old_level = logger.level
+    old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
+    logger.propagate = False  # our handler says it; the root logger (the CLI's basicConfig) would say it again
     logger.setLevel(getattr(logging, str(getattr(args, "log_level", "info")).upper()))
     stop = stop or threading.Event()
     restore = _on_signals(stop)
-    store = StateStore(state_path(cfg))
     shared = _Inputs(cfg, clock)
 
     def job(d: DigestSettings, slot_at: datetime) -> Outcome:
@@ -229,6 +238,7 @@ def cmd_schedule(
         restore()
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+        logger.propagate = old_propagate
     out.write(f"stopped after {len(sched.outcomes)} digest run(s), {len(sched.failures)} failure(s)\n")
     return EXIT_OK
 
