@@ -37,5 +37,5 @@ def echo(value: object) -> str:
     try:
         text = _REPR.repr(value)
     except ValueError:  # an int beyond Python's 4,300-digit str() limit
-        text = f"a number of about {int(value.bit_length() * 0.30103) + 1:,} digits" if isinstance(value, int) else type(value).__name__
+        text = "a number of more than 4,300 digits" if isinstance(value, int) else type(value).__name__
     return cut(text)

@@ -6,15 +6,17 @@ raises :class:`YamlRefused`, one sentence with its line, for
 
 - a key given twice in one mapping, at any depth (PyYAML keeps the last and says nothing: a second
   ``accounts:`` block would drop the first);
-- nesting deeper than :data:`MAX_DEPTH` lists and mappings, as written or once aliases are expanded
+- lists and mappings nested deeper than :data:`MAX_DEPTH`, as written or once aliases are expanded
   (PyYAML's composer recurses: 5,000 ``[`` end in a RecursionError);
-- more than :data:`MAX_NODES` values once aliases are expanded (a "billion laughs": 415 bytes of nested
-  aliases are 9^8 values to validate and print);
+- more than :data:`MAX_NODES` values in the file, aliases expanded (a "billion laughs": 415 bytes of
+  nested aliases are 9^8 values for the validation and the error message to walk);
 - an integer of more than :data:`MAX_DIGITS` digits (``int()`` refuses 4,300 digits with a ValueError, and
   no setting needs more than 18), and any other scalar its constructor cannot build (``2026-02-30``).
 
-Sizes are measured while the document is composed, node by node (an alias adds its anchor's measured size,
-without expanding it), so a refused document costs no more than reading its text.
+The values are counted as the document is composed, before anything is constructed: an alias adds the
+count of its anchor's values (measured when the anchor was composed) without expanding anything, so a
+billion laughs is refused in about a millisecond, and the longest refusal (a 1 MB file of one-character
+values) reads 20,000 of them, about a second.
 
 No library does this for PyYAML: ruamel.yaml refuses duplicate keys but bounds neither aliases nor depth,
 and strictyaml refuses flow style (``regions: [us-east-1]``), which config.yaml uses.
@@ -32,7 +34,7 @@ from dashboard.config.echo import cut, echo
 __all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_DIGITS", "YamlRefused", "load_yaml"]
 
 MAX_DEPTH = 32  # lists and mappings inside each other; config.yaml needs 7
-MAX_NODES = 100_000  # values (scalars, lists, mappings) after alias expansion; config.yaml needs a few hundred
+MAX_NODES = 20_000  # values (scalars, lists, mappings, aliases expanded); the example config.yaml holds 283
 MAX_DIGITS = 18  # of an integer
 
 _MERGE = "tag:yaml.org,2002:merge"
@@ -51,22 +53,30 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self._level = 0  # nesting of the node being composed, as written
         self._measured: dict[int, tuple[int, int]] = {}  # id(node) → (values, depth) with aliases expanded
+        self._values = 0  # values composed so far, aliases expanded
         self._aliases = False
 
     # -- composing: nesting, alias expansion, duplicate keys ------------------------------------------------
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
-        if self.check_event(yaml.AliasEvent):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
             self._aliases = True
-        elif self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
-            if self._level >= MAX_DEPTH:
-                raise self._too_deep(self.peek_event().start_mark.line + 1)
+        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent) and self._level >= MAX_DEPTH:
+            raise self._too_deep(event.start_mark.line + 1)
         self._level += 1
         try:
             node = super().compose_node(parent, index)
         finally:
             self._level -= 1
-        self._measure(node)
+        if id(node) in self._measured:  # an alias: its anchor's values, measured when it was composed, count again
+            self._values += self._measured[id(node)][0]
+        else:
+            self._measure(node)
+            self._values += 1
+        if self._values > MAX_NODES:  # counted as they come: a long flow list is refused at its 100,001st value
+            why = " once its aliases (*name) are expanded; write out what you need" if self._aliases else "; a config needs far fewer"
+            raise YamlRefused(event.start_mark.line + 1, f"the file holds more than {MAX_NODES:,} values{why}")
         return node
 
     def compose_mapping_node(self, anchor: str | None) -> MappingNode:
@@ -82,20 +92,16 @@ class _Loader(yaml.SafeLoader):
         return node
 
     def _measure(self, node: Node) -> None:
-        if id(node) in self._measured:  # an alias: its anchor, measured when it was composed
-            return
-        values, depth = 1, 1
+        """(values, depth) of ``node`` with its aliases expanded, from its children's (composed before it)."""
+        values, depth = 1, 0  # depth: lists and mappings inside each other, as MAX_DEPTH counts them
         if isinstance(node, CollectionNode):
             children = [c for pair in node.value for c in pair] if isinstance(node, MappingNode) else node.value
+            depth = 1
             for child in children:
                 v, d = self._measured[id(child)]
                 values, depth = values + v, max(depth, d + 1)
-        line = node.start_mark.line + 1
-        if depth > MAX_DEPTH:
-            raise self._too_deep(line)
-        if values > MAX_NODES:
-            why = " once its aliases (*name) are expanded; write out what you need" if self._aliases else "; a config needs far fewer"
-            raise YamlRefused(line, f"this value holds more than {MAX_NODES:,} values{why}")
+        if depth > MAX_DEPTH:  # through aliases: each anchor one level deeper than the last
+            raise self._too_deep(node.start_mark.line + 1)
         self._measured[id(node)] = (values, depth)
 
     def _too_deep(self, line: int) -> YamlRefused:
