@@ -24,9 +24,12 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from aws import answers, errors
 from aws.meter import METER
 
-__all__ = ["Account", "SimSpec", "client", "call", "reset_clients", "use_simulator", "CE_REGION"]
+__all__ = ["Account", "SimSpec", "SIM_SERVICES", "client", "call", "reset_clients", "use_simulator", "CE_REGION"]
 
 CE_REGION = "us-east-1"  # Cost Explorer has one endpoint, in us-east-1.
+# The services the simulated account answers (botocore's names), which its faults (down, throttle_services,
+# deny) can name; aws/sim registers a handler for each.
+SIM_SERVICES = ("lambda", "cloudwatch", "logs", "ce", "resourcegroupstaggingapi", "sts")
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from aws.errors import AwsError
 from dashboard.alerts import ALARM, SEVERITY_ORDER, STATES
 from dashboard.config import settings as settings_mod
+from dashboard.config.echo import cut, echo
 from dashboard.config.settings import ConfigError, Settings
 from dashboard.digest import commands as digest_commands
 from dashboard.present.tables import FORMATS, records, render
+from dashboard.query import sources
 from dashboard.query.load import Query
-from dashboard.query.selection import Selection, select
+from dashboard.query.selection import Selection, SelectionError, check_names, check_teams, select
 from dashboard.query.sources import Loaded
 from dashboard.query.timerange import RangeError
 
@@ -31,7 +33,11 @@ EXIT_OK, EXIT_AWS, EXIT_INPUT = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as argparse does but without the usage block
-        self.exit(EXIT_INPUT, f"{self.prog}: {message} (see --help)\n")
+        self.exit(EXIT_INPUT, f"{self.prog}: {cut(message, 300)} (see --help)\n")  # "unrecognized arguments: <100 kB>"
+
+    def _check_value(self, action, value):  # argparse's own sentence, quoting at most 60 characters of the value
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(action, f"invalid choice: {echo(value)} (choose from {', '.join(map(repr, action.choices))})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,8 +121,21 @@ def _load(path: str | None) -> Settings:
 
 
 def _selection(cfg: Settings, args: argparse.Namespace) -> Selection:
-    """The selection of the command's --range, --account, --region and --team (the pages' sidebar filters)."""
-    return select(cfg, range_text=getattr(args, "range", None), accounts=args.account, regions=args.region, teams=args.team)
+    """The selection of the command's --range, --account, --region and --team (the pages' sidebar filters); an
+    account, region or team that is not there is bad input (:class:`SelectionError`), not an empty answer."""
+    sel = select(cfg, range_text=getattr(args, "range", None), accounts=args.account, regions=args.region, teams=args.team)
+    _check_teams(cfg, sel.teams, accounts=sel.accounts, regions=sel.regions)
+    return sel
+
+
+def _check_teams(cfg: Settings, teams, *, accounts, regions) -> None:
+    """The teams against the inventory of the accounts and regions (cached: the load that follows reads the same
+    answer). When a part of it could not be read, the teams are unknown: the load then says why (exit 1)."""
+    if not teams:
+        return
+    inv = sources.inventory(cfg, accounts=accounts or None, regions=regions or None)
+    if not inv.failed:
+        check_teams(teams, inv.frame["team"])
 
 
 def cmd_summary(args: argparse.Namespace, out, err) -> int:
@@ -167,7 +186,7 @@ def cmd_alerts(args: argparse.Namespace, out, err) -> int:
     cfg = _load(args.config)
     unknown = sorted(set(args.rule or []) - {r.name for r in cfg.alerts.rules})
     if unknown:
-        err.write(f"error: no rule named {unknown[0]!r} in {cfg.source} (rules: {', '.join(r.name for r in cfg.alerts.rules)})\n")
+        err.write(f"error: no rule named {echo(unknown[0])} in {cfg.source} (rules: {', '.join(r.name for r in cfg.alerts.rules)})\n")
         return EXIT_INPUT
     got = evaluation.load_alerts(cfg, _selection(cfg, args))
     states = None if "all" in (args.state or []) else (args.state or [ALARM])
@@ -183,11 +202,10 @@ def cmd_costs(args: argparse.Namespace, out, err) -> int:
     from dashboard.figures import cost_report
 
     cfg = _load(args.config)
-    try:
-        report = cost_report.gather(cfg, month=args.month)
-    except ValueError as e:  # a bad --month
-        err.write(f"error: {e}\n")
-        return EXIT_INPUT
+    check_names(cfg, accounts=args.account, regions=args.region)
+    cost_report.check_month(cfg, args.month)  # before anything is read
+    _check_teams(cfg, args.team, accounts=args.account, regions=args.region)
+    report = cost_report.gather(cfg, month=args.month)
     report = cost_report.narrow(report, accounts=args.account or (), regions=args.region or (), teams=args.team or ())
     out.write(render(cost_report.costs_table(report, cfg, by=args.by), args.format) + "\n")
     code = _report(cost_report.usage_statuses(report), err)  # Cost Explorer's failures are said once, below
@@ -230,6 +248,19 @@ def cmd_demo(args: argparse.Namespace, out, err) -> int:
     return EXIT_OK
 
 
+def _not_utf8(argv: list[str]) -> str | None:
+    """Why an argument cannot be used, or None: bytes that are not UTF-8 reach Python as lone surrogates
+    (``--team $'\\xff'`` is ``'\\udcff'``), which no output (JSON, CSV, Arrow) can write."""
+    for i, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            where = f"after {cut(argv[i - 1], 30)}" if i and argv[i - 1].startswith("-") else f"number {i + 1}"
+            raw = arg.encode("utf-8", "surrogateescape")
+            return f"the argument {where} is not UTF-8 text ({cut(repr(raw))}); give names and paths in UTF-8"
+    return None
+
+
 COMMANDS = {
     "summary": cmd_summary,
     "overview": cmd_overview,
@@ -245,10 +276,14 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if problem := _not_utf8(argv):
+        err.write(f"error: {problem}\n")
+        return EXIT_INPUT
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args, out, err)
-    except (ConfigError, RangeError) as e:
+    except (ConfigError, RangeError, SelectionError) as e:  # RangeError: a --month too (MonthError)
         err.write(f"error: {e}\n")
         return EXIT_INPUT
     except AwsError as e:

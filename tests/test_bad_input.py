@@ -1,8 +1,12 @@
 """Bad input through the real CLI (``python -m dashboard`` in a subprocess): each case gives its one clear
-message on stderr (exact text) and its exit code (2 for bad input), never a traceback.
+message on stderr (exact text) and its exit code (2 for bad input), never a traceback, and the line stays
+short however long the value was (a refused value is quoted by its first 60 characters and "…").
 
 The cases run two at a time in a module fixture (a subprocess costs about a second of imports);
 each case is then its own test with its own node id (``tests/test_bad_input.py::test_bad_input[ID]``).
+The same values reach the app through ``?range=``, the custom range box and ``?month=``
+(``test_bad_input_in_the_app[ID]``): one st.error sentence, never Streamlit's exception page.
+The YAML loader's own cases are unit tests in tests/test_config_input.py.
 """
 
 from __future__ import annotations
@@ -24,6 +28,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = "accounts:\n  - name: demo\n    demo: true\n    regions: [us-east-1]\n    simulation: {functions: 6}\n"
 DIGEST = DEMO + "email:\n  digests:\n    - name: org\n      recipients: [ops@example.com]\n"
+# the demo account at a fixed clock: the sentences that name "now" or this month are exact
+NOW = DEMO.replace("{functions: 6}", '{functions: 6, now: "2026-12-08T15:30:00Z"}')
+BIG = "9" * 100_000  # a 100 kB value (an argument may be up to 128 kB)
+MAX_LINE = 400  # characters of a stderr line, whatever the input
+
+
+def laughs(levels: int) -> str:
+    """A "billion laughs" under default_range: 9 x 9 x ... values through ``levels`` levels of aliases (415 bytes at 8)."""
+    rows = ["  - &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    rows += [f"  - &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "default_range:\n" + "\n".join(rows) + "\n"
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,7 @@ class Case:
     user: str | None = None  # run as this user (the permission case)
     mode: int | None = None  # chmod of the config file
     env: dict = field(default_factory=dict)
+    fifo: bool = False  # {cfg} is a named pipe, not a file
 
 
 def digest(**fields) -> str:
@@ -114,18 +130,106 @@ CASES = [
          "error: no rule named 'nope' in {cfg} (rules: )"),
     Case("digest-without-out", DIGEST, ("digest", "--config", "{cfg}", "--dry-run"), 2,
          "error: --dry-run needs --out DIR, the folder to write the .eml, .html and .json files into"),
+    # --- numbers and dates bounded before arithmetic (each was a traceback) ---
+    Case("range-days-overflow", DEMO, ("summary", "--config", "{cfg}", "--range", "9999999999d"), 2,
+         "error: '9999999999d' is out of bounds; use 1h to 455d"),
+    Case("range-5000-digit-hours", DEMO, ("summary", "--config", "{cfg}", "--range", "9" * 5000 + "h"), 2,
+         f"error: '{'9' * 60}…' is out of bounds; use 1h to 455d"),
+    Case("range-year-1-with-offset", NOW, ("summary", "--config", "{cfg}", "--range", "0001-01-01T00:00+01:00..2026-01-01"), 2,
+         "error: '0001-01-01T00:00+01:00..2026-01-01' starts more than 455 days ago, beyond CloudWatch's retention"),
+    Case("range-year-9999-with-offset", NOW, ("summary", "--config", "{cfg}", "--range", "2026-12-09..9999-12-31T23:59-01:00"), 2,
+         "error: '2026-12-09..9999-12-31T23:59-01:00' is in the future (now is 2026-12-08 15:30 UTC); give a range that starts before now"),
+    Case("range-in-the-future", NOW, ("summary", "--config", "{cfg}", "--range", "2030-01-01..2030-01-02"), 2,
+         "error: '2030-01-01..2030-01-02' is in the future (now is 2026-12-08 15:30 UTC); give a range that starts before now"),
+    Case("month-year-1", NOW, ("costs", "--config", "{cfg}", "--month", "0001-01"), 2,
+         "error: --month 0001-01 is too old: the report reads it and the month before, and Cost Explorer keeps 13 months; use 2026-01 to 2026-12"),
+    Case("month-year-9999", NOW, ("costs", "--config", "{cfg}", "--month", "9999-12"), 2,
+         "error: --month 9999-12 is in the future; use 2026-12 or earlier"),
+    Case("month-beyond-cost-explorer", NOW, ("costs", "--config", "{cfg}", "--month", "1900-01"), 2,
+         "error: --month 1900-01 is too old: the report reads it and the month before, and Cost Explorer keeps 13 months; use 2026-01 to 2026-12"),
+    Case("ttl-401-digits", DEMO + "cache_ttl_s:\n  metrics: 1" + "0" * 400 + "\n", ("demo", "--config", "{cfg}"), 2,
+         f"error: {{cfg}}: line 7: the number 1{'0' * 59}… is too large (at most 18 digits)"),
+    Case("ttl-beyond-30-days", DEMO + "cache_ttl_s:\n  metrics: 99999999999\n", ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: cache_ttl_s.metrics: 99999999999 is out of bounds; use a value ≤ 2592000"),
+    Case("float-infinite", DEMO + "email:\n  monthly_budget_usd: .inf\n", ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: email.monthly_budget_usd: inf is not a finite number"),
+    # --- the config file: what it is, how big, how deep ---
+    Case("config-path-too-long", None, ("demo", "--config", "a" * 300), 2,
+         f"error: {'a' * 60}…: the path is too long (a name over 255 bytes, or 4,096 in all); check it"),
+    Case("config-dev-zero", None, ("demo", "--config", "/dev/zero"), 2,
+         "error: /dev/zero: is a character device, not a regular file; give the path of a YAML file"),
+    Case("config-fifo", None, ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: is a named pipe (FIFO), not a regular file; give the path of a YAML file", fifo=True),
+    Case("config-over-1-mb", DEMO + "#" * 1_000_001 + "\n", ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: is 1.0 MB; a config file is at most 1 MB"),
+    Case("billion-laughs-8", laughs(8), ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: line 6: the file holds more than 20,000 values once its aliases (*name) are expanded; write out what you need"),
+    Case("billion-laughs-9", laughs(9), ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: line 6: the file holds more than 20,000 values once its aliases (*name) are expanded; write out what you need"),
+    Case("nested-5000-deep", "accounts: " + "[" * 5000 + "]" * 5000 + "\n", ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: line 1: lists and mappings nested more than 32 levels deep; flatten them"),
+    Case("duplicate-accounts", DEMO + "accounts:\n  - name: other\n    demo: true\n", ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: line 6: duplicate key 'accounts' (first at line 1); keep one"),
+    Case("duplicate-email", DIGEST + "email:\n  sender: lens@example.com\n", ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: line 10: duplicate key 'email' (first at line 6); keep one"),
+    Case("duplicate-deep-key", DEMO.replace("    demo: true\n", "    demo: true\n    demo: false\n"), ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: line 4: duplicate key 'demo' (first at line 3); keep one"),
+    # --- values that were accepted and meant nothing, or something else ---
+    Case("simulation-down-typo", DEMO.replace("{functions: 6}", "{functions: 6, down: [cloudwtach]}"), ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: accounts[0].simulation.down[0]: 'cloudwtach' is not a simulated service; "
+         "use one of lambda, cloudwatch, logs, ce, resourcegroupstaggingapi, sts"),
+    Case("simulation-throttle-typo", DEMO.replace("{functions: 6}", "{functions: 6, throttle_services: [logs, cost-explorer]}"), ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: accounts[0].simulation.throttle_services[1]: 'cost-explorer' is not a simulated service; "
+         "use one of lambda, cloudwatch, logs, ce, resourcegroupstaggingapi, sts"),
+    Case("simulation-deny-typo", DEMO.replace("{functions: 6}", "{functions: 6, deny: ['cloudwtach:GetMetricData']}"), ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: accounts[0].simulation.deny[0]: 'cloudwtach:GetMetricData' names no simulated service; "
+         "its part before ':' is one of lambda, cloudwatch, logs, ce, tag, sts"),
+    Case("account-name-control-markdown", 'accounts:\n  - name: "de\\x1bmo *x*"\n    demo: true\n', ("demo", "--config", "{cfg}"), 2,
+         "error: {cfg}: accounts[0].name: 'de\\x1bmo *x*' is not an account name; use 1 to 64 letters, digits, '.', '_' or '-'"),
+    Case("account-name-65", "accounts:\n  - name: " + "a" * 65 + "\n    demo: true\n", ("demo", "--config", "{cfg}"), 2,
+         f"error: {{cfg}}: accounts[0].name: '{'a' * 60}…' is not an account name; use 1 to 64 letters, digits, '.', '_' or '-'"),
+    Case("unknown-team", DEMO, ("summary", "--config", "{cfg}", "--range", "1h", "--team", "nope"), 2,
+         "error: no function belongs to team 'nope' (teams: media, payments, search)"),
+    Case("unknown-account", DEMO, ("summary", "--config", "{cfg}", "--account", "nope"), 2,
+         "error: no account named 'nope' in {cfg} (accounts: demo)"),
+    Case("unknown-region", DEMO, ("overview", "--config", "{cfg}", "--region", "eu-west-3"), 2,
+         "error: no region 'eu-west-3' in the accounts of {cfg} (regions: us-east-1)"),
+    Case("costs-unknown-team", NOW, ("costs", "--config", "{cfg}", "--team", "nope"), 2,
+         "error: no function belongs to team 'nope' (teams: media, payments, search)"),
+    Case("team-not-utf8", DEMO, ("summary", "--config", "{cfg}", "--team", b"\xff"), 2,
+         "error: the argument after --team is not UTF-8 text (b'\\xff'); give names and paths in UTF-8"),
+    # --- 100 kB values are quoted by their first 60 characters ---
+    Case("range-100-kb", DEMO, ("summary", "--config", "{cfg}", "--range", BIG), 2,
+         f"error: '{BIG[:60]}…' is not a range; use one of 1h, 3h, 12h, 24h, 7d, 30d or START..END"),
+    Case("month-100-kb", DEMO, ("costs", "--config", "{cfg}", "--month", BIG), 2,
+         f"error: --month '{BIG[:60]}…' is not a month; use YYYY-MM, e.g. 2026-12"),
+    Case("rule-100-kb", DEMO, ("alerts", "--config", "{cfg}", "--rule", BIG), 2,
+         f"error: no rule named '{BIG[:60]}…' in {{cfg}} (rules: )"),
+    Case("format-100-kb", DEMO, ("summary", "--config", "{cfg}", "--format", BIG), 2,
+         f"python -m dashboard summary: argument --format: invalid choice: '{BIG[:60]}…' (choose from 'table', 'json', 'csv') (see --help)"),
+    Case("config-value-100-kb", DEMO + "default_range: " + BIG + "x\n", ("demo", "--config", "{cfg}"), 2,
+         f"error: {{cfg}}: default_range: '{BIG[:60]}…' is not a range preset (one of 1h, 3h, 12h, 24h, 7d, 30d)"),
+    # --- digest --out: a folder we can create and write ---
+    Case("digest-out-is-a-file", DIGEST, ("digest", "--config", "{cfg}", "--dry-run", "--out", "digest-out-is-a-file.yaml"), 2,
+         "error: --out digest-out-is-a-file.yaml is a file, not a folder; give a folder (it is created when missing)"),
+    Case("digest-out-proc", DIGEST, ("digest", "--config", "{cfg}", "--dry-run", "--out", "/proc/x"), 2,
+         "error: --out /proc/x is under /proc, the kernel's files; give a folder of your own"),
+    Case("digest-out-sys", DIGEST, ("digest", "--config", "{cfg}", "--dry-run", "--out", "/sys/x"), 2,
+         "error: --out /sys/x is under /sys, the kernel's files; give a folder of your own"),
 ]
 
 
 def run_case(case: Case, folder: Path) -> subprocess.CompletedProcess:
     cfg = folder / f"{case.id}.yaml"
-    if isinstance(case.config, bytes):
+    if case.fifo:
+        os.mkfifo(cfg)
+    elif isinstance(case.config, bytes):
         cfg.write_bytes(case.config)
     elif case.config is not None:
         cfg.write_text(case.config, encoding="utf-8")
     if case.mode is not None:
         cfg.chmod(case.mode)
-    argv = [a.replace("{cfg}", str(cfg)) for a in case.argv]
+    argv = [a.replace("{cfg}", str(cfg)) if isinstance(a, str) else a for a in case.argv]  # bytes: not UTF-8
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", **case.env}
     cmd = [sys.executable, "-m", "dashboard", *argv]
     if case.user:
@@ -160,10 +264,70 @@ def test_bad_input(case: Case, results):
     folder, runs = results
     proc = runs[case.id]
     cfg = str(folder / f"{case.id}.yaml")
-    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert all(len(line) <= MAX_LINE + len(cfg) for line in proc.stderr.splitlines()), proc.stderr[:2000]
     assert proc.stderr.splitlines() == [case.stderr.replace("{cfg}", cfg)]
     assert proc.returncode == case.code
     assert proc.stdout == ""
+
+
+# --- the same values in the app: ?range=, the custom range box, ?month= ------------------------------------
+
+
+@dataclass(frozen=True)
+class AppCase:
+    id: str
+    page: str  # under dashboard/pages/
+    params: dict  # the URL's query parameters
+    error: str  # the one st.error sentence (before markdown escaping)
+    custom: str | None = None  # typed into the sidebar's custom range box instead
+
+
+APP_CASES = [
+    AppCase("range-year-1-with-offset", "functions", {"range": "0001-01-01T00:00+01:00..2026-01-01"},
+            "'0001-01-01T00:00+01:00..2026-01-01' starts more than 455 days ago, beyond CloudWatch's retention"),
+    AppCase("range-year-9999-with-offset", "functions", {"range": "2026-12-09..9999-12-31T23:59-01:00"},
+            "'2026-12-09..9999-12-31T23:59-01:00' is in the future (now is 2026-12-08 15:30 UTC); give a range that starts before now"),
+    AppCase("range-100-kb", "functions", {"range": BIG + "..2026-12-01"},
+            f"'{BIG[:60]}…' is not a date or time (use ISO 8601, e.g. 2026-11-20 or 2026-11-20T08:00Z)"),
+    AppCase("custom-range-year-1-with-offset", "functions", {}, "'0001-01-01T00:00+01:00..2026-01-01' starts more than 455 days ago, "
+            "beyond CloudWatch's retention", custom="0001-01-01T00:00+01:00..2026-01-01"),
+    AppCase("custom-range-in-the-future", "functions", {}, "'2030-01-01..2030-01-02' is in the future (now is 2026-12-08 15:30 UTC); "
+            "give a range that starts before now", custom="2030-01-01..2030-01-02"),
+    AppCase("month-not-a-month", "costs", {"month": "2026-13"},
+            "The address asks for the month '2026-13', which is not a month; use YYYY-MM, e.g. 2026-12."),
+    AppCase("month-year-1", "costs", {"month": "0001-01"}, "The address asks for the month 0001-01, which is too old: the report reads "
+            "it and the month before, and Cost Explorer keeps 13 months; use 2026-01 to 2026-12."),
+    AppCase("month-year-9999", "teams", {"month": "9999-12"},
+            "The address asks for the month 9999-12, which is in the future; use 2026-12 or earlier."),
+    AppCase("month-100-kb", "teams", {"month": BIG},
+            f"The address asks for the month '{BIG[:60]}…', which is not a month; use YYYY-MM, e.g. 2026-12."),
+]
+
+
+@pytest.mark.parametrize("case", APP_CASES, ids=[c.id for c in APP_CASES])
+@pytest.mark.aws
+def test_bad_input_in_the_app(case: AppCase, app_dir, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.present.text import escape_markdown
+    from tests.apptest import APP, run
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(NOW, encoding="utf-8")
+    monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for name, value in case.params.items():
+        at.query_params[name] = value
+    at.switch_page(f"dashboard/pages/{case.page}.py")
+    run(at)  # no exception: Streamlit's "This app has encountered an error" never shows
+    if case.custom is not None:
+        assert not at.error
+        at.selectbox(key="f_range").select("custom")
+        run(at)
+        at.text_input(key="f_custom").input(case.custom)
+        run(at)
+    assert [e.value for e in at.error] == [escape_markdown(case.error)]
 
 
 # --- hostile tag values: exit 0, and every output format carries them intact and inert ------------------

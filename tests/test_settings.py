@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
@@ -149,10 +150,14 @@ def test_missing_and_unreadable_files(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="is not UTF-8 text"):
         settings.load(p)
 
-    def denied(self, *a, **k):  # CI runs as root, where permission bits do not stop reads
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(type(p), "read_text", denied)
+    def denied(path, *a, **k):  # CI runs as root, where permission bits do not stop reads
+        if os.fspath(path) == os.fspath(p):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(ConfigError, match=r"config.yaml: cannot be read \(permission denied\)"):
         settings.load(p)
 

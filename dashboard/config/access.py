@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from cachetools import TTLCache, cached
 
+from dashboard.config.echo import echo
 from dashboard.config.settings import AccessSettings
 
 __all__ = ["ALL_TEAMS", "Viewer", "EVERYONE", "resolve", "auth_problem", "metadata_url", "provider_problem"]
@@ -94,7 +95,7 @@ def resolve(access: AccessSettings, claims: Mapping[str, Any]) -> Viewer:
         return Viewer(
             None,
             frozenset(),
-            f"Your sign-in did not say who you are: the identity provider sent no {access.identity_claim!r} claim "
+            f"Your sign-in did not say who you are: the identity provider sent no {echo(access.identity_claim)} claim "
             "(access.identity_claim in config.yaml names the claim to use).",
         )
     identity = raw.strip()
@@ -137,13 +138,13 @@ def auth_problem(access: AccessSettings, auth: Mapping[str, Any] | None) -> str 
         )
     section = auth if access.provider is None else auth.get(access.provider)
     if not isinstance(section, Mapping):
-        return f"Sign-in names the provider {access.provider!r} but .streamlit/secrets.toml has no {where} section ({fix})."
+        return f"Sign-in names the provider {echo(access.provider)} but .streamlit/secrets.toml has no {where} section ({fix})."
     missing = [f"{k} in [auth]" for k in ("redirect_uri", "cookie_secret") if not auth.get(k)]
     missing += [f"{k} in {where}" for k in _PROVIDER_KEYS if not section.get(k)]
     if missing:
         return f"Sign-in is on but .streamlit/secrets.toml lacks {', '.join(missing)} ({fix})."
     if not str(auth["redirect_uri"]).endswith("/oauth2callback"):
-        return f"[auth] redirect_uri in .streamlit/secrets.toml must end with /oauth2callback, not {auth['redirect_uri']!r} ({fix})."
+        return f"[auth] redirect_uri in .streamlit/secrets.toml must end with /oauth2callback, not {echo(auth['redirect_uri'])} ({fix})."
     return None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,7 +20,10 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from aws.session import Account, SimSpec
+from aws.errors import iam_action
+from aws.session import SIM_SERVICES, Account, SimSpec
+from dashboard.config.echo import cut, echo
+from dashboard.config.loader import YamlRefused, load_yaml
 from dashboard.config.ranges import PRESETS
 
 __all__ = ["Settings", "ConfigError", "load", "DEFAULT_CONFIG", "aws_regions"]
@@ -45,7 +49,7 @@ def aws_regions() -> frozenset[str]:
 
 def _region_problem(region: str) -> str | None:
     """Why ``region`` is not usable, or None: the one wording of every region check."""
-    return None if region in aws_regions() else f"{region!r} is not an AWS region (e.g. us-east-1, eu-west-1)"
+    return None if region in aws_regions() else f"{echo(region)} is not an AWS region (e.g. us-east-1, eu-west-1)"
 
 
 def _has_control(text: str) -> bool:
@@ -58,15 +62,18 @@ def _check_unique_names(names: list[str], what: str) -> None:
     seen: set[str] = set()
     for i, n in enumerate(names):
         if n in seen:
-            raise _ItemError(i, f"{what} name {n!r} is used twice; give each {what} its own name")
+            raise _ItemError(i, f"{what} name {echo(n)} is used twice; give each {what} its own name")
         seen.add(n)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
-Seconds = Annotated[int, Field(gt=0)]
+Seconds = Annotated[int, Field(gt=0, le=30 * 86400)]  # a cache TTL: at most 30 days
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# the IAM prefixes of the simulated services (deny: [ce:GetCostAndUsage]): tag for resourcegroupstaggingapi
+_SIM_IAM = tuple(dict.fromkeys(iam_action(s, "").removesuffix(":") for s in SIM_SERVICES))
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _EMAIL = re.compile(r"^[^@\s<>,;\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -75,7 +82,7 @@ class DemoSettings(_Model):
     """The simulated account: its size, and faults to inject (to see how the product behaves under them)."""
 
     functions: int = Field(48, ge=1, le=20000)
-    seed: int = 7
+    seed: int = Field(7, ge=0, le=2**32 - 1)
     throttle_rate: float = Field(0.0, ge=0.0, lt=1.0)  # share of requests answered with a throttling error
     throttle_services: list[str] = Field(default_factory=list)  # e.g. [cloudwatch, logs]; empty = all
     deny: list[str] = Field(default_factory=list)  # IAM actions refused, e.g. [cloudwatch:GetMetricData]
@@ -94,9 +101,16 @@ class DemoSettings(_Model):
     def _now(cls, v: datetime | None) -> datetime | None:
         if v is None:
             return v
-        v = (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).astimezone(UTC)
-        if not 2015 <= v.year <= 2100:
+        if not 2015 <= v.year <= 2100:  # before the offset is applied: year 1 at +01:00 is no datetime in UTC
             raise ValueError(f"{v:%Y-%m-%d} is out of bounds; give a time between 2015 and 2100, e.g. 2026-12-08T15:30:00Z")
+        return (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).astimezone(UTC)
+
+    @field_validator("down", "throttle_services")
+    @classmethod
+    def _services(cls, v: list[str]) -> list[str]:
+        for i, service in enumerate(v):
+            if service not in SIM_SERVICES:
+                raise _ItemError(i, f"{echo(service)} is not a simulated service; use one of {', '.join(SIM_SERVICES)}")
         return v
 
     @field_validator("deny")
@@ -104,7 +118,9 @@ class DemoSettings(_Model):
     def _actions(cls, v: list[str]) -> list[str]:
         for i, a in enumerate(v):
             if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", a):
-                raise _ItemError(i, f"{a!r} is not an IAM action (service:Operation, e.g. cloudwatch:GetMetricData)")
+                raise _ItemError(i, f"{echo(a)} is not an IAM action (service:Operation, e.g. cloudwatch:GetMetricData)")
+            if a.partition(":")[0] not in _SIM_IAM:
+                raise _ItemError(i, f"{echo(a)} names no simulated service; its part before ':' is one of {', '.join(_SIM_IAM)}")
         return v
 
     def to_spec(self) -> SimSpec:
@@ -123,7 +139,7 @@ class DemoSettings(_Model):
 
 
 class AccountSettings(_Model):
-    name: str = Field(min_length=1, max_length=64)
+    name: str
     demo: bool = False
     profile: str | None = None
     role_arn: str | None = None
@@ -131,6 +147,13 @@ class AccountSettings(_Model):
     regions: list[str] = Field(default_factory=lambda: ["us-east-1"], min_length=1)
     endpoint_url: str | None = None
     simulation: DemoSettings = Field(default_factory=DemoSettings)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _ACCOUNT_NAME.match(v):
+            raise ValueError(f"{echo(v)} is not an account name; use 1 to 64 letters, digits, '.', '_' or '-'")
+        return v
 
     @field_validator("regions")
     @classmethod
@@ -146,14 +169,14 @@ class AccountSettings(_Model):
     @classmethod
     def _role(cls, v: str | None) -> str | None:
         if v is not None and not _ROLE_ARN.match(v):
-            raise ValueError(f"{v!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")
+            raise ValueError(f"{echo(v)} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")
         return v
 
     @field_validator("endpoint_url")
     @classmethod
     def _endpoint(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError(f"{v!r} is not a URL (e.g. http://localhost:4566)")
+            raise ValueError(f"{echo(v)} is not a URL (e.g. http://localhost:4566)")
         return v
 
     @model_validator(mode="after")
@@ -274,16 +297,16 @@ class AlertSettings(_Model):
         names = [r.name for r in self.rules]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise ValueError(f"rule name {sorted(dup)[0]!r} is used twice; give each rule its own name")
+            raise ValueError(f"rule name {echo(sorted(dup)[0])} is used twice; give each rule its own name")
         by_name = {r.name: r for r in self.rules}
-        overrides = [(f"function_overrides.{fn}", rules) for fn, rules in self.function_overrides.items()] + [
-            (f"tag_overrides.{key}.{val}", rules) for key, values in self.tag_overrides.items() for val, rules in values.items()
+        overrides = [(f"function_overrides.{cut(fn)}", rules) for fn, rules in self.function_overrides.items()] + [
+            (f"tag_overrides.{cut(key)}.{cut(val)}", rules) for key, values in self.tag_overrides.items() for val, rules in values.items()
         ]
         for where, rules in overrides:
             for rn, o in rules.items():
                 rule = by_name.get(rn)
                 if rule is None:
-                    raise ValueError(f"{where}: no rule named {rn!r} (rules: {', '.join(names)})")
+                    raise ValueError(f"{where}: no rule named {echo(rn)} (rules: {', '.join(names)})")
                 n = o.evaluation_periods or rule.evaluation_periods
                 m = o.datapoints_to_alarm or rule.datapoints_to_alarm or n
                 if m > n:
@@ -293,7 +316,7 @@ class AlertSettings(_Model):
 
 def _email(v: str) -> str:
     if not _EMAIL.match(v):
-        raise ValueError(f"{v!r} is not an e-mail address (name@example.com)")
+        raise ValueError(f"{echo(v)} is not an e-mail address (name@example.com)")
     return v
 
 
@@ -312,7 +335,7 @@ class SmtpSettings(_Model):
     @classmethod
     def _env_name(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v):
-            raise ValueError(f"{v!r} is not an environment variable name; put the variable's NAME here, never the secret")
+            raise ValueError(f"{echo(v)} is not an environment variable name; put the variable's NAME here, never the secret")
         return v
 
     @model_validator(mode="after")
@@ -337,13 +360,13 @@ def _cron(v: str) -> str:
     fields = text.split(" ")
     if not (text in _CRON_MACROS or len(fields) == 5):
         raise ValueError(
-            f"{v!r} is not a cron expression; use five fields (minute hour day-of-month month day-of-week, "
+            f"{echo(v)} is not a cron expression; use five fields (minute hour day-of-month month day-of-week, "
             f"e.g. '0 8 * * 1-5') or @daily / @weekly / @hourly"
         )
     try:
         croniter(text)
     except (ValueError, KeyError) as e:  # croniter's errors subclass ValueError
-        raise ValueError(f"{v!r} is not a cron expression ({e}); e.g. '0 8 * * 1-5' is 08:00 on weekdays") from None
+        raise ValueError(f"{echo(v)} is not a cron expression ({cut(str(e))}); e.g. '0 8 * * 1-5' is 08:00 on weekdays") from None
     return text
 
 
@@ -366,7 +389,7 @@ class DigestSettings(_Model):
     @classmethod
     def _name(cls, v: str) -> str:
         if not _DIGEST_NAME.match(v):
-            raise ValueError(f"{v!r} is not a digest name; use letters, digits, '.', '_' or '-' (it names files)")
+            raise ValueError(f"{echo(v)} is not a digest name; use letters, digits, '.', '_' or '-' (it names files)")
         return v
 
     @field_validator("recipients")
@@ -374,7 +397,7 @@ class DigestSettings(_Model):
     def _recipients(cls, v: list[str]) -> list[str]:
         for i, r in enumerate(v):
             if not _EMAIL.match(r):
-                raise _ItemError(i, f"{r!r} is not an e-mail address (name@example.com)")
+                raise _ItemError(i, f"{echo(r)} is not an e-mail address (name@example.com)")
         return v
 
     @field_validator("schedule")
@@ -390,21 +413,21 @@ class DigestSettings(_Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{v!r} is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)") from None
+            raise ValueError(f"{echo(v)} is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)") from None
         return v
 
     @field_validator("range")
     @classmethod
     def _range(cls, v: str) -> str:
         if v not in PRESETS:
-            raise ValueError(f"{v!r} is not a range preset (one of {', '.join(PRESETS)})")
+            raise ValueError(f"{echo(v)} is not a range preset (one of {', '.join(PRESETS)})")
         return v
 
     @field_validator("team")
     @classmethod
     def _team(cls, v: str | None) -> str | None:
         if v is not None and (not v or _has_control(v)):
-            raise ValueError(f"{v!r} is not a team name; control characters are not allowed")
+            raise ValueError(f"{echo(v)} is not a team name; control characters are not allowed")
         return v
 
 
@@ -449,7 +472,7 @@ class EmailSettings(_Model):
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^https?://[^\s/]+[^\s]*$", v):
-            raise ValueError(f"{v!r} is not a URL (e.g. https://lambda-lens.example.com)")
+            raise ValueError(f"{echo(v)} is not a URL (e.g. https://lambda-lens.example.com)")
         return v
 
     @field_validator("digests")
@@ -480,7 +503,7 @@ _PROVIDER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def _no_control(v: str, what: str) -> str:
     if not v or _has_control(v):
-        raise ValueError(f"{v!r} is not {what}; it must be non-empty, without control characters")
+        raise ValueError(f"{echo(v)} is not {what}; it must be non-empty, without control characters")
     return v
 
 
@@ -502,7 +525,7 @@ class AccessSettings(_Model):
     @classmethod
     def _provider(cls, v: str | None) -> str | None:
         if v is not None and not _PROVIDER.match(v):
-            raise ValueError(f"{v!r} is not a provider name (letters, digits, '_' or '-'; it names [auth.{v}] in secrets.toml)")
+            raise ValueError(f"{echo(v)} is not a provider name (letters, digits, '_' or '-'; it names [auth.{cut(v)}] in secrets.toml)")
         return v
 
     @field_validator("all_teams")
@@ -551,7 +574,7 @@ class Settings(_Model):
     @classmethod
     def _range(cls, v: str) -> str:
         if v not in PRESETS:
-            raise ValueError(f"{v!r} is not a range preset (one of {', '.join(PRESETS)})")
+            raise ValueError(f"{echo(v)} is not a range preset (one of {', '.join(PRESETS)})")
         return v
 
     @field_validator("accounts")
@@ -630,23 +653,16 @@ def load(path: str | Path | None = None) -> Settings:
     else:
         p = Path(path)
     name = str(path) if path is not None else "config.yaml"
+    text = _read(p, name)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{name}: no such file; check the path, or omit --config for the demo account") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{name}: is a directory, not a YAML file") from None
-    except PermissionError:
-        raise ConfigError(f"{name}: cannot be read (permission denied); make it readable by this user") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{name}: is not UTF-8 text; save it as UTF-8") from None
-    try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
+    except YamlRefused as e:
+        raise ConfigError(f"{name}: {e}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{name}: {where}invalid YAML ({problem}); fix the syntax there") from None
+        raise ConfigError(f"{name}: {where}invalid YAML ({cut(problem)}); fix the syntax there") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -656,6 +672,47 @@ def load(path: str | Path | None = None) -> Settings:
     except ValidationError as e:
         raise ConfigError(f"{name}: {_describe(e, data)}") from None
     return settings.model_copy(update={"source": name})
+
+
+MAX_BYTES = 1_000_000  # config.yaml is a few kB; a larger file is refused before it is read
+_KINDS = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def _read(p: Path, name: str) -> str:
+    """The text of the config file: a regular file (checked before it is opened: a FIFO would block, /dev/zero
+    never end) of at most :data:`MAX_BYTES`, in UTF-8. Each refusal is one :class:`ConfigError` sentence."""
+    raw = os.fsencode(p)
+    if len(raw) > 4096 or any(len(part) > 255 for part in raw.split(b"/")):
+        raise ConfigError(f"{cut(name)}: the path is too long (a name over 255 bytes, or 4,096 in all); check it")
+    try:
+        _check_kind(p.stat().st_mode, name)
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # non-blocking: swapped for a FIFO since, it still cannot block
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            _check_kind(info.st_mode, name)
+            if info.st_size > MAX_BYTES:
+                raise ConfigError(f"{name}: is {info.st_size / 1e6:,.1f} MB; a config file is at most {MAX_BYTES / 1e6:.0f} MB")
+            data = f.read(MAX_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ConfigError(f"{name}: no such file; check the path, or omit --config for the demo account") from None
+    except PermissionError:
+        raise ConfigError(f"{name}: cannot be read (permission denied); make it readable by this user") from None
+    except OSError as e:
+        raise ConfigError(f"{name}: cannot be read ({e.strerror or type(e).__name__}); check the path") from None
+    if len(data) > MAX_BYTES:  # a file that grew, or one whose size the system does not tell (/proc)
+        raise ConfigError(f"{name}: is over {MAX_BYTES / 1e6:.0f} MB; a config file is at most {MAX_BYTES / 1e6:.0f} MB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: is not UTF-8 text; save it as UTF-8") from None
+
+
+def _check_kind(mode: int, name: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"{name}: is a directory, not a YAML file")
+    if not stat.S_ISREG(mode):
+        kind = _KINDS.get(stat.S_IFMT(mode), "not a file")
+        raise ConfigError(f"{name}: is {kind}, not a regular file; give the path of a YAML file")
 
 
 def _describe(exc: ValidationError, data: Any) -> str:
@@ -676,9 +733,9 @@ def _path(loc: list) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif out:
-            out += f".{part}"
+            out += f".{cut(str(part))}"  # a key of the file's, e.g. a function's name under function_overrides
         else:
-            out = str(part)
+            out = cut(str(part))
     return out
 
 
@@ -691,32 +748,37 @@ def _message(err: dict, loc: list) -> str:
             return "the sign-in provider's settings and secrets go in .streamlit/secrets.toml under [auth], never in config.yaml"
         if str(key).lower() in {"password", "secret", "aws_secret_access_key", "secret_access_key", "token"}:
             return "secrets never go in config.yaml; set password_env to the name of an environment variable instead"
-        return f"unknown key {key!r}; remove it or check its spelling (see the comments in config.yaml)"
+        return f"unknown key {echo(key)}; remove it or check its spelling (see the comments in config.yaml)"
     if kind == "missing":
         return "is required; add it"
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     if kind in {"int_parsing", "int_type", "int_from_float"}:
-        return f"{value!r} is not a whole number"
+        return f"{echo(value)} is not a whole number"
     if kind in {"float_parsing", "float_type"}:
-        return f"{value!r} is not a number"
+        return f"{echo(value)} is not a number"
     if kind in {"bool_parsing", "bool_type"}:
-        return f"{value!r} is not true or false"
+        return f"{echo(value)} is not true or false"
     if kind in {"string_type"}:
-        return f"{value!r} is not text; quote it"
+        return f"{echo(value)} is not text; quote it"
     if kind in {"list_type"}:
-        return f"expected a list (- item lines), got {value!r}"
+        return f"expected a list (- item lines), got {echo(value)}"
     if kind in {"dict_type", "model_type", "model_attributes_type"}:
-        return f"expected a mapping (key: value lines), got {value!r}"
+        return f"expected a mapping (key: value lines), got {echo(value)}"
     if kind == "literal_error":
         expected = (err.get("ctx") or {}).get("expected", "")
-        return f"{value!r} is not allowed; use one of {expected}"
+        return f"{echo(value)} is not allowed; use one of {expected}"
     if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
         ctx = err.get("ctx") or {}
         sign, limit = {"gt": (">", ctx.get("gt")), "ge": ("≥", ctx.get("ge")), "lt": ("<", ctx.get("lt")), "le": ("≤", ctx.get("le"))}[
             {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le"}[kind]
         ]
-        return f"{value!r} is out of bounds; use a value {sign} {limit}"
+        return f"{echo(value)} is out of bounds; use a value {sign} {limit}"
     if kind in {"too_short", "string_too_short"}:
         return "must not be empty"
+    if kind in {"too_long", "string_too_long"}:
+        ctx = err.get("ctx") or {}
+        return f"{echo(value)} is too long; use at most {ctx.get('max_length')} {'characters' if kind == 'string_too_long' else 'items'}"
+    if kind == "finite_number":
+        return f"{echo(value)} is not a finite number"
     return str(err["msg"])

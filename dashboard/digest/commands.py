@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from dashboard.config import settings as settings_mod
+from dashboard.config.echo import cut, echo
 from dashboard.config.settings import ConfigError, DigestSettings, Settings
 from dashboard.digest.compose import check_settings
 from dashboard.digest.errors import DeliveryError, StateError
@@ -79,12 +81,38 @@ def _select(cfg: Settings, *, team: str | None, name: str | None) -> list[Digest
         digests = [d for d in digests if d.team == team]
         if not digests:
             teams = sorted({d.team for d in cfg.email.digests if d.team is not None})
-            raise ConfigError(f"no digest for team {team!r} in email.digests (teams with a digest: {', '.join(teams) or 'none'})")
+            raise ConfigError(f"no digest for team {echo(team)} in email.digests (teams with a digest: {', '.join(teams) or 'none'})")
     if name is not None:
         digests = [d for d in digests if d.name == name]
         if not digests:
-            raise ConfigError(f"no digest named {name!r} in email.digests (digests: {', '.join(d.name for d in cfg.email.digests)})")
+            raise ConfigError(f"no digest named {echo(name)} in email.digests (digests: {', '.join(d.name for d in cfg.email.digests)})")
     return digests
+
+
+_KERNEL = ("/proc", "/sys", "/dev")  # file systems of the kernel's, never a folder for files
+
+
+def _out_dir(text: str) -> Path:
+    """``--out``: a folder, created when missing, that this user can write into; else :class:`ConfigError`
+    (one sentence, exit 2) before anything is composed."""
+    shown = cut(text)
+    path = Path(text)
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop
+        raise ConfigError(f"--out {shown} cannot be used ({getattr(e, 'strerror', None) or e}); give a folder") from None
+    kernel = next((k for k in _KERNEL if real == Path(k) or Path(k) in real.parents), None)
+    if kernel:
+        raise ConfigError(f"--out {shown} is under {kernel}, the kernel's files; give a folder of your own")
+    if real.exists() and not real.is_dir():
+        raise ConfigError(f"--out {shown} is a file, not a folder; give a folder (it is created when missing)")
+    try:
+        real.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out {shown} cannot be created ({e.strerror or type(e).__name__}); give a folder you can write into") from None
+    if not os.access(real, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {shown} cannot be written into (permission denied); give a folder you can write into")
+    return path
 
 
 def _describe(o: Outcome) -> str:
@@ -114,6 +142,7 @@ def cmd_digest(
         digests = _select(cfg, team=args.team, name=args.name)
         if args.dry_run and not args.out:
             raise ConfigError("--dry-run needs --out DIR, the folder to write the .eml, .html and .json files into")
+        out_dir = _out_dir(args.out) if args.dry_run else None
         if args.send and transport is None:
             transport = from_settings(cfg)
     except ConfigError as e:
@@ -134,7 +163,7 @@ def cmd_digest(
                 inputs=cache,
                 store=store,
                 transport=transport,
-                dry_run_dir=Path(args.out) if args.dry_run else None,
+                dry_run_dir=out_dir,
                 force=bool(args.force),
                 **extra,
             )
@@ -145,6 +174,10 @@ def cmd_digest(
         except StateError as e:
             err.write(f"error: {e}\n")
             return EXIT_FAIL
+        except OSError as e:  # the dry run's files (a full disk, a folder removed meanwhile)
+            err.write(f"error: digest {d.name}: cannot write into {cut(str(out_dir))} ({e.strerror or type(e).__name__})\n")
+            code = EXIT_FAIL
+            continue
         out.write(_describe(o) + "\n")
     failed = _failed_sources(cache)
     for line in failed:

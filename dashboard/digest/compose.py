@@ -53,6 +53,7 @@ from dashboard.alerts import (
     evaluate_all,
     series_for,
 )
+from dashboard.config.echo import echo
 from dashboard.config.settings import ConfigError, DigestSettings, Settings
 from dashboard.digest.state import AlertMemo, DigestRecord
 from dashboard.figures.cost_report import function_costs
@@ -177,16 +178,16 @@ def check_settings(settings: Settings) -> None:
         for j, name in enumerate(d.rules or ()):
             if name not in rules:
                 raise ConfigError(
-                    f"{settings.source}: email.digests[{i}].rules[{j}]: no alert rule named {name!r} "
+                    f"{settings.source}: email.digests[{i}].rules[{j}]: no alert rule named {echo(name)} "
                     f"(rules: {', '.join(rules) or 'none'})"
                 )
     ses = settings.email.ses_account
     if ses is not None:
         found = [a for a in settings.accounts if a.name == ses]
         if not found:
-            raise ConfigError(f"{settings.source}: email.ses_account: no account named {ses!r} under accounts")
+            raise ConfigError(f"{settings.source}: email.ses_account: no account named {echo(ses)} under accounts")
         if found[0].demo:
-            raise ConfigError(f"{settings.source}: email.ses_account: {ses!r} is the simulated account, which sends no mail; name a real account")
+            raise ConfigError(f"{settings.source}: email.ses_account: {echo(ses)} is the simulated account, which sends no mail; name a real account")
 
 
 # --- loading ---------------------------------------------------------------------------------------

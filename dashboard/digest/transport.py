@@ -30,6 +30,7 @@ from typing import Protocol
 from aws import errors as aws_errors
 from aws import session as aws_session
 from aws.session import Account
+from dashboard.config.echo import echo
 from dashboard.config.settings import ConfigError, EmailSettings, Settings, SmtpSettings
 from dashboard.digest.errors import DeliveryError
 
@@ -101,7 +102,7 @@ class SmtpTransport:
                     conn.login(c.username, self._password or "")
                 refused = conn.send_message(msg, from_addr=sender, to_addrs=list(recipients))
         except smtplib.SMTPAuthenticationError as e:
-            raise PermanentError(f"the SMTP server {where} refused the login of {c.username!r} ({e.smtp_code}); check the user and the password in ${c.password_env}") from None
+            raise PermanentError(f"the SMTP server {where} refused the login of {echo(c.username)} ({e.smtp_code}); check the user and the password in ${c.password_env}") from None
         except smtplib.SMTPRecipientsRefused as e:
             codes = {r: code for r, (code, _m) in e.recipients.items()}
             if all(400 <= code < 500 for code in codes.values()):

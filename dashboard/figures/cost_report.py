@@ -30,18 +30,23 @@ from aws.concurrency import deadline
 from aws.errors import AwsError
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account, call
+from dashboard.config.echo import echo
 from dashboard.config.settings import Settings
 from dashboard.figures import allocation, reconcile
 from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA, estimate
 from dashboard.figures.pricing import PriceBook, load_prices
 from dashboard.query import sources
 from dashboard.query.load import unread_parts
-from dashboard.query.timerange import TimeRange, parse_range
+from dashboard.query.timerange import RangeError, TimeRange, parse_range
 
 __all__ = [
     "BY",
     "CostReport",
+    "HISTORY_MONTHS",
+    "MonthError",
     "month_bounds",
+    "check_month",
+    "clock",
     "prices_for",
     "with_provisioned_concurrency",
     "function_costs",
@@ -63,22 +68,58 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+HISTORY_MONTHS = 13  # Cost Explorer answers for the current month and the 12 before it
+
+
+class MonthError(RangeError):
+    """A month that is not one, or that has no bill to show. ``str()`` is the CLI's sentence
+    (``--month '2026-13' is not a month; …``); a page says :attr:`value` and :attr:`problem` its own way."""
+
+    def __init__(self, value: str, problem: str):
+        self.value = value  # as the sentence quotes it (a refused text cut to 60 characters)
+        self.problem = problem  # "is not a month; use YYYY-MM, e.g. 2026-12"
+        super().__init__(f"--month {value} {problem}")
+
+
 def month_bounds(month: str | None, *, today: date) -> tuple[date, date, date]:
     """(first day, end of the complete days (exclusive), first day of the next month) of ``YYYY-MM``.
 
-    ``None`` is the current month. A month in the future raises ``ValueError``.
+    ``None`` is the current month. A month that is not ``YYYY-MM``, is in the future, or whose previous month
+    (the report reads it too) is beyond Cost Explorer's :data:`HISTORY_MONTHS` months of history raises
+    :class:`MonthError`, before any date arithmetic (``0001-01`` and ``9999-12`` are refused, not an OverflowError).
     """
+    this = today.replace(day=1)
     if month is None:
-        first = today.replace(day=1)
+        first = this
     else:
         try:
+            if not re.fullmatch(r"\d{4}-\d{2}", month):
+                raise ValueError(month)
             first = datetime.strptime(month, "%Y-%m").date()
         except ValueError:
-            raise ValueError(f"--month {month!r} is not a month; use YYYY-MM, e.g. {today:%Y-%m}") from None
+            raise MonthError(echo(month), f"is not a month; use YYYY-MM, e.g. {today:%Y-%m}") from None
+        back = this.year * 12 + this.month - 1 - (HISTORY_MONTHS - 2)  # the oldest month whose previous one CE has
+        oldest = date(back // 12, back % 12 + 1, 1)
+        if first > today:
+            raise MonthError(month, f"is in the future; use {today:%Y-%m} or earlier")
+        if first < oldest:
+            raise MonthError(month, f"is too old: the report reads it and the month before, and Cost Explorer keeps {HISTORY_MONTHS} months; use {oldest:%Y-%m} to {today:%Y-%m}")
     nxt = (first + timedelta(days=32)).replace(day=1)
-    if first > today:
-        raise ValueError(f"--month {month} is in the future; use {today:%Y-%m} or earlier")
     return first, min(nxt, today), nxt
+
+
+def check_month(settings: Settings, month: str | None, *, now: datetime | None = None) -> tuple[date, date, date]:
+    """:func:`month_bounds` of ``month`` at the clock :func:`gather` reads (a page checks ``?month=`` before it loads)."""
+    return month_bounds(month, today=_today(settings, now))
+
+
+def clock(settings: Settings) -> datetime:
+    """The moment :func:`gather` reads the month at when given no ``now``: the config's fixed clock, else now."""
+    return (settings.fixed_now or _now()).astimezone(UTC)
+
+
+def _today(settings: Settings, now: datetime | None) -> date:
+    return (now or clock(settings)).astimezone(UTC).date()
 
 
 def prices_for(settings: Settings) -> PriceBook:
@@ -316,8 +357,7 @@ def gather(
 
 
 def _gather(settings: Settings, *, month: str | None, now: datetime | None, force: bool) -> CostReport:
-    now = (now or settings.fixed_now or _now()).astimezone(UTC)
-    today = now.date()
+    today = _today(settings, now)
     first, end, month_end = month_bounds(month, today=today)
     prev_first = (first - timedelta(days=1)).replace(day=1)
     prices = prices_for(settings)
@@ -590,7 +630,7 @@ def costs_table(report: CostReport, settings: Settings, *, by: str) -> pd.DataFr
         return _function_table(report)
     if by == "usage-type":
         return _usage_type_table(report)
-    raise ValueError(f"--by must be one of {', '.join(BY)}, not {by!r}")
+    raise ValueError(f"--by must be one of {', '.join(BY)}, not {echo(by)}")
 
 
 def team_drilldown(report: CostReport, *, team: str) -> pd.DataFrame:

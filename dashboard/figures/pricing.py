@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dashboard.config.echo import cut, echo
+
 if TYPE_CHECKING:
     from aws.session import Account
 
@@ -198,32 +200,32 @@ def _arch(arch: str) -> str:
         return "arm64"
     if a in ("x86_64", "x86", "amd64"):
         return "x86_64"
-    raise PriceError(f"architecture {arch!r} is not x86_64 or arm64")
+    raise PriceError(f"architecture {echo(arch)} is not x86_64 or arm64")
 
 
 def _rate(where: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise PriceError(f"{where}: {value!r} is not a number (USD per unit)")
+        raise PriceError(f"{where}: {echo(value)} is not a number (USD per unit)")
     try:
         v = float(value)
     except ValueError:
-        raise PriceError(f"{where}: {value!r} is not a number (USD per unit)") from None
+        raise PriceError(f"{where}: {echo(value)} is not a number (USD per unit)") from None
     if not math.isfinite(v) or v < 0:
-        raise PriceError(f"{where}: {value!r} must be a finite number ≥ 0")
+        raise PriceError(f"{where}: {echo(value)} must be a finite number ≥ 0")
     return v
 
 
 def _tiers(where: str, value: Any) -> Tiers:
     if not isinstance(value, list | tuple):
-        raise PriceError(f"{where}: expected a list of [from_gb_s, usd_per_gb_s] pairs, got {value!r}")
+        raise PriceError(f"{where}: expected a list of [from_gb_s, usd_per_gb_s] pairs, got {echo(value)}")
     out: list[tuple[float, float]] = []
     for i, pair in enumerate(value):
         if not isinstance(pair, list | tuple) or len(pair) != 2:
-            raise PriceError(f"{where}[{i}]: expected [from_gb_s, usd_per_gb_s], got {pair!r}")
+            raise PriceError(f"{where}[{i}]: expected [from_gb_s, usd_per_gb_s], got {echo(pair)}")
         out.append((_rate(f"{where}[{i}][0]", pair[0]), _rate(f"{where}[{i}][1]", pair[1])))
     starts = [s for s, _ in out]
     if any(b <= a for a, b in zip(starts, starts[1:], strict=False)) or (starts and starts[0] <= 0):
-        raise PriceError(f"{where}: tier starts must be > 0 and increasing, got {starts}")
+        raise PriceError(f"{where}: tier starts must be > 0 and increasing, got {echo(starts)}")
     return tuple(out)
 
 
@@ -246,10 +248,10 @@ def _region_prices(region: str, raw: Mapping[str, Any], *, where: str, source: s
 
 def _apply_overrides(base: Prices, region: str, fields: Mapping[str, Any], *, in_file: bool) -> Prices:
     if not isinstance(fields, Mapping):
-        raise PriceError(f"pricing.{region}: expected a mapping of field: value, got {fields!r}")
+        raise PriceError(f"pricing.{region}: expected a mapping of field: value, got {echo(fields)}")
     changes: dict[str, Any] = {}
     for name, value in fields.items():
-        where = f"pricing.{region}.{name}"
+        where = f"pricing.{region}.{cut(str(name))}"
         if name in _RATE_FIELDS:
             changes[name] = _rate(where, value)
         elif name in _TIER_FIELDS:

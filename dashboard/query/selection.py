@@ -11,10 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from dashboard.config.echo import echo
 from dashboard.config.settings import Settings
 from dashboard.query.timerange import TimeRange, parse_range
 
-__all__ = ["Selection", "select"]
+__all__ = ["Selection", "SelectionError", "select", "check_names", "check_teams"]
+
+
+class SelectionError(ValueError):
+    """A filter naming an account, region or team that is not there; ``str()`` is one sentence naming what is."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,33 @@ def select(
     now: datetime | None = None,
 ) -> Selection:
     """The selection of these filters over ``range_text`` (default: the config's), read at ``now``
-    (default: the config's clock, :meth:`Settings.now`). A bad range raises :class:`~dashboard.query.timerange.RangeError`."""
+    (default: the config's clock, :meth:`Settings.now`). A bad range raises :class:`~dashboard.query.timerange.RangeError`,
+    an account or region the config does not have :class:`SelectionError` (teams need the inventory: :func:`check_teams`)."""
+    check_names(settings, accounts=accounts, regions=regions)
     now = now or settings.now()
     text = range_text or settings.default_range
     return Selection(parse_range(text, now=now), text, now, tuple(accounts or ()), tuple(regions or ()), tuple(teams or ()))
+
+
+def check_names(settings: Settings, *, accounts: Iterable[str] | None = None, regions: Iterable[str] | None = None) -> None:
+    """Raise :class:`SelectionError` for the first account or region the config does not have (an empty answer
+    would read as "no functions there")."""
+    known = [a.name for a in settings.accounts]
+    wanted = _names(accounts)
+    for name in wanted:
+        if name not in known:
+            raise SelectionError(f"no account named {echo(name)} in {settings.source} (accounts: {', '.join(known)})")
+    chosen = [a for a in settings.accounts if not wanted or a.name in wanted]
+    where = sorted({r for a in chosen for r in a.regions})
+    for region in _names(regions):
+        if region not in where:
+            of = f"account{'s' if len(chosen) > 1 else ''} {', '.join(a.name for a in chosen)}" if wanted else f"the accounts of {settings.source}"
+            raise SelectionError(f"no region {echo(region)} in {of} (regions: {', '.join(where)})")
+
+
+def check_teams(teams: Iterable[str], known: Iterable[str]) -> None:
+    """Raise :class:`SelectionError` for the first of ``teams`` not among ``known`` (the teams of the loaded inventory)."""
+    known = sorted({k for k in known if isinstance(k, str) and k})  # the frame's missing teams are NA
+    for team in _names(teams):
+        if team not in known:
+            raise SelectionError(f"no function belongs to team {echo(team)} (teams: {', '.join(known) or 'none'})")

@@ -39,6 +39,7 @@ from dashboard.alerts import (
     evaluation,
     series_for,
 )
+from dashboard.config.echo import cut, echo
 from dashboard.config.settings import AlertRule, ConfigError, Settings
 from dashboard.figures.usage import trend, usage
 from dashboard.present import plots, registry
@@ -298,24 +299,24 @@ def load_function(
     parts = parse_function_key(text)
     empty = pd.DataFrame()
     if parts is None:
-        return FunctionView(text, trange, None, empty, empty, problem=f"{text!r} is not a function key (account/region/name).")
+        return FunctionView(text, trange, None, empty, empty, problem=f"{echo(text)} is not a function key (account/region/name).")
     account, region, name = parts
     inv = sources.inventory(settings, accounts=[account], regions=[region], force=force)
     frame = inv.frame
     hit = frame[frame["function"] == name] if not frame.empty else frame
     if only_teams is not None and (hit.empty or hit.iloc[0].get("team") not in set(only_teams)):
-        why = f"No function named {name!r} among your teams' functions in {account}/{region}."
+        why = f"No function named {echo(name)} among your teams' functions in {cut(account)}/{cut(region)}."
         return FunctionView(text, trange, None, empty, empty, statuses=tuple(inv.statuses), problem=why)
     if hit.empty:
         known = {a.name for a in settings.accounts}
         if account not in known:
-            why = f"No account named {account!r} is configured (accounts: {', '.join(sorted(known))})."
+            why = f"No account named {echo(account)} is configured (accounts: {', '.join(sorted(known))})."
         elif not any(region in a.regions for a in settings.accounts if a.name == account):
-            why = f"Account {account!r} is not configured for region {region!r}."
+            why = f"Account {echo(account)} is not configured for region {echo(region)}."
         elif inv.failed:
-            why = f"The functions of {account}/{region} could not be listed, so {name!r} cannot be shown."
+            why = f"The functions of {account}/{region} could not be listed, so {echo(name)} cannot be shown."
         else:
-            why = f"No function named {name!r} in {account}/{region}: it may have been deleted or renamed."
+            why = f"No function named {echo(name)} in {account}/{region}: it may have been deleted or renamed."
         return FunctionView(text, trange, None, empty, empty, statuses=tuple(inv.statuses), warnings=tuple(inv.warnings), problem=why)
     row = hit.iloc[0]
     peers = frame

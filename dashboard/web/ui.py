@@ -126,8 +126,8 @@ def sidebar(cfg: Settings, teams: list[str], who: access.Viewer = access.EVERYON
         now = cfg.now()
         try:
             trange = parse_range(range_text, now=now)
-        except RangeError as e:
-            st.error(str(e))
+        except RangeError as e:  # ?range= or the custom box: one sentence, the page goes on over the default range
+            st.error(escape_markdown(str(e)), icon=":material/event_busy:")
             trange = parse_range(cfg.default_range, now=now)
             range_text = cfg.default_range
     st.query_params["range"] = range_text
@@ -207,13 +207,14 @@ def month_report(cfg: Settings):
     from dashboard.figures import cost_report
 
     month = st.query_params.get("month")
+    now = cost_report.clock(cfg)  # one clock for the check and the load
+    try:  # before the progress box, which is collapsed: the sentence is said on the page, without the CLI's --month
+        cost_report.check_month(cfg, month, now=now)
+    except cost_report.MonthError as e:
+        st.error(escape_markdown(f"The address asks for the month {e.value}, which {e.problem}."), icon=":material/event_busy:")
+        st.stop()
     with st.status("Reading Cost Explorer and pricing the usage…", expanded=False) as status:
-        try:
-            report = cost_report.gather(cfg, month=month)
-        except ValueError as e:
-            status.update(label="Bad month", state="error")
-            st.error(escape_markdown(str(e)), icon=":material/event_busy:")
-            st.stop()
+        report = cost_report.gather(cfg, month=month, now=now)
         status.update(label=f"{report.month}: {(report.end - report.first).days} complete day(s)", state="complete")
     sel = selection()
     report = cost_report.narrow(report, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
