@@ -328,21 +328,18 @@ def test_a_rule_without_an_axis_of_its_own_gets_a_panel_of_its_series():
 # --- sparklines, layout ------------------------------------------------------------------------------------------
 
 
-def test_sparkline_values_bin_counts_and_fill_missing_functions():
+def test_trend_bins_counts_fills_functions_without_data_and_takes_the_max_of_a_gauge():
+    from dashboard.figures.usage import trend
+
     a = metrics_frame(n=120, invocations=np.arange(120, dtype=float))
     funcs = pd.DataFrame([KEY, {**KEY, "function": "idle"}])
-    got = plots.sparkline_values(a, start=T0, end=T0 + 120 * MIN, functions=funcs)
-    assert list(got["function"]) == ["f", "idle"]
-    f, idle = got["sparkline"]
-    assert len(f) == 60 and f[:3] == [0 + 1, 2 + 3, 4 + 5] and f[-1] == 118 + 119
-    assert idle == [0.0] * 60
-    short = plots.sparkline_values(a, points=7)  # 120 min: bins of 20 min divide it (18, 19 would leave a partial bin)
-    assert short["sparkline"][0] == [float(sum(range(i, i + 20))) for i in range(0, 120, 20)]
-    odd = plots.sparkline_values(a, points=7, start=T0 + 7 * MIN)  # 113 min, prime: whole 17-min bins ending at the end
-    assert odd["sparkline"][0] == [float(sum(range(i, i + 17))) for i in range(18, 120, 17)]
+    got = trend(a, start=T0, end=T0 + 120 * MIN, functions=funcs)
+    f, idle = got[tuple(KEY.values())], got[(KEY["account"], KEY["region"], "idle")]
+    assert len(f) == 60 and f[:3] == [0 + 1, 2 + 3, 4 + 5] and f[-1] == 118 + 119  # counts: the buckets add up
+    assert idle == [0.0] * 60  # read, and no datapoint: nothing counted
     p99 = a.assign(duration_p99_ms=np.where(np.arange(120) % 2, np.nan, np.arange(120.0)))
-    (vals,) = plots.sparkline_values(p99, column="duration_p99_ms", points=60)["sparkline"]
-    assert vals[:2] == [0.0, 2.0] and vals[-1] == 118.0
+    vals = trend(p99, start=T0, end=T0 + 120 * MIN, column="duration_p99_ms")[tuple(KEY.values())]
+    assert vals[:2] == [0.0, 2.0] and vals[-1] == 118.0  # a gauge: the bucket's maximum
 
 
 def test_base_layout_and_timeseries_figure():

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.config.settings import Settings
 from dashboard.figures import cost_report, reconcile
+from dashboard.present import plots
 from dashboard.present.text import escape_markdown as md
 from tests.apptest import APP, run
 from tests.apptest import COST_NOW as NOW
@@ -59,8 +60,8 @@ def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations()
     names = [t.get("name") for t in traces]
     assert "our estimate (after the free tier)" in names and "forecast" in names
     # the bill's bars: one per kind of usage, in stacking order, adding up to Cost Explorer's daily spend
-    kinds = [n for n in names if n in cost_report.USAGE_KINDS]
-    assert kinds == [k for k in cost_report.USAGE_KINDS if k in kinds] and {"requests", "compute (GB-s)"} <= set(kinds)
+    kinds = [n for n in names if n in plots.USAGE_KINDS]
+    assert kinds == [k for k in plots.USAGE_KINDS if k in kinds] and {"requests", "compute (GB-s)"} <= set(kinds)
     billed = sum(float(np.sum(values(t["y"]))) for t in traces if t.get("name") in kinds)
     assert billed == pytest.approx(cost_report.usage_type_daily(report)["cost_usd"].sum())
 
@@ -122,4 +123,4 @@ def test_function_page_shows_its_right_sizing():
     ],
 )
 def test_the_spend_chart_groups_usage_types_by_what_they_bill(usage_type, kind):
-    assert cost_report.usage_kind(usage_type) == kind
+    assert plots.usage_kind(usage_type) == kind

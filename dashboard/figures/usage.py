@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from aws.frames import typed_frame
+from dashboard.figures.metrics import REGISTRY
 from dashboard.query import sources
 from dashboard.query.load import Query
 
@@ -171,7 +172,8 @@ def trend(
     out: dict[tuple[str, str, str], list[float] | None] = {}
     if metrics is None or metrics.empty:
         return {k: (None if k[:2] in gone else []) for k in keys}
-    summed = column in COUNTS or column in {"cold_starts", "reports", "billed_ms_sum", "gb_seconds"}
+    entry = REGISTRY.get(column)
+    summed = entry is not None and entry.per_period  # a count per period (CloudWatch's Sum): buckets add up
     period_ns = int(pd.to_numeric(metrics["period_s"] if "period_s" in metrics else metrics["bin_s"]).max()) * 1_000_000_000
     t0 = pd.Timestamp(start).value // period_ns * period_ns
     t1 = pd.Timestamp(end).value

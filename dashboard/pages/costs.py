@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard.figures import cost_report
 from dashboard.figures import reconcile as rc
 from dashboard.figures.rightsizing import recommendations
+from dashboard.present import plots
 from dashboard.present.links import function_link
 from dashboard.present.tables import render
 from dashboard.present.text import escape_markdown as md
@@ -43,7 +44,7 @@ if report.forecast_missing and not report.bill_hidden:
 
 st.subheader("Spend per day", anchor=False)
 st.plotly_chart(
-    cost_report.spend_figure(report),
+    plots.spend_figure(report),
     theme="streamlit",
     width="stretch",
     key="costs_figure",

@@ -26,10 +26,10 @@ Everything here is pure: frames in, ``plotly.graph_objects.Figure`` or frames ou
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +38,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.alerts import ALARM, DEFAULT_ACCOUNT_LIMIT
+from dashboard.figures import cost_report
+from dashboard.figures.cost_report import CostReport
 from dashboard.present import registry
 from dashboard.present.registry import Unit, period_text
 
@@ -46,7 +48,6 @@ if TYPE_CHECKING:
     from dashboard.config.settings import AlertRule
 
 __all__ = [
-    "METRIC_COLORS",
     "REFERENCE_COLOR",
     "SEVERITY_COLORS",
     "ALARM_FILL",
@@ -60,17 +61,14 @@ __all__ = [
     "drawn_panels",
     "empty_notes",
     "function_figure",
-    "sparkline_values",
+    "USAGE_KINDS",
+    "usage_kind",
+    "spend_figure",
     "timeseries_figure",
 ]
 
 # --- colours ----------------------------------------------------------------------------------------
 
-# Every metric's colour, read from the registry. Kept as a mapping for dashboard.figures.cost_report, whose
-# spend chart asks it for "cost" (its name for Cost Explorer's cost_usd); new code asks registry.colour.
-METRIC_COLORS: Mapping[str, str] = MappingProxyType(
-    {**{k: registry.colour(k) for k in registry.REGISTRY}, "cost": registry.colour("cost_usd")}
-)
 REFERENCE_COLOR = "#94A3B8"  # slate: timeout, reserved concurrency, memory allocated
 SEVERITY_COLORS: dict[str, str] = {"critical": "#EF4444", "warning": "#F59E0B", "info": "#64748B"}
 ALARM_FILL = "#EF4444"
@@ -727,77 +725,6 @@ def _draw_lines(fig: go.Figure, lines: list[_Line], titles: dict[int, str], has_
 KEY = ["account", "region", "function"]
 
 
-def sparkline_values(
-    metrics: pd.DataFrame,
-    *,
-    column: str = "invocations",
-    points: int = 60,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    functions: pd.DataFrame | None = None,
-    how: str | None = None,
-    name: str = "sparkline",
-) -> pd.DataFrame:
-    """A list of at most ``points`` floats per function: ``column`` over time, binned.
-
-    Bins are whole multiples of the data's period ending at ``end`` (rounded up to a period;
-    default: the data's end) and covering ``start``..``end`` (default: the data's start), the
-    same for every function; a bin width that divides the range is preferred, so no bin is
-    partial (24 h of 1-min periods: 60 bins of 24 min; 7 d of 5-min periods: 56 bins of 3 h). Counts are summed per bin and a missing
-    datapoint counts 0; other columns take the bin's maximum (``how="max"``) and stay NaN
-    where there is none. ``functions`` (account, region, function rows) adds the
-    functions without data (all zeros / NaN). Returns account, region, function, ``name``.
-    """
-    how = how or ("sum" if registry.summed(column) else "max")
-    if how not in ("sum", "max", "mean"):
-        raise ValueError(f"how must be sum, max or mean, not {how!r}")
-    keys = pd.DataFrame(columns=KEY)
-    if functions is not None and not functions.empty:
-        keys = functions[KEY].astype(str).drop_duplicates()
-    frame = metrics if metrics is not None else pd.DataFrame(columns=[*KEY, "timestamp", column])
-    if not frame.empty:
-        keys = pd.concat([keys, frame[KEY].astype(str).drop_duplicates()], ignore_index=True).drop_duplicates()
-    keys = keys.reset_index(drop=True)
-    if keys.empty:
-        return pd.DataFrame({**{k: pd.Series([], dtype="string") for k in KEY}, name: pd.Series([], dtype=object)})
-    period_col = "period_s" if "period_s" in frame else ("bin_s" if "bin_s" in frame else None)
-    period = _period_of(frame, period_col) if period_col else None
-    ts = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], utc=True)) if not frame.empty else pd.DatetimeIndex([], tz="UTC")
-    lo = pd.Timestamp(start) if start is not None else (ts.min() if len(ts) else None)
-    hi = pd.Timestamp(end) if end is not None else (ts.max() + pd.Timedelta(seconds=period or 60) if len(ts) else None)
-    fill = 0.0 if how == "sum" else np.nan
-    if lo is None or hi is None or hi <= lo:
-        values = [[fill] * 0 for _ in range(len(keys))]
-    else:
-        step = max(1, int(period or 60))
-        step_ns = step * 1_000_000_000
-        n_periods = max(1, math.ceil((hi - lo).total_seconds() / step))
-        hi = pd.Timestamp(-(-hi.value // step_ns) * step_ns, tz="UTC")  # up to a period boundary, as the collectors do
-        lo = hi - pd.Timedelta(seconds=n_periods * step)
-        # bins of k periods, k dividing the range when a k up to twice the least one does (no partial bin);
-        # otherwise whole bins ending at `hi`, the partial one at the start left out
-        k_min = max(1, math.ceil(n_periods / max(points, 1)))
-        k = next((c for c in range(k_min, 2 * k_min + 1) if n_periods % c == 0), k_min)
-        width = k * step
-        n = max(1, n_periods // k)
-        lo = hi - pd.Timedelta(seconds=n * width)
-        mat = np.full((len(keys), n), fill)
-        if not frame.empty:
-            idx = pd.MultiIndex.from_frame(keys).get_indexer(pd.MultiIndex.from_frame(frame[KEY].astype(str)))
-            b = ((ts - lo).total_seconds().to_numpy() // width).astype(np.int64)
-            v = pd.to_numeric(frame[column], errors="coerce").astype("float64").to_numpy()
-            ok = (idx >= 0) & (b >= 0) & (b < n) & ~np.isnan(v)
-            agg = pd.DataFrame({"r": idx[ok], "c": b[ok], "v": v[ok]}).groupby(["r", "c"])["v"].agg(how)
-            if len(agg):
-                r = agg.index.get_level_values(0).to_numpy()
-                c = agg.index.get_level_values(1).to_numpy()
-                mat[r, c] = agg.to_numpy()
-        values = mat.tolist()
-    out = keys.astype("string")
-    out[name] = pd.Series(values, dtype=object, index=out.index)
-    return out
-
-
 def timeseries_figure(
     frame: pd.DataFrame,
     *,
@@ -833,4 +760,68 @@ def timeseries_figure(
         fig.update_yaxes(title_text=y_title or axis_title(registry.label(first), first, period_s=period_s))
         if registry.unit(first) in (Unit.COUNT, Unit.MEGABYTES, Unit.PERCENT, Unit.USD):
             fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+# --- the Costs page's spend chart ----------------------------------------------------------------------
+
+# what a Lambda usage type bills, in stacking order, with one colour each (regions and architectures summed;
+# the usage-type table beside the chart has them one by one)
+USAGE_KINDS: dict[str, str] = {
+    "requests": "#2563eb",
+    "compute (GB-s)": "#f59e0b",
+    "provisioned concurrency": "#9ca3af",
+    "provisioned compute (GB-s)": "#7c3aed",
+    "ephemeral storage": "#10b981",
+    "other": "#ef4444",
+}
+
+
+def usage_kind(usage_type: str) -> str:
+    """The :data:`USAGE_KINDS` key of a Cost Explorer usage type such as ``USE1-Lambda-GB-Second-ARM``."""
+    base = re.sub(r"^[A-Z0-9]+-(?=Request|Lambda)", "", usage_type).removesuffix("-ARM")  # us-east-1 has no prefix
+    return {
+        "Request": "requests",
+        "Lambda-GB-Second": "compute (GB-s)",
+        "Lambda-Provisioned-Concurrency": "provisioned concurrency",
+        "Lambda-Provisioned-GB-Second": "provisioned compute (GB-s)",
+        "Lambda-Ephemeral-Storage-GB-Second": "ephemeral storage",
+    }.get(base, "other")
+
+
+def spend_figure(report: CostReport) -> go.Figure:
+    """Daily spend of the month: Cost Explorer by usage type (stacked bars), our estimate (a line), and the
+    forecast to month end spread over the days left (faint bars). Without Cost Explorer: the estimate only."""
+    fig = go.Figure()
+    daily = cost_report.usage_type_daily(report)
+    if not daily.empty:
+        daily = daily.assign(kind=[usage_kind(str(u)) for u in daily["usage_type"]])
+        by_kind = daily.groupby(["kind", "date"], as_index=False)["cost_usd"].sum()
+        for kind, color in USAGE_KINDS.items():
+            rows = by_kind[by_kind["kind"] == kind]
+            if rows.empty:
+                continue
+            fig.add_bar(
+                x=rows["date"], y=rows["cost_usd"], name=kind, marker_color=color, hovertemplate=registry.hovertemplate("cost_usd")
+            )
+    rec = report.reconciliation()
+    if not rec.empty:
+        line = rec.groupby("date", as_index=False)["explained_usd"].sum()
+        fig.add_scatter(
+            x=line["date"], y=line["explained_usd"], name="our estimate (after the free tier)", mode="lines+markers",
+            line={"color": registry.colour("cost_usd"), "width": 2}, hovertemplate=registry.hovertemplate("cost_usd"),
+        )  # fmt: skip
+    days_left = (report.month_end - report.end).days
+    remaining = report.remaining_usd()
+    if days_left > 0 and remaining > 0:
+        days = pd.date_range(pd.Timestamp(report.end), periods=days_left, freq="D")
+        fig.add_bar(
+            x=days, y=[remaining / days_left] * days_left, name="forecast", opacity=0.45, hovertemplate=registry.hovertemplate("cost_usd"),
+            marker={"color": "#cbd5e1", "pattern": {"shape": "/", "fgcolor": "#64748b"}},  # hatched: not spent yet
+        )
+    fig.update_layout(
+        **base_layout(height=380, x_title="day (UTC)"),
+        barmode="stack",
+        yaxis={"title": {"text": "USD a day"}, "tickprefix": "$"},
+    )
     return fig

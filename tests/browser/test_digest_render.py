@@ -38,7 +38,7 @@ def test_digest_renders_readably(browser, preview, width, name):
         body = page.inner_text("body")
         for heading in ("Lambda digest — all teams", "Alerts", "NEW (4)", "RESOLVED (3)", "What to do", "Top movers", "Spend"):
             assert heading in body
-        assert "payments-checkout-api" in body and "error-rate: 25.0 % > 5.0 %" in body
+        assert "payments-checkout-api" in body and "error-rate: 25.00 % > 5.00 %" in body
         drawn = images_drawn(page)
         assert len(drawn) == 4 and all(natural == 1200 and 0 < shown <= 600 for natural, shown in drawn)
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
