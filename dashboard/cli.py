@@ -20,6 +20,7 @@ from dashboard.config.echo import cut, echo
 from dashboard.config.settings import ConfigError, Settings
 from dashboard.digest import commands as digest_commands
 from dashboard.present.tables import FORMATS, records, render
+from dashboard.present.text import OneLineWriter
 from dashboard.query import sources
 from dashboard.query.load import Query
 from dashboard.query.selection import Selection, SelectionError, check_names, check_teams, select
@@ -274,7 +275,7 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
     out = out or sys.stdout
-    err = err or sys.stderr
+    err = OneLineWriter(err or sys.stderr)  # one message, one line: upstream text cannot forge an "error:" line
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else list(argv)
     if problem := _not_utf8(argv):

@@ -4,6 +4,7 @@ The fixtures are registered in tests/conftest.py."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 # the cost pages' "now": a week into December, so the month has complete days and a previous month
 COST_NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
+
+
+def plain(markdown: str) -> str:
+    """A page's sentence as the reader sees it: the markdown source without the backslash escapes that keep
+    upstream text literal (dashboard.present.text.escape_markdown)."""
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\1", markdown)
 
 
 def run(at: AppTest, *, timeout: float = 120) -> AppTest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import APP, ROOT, run
+from tests.apptest import APP, ROOT, plain, run
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +99,7 @@ def test_bad_config_shows_one_line_and_no_traceback(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert not at.exception
-    assert at.error[0].value == f"{cfg}: accounts[0].regions[0]: 'mars-1' is not an AWS region (e.g. us-east-1, eu-west-1)"
+    assert plain(at.error[0].value) == f"{cfg}: accounts[0].regions[0]: 'mars-1' is not an AWS region (e.g. us-east-1, eu-west-1)"
 
 
 @pytest.mark.aws
@@ -108,7 +108,7 @@ def test_a_denied_source_is_one_sentence_and_the_rest_still_shows(tmp_path, monk
     cfg.write_text("accounts:\n  - name: demo\n    demo: true\n    simulation: {deny: ['cloudwatch:GetMetricData']}\n")
     monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
     at = functions_page(AppTest.from_file(APP, default_timeout=60))
-    errors = [e.value for e in at.error]
+    errors = [plain(e.value) for e in at.error]
     assert errors == [
         "Data missing for demo/us-east-1: Access denied in demo/us-east-1: the credentials may not call "
         "cloudwatch:GetMetricData; grant it (see docs/iam-policy.json)."

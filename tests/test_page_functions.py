@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import APP, ROOT, run
+from tests.apptest import APP, ROOT, plain, run
 
 pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
 
@@ -77,7 +77,7 @@ def spec(at: AppTest) -> dict:
 
 
 def infos(at: AppTest) -> list[str]:
-    return [i.value for i in at.info if not i.value.startswith("Demo data")]
+    return [plain(i.value) for i in at.info if not i.value.startswith("Demo data")]
 
 
 def load_settings():
@@ -243,7 +243,7 @@ def test_a_denied_source_is_one_sentence_and_the_other_panels_still_draw(tmp_pat
     cfg.write_text(CONFIG.replace('simulation: {now: "2026-12-08T15:30:00Z"}', "simulation: {now: \"2026-12-08T15:30:00Z\", deny: ['cloudwatch:GetMetricData']}"))
     monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
     at = open_page(fn="demo/us-east-1/payments-checkout-api")
-    assert [e.value for e in at.error] == [
+    assert [plain(e.value) for e in at.error] == [
         "Data missing for demo/us-east-1: Access denied in demo/us-east-1: the credentials may not call "
         "cloudwatch:GetMetricData; grant it (see docs/iam-policy.json)."
     ]

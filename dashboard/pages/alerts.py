@@ -8,20 +8,21 @@ from dashboard.alerts import ALARM
 from dashboard.alerts.evaluation import SEVERITIES, SINCE_HELP, STATE_CHOICES, alert_rows, load_alerts, transition_rows
 from dashboard.config.settings import ConfigError
 from dashboard.figures.fleet import FUNCTION_NAME
+from dashboard.present.text import escape_markdown
 from dashboard.web import columns, ui
 
 sel = ui.selection()
 cfg = st.session_state["settings"]
 
 st.title("Alerts")
-st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({sel.range_text})")
+st.caption(escape_markdown(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({sel.range_text})"))
 
 try:
     with st.status("Evaluating the alert rules…", expanded=False) as status:
         got = load_alerts(cfg, sel)
         status.update(label=f"{len(got.report.states):,} rule × function states evaluated", state="complete")
 except ConfigError as e:
-    st.error(str(e), icon=":material/error:")
+    st.error(escape_markdown(e), icon=":material/error:")
     st.stop()
 
 ui.show_statuses(got.as_loaded(), what="Alert data")  # also feeds the sidebar's freshness panel

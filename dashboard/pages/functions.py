@@ -53,7 +53,7 @@ def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | Non
     if fig is not None:  # the charts get the page's whole width; the configuration and tags sit below them
         st.plotly_chart(fig, theme="streamlit", width="stretch", key="fn_figure", config={"displaylogo": False})
     for note in view.notes(highlight_rule=highlight):
-        st.info(note, icon=":material/info:")
+        st.info(md(note), icon=":material/info:")
     left, right = st.columns(2, gap="medium")
     with left:
         st.subheader("Configuration", anchor=False)

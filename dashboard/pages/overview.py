@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard.alerts.evaluation import SINCE_HELP
 from dashboard.figures.fleet import FUNCTION_NAME, load_overview
+from dashboard.present.text import escape_markdown
 from dashboard.query.sources import Loaded
 from dashboard.web import columns, ui
 
@@ -31,7 +32,7 @@ def show_problems(loaded: Loaded, *, what: str, by_source: bool = False) -> None
 
 
 st.title("Overview")
-st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({sel.range_text})")
+st.caption(escape_markdown(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({sel.range_text})"))
 
 with st.status("Collecting metrics, costs and alerts…", expanded=False) as status:
     ov = load_overview(
@@ -59,7 +60,7 @@ for col, tile in zip(cols, ov.tiles, strict=True):
         )
         if tile.key == "spend_mtd" and tile.error and tile.error not in shown:
             shown.add(tile.error)
-            st.error(tile.error, icon=":material/warning:")
+            st.error(escape_markdown(tile.error), icon=":material/warning:")
 show_problems(ov.summary, what="Metrics", by_source=True)
 show_problems(ov.previous, what="The previous period")
 show_problems(ov.spend, what="Lambda spend")
@@ -69,7 +70,7 @@ st.subheader("Alerts firing")
 show_problems(ov.alerts.as_loaded(), what="Alert data")
 firing = ov.firing
 if ov.alerts_error:
-    st.error(ov.alerts_error, icon=":material/error:")
+    st.error(escape_markdown(ov.alerts_error), icon=":material/error:")
 elif firing.empty and ov.unchecked:  # data could not be read: no "all clear" is derived from it
     st.warning(
         f"No alert is firing among what could be read, but {ov.unchecked:,} rule × function states could not be "

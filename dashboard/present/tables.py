@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from dashboard.present import registry
+from dashboard.present.text import one_line
 
 __all__ = ["render", "FORMATS", "spreadsheet_safe", "jsonable", "records"]
 
@@ -45,11 +46,8 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _visible(v):
-    """A text cell for a terminal: control characters (CR/LF that would forge rows, ESC that would drive the
-    terminal) shown escaped, e.g. ``\\r\\n``; everything else unchanged."""
-    if isinstance(v, str) and not v.isprintable():
-        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in v)
-    return v
+    """A text cell for a terminal: :func:`dashboard.present.text.one_line` (CR/LF cannot forge rows)."""
+    return one_line(v) if isinstance(v, str) else v
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:

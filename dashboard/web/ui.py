@@ -31,7 +31,7 @@ def load_settings() -> Settings:
     try:
         return settings_mod.load()  # $LAMBDA_LENS_CONFIG, else ./config.yaml, as every command
     except ConfigError as e:
-        st.error(f"{e}", icon=":material/error:")
+        st.error(escape_markdown(e), icon=":material/error:")
         st.stop()
         raise  # unreachable; st.stop raises
 
@@ -152,16 +152,16 @@ def show_statuses(loaded: Loaded, *, what: str) -> None:
     """One sentence per failed or stale part, where the data would be (each said once)."""
     note(loaded)
     for msg in dict.fromkeys(f"{what} missing for {s.account}/{s.region}: {s.error}" for s in loaded.failed):
-        st.error(msg, icon=":material/warning:")
+        st.error(escape_markdown(msg), icon=":material/warning:")
     oldest: dict[tuple[str, str, str | None], float | None] = {}  # one line per part and cause, with its oldest age
     for s in loaded.stale:
         k = (s.account, s.region, s.error)
         age = s.age_s()
         oldest[k] = age if oldest.get(k) is None else max(oldest[k] or 0.0, age or 0.0)
     for (account, region, error), age in oldest.items():
-        st.warning(f"{what} for {account}/{region} is stale ({fmt_age(age)} old): {error}", icon=":material/history:")
+        st.warning(escape_markdown(f"{what} for {account}/{region} is stale ({fmt_age(age)} old): {error}"), icon=":material/history:")
     for w in dict.fromkeys(loaded.warnings):
-        st.info(w)
+        st.info(escape_markdown(w))
 
 
 def meter_panel(scope: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.cli import main
+from tests.apptest import plain
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -70,7 +71,7 @@ def run_page(page: str, *, at=None):
 
 def shown(at) -> list[str]:
     """Every error, warning and info sentence on the page."""
-    return [e.value for e in at.error] + [w.value for w in at.warning] + [i.value for i in at.info]
+    return [plain(x.value) for x in (*at.error, *at.warning, *at.info)]
 
 
 @pytest.fixture

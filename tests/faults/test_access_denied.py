@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.apptest import plain
 from tests.faults.conftest import demo_yaml, run_cli, run_page, shown, write
 
 pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
@@ -55,7 +56,7 @@ def test_each_page_names_the_denied_action_and_the_rest_still_shows(action, app_
     app_env.setenv("LAMBDA_LENS_CONFIG", str(cfg))
     for page in ("overview", "functions", "alerts"):
         at = run_page(page)
-        errors = [e.value for e in at.error]
+        errors = [plain(e.value) for e in at.error]
         if page in CASES[action]:
             assert errors == [CASES[action][page] + sentence(action)], (page, errors)
         else:

@@ -19,6 +19,7 @@ from dashboard.query import sources
 from dashboard.query.load import Query
 from dashboard.query.selection import Selection
 from dashboard.query.timerange import parse_range
+from tests.apptest import plain
 from tests.faults.conftest import demo_yaml, run_cli, run_page, write
 
 pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the fast lane
@@ -47,7 +48,7 @@ def test_endpoint_down_between_two_refreshes_shows_the_cached_table_marked_stale
     # CloudWatch's figures are the cached ones (memory and cold starts come fresh from the logs)
     cw = ["function", "invocations", "errors", "throttles", "duration_avg_ms", "duration_p99_ms", "concurrency_max"]
     pd.testing.assert_frame_equal(after[cw].reset_index(drop=True), before[cw].reset_index(drop=True))
-    warnings = [w.value for w in at.warning]
+    warnings = [plain(w.value) for w in at.warning]
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("Data for demo/us-east-1 is stale (")
     assert warnings[0].endswith(
