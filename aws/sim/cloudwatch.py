@@ -108,19 +108,24 @@ class _Timestamps:
 
 
 _cache_lock = threading.Lock()
+# The answers being paged through (NextToken), for every simulated account together: kept per account they
+# grew with every configured account. 16 covers the parts a refresh pages through at once; an answer dropped
+# before its last page is computed again (the same answer: the model is deterministic).
+_pages: OrderedDict[tuple, object] = OrderedDict()
+_PAGES_KEPT = 16
 
 
 def _cached(call: Call, key: str, compute):
-    store: OrderedDict = call.state.extra.setdefault("gmd_pages", OrderedDict())
+    full = (call.account.name, call.account.sim.account_id, call.region, key)
     with _cache_lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
+        if full in _pages:
+            _pages.move_to_end(full)
+            return _pages[full]
     value = compute()
     with _cache_lock:
-        store[key] = value
-        while len(store) > 4:
-            store.popitem(last=False)
+        _pages[full] = value
+        while len(_pages) > _PAGES_KEPT:
+            _pages.popitem(last=False)
     return value
 
 

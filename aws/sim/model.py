@@ -7,6 +7,7 @@ handlers answer from the same methods, so an answer and its truth cannot drift.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections import OrderedDict
@@ -26,7 +27,12 @@ from aws.sim.series import Grid, Params, build_grid, chunks
 
 __all__ = ["Model", "model_for", "MetricRequest", "retention_start"]
 
-_GRID_CACHE_CELLS = 250_000  # function-minutes of grids kept per model (bounds memory: ~100 MB worst case)
+_GRID_CACHE_CELLS = 250_000  # function-minutes of grids kept, all models together (bounds memory: ~100 MB worst case)
+# One LRU for every model's grids: a budget per model grew with every simulated account (each session keeps
+# its model alive), 2 MB an account for a few functions.
+_grids: OrderedDict[tuple, Grid] = OrderedDict()
+_grids_lock = threading.Lock()
+_model_numbers = itertools.count()  # a model's key in the grid cache (an id() could be reused after a model is gone)
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,8 @@ class Model:
         self._by_name = {(s.region, s.name): s for s in self.specs}
         self._by_group = {(s.region, s.log_group): s for s in self.specs}
         self._lock = threading.Lock()
-        self._grids: OrderedDict[tuple, Grid] = OrderedDict()
         self._incidents: dict[datetime, tuple[Incident, ...]] = {}
+        self._number = next(_model_numbers)
 
     # ---- catalog -------------------------------------------------------------------------
     @cached_property
@@ -149,11 +155,11 @@ class Model:
     ) -> Grid:
         """Activity of catalog functions ``rows`` over minutes [m0, m1) (cached, small LRU)."""
         rows = np.asarray(rows, dtype=np.int64)
-        key = (rows.tobytes(), int(m0), int(m1), valid, anchor)
-        with self._lock:
-            g = self._grids.get(key)
+        key = (self._number, rows.tobytes(), int(m0), int(m1), valid, anchor)
+        with _grids_lock:
+            g = _grids.get(key)
             if g is not None:
-                self._grids.move_to_end(key)
+                _grids.move_to_end(key)
                 return g
         g = build_grid(
             params=self.params.take(rows),
@@ -165,10 +171,10 @@ class Model:
         )
         cells = len(rows) * max(0, int(m1) - int(m0))
         if cells <= _GRID_CACHE_CELLS:
-            with self._lock:
-                self._grids[key] = g
-                while sum(v.n.size for v in self._grids.values()) > _GRID_CACHE_CELLS:
-                    self._grids.popitem(last=False)
+            with _grids_lock:
+                _grids[key] = g
+                while sum(v.n.size for v in _grids.values()) > _GRID_CACHE_CELLS:
+                    _grids.popitem(last=False)
         return g
 
     def grids(
