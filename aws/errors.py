@@ -209,7 +209,7 @@ def translate(exc: BaseException, *, service: str, operation: str, account: str 
         )
     if isinstance(exc, (bce.EndpointConnectionError, bce.ConnectionClosedError, bce.HTTPClientError)):
         return EndpointUnreachable(
-            f"Cannot reach {_service_title(service)}{where} ({text}); check the network or the endpoint_url.",
+            f"Cannot reach {_service_title(service, start=False)}{where} ({text}); check the network or the endpoint_url.",
             **kw,
         )
     if isinstance(exc, bce.ParamValidationError):
@@ -243,8 +243,9 @@ def short(text: str, limit: int = 200) -> str:
     return one if len(one) <= limit else one[: limit - 1].rstrip() + "…"
 
 
-def _service_title(service: str) -> str:
-    return {
+def _service_title(service: str, *, start: bool = True) -> str:
+    """The service's name as a sentence says it (``start`` False: inside a sentence, "the Resource Groups ...")."""
+    title = {
         "cloudwatch": "CloudWatch",
         "logs": "CloudWatch Logs",
         "lambda": "Lambda",
@@ -255,3 +256,4 @@ def _service_title(service: str) -> str:
         "sesv2": "SES",
         "pricing": "The Price List API",
     }.get(service, service)
+    return title if start or not title.startswith("The ") else "the" + title[3:]

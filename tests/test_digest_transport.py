@@ -307,3 +307,30 @@ def test_ses_transport_is_built_with_a_configured_accounts_credentials(tmp_path)
     assert isinstance(t, SesTransport)
     assert t.account == Account(name="prod", regions=("eu-west-1",), profile="prod-mail", max_attempts=8)
     assert (t.region, t.api, t.configuration_set) == ("eu-west-1", "v2", "digests")
+
+
+def test_a_server_that_never_answers_is_a_timeout_not_a_closed_connection(sim_inputs):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection (the kernel does), never says a word
+    port = listener.getsockname()[1]
+    try:
+        with pytest.raises(DeliveryError) as info:
+            send_with_retry(
+                SmtpTransport(SmtpSettings(host="127.0.0.1", port=port, security="none", timeout_s=0.5)),
+                team_message(sim_inputs), sender="a@example.com", recipients=["b@example.com"], attempts=1, sleep=lambda s: None,
+            )  # fmt: skip
+        assert str(info.value) == f"Not sent: the SMTP server 127.0.0.1:{port} did not answer within 0.5 s."
+    finally:
+        listener.close()
+
+
+def test_cannot_reach_names_the_service_inside_the_sentence():
+    import botocore.exceptions as bce
+
+    from aws.errors import translate
+
+    e = translate(bce.EndpointConnectionError(endpoint_url="https://tagging.example"), service="resourcegroupstaggingapi", operation="GetResources", account="a", region="r")
+    assert str(e).startswith("Cannot reach the Resource Groups Tagging API in a/r (")

@@ -113,6 +113,8 @@ class SmtpTransport:
             sentence = f"the SMTP server {where} answered {e.smtp_code} {' '.join(text.split())[:200]}"
             raise (TransientError if 400 <= e.smtp_code < 500 else PermanentError)(sentence) from None
         except smtplib.SMTPServerDisconnected as e:
+            if isinstance(e.__context__, TimeoutError):  # smtplib reports a read that timed out as a disconnect
+                raise TransientError(f"the SMTP server {where} did not answer within {c.timeout_s:g} s") from None
             raise TransientError(f"the SMTP server {where} closed the connection ({e})") from None
         except ssl.SSLCertVerificationError as e:
             raise PermanentError(f"the certificate of {where} is not trusted ({e.verify_message}); set email.smtp.ca_file to its CA") from None
@@ -222,5 +224,6 @@ def send_with_retry(
             sleep(wait)
             continue
         return Sent(transport.name, tuple(recipients), ident, attempt)
-    log.error("%s send failed after %d attempts: %s", transport.name, attempts, last)
-    raise DeliveryError(f"Not sent after {attempts} attempts: {last}.", transport=transport.name, attempts=attempts)
+    log.error("%s send failed (%d attempt%s): %s", transport.name, attempts, "" if attempts == 1 else "s", last)
+    tried = "Not sent" if attempts == 1 else f"Not sent after {attempts} attempts"
+    raise DeliveryError(f"{tried}: {last}.", transport=transport.name, attempts=attempts)
