@@ -299,16 +299,20 @@ def test_free_tier_line():
 
 
 def test_unknown_functions_and_regions_are_reported():
-    inv = _inv({"function": "api", "region": "sa-east-1"})
+    inv = _inv({"function": "api", "region": "cn-north-1"})
     metrics = _metrics(
-        {"function": "api", "region": "sa-east-1", "timestamp": _ts("2026-11-20"), "invocations": 10, "duration_avg_ms": 100.0},
-        {"function": "gone", "region": "sa-east-1", "timestamp": _ts("2026-11-20"), "invocations": 10, "duration_avg_ms": 100.0},
+        {"function": "api", "region": "cn-north-1", "timestamp": _ts("2026-11-20"), "invocations": 10, "duration_avg_ms": 100.0},
+        {"function": "gone", "region": "cn-north-1", "timestamp": _ts("2026-11-20"), "invocations": 10, "duration_avg_ms": 100.0},
     )  # fmt: skip
     est = estimate(inventory=inv, metrics=metrics, memory=_memory(), prices=PRICES)
     assert est["function"].tolist() == ["api"]
-    assert est.attrs["assumed_regions"] == ["sa-east-1"]
+    assert est.attrs["assumed_regions"] == ["cn-north-1"]
+    assert est["priced_by_assumption"].tolist() == [True]
+    assert est.attrs["assumed_note"].startswith(
+        "Priced by assumption, with rates not verified for the region: cn-north-1 (at us-east-1's rates: not in the price file)."
+    )
     assert est.attrs["warnings"] == [
-        "usage of 1 function(s) not in the inventory left out of the estimate: acme/sa-east-1/gone"
+        "usage of 1 function(s) not in the inventory left out of the estimate: acme/cn-north-1/gone"
     ]
 
 
@@ -364,7 +368,14 @@ def _last_7_days_vs_bill(settings: Settings, now: datetime) -> pd.DataFrame:
     assert not metrics.errors and not memory.errors
     inv = _with_provisioned_concurrency(settings, inv, metrics.frame)
     est = estimate(inventory=inv, metrics=metrics.frame, memory=memory.frame, prices=load_prices())
-    assert not est.attrs["warnings"] and not est.attrs["assumed_regions"]
+    assert not est.attrs["warnings"]
+    # eu-west-1's storage and provisioned-concurrency rates are not verified (the price file lists them as
+    # assumed): the estimate says so; the simulated bill prices from the same file
+    assert set(est.attrs["assumed_regions"]) <= {"eu-west-1"}
+    assert set(est.attrs["assumed_prices"].get("eu-west-1", ())) <= {
+        "ephemeral_gb_second", "provisioned_concurrency_gb_second", "provisioned_concurrency_gb_second_arm",
+        "provisioned_duration_gb_second", "provisioned_duration_gb_second_arm",
+    }  # fmt: skip
     credit = free_tier_credit(est).set_index("date")["credit_usd"]
     ours = est.groupby("date")["total_usd"].sum()
     ours = ours + credit.reindex(ours.index).fillna(0.0)

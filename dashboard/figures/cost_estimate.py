@@ -13,6 +13,7 @@ Cost Explorer should report for AWS Lambda, taxes and credits aside).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,11 @@ from dashboard.figures.pricing import (
     PriceBook,
     Prices,
     apply_free_tier,
+    assumed_fields_used,
+    assumption_note,
     compute_cost_usd,
     ephemeral_cost_usd,
+    init_billed,
     provisioned_cost_usd,
     request_cost_usd,
     utc_day,
@@ -69,6 +73,7 @@ ESTIMATE_SCHEMA: dict[str, str] = {
     "requests_free": "float64",  # this row's share of the free tier (0 with free_tier=False)
     "gb_s_free": "float64",
     "free_tier_usd": "float64",  # what those free amounts are worth at this row's rates
+    "priced_by_assumption": "boolean",  # a rate this row used is not verified for its region (pricing.assumed_fields_used)
 }
 
 FREE_TIER_SCHEMA: dict[str, str] = {
@@ -185,10 +190,11 @@ def _coverage_s(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tiered_compute_usd(frame: pd.DataFrame, od_gb_s: pd.Series, prices: dict[str, Prices]) -> np.ndarray:
-    """Each row's on-demand duration cost: the day's tiered cost per account × region × arch, shared pro rata."""
+    """Each row's on-demand duration cost: the day's tiered cost per billing group (the account, or its
+    organisation) × region × arch, shared pro rata to GB-s."""
     day = pd.DataFrame(
         {
-            "account": frame["account"],
+            "account": frame["bill"],
             "region": frame["region"],
             "architecture": frame["architecture"],
             "date": frame["date"],
@@ -217,6 +223,7 @@ def estimate(
     memory: pd.DataFrame,
     prices: PriceBook,
     free_tier: bool = True,
+    organizations: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per account, region, function and UTC day: the usage and what it costs at list price.
 
@@ -252,13 +259,30 @@ def estimate(
       ProvisionedConcurrencyUtilization without a known allocation is a lower estimate.
     - ``total_usd`` = the four parts, before the free tier.
 
-    With ``free_tier`` (per account: AWS Organizations share one free tier among all
-    members, pass False for all but one), :func:`dashboard.figures.pricing.apply_free_tier` spreads
-    the monthly 1M requests and 400,000 GB-s over the days in date order, never to functions
-    with provisioned concurrency; ``requests_free``, ``gb_s_free`` and ``free_tier_usd`` are
-    each row's share, and :func:`free_tier_credit` sums them into the account's line. Month-
-    to-date figures (tiers, free tier) start at the first day present: pass every day from
-    the first of the month for exact figures.
+    With ``free_tier``, :func:`dashboard.figures.pricing.apply_free_tier` spreads the monthly 1M
+    requests and 400,000 GB-s over the days in date order, never to functions with
+    provisioned concurrency; ``requests_free``, ``gb_s_free`` and ``free_tier_usd`` are each
+    row's share, and :func:`free_tier_credit` sums them into the account's line. Month-to-date
+    figures (tiers, free tier) start at the first day present: pass every day from the first
+    of the month for exact figures.
+
+    **Organisations** (consolidated billing): ``organizations`` maps an account to the name of
+    the organisation whose bill it shares (config.yaml's ``organization:`` per account);
+    accounts not in it bill alone. As AWS bills it, the free tier is one per organisation and
+    month, and the duration tiers apply to the organisation's aggregate monthly GB-s per
+    region and architecture. Each row receives its share of both, in proportion to its usage:
+    the day's free requests and GB-s of the organisation are split among that day's rows in
+    proportion to their requests and GB-s (the free tier is consumed in date order), and the
+    day's tiered duration cost of the organisation × region × architecture is split in
+    proportion to GB-s (every row of that day pays the day's average rate). Per-account and
+    per-team figures are sums of rows, so they carry their share of the free tier and of the
+    tier discount. Two members at 4 B + 4 B x86 GB-s in us-east-1: 6 B × $0.0000166667 +
+    2 B × $0.000015 = $130,000.20, $65,000.10 each (billed alone, $66,666.80 each).
+
+    **INIT**: Lambda Insights rows carry cold starts × mean INIT ms; that INIT time is added to
+    the Duration-metric estimate only where :func:`dashboard.figures.pricing.init_billed` says
+    AWS bills it (the day, the inventory's ``runtime`` and ``package_type``), the rule REPORT
+    lines' Billed Duration follows.
 
     Worked example (us-east-1, x86_64, 512 MB, free tier already used this month): a day of
     2,000,000 invocations whose REPORT lines sum to 300,000 billed seconds →
@@ -268,8 +292,13 @@ def estimate(
     2,000,000 × 0.120 s × 0.5 GB = 120,000 GB-s → $2.000004 + $0.40 = $2.400004, a lower
     estimate.
 
-    ``attrs``: ``warnings`` (list of sentences), ``assumed_regions`` (regions priced with
-    us-east-1's rates).
+    ``priced_by_assumption`` marks a row whose cost used a rate not verified for its region
+    (:func:`dashboard.figures.pricing.assumed_fields_used`: a region missing from the price file, or
+    a rate in the region's ``assumed`` list).
+
+    ``attrs``: ``warnings`` (list of sentences), ``assumed_prices`` (region → the assumed rates
+    its rows used), ``assumed_regions`` (those regions, sorted), ``assumed_note`` (one sentence
+    naming them, or None: what the page, the CLI and the digest show).
     """
     warnings: list[str] = []
     m_day = _daily_metrics(metrics) if len(metrics) else None
@@ -296,6 +325,10 @@ def estimate(
         inv["provisioned_concurrency"] = pc.where(pc > 0).astype("Int64")
     else:
         inv["provisioned_concurrency"] = pd.array([pd.NA] * len(inv), dtype="Int64")
+    inv["runtime"] = inventory["runtime"].astype("object") if "runtime" in inventory.columns else None
+    inv["package_type"] = (
+        inventory["package_type"].astype("object").fillna("Zip") if "package_type" in inventory.columns else "Zip"
+    )
     inv = inv.drop_duplicates(_KEYS)
 
     # Provisioned concurrency costs on every day the range covers, invoked or not.
@@ -320,9 +353,16 @@ def estimate(
         frame["covered_s"] = np.nan
     frame["covered_s"] = frame["covered_s"].fillna(0.0)
 
+    orgs = dict(organizations or {})
+    # the billing group: the organisation whose consolidated bill the account shares, or the account alone
+    frame["bill"] = [f"org:{orgs[a]}" if a in orgs else f"account:{a}" for a in frame["account"]]
+    # INIT from Lambda Insights only where AWS bills it (REPORT lines' Billed Duration already follows the rule)
+    if len(frame):
+        billed_init = init_billed(day=frame["date"], runtime=frame["runtime"], package_type=frame["package_type"])
+        frame["init_ms"] = frame["init_ms"].where(billed_init, 0.0)
+
     regions = sorted(set(frame["region"]))
     book = {r: prices.prices(r) for r in regions}
-    assumed = [r for r in regions if book[r].assumed]
 
     mem_gb = frame["memory_mb"].to_numpy(dtype="float64") / 1024.0
     billed = frame["gb_seconds"].notna().to_numpy()
@@ -359,7 +399,7 @@ def estimate(
         free = apply_free_tier(
             usage=pd.DataFrame(
                 {
-                    "account": frame["account"],
+                    "account": frame["bill"],
                     "date": frame["date"],
                     "requests": np.where(has_pc, 0.0, requests),
                     "gb_s": od_gb_s,
@@ -373,6 +413,23 @@ def estimate(
     else:
         requests_free = np.zeros(len(frame))
         gb_s_free = np.zeros(len(frame))
+
+    # Which rows used a rate not verified for their region.
+    assumed_used: dict[str, set[str]] = {}
+    priced_by_assumption = np.zeros(len(frame), dtype=bool)
+    for (region, arch), idx in frame.groupby(["region", "architecture"]).indices.items():
+        arch_key = "arm64" if str(arch).lower() in ("arm64", "arm") else "x86_64"
+        for part, costs in (
+            ("requests", requests_usd),
+            (f"compute_{arch_key}", compute_usd),
+            ("ephemeral", ephemeral_usd),
+            (f"provisioned_{arch_key}", provisioned_usd),
+        ):
+            used = costs[idx] > 0
+            fields = assumed_fields_used(book[region], [part]) if used.any() else frozenset()
+            if fields:
+                priced_by_assumption[idx[used]] = True
+                assumed_used.setdefault(region, set()).update(fields)
 
     basis = np.where(billed, BASIS_BILLED, np.where(requests > 0, BASIS_DURATION, BASIS_NONE))
     # Duration basis (INIT and rounding missing, or periods with Invocations but no Duration), or
@@ -401,11 +458,14 @@ def estimate(
             "requests_free": requests_free,
             "gb_s_free": gb_s_free,
             "free_tier_usd": requests_free * req_rate + gb_s_free * free_rate,
+            "priced_by_assumption": priced_by_assumption,
         }
     )
     out = typed_frame(out, ESTIMATE_SCHEMA).sort_values([*_KEYS, "date"], ignore_index=True)
     out.attrs["warnings"] = warnings
-    out.attrs["assumed_regions"] = assumed
+    out.attrs["assumed_prices"] = {r: sorted(f) for r, f in sorted(assumed_used.items())}
+    out.attrs["assumed_regions"] = sorted(assumed_used)
+    out.attrs["assumed_note"] = assumption_note(assumed_used, prices)
     return out
 
 

@@ -10,8 +10,12 @@
   :func:`provisioned_cost_usd` (provisioned concurrency enabled + executing).
 - :func:`apply_free_tier` consumes the account's monthly free tier (1M requests and
   400,000 GB-s) day by day from the first of the month.
-- :func:`billed_duration_ms` says what a REPORT line's Billed Duration is made of (INIT
-  is billed for every on-demand function since 2025-08-01).
+- :func:`init_billed` is the one rule for when the INIT phase is billed (AWS: from
+  2025-08-01 for every on-demand function; before, only for container images and custom
+  runtimes); :func:`billed_duration_ms` says what a REPORT line's Billed Duration is made of.
+- :func:`assumed_fields_used` / :func:`assumption_note` say which regions and rates of a
+  figure were priced by assumption (a region missing from the file, or a rate in its
+  ``assumed`` list).
 - :func:`refresh_from_price_list` reads a region's rates from the AWS Price List API
   (``pricing`` GetProducts, service code ``AWSLambda``), cached for a day.
 
@@ -71,6 +75,11 @@ __all__ = [
     "provisioned_cost_usd",
     "apply_free_tier",
     "billed_duration_ms",
+    "init_billed",
+    "assumed_fields_used",
+    "assumption_note",
+    "PART_FIELDS",
+    "OPTIONAL_RATES",
     "utc_day",
     "refresh_from_price_list",
     "prices_from_price_list",
@@ -80,7 +89,7 @@ log = logging.getLogger(__name__)
 
 PRICE_FILE = Path(__file__).resolve().parents[2] / "aws" / "data" / "lambda_prices.json"
 DEFAULT_REGION = "us-east-1"  # the region whose rates stand in for a region the file lacks
-INIT_BILLED_FROM = date(2025, 8, 1)  # INIT is billed for every on-demand function from this day
+INIT_BILLED_FROM = date(2025, 8, 1)  # INIT is billed for every on-demand function from this day (see init_billed)
 FREE_REQUESTS = 1_000_000  # per account and month
 FREE_GB_S = 400_000.0  # per account and month, x86_64 and arm64 together
 PRICE_LIST_TTL_S = 86_400.0  # Price List answers are reused for a day
@@ -100,7 +109,12 @@ _RATE_FIELDS = (
     "provisioned_duration_gb_second_arm",
 )
 _TIER_FIELDS = ("gb_second_tiers", "gb_second_arm_tiers")
-PRICE_FIELDS = _RATE_FIELDS + _TIER_FIELDS
+# Rates added later (SnapStart cache per GB-s and restore per GB, response streaming per GB beyond the first 6 MB
+# of each response): a price file or override without them still loads, with AWS's us-east-1 rate, marked assumed.
+OPTIONAL_RATES: Mapping[str, float] = MappingProxyType(
+    {"snapstart_cache_gb_second": 1.5046e-6, "snapstart_restore_gb": 1.397998e-4, "streaming_gb": 8.0e-3}
+)
+PRICE_FIELDS = _RATE_FIELDS + tuple(OPTIONAL_RATES) + _TIER_FIELDS
 
 Tiers = tuple[tuple[float, float], ...]
 
@@ -131,6 +145,9 @@ class Prices:
     provisioned_concurrency_gb_second_arm: float
     provisioned_duration_gb_second: float
     provisioned_duration_gb_second_arm: float
+    snapstart_cache_gb_second: float = OPTIONAL_RATES["snapstart_cache_gb_second"]  # per GB-s of cached snapshot
+    snapstart_restore_gb: float = OPTIONAL_RATES["snapstart_restore_gb"]  # per GB restored
+    streaming_gb: float = OPTIONAL_RATES["streaming_gb"]  # per GB streamed beyond the first 6 MB of a response
     usage_type_prefix: str = ""
     assumed: bool = False
     assumed_fields: frozenset[str] = frozenset()
@@ -162,6 +179,7 @@ class PriceBook:
     free_gb_s: float = FREE_GB_S
     currency: str = "USD"
     default_region: str = DEFAULT_REGION
+    as_of: str = ""  # the day the price file's rates were last checked
 
     def prices(self, region: str) -> Prices:
         """The region's prices; a region without rates gets the default region's, ``assumed=True``."""
@@ -235,12 +253,19 @@ def _region_prices(region: str, raw: Mapping[str, Any], *, where: str, source: s
         if name not in raw:
             raise PriceError(f"{where}.{name}: missing")
         kw[name] = _rate(f"{where}.{name}", raw[name])
+    missing = set()
+    for name, default in OPTIONAL_RATES.items():
+        if name in raw:
+            kw[name] = _rate(f"{where}.{name}", raw[name])
+        else:
+            kw[name] = default
+            missing.add(name)
     for name in _TIER_FIELDS:
         kw[name] = _tiers(f"{where}.{name}", raw.get(name, []))
     return Prices(
         region=region,
         usage_type_prefix=str(raw.get("usage_type_prefix", "")),
-        assumed_fields=frozenset(raw.get("assumed", ())),
+        assumed_fields=frozenset(raw.get("assumed", ())) | missing,
         source=source,
         **kw,
     )
@@ -252,7 +277,7 @@ def _apply_overrides(base: Prices, region: str, fields: Mapping[str, Any], *, in
     changes: dict[str, Any] = {}
     for name, value in fields.items():
         where = f"pricing.{region}.{cut(str(name))}"
-        if name in _RATE_FIELDS:
+        if name in _RATE_FIELDS or name in OPTIONAL_RATES:
             changes[name] = _rate(where, value)
         elif name in _TIER_FIELDS:
             changes[name] = _tiers(where, value)
@@ -296,6 +321,7 @@ def load_prices(
         free_requests=_rate("free_tier.requests", free.get("requests", FREE_REQUESTS)),
         free_gb_s=_rate("free_tier.gb_seconds", free.get("gb_seconds", FREE_GB_S)),
         currency=str(raw.get("currency", "USD")),
+        as_of=str(raw.get("as_of", "")),
     )
 
 
@@ -401,21 +427,93 @@ def apply_free_tier(
     return out
 
 
+def init_billed(*, day: Any, runtime: Any = None, package_type: Any = "Zip") -> Any:
+    """Whether an on-demand invocation's INIT phase is billed: the one rule, used by every path.
+
+    AWS ("AWS Lambda standardizes billing for INIT phase", effective 2025-08-01): the INIT
+    phase is billed for every on-demand function from :data:`INIT_BILLED_FROM`; the change
+    "specifically affects on-demand invocations of Lambda functions packaged as ZIP files
+    that use managed runtimes, for which the INIT phase duration was previously unbilled".
+    Functions with container images (``package_type="Image"``) or custom runtimes
+    (``provided``, ``provided.al2``, ``provided.al2023``, ...) were already billed for it.
+    (Provisioned concurrency and SnapStart bill their initialization apart.)
+
+    Scalars give a bool; a day, runtime or package type given as an array or Series gives a
+    numpy bool array (the others broadcast). A runtime that is unknown (None/NaN) on a Zip
+    function counts as a managed runtime: before 2025-08-01 its INIT is taken as unbilled.
+    """
+    scalar = all(np.ndim(v) == 0 for v in (day, runtime, package_type))
+    days = pd.to_datetime(pd.Series(np.atleast_1d(np.asarray(day, dtype=object))))
+    if days.dt.tz is not None:
+        days = days.dt.tz_convert("UTC").dt.tz_localize(None)
+    since = (days.dt.normalize() >= pd.Timestamp(INIT_BILLED_FROM)).to_numpy()
+    rt = pd.Series(np.atleast_1d(np.asarray(runtime, dtype=object))).astype("string").fillna("").str.lower()
+    pt = pd.Series(np.atleast_1d(np.asarray(package_type, dtype=object))).astype("string").fillna("Zip")
+    custom = rt.str.startswith("provided").to_numpy()
+    image = (pt.str.lower() == "image").to_numpy()
+    out = since | custom | image
+    return bool(out[0]) if scalar else out
+
+
 def billed_duration_ms(
     *, duration_ms: Number, init_ms: Number = 0.0, day: date, runtime: str | None = None, package_type: str = "Zip"
 ) -> Number:
-    """What a REPORT line bills: the duration, plus INIT where INIT is billed, rounded up to 1 ms.
+    """What a REPORT line bills: the duration, plus INIT where :func:`init_billed` says it is, rounded up to 1 ms.
 
-    From :data:`INIT_BILLED_FROM` (2025-08-01) the INIT phase is billed for every on-demand
-    function; before, only for custom runtimes (``provided.*``) and container images.
-    (Provisioned concurrency and SnapStart bill their initialization apart.) This is why the
-    Duration metric, which excludes INIT, gives a lower estimate of the bill.
+    This is why the Duration metric, which excludes INIT, gives a lower estimate of the bill.
     """
-    billed_init = day >= INIT_BILLED_FROM or package_type == "Image" or str(runtime or "").startswith("provided")
+    billed_init = init_billed(day=day, runtime=runtime, package_type=package_type)
     total = np.asarray(duration_ms, dtype="float64") + (np.asarray(init_ms, dtype="float64") if billed_init else 0.0)
     # rounded to 1e-9 ms first, so that a binary fraction (102.25 + 150.2 = 252.45000000000002)
     # does not bill one millisecond too many
     return _out(np.ceil(np.round(total, 9)), duration_ms, init_ms)
+
+
+# --- prices by assumption ------------------------------------------------------------------------
+
+# The price fields each cost part is priced with (what makes a figure "priced by assumption").
+PART_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "requests": ("request",),
+        "compute_x86_64": ("gb_second", "gb_second_tiers"),
+        "compute_arm64": ("gb_second_arm", "gb_second_arm_tiers"),
+        "ephemeral": ("ephemeral_gb_second",),
+        "provisioned_x86_64": ("provisioned_concurrency_gb_second", "provisioned_duration_gb_second"),
+        "provisioned_arm64": ("provisioned_concurrency_gb_second_arm", "provisioned_duration_gb_second_arm"),
+    }
+)
+
+
+def assumed_fields_used(prices: Prices, parts: Iterable[str]) -> frozenset[str]:
+    """The assumed rates among those the cost ``parts`` (keys of :data:`PART_FIELDS`) are priced with.
+
+    Every rate of a region missing from the file is assumed (us-east-1's stands in)."""
+    wanted = {f for part in parts for f in PART_FIELDS.get(part, ())}
+    return frozenset(wanted & (frozenset(PRICE_FIELDS) if prices.assumed else prices.assumed_fields))
+
+
+def assumption_note(used: Mapping[str, Iterable[str]], book: PriceBook | None = None) -> str | None:
+    """One sentence naming the regions and rates a figure was priced with by assumption, or None.
+
+    ``used`` maps a region to the assumed fields its figures used (:func:`assumed_fields_used`);
+    a region whose every rate is assumed (missing from the price file) is named as priced at
+    us-east-1's rates."""
+    parts = []
+    for region in sorted(used):
+        fields = sorted(set(used[region]))
+        if not fields:
+            continue
+        whole = book is not None and book.prices(region).assumed
+        parts.append(
+            f"{region} (at {DEFAULT_REGION}'s rates: not in the price file)" if whole else f"{region} ({', '.join(fields)})"
+        )
+    if not parts:
+        return None
+    return (
+        "Priced by assumption, with rates not verified for the region: "
+        + "; ".join(parts)
+        + ". Set them under pricing: in config.yaml, or refresh them with `python -m dashboard prices --refresh`."
+    )
 
 
 # --- the AWS Price List API ----------------------------------------------------------------------
