@@ -210,6 +210,8 @@ def cmd_costs(args: argparse.Namespace, out, err) -> int:
     report = cost_report.narrow(report, accounts=args.account or (), regions=args.region or (), teams=args.team or ())
     out.write(render(cost_report.costs_table(report, cfg, by=args.by), args.format) + "\n")
     code = _report(cost_report.usage_statuses(report), err)  # Cost Explorer's failures are said once, below
+    if report.assumed_note:  # the rows it concerns carry priced_by_assumption
+        err.write(f"note: {report.assumed_note}\n")
     if report.bill_hidden:
         err.write(f"note: {report.ce_missing}\n")
         return code

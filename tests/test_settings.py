@@ -113,10 +113,20 @@ BAD = [
         "pricing:\n  us-east-1:\n    gb_secnd: 0.00001\n",
         "config.yaml: pricing.us-east-1.gb_secnd: unknown price field; use one of request, gb_second, gb_second_arm, ephemeral_gb_second, "
         "provisioned_concurrency_gb_second, provisioned_concurrency_gb_second_arm, provisioned_duration_gb_second, "
-        "provisioned_duration_gb_second_arm, gb_second_tiers, gb_second_arm_tiers",
+        "provisioned_duration_gb_second_arm, snapstart_cache_gb_second, snapstart_restore_gb, streaming_gb, "
+        "gb_second_tiers, gb_second_arm_tiers",
     ),
     ("pricing:\n  us-east-1:\n    gb_second_tiers: [[6000000000, 0.000015], [100, 0.00001]]\n", "config.yaml: pricing.us-east-1.gb_second_tiers: tier starts must be > 0 and increasing, got [6000000000.0, 100.0]"),
     ("pricing:\n  us-east-1: 0.2\n", "config.yaml: pricing.us-east-1: expected a mapping (key: value lines), got 0.2"),
+    (
+        "accounts:\n  - {name: a, demo: true, organization: 'acme corp'}\n",
+        "config.yaml: accounts[0].organization: 'acme corp' is not an organisation name; use 1 to 64 letters, digits, "
+        "'.', '_' or '-' (the same name on every account that shares the consolidated bill), or leave it out",
+    ),
+    (
+        "accounts:\n  - {name: a, demo: true, organization: [acme]}\n",
+        "config.yaml: accounts[0].organization: ['acme'] is not an organisation name;",
+    ),
 ]
 
 
@@ -176,6 +186,19 @@ def test_shipped_config_is_valid_and_demo():
     assert s.cache_ttl_s.costs >= 6 * 3600
     assert [r.name for r in s.alerts.rules][:2] == ["error-rate", "throttles"]
     assert s.allocation.tag_keys == ["team", "cost-center"]
+
+
+def test_accounts_naming_one_organization_share_its_bill(tmp_path):
+    p = write(
+        tmp_path,
+        """
+        accounts:
+          - {name: payer, demo: true, organization: acme}
+          - {name: member, demo: true, organization: acme}
+          - {name: alone, demo: true}
+        """,
+    )
+    assert settings.load(p).organizations() == {"payer": "acme", "member": "acme"}
 
 
 def test_real_account_becomes_an_aws_account(tmp_path):

@@ -147,12 +147,25 @@ class AccountSettings(_Model):
     regions: list[str] = Field(default_factory=lambda: ["us-east-1"], min_length=1)
     endpoint_url: str | None = None
     simulation: DemoSettings = Field(default_factory=DemoSettings)
+    # AWS Organizations with consolidated billing: accounts naming the same organisation share one bill (one
+    # free tier a month, duration tiers over their summed usage per region); see cost_estimate.estimate
+    organization: str | None = None
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         if not _ACCOUNT_NAME.match(v):
             raise ValueError(f"{echo(v)} is not an account name; use 1 to 64 letters, digits, '.', '_' or '-'")
+        return v
+
+    @field_validator("organization", mode="before")
+    @classmethod
+    def _organization(cls, v: Any) -> Any:
+        if v is not None and (not isinstance(v, str) or not _ACCOUNT_NAME.match(v)):
+            raise ValueError(
+                f"{echo(v)} is not an organisation name; use 1 to 64 letters, digits, '.', '_' or '-' "
+                "(the same name on every account that shares the consolidated bill), or leave it out"
+            )
         return v
 
     @field_validator("regions")
@@ -600,6 +613,10 @@ class Settings(_Model):
             where, _, problem = str(e).partition(": ")
             raise _ItemError(where.removeprefix("pricing."), problem) from None
         return v
+
+    def organizations(self) -> dict[str, str]:
+        """Account name → the organisation whose consolidated bill it shares (accounts without one bill alone)."""
+        return {a.name: a.organization for a in self.accounts if a.organization}
 
     def pricing_overrides(self) -> dict[str, dict[str, Any]]:
         """The ``pricing:`` section as :func:`dashboard.figures.pricing.load_prices` takes it."""

@@ -335,6 +335,8 @@ class Digest:
     # one sentence per source the alerts read (functions, metrics, logs) that could not be read: while any is
     # here, the digest claims no health ("no alerts firing"), it says what it could not check
     unchecked: tuple[str, ...] = ()
+    # one sentence when a cost figure was priced with rates not verified for its region (figures' assumed_note)
+    prices_note: str | None = None
 
     @property
     def all_checked(self) -> bool:
@@ -723,7 +725,8 @@ def compose(
     cur = summarize(inv, met, mem, stats, unread_metrics=um, unread_memory=uy)
     prv = summarize(inv, pmet, pmem, pstats, unread_metrics=pum, unread_memory=puy)
     prices = inputs.prices or load_prices()
-    cost_now = function_costs(inv, met, mem, prices, unread=um | uy)[[*KEY, "est_cost_usd"]]
+    costed = function_costs(inv, met, mem, prices, unread=um | uy)
+    cost_now = costed[[*KEY, "est_cost_usd"]]
     cost_prev = function_costs(inv, pmet, pmem, prices, unread=pum | puy)[[*KEY, "est_cost_usd"]]
     firing = report.states[report.states["state"] == ALARM] if not report.states.empty else report.states
     funcs = _functions(inv, cur, prv, cost_now, cost_prev, firing)
@@ -780,6 +783,7 @@ def compose(
         changed=changed,
         dashboard_url=settings.email.dashboard_url,
         function_count=len(inv),
+        prices_note=costed.attrs.get("assumed_note"),
     )
 
 

@@ -339,6 +339,7 @@ def _view(d: Digest, images: Sequence[Image]) -> dict:
             "sentence": _spend_sentence(d),
             "note": d.spend.note or "",
             "image": by_key.get(_spend_cid_key(d)),
+            "prices_note": d.prices_note or "",
         },
         "problems": list(d.problems),
         "generated": f"{d.generated_at:%Y-%m-%d %H:%M}",

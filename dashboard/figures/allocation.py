@@ -77,6 +77,7 @@ ALLOCATION_SCHEMA: dict[str, str] = {
     "change_pct": "float64",
     "share": "float64",  # of the teams' month to date (teams and untagged; they add up to 100 %); NaN for shared lines or no base
     "ce_tag_usd": "float64",  # Cost Explorer's own figure for this tag value (active tag only), else NaN
+    "priced_by_assumption": "boolean",  # some of the month's figure used a rate not verified for its region
 }
 
 TEAM_FUNCTIONS_SCHEMA: dict[str, str] = {
@@ -102,6 +103,20 @@ def _team_costs(estimate: pd.DataFrame, teams: pd.DataFrame) -> pd.Series:
     )
     per_fn = per_fn.merge(teams, on=_KEYS, how="left")
     return per_fn.groupby("team")["total_usd"].sum()
+
+
+def _assumed_lines(estimate: pd.DataFrame, teams: pd.DataFrame) -> set[str]:
+    """The lines (teams, and the free tier) whose month to date includes a row priced by assumption."""
+    if estimate.empty or "priced_by_assumption" not in estimate.columns:
+        return set()
+    flagged = estimate[estimate["priced_by_assumption"].fillna(False).astype(bool)]
+    if flagged.empty:
+        return set()
+    keys = flagged.assign(**{k: flagged[k].astype("object") for k in _KEYS}).merge(teams, on=_KEYS, how="left")
+    out = {str(t) for t in keys["team"].dropna()}
+    if (flagged["free_tier_usd"] > 0).any():
+        out.add(FREE_TIER_LINE)
+    return out
 
 
 def _lines(
@@ -183,6 +198,7 @@ def allocate(
         {n: now.get(n, 0.0) + (remaining * usage.get(n, 0.0) / base if base else 0.0) for n in names}, total + remaining
     )
     counts = teams.groupby("team")["function"].count()
+    assumed = _assumed_lines(estimate, teams)
     # a share is of the teams' lines (teams and untagged; the free tier and the unexplained part are not a
     # team's): they add up to 100 %; with no positive base there is no share
     share_base = sum(now_c[n] for n in names if not n.startswith("("))
@@ -205,6 +221,7 @@ def allocate(
                 "ce_tag_usd": (ce_tag_usd or {}).get(tag_key, 0.0)
                 if ce_tag_usd is not None and line in ("team", "untagged")
                 else np.nan,
+                "priced_by_assumption": n in assumed,
             }
         )
     return typed_frame(rows, ALLOCATION_SCHEMA)

@@ -41,6 +41,8 @@ __all__ = [
     "BASIS_NONE",
     "estimate",
     "free_tier_credit",
+    "assumed_prices",
+    "assumed_note",
 ]
 
 log = logging.getLogger(__name__)
@@ -214,6 +216,49 @@ def _tiered_compute_usd(frame: pd.DataFrame, od_gb_s: pd.Series, prices: dict[st
     totals["rate"] = np.where(totals["gb_s"] > 0, totals["cost"] / totals["gb_s"].where(totals["gb_s"] > 0, 1.0), 0.0)
     rate = day.merge(totals[[*groups, "date", "rate"]], on=[*groups, "date"], how="left")["rate"].to_numpy()
     return od_gb_s.to_numpy() * rate
+
+
+def _assumed(
+    regions: pd.Series, archs: pd.Series, costs: tuple[np.ndarray, ...], book: dict[str, Prices]
+) -> tuple[np.ndarray, dict[str, set[str]]]:
+    """Which rows used a rate not verified for their region, and region → those rates.
+
+    ``costs`` = (requests, compute, ephemeral, provisioned) USD per row; a part costing nothing
+    used no rate."""
+    flagged = np.zeros(len(regions), dtype=bool)
+    used_by_region: dict[str, set[str]] = {}
+    frame = pd.DataFrame({"region": regions.astype("object").to_numpy(), "arch": archs.astype("object").to_numpy()})
+    for (region, arch), idx in frame.groupby(["region", "arch"]).indices.items():
+        arch_key = "arm64" if str(arch).lower() in ("arm64", "arm") else "x86_64"
+        parts = ("requests", f"compute_{arch_key}", "ephemeral", f"provisioned_{arch_key}")
+        for part, usd in zip(parts, costs, strict=True):
+            used = np.asarray(usd)[idx] > 0
+            fields = assumed_fields_used(book[region], [part]) if used.any() else frozenset()
+            if fields:
+                flagged[idx[used]] = True
+                used_by_region.setdefault(region, set()).update(fields)
+    return flagged, used_by_region
+
+
+def assumed_prices(estimate_frame: pd.DataFrame, prices: PriceBook) -> dict[str, list[str]]:
+    """Region → the rates not verified for it that ``estimate_frame``'s rows were priced with (sorted).
+
+    Read from the rows themselves, so a narrowed estimate (some accounts, teams or days) names
+    only what its own figures used."""
+    if estimate_frame.empty:
+        return {}
+    book = {r: prices.prices(r) for r in set(estimate_frame["region"].astype(object))}
+    costs = tuple(
+        estimate_frame[c].to_numpy(dtype="float64") for c in ("requests_usd", "compute_usd", "ephemeral_usd", "provisioned_usd")
+    )
+    _, used = _assumed(estimate_frame["region"], estimate_frame["architecture"], costs, book)
+    return {r: sorted(f) for r, f in sorted(used.items())}
+
+
+def assumed_note(estimate_frame: pd.DataFrame, prices: PriceBook) -> str | None:
+    """The one sentence a page, the CLI and a digest show when some of ``estimate_frame`` was priced by
+    assumption (:func:`dashboard.figures.pricing.assumption_note`), or None."""
+    return assumption_note(assumed_prices(estimate_frame, prices), prices)
 
 
 def estimate(
@@ -414,22 +459,9 @@ def estimate(
         requests_free = np.zeros(len(frame))
         gb_s_free = np.zeros(len(frame))
 
-    # Which rows used a rate not verified for their region.
-    assumed_used: dict[str, set[str]] = {}
-    priced_by_assumption = np.zeros(len(frame), dtype=bool)
-    for (region, arch), idx in frame.groupby(["region", "architecture"]).indices.items():
-        arch_key = "arm64" if str(arch).lower() in ("arm64", "arm") else "x86_64"
-        for part, costs in (
-            ("requests", requests_usd),
-            (f"compute_{arch_key}", compute_usd),
-            ("ephemeral", ephemeral_usd),
-            (f"provisioned_{arch_key}", provisioned_usd),
-        ):
-            used = costs[idx] > 0
-            fields = assumed_fields_used(book[region], [part]) if used.any() else frozenset()
-            if fields:
-                priced_by_assumption[idx[used]] = True
-                assumed_used.setdefault(region, set()).update(fields)
+    priced_by_assumption, assumed_used = _assumed(
+        frame["region"], frame["architecture"], (requests_usd, compute_usd, ephemeral_usd, provisioned_usd), book
+    )
 
     basis = np.where(billed, BASIS_BILLED, np.where(requests > 0, BASIS_DURATION, BASIS_NONE))
     # Duration basis (INIT and rounding missing, or periods with Invocations but no Duration), or

@@ -33,7 +33,7 @@ from aws.session import CE_REGION, Account, call
 from dashboard.config.echo import echo
 from dashboard.config.settings import Settings
 from dashboard.figures import allocation, reconcile
-from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA, estimate
+from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA, assumed_note, estimate
 from dashboard.figures.pricing import PriceBook, load_prices
 from dashboard.query import sources
 from dashboard.query.load import unread_parts
@@ -190,7 +190,8 @@ def function_costs(
     """The estimated cost of each function over the frames' range (pure): :func:`estimate` at list price (the
     free tier is the account's, not a function's), provisioned concurrency included where ``inventory`` carries
     ``provisioned_concurrency`` (:func:`with_provisioned_concurrency`). One row per inventory function; a
-    function of an ``unread`` (account, region) part, whose usage could not be read, costs NaN (unknown)."""
+    function of an ``unread`` (account, region) part, whose usage could not be read, costs NaN (unknown).
+    ``attrs["assumed_note"]``: the sentence naming the rates priced by assumption, or None."""
     keys = inventory[_KEYS].astype(object) if not inventory.empty else pd.DataFrame(columns=_KEYS)
     if inventory.empty or (metrics.empty and memory.empty):
         out = keys.assign(est_cost_usd=0.0, lower_estimate=False)
@@ -201,11 +202,16 @@ def function_costs(
         out = keys.merge(agg, on=_KEYS, how="left")
         out["est_cost_usd"] = pd.to_numeric(out["est_cost_usd"]).astype("float64").fillna(0.0)
         out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
+    note = None
+    if not (inventory.empty or (metrics.empty and memory.empty)):
+        note = est.attrs.get("assumed_note")
     gone = set(unread)
     if gone and len(out):
         lost = [(a, r) in gone for a, r in zip(out["account"], out["region"], strict=True)]
         out.loc[lost, "est_cost_usd"] = np.nan
-    return typed_frame(out, FUNCTION_COST_SCHEMA)
+    out = typed_frame(out, FUNCTION_COST_SCHEMA)
+    out.attrs["assumed_note"] = note
+    return out
 
 
 WHOLE_ACCOUNT_BILL = (
@@ -293,6 +299,11 @@ class CostReport:
         prev = (self.first - timedelta(days=1)).replace(day=1)
         return self._actual(prev, self.first)
 
+    @property
+    def assumed_note(self) -> str | None:
+        """One sentence naming the regions and rates this month's estimate was priced with by assumption, or None."""
+        return assumed_note(self.estimate, self.prices)
+
     def reconciliation(self) -> pd.DataFrame:
         """:func:`dashboard.figures.reconcile.daily` over the month's complete days."""
         costs = None
@@ -341,7 +352,10 @@ def _load_estimate(
     met = sources.metrics(settings, trange, inv, force=force)
     mem = sources.memory(settings, trange, inv, force=force)
     inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
-    est = estimate(inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices)
+    # members of one organisation share its free tier and duration tiers (config: accounts[].organization)
+    est = estimate(
+        inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices, organizations=settings.organizations()
+    )
     est = est[(est["date"] >= pd.Timestamp(start)) & (est["date"] < pd.Timestamp(end))].reset_index(drop=True)
     warnings = [*met.warnings, *mem.warnings, *est.attrs.get("warnings", [])]
     return est, [*met.statuses, *mem.statuses, *pc_status], warnings
@@ -533,6 +547,7 @@ FUNCTION_SCHEMA: dict[str, str] = {
     "free_tier_usd": "float64",  # the free tier this function used (≤ 0)
     "last_month_usd": "float64",
     "lower_estimate": "boolean",
+    "priced_by_assumption": "boolean",  # a rate it used is not verified for its region (see CostReport.assumed_note)
 }
 
 
@@ -540,15 +555,23 @@ def _function_table(report: CostReport) -> pd.DataFrame:
     def agg(est: pd.DataFrame) -> pd.DataFrame:
         if est.empty:
             return pd.DataFrame(
-                columns=[*_KEYS, "requests", "billed_gb_s", "est_cost_usd", "free_tier_usd", "lower_estimate"]
-            )
-        e = est.assign(**{k: est[k].astype(object) for k in _KEYS}, lower=est["lower_estimate"].astype(bool))
+                columns=[
+                    *_KEYS, "requests", "billed_gb_s", "est_cost_usd", "free_tier_usd", "lower_estimate",
+                    "priced_by_assumption",
+                ]
+            )  # fmt: skip
+        e = est.assign(
+            **{k: est[k].astype(object) for k in _KEYS},
+            lower=est["lower_estimate"].astype(bool),
+            assumed=est["priced_by_assumption"].astype(bool),
+        )
         return e.groupby(_KEYS, as_index=False).agg(
             requests=("requests", "sum"),
             billed_gb_s=("billed_gb_s", "sum"),
             est_cost_usd=("total_usd", "sum"),
             free_tier_usd=("free_tier_usd", "sum"),
             lower_estimate=("lower", "any"),
+            priced_by_assumption=("assumed", "any"),
         )
 
     inv = report.inventory
@@ -560,6 +583,7 @@ def _function_table(report: CostReport) -> pd.DataFrame:
         out[c] = pd.to_numeric(out[c]).astype("float64").fillna(0.0)
     out["free_tier_usd"] = -out["free_tier_usd"]
     out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
+    out["priced_by_assumption"] = out["priced_by_assumption"].fillna(False).astype(bool)
     out = out.sort_values(["est_cost_usd", "function"], ascending=[False, True], ignore_index=True)
     return typed_frame(out, FUNCTION_SCHEMA)
 

@@ -21,6 +21,8 @@ st.caption(
     f"{report.first:%Y-%m-%d} → {report.end:%Y-%m-%d} (complete UTC days) · prices at list, free tier as its own line"
 )
 ui.show_statuses(cost_report.usage_statuses(report), what="Usage data")
+if report.assumed_note:
+    st.info(md(report.assumed_note), icon=":material/price_change:")
 
 rec = report.reconciliation()
 month_rec = rc.month(rec)
