@@ -110,6 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("identity", metavar="IDENTITY", help="the identity claim's value, e.g. alice@example.com")
     w.add_argument("--teams-claim", default=None, metavar="A,B", help="the teams the token's access.teams_claim would list")
 
+    r = sub.add_parser(
+        "prices",
+        help="the Lambda prices per region, and a refresh from the AWS Price List",
+        description="One row per region of the price book (aws/data/lambda_prices.json with config.yaml's pricing: "
+        "overrides): its source, the day it was checked, the main rates and the rates assumed (not verified for the "
+        "region). With --refresh, read the regions' rates from the AWS Price List (pricing:GetProducts, through "
+        "--account's credentials) and print the rates that differ; --write saves them as a pricing: section to merge "
+        "into config.yaml. Exit 1 when the Price List could not be read for a region.",
+    )
+    common(r)
+    r.add_argument("--refresh", action="append", metavar="REGION", help="read this region's rates from the Price List (repeatable; 'all': every region of the book)")
+    r.add_argument("--account", default=None, metavar="NAME", help="the configured account whose credentials ask the Price List (default: the first that is not a demo)")
+    r.add_argument("--write", default=None, metavar="FILE", help="with --refresh: write the changed rates to FILE as a pricing: section for config.yaml")
+
     digest_commands.add_parsers(sub)
 
     d = sub.add_parser("demo", help="describe the simulated AWS account", description="Print what the simulated account simulates.")
@@ -222,6 +236,47 @@ def cmd_costs(args: argparse.Namespace, out, err) -> int:
     return code
 
 
+def cmd_prices(args: argparse.Namespace, out, err) -> int:
+    from dashboard.config.settings import aws_regions
+    from dashboard.figures import price_refresh
+    from dashboard.figures.cost_report import prices_for
+
+    cfg = _load(args.config)
+    book = prices_for(cfg)
+    if not args.refresh:
+        if args.write:
+            raise ConfigError("--write needs --refresh REGION: there is nothing to write without reading the Price List")
+        out.write(render(price_refresh.price_table(book), args.format) + "\n")
+        return EXIT_OK
+    regions = sorted(book.regions) if "all" in args.refresh else list(dict.fromkeys(args.refresh))
+    for region in regions:
+        if region not in aws_regions():
+            raise ConfigError(f"--refresh: {echo(region)} is not an AWS region (e.g. us-east-1, eu-west-1)")
+    accounts = [a for a in cfg.aws_accounts() if (a.name == args.account if args.account else not a.demo)]
+    if not accounts:
+        raise ConfigError(
+            f"--account: no configured account is named {echo(args.account)}"
+            if args.account
+            else "prices --refresh asks the AWS Price List with an account's credentials; configure a real (not demo) account, or pass --account"
+        )
+    got = price_refresh.refresh(book=book, regions=regions, account=accounts[0])
+    out.write(render(got.changes, args.format) + "\n")
+    for line in got.errors:
+        err.write(f"error: {line}\n")
+    if got.changes.empty and not got.errors:
+        err.write(f"note: the Price List's rates for {', '.join(regions)} match the price book\n")
+    if args.write and got.overrides:
+        from datetime import UTC, datetime
+
+        try:
+            with open(args.write, "w", encoding="utf-8") as fh:
+                fh.write(price_refresh.overrides_yaml(got.overrides, as_of=f"{datetime.now(UTC):%Y-%m-%d}"))
+        except OSError as e:
+            raise ConfigError(f"--write: cannot write {echo(args.write)} ({e.strerror or e}); give a writable path") from None
+        err.write(f"note: wrote {sum(len(f) for f in got.overrides.values())} rate(s) to {args.write}\n")
+    return EXIT_AWS if got.errors else EXIT_OK
+
+
 def cmd_access(args: argparse.Namespace, out, err) -> int:
     from dashboard.config import access
 
@@ -269,6 +324,7 @@ COMMANDS = {
     "overview": cmd_overview,
     "alerts": cmd_alerts,
     "costs": cmd_costs,
+    "prices": cmd_prices,
     **digest_commands.COMMANDS,
     "access": cmd_access,
     "demo": cmd_demo,
