@@ -37,7 +37,11 @@ def _product(region: str, usagetype: str, dims: list[tuple[str, str]]) -> str:
                 "OnDemand": {
                     term: {
                         "priceDimensions": {
-                            f"{term}.{i}": {"beginRange": begin, "pricePerUnit": {"USD": usd}, "unit": "Lambda-GB-Second"}
+                            f"{term}.{i}": {
+                                "beginRange": begin,
+                                "pricePerUnit": {"USD": usd},
+                                "unit": "Lambda-GB-Second",
+                            }
                             for i, (begin, usd) in enumerate(dims)
                         }
                     }
@@ -119,7 +123,9 @@ def test_prices_lists_every_region_with_its_source_and_assumed_rates():
 
 def test_refresh_prints_what_changed_and_writes_a_pricing_section(price_list, tmp_path):
     target = tmp_path / "prices.yaml"
-    code, out, err = run("prices", "--config", price_list, "--refresh", "ap-east-1", "--write", str(target), "--format", "json")
+    code, out, err = run(
+        "prices", "--config", price_list, "--refresh", "ap-east-1", "--write", str(target), "--format", "json"
+    )
     assert code == 0, err
     # GetProducts through the account's endpoint, filtered on the region, every page followed
     assert [s["target"] for s in _PriceList.seen] == ["AWSPriceListService.GetProducts"] * 2
@@ -127,13 +133,23 @@ def test_refresh_prints_what_changed_and_writes_a_pricing_section(price_list, tm
     changes = {r["field"]: r for r in json.loads(out)}
     # the later x86 tiers differ from the file's (which scaled us-east-1's discounts); the request rate and the
     # first tier are the same but were assumed: now verified, they are listed too (changed: false)
-    assert {f: r["changed"] for f, r in changes.items()} == {"request": False, "gb_second": False, "gb_second_tiers": True}
+    assert {f: r["changed"] for f, r in changes.items()} == {
+        "request": False,
+        "gb_second": False,
+        "gb_second_tiers": True,
+    }
     assert json.loads(changes["gb_second_tiers"]["current"]) == [[6e9, 2.0628e-5], [1.5e10, 1.8336e-5]]
     assert json.loads(changes["gb_second_tiers"]["price_list"]) == [[6e9, 2.063e-5], [1.5e10, 1.834e-5]]
     assert f"wrote 3 rate(s) to {target}" in err
     written = yaml.safe_load(target.read_text())
     assert written == {
-        "pricing": {"ap-east-1": {"request": 2e-7, "gb_second": 2.292e-5, "gb_second_tiers": [[6e9, 2.063e-5], [1.5e10, 1.834e-5]]}}
+        "pricing": {
+            "ap-east-1": {
+                "request": 2e-7,
+                "gb_second": 2.292e-5,
+                "gb_second_tiers": [[6e9, 2.063e-5], [1.5e10, 1.834e-5]],
+            }
+        }
     }
     # the section is what config.yaml's pricing: takes: merged, those rates are no longer assumed
     hk = load_prices(written["pricing"]).prices("ap-east-1")
@@ -152,7 +168,10 @@ def test_refresh_failures_are_one_sentence_each(price_list):
     code, _, err = run("prices", "--config", price_list, "--refresh", "ap-east-1", "--account", "demo")
     assert code == 1 and err.startswith("error: ap-east-1: ")  # the simulated account does not answer pricing
     code, _, err = run("prices", "--write", "x.yaml")
-    assert (code, err) == (2, "error: --write needs --refresh REGION: there is nothing to write without reading the Price List\n")
+    assert (code, err) == (
+        2,
+        "error: --write needs --refresh REGION: there is nothing to write without reading the Price List\n",
+    )
 
 
 def test_refresh_needs_a_real_account(tmp_path):

@@ -154,8 +154,17 @@ EXAMPLES = [
         "INIT before 2025-08-01, container image: billed",
         "rules",
         (
-            Fn("a", "api", "2025-07-15", 1_000_000, duration_avg_ms=100.0, cold_starts=10_000, init_ms_mean=500.0,
-               runtime=None, package_type="Image"),
+            Fn(
+                "a",
+                "api",
+                "2025-07-15",
+                1_000_000,
+                duration_avg_ms=100.0,
+                cold_starts=10_000,
+                init_ms_mean=500.0,
+                runtime=None,
+                package_type="Image",
+            ),
         ),  # fmt: skip
         1.95,
         free_tier=False,
@@ -164,8 +173,16 @@ EXAMPLES = [
         "INIT before 2025-08-01, custom runtime (provided.al2023): billed",
         "rules",
         (
-            Fn("a", "api", "2025-07-15", 1_000_000, duration_avg_ms=100.0, cold_starts=10_000, init_ms_mean=500.0,
-               runtime="provided.al2023"),
+            Fn(
+                "a",
+                "api",
+                "2025-07-15",
+                1_000_000,
+                duration_avg_ms=100.0,
+                cold_starts=10_000,
+                init_ms_mean=500.0,
+                runtime="provided.al2023",
+            ),
         ),  # fmt: skip
         1.95,
         free_tier=False,
@@ -194,7 +211,13 @@ def _frames(usage: tuple[Fn, ...]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
         ts = pd.Timestamp(u.day, tz="UTC")
         if u.duration_avg_ms is not None:
             metrics.append(
-                {**key, "timestamp": ts, "period_s": 86400, "invocations": u.requests, "duration_avg_ms": u.duration_avg_ms}
+                {
+                    **key,
+                    "timestamp": ts,
+                    "period_s": 86400,
+                    "invocations": u.requests,
+                    "duration_avg_ms": u.duration_avg_ms,
+                }
             )
             memory.append(
                 {**key, "timestamp": ts, "bin_s": 86400, "source": "lambda_insights", "cold_starts": u.cold_starts,
@@ -224,7 +247,10 @@ def test_worked_example_to_the_cent(ex: Example):
     bill = est["total_usd"].sum() + credit["credit_usd"].sum()
     assert round(bill, 2) == pytest.approx(ex.answer_usd, abs=0.001), (ex.source, bill)
     for account, share in ex.per_account_usd.items():
-        mine = est.loc[est["account"] == account, "total_usd"].sum() + credit.loc[credit["account"] == account, "credit_usd"].sum()
+        mine = (
+            est.loc[est["account"] == account, "total_usd"].sum()
+            + credit.loc[credit["account"] == account, "credit_usd"].sum()
+        )
         assert round(mine, 2) == pytest.approx(share, abs=0.001), (account, mine)
     assert not est["priced_by_assumption"].any()  # us-east-1's duration and request rates are verified
 
@@ -234,7 +260,9 @@ def test_an_organisation_free_tier_is_consumed_in_date_order_across_its_members(
     # first (all of it), then 100,000 of m2's; billed apart each would have been free
     usage = (Fn("m1", "api", "2026-11-01", 0, 300_000), Fn("m2", "api", "2026-11-02", 0, 300_000))
     inventory, metrics, memory = _frames(usage)
-    est = estimate(inventory=inventory, metrics=metrics, memory=memory, prices=PRICES, organizations={"m1": "o", "m2": "o"})
+    est = estimate(
+        inventory=inventory, metrics=metrics, memory=memory, prices=PRICES, organizations={"m1": "o", "m2": "o"}
+    )
     free = est.set_index("account")["gb_s_free"]
     assert (free["m1"], free["m2"]) == (pytest.approx(300_000), pytest.approx(100_000))
     credit = free_tier_credit(est).set_index("account")["credit_usd"]
@@ -264,5 +292,7 @@ def test_init_billing_is_one_rule(day, runtime, package_type, billed):
 
 def test_init_billing_takes_columns():
     days = pd.Series(pd.to_datetime(["2025-07-31", "2025-08-01", "2025-07-31"]))
-    got = init_billed(day=days, runtime=pd.Series(["python3.12", "python3.12", None]), package_type=pd.Series(["Zip", "Zip", "Image"]))
+    got = init_billed(
+        day=days, runtime=pd.Series(["python3.12", "python3.12", None]), package_type=pd.Series(["Zip", "Zip", "Image"])
+    )
     assert got.tolist() == [False, True, True]
