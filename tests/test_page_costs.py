@@ -55,6 +55,9 @@ def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations()
     assert {"memory", "arm64", "provisioned_concurrency", "unused"} <= set(advice["kind"])
     assert advice["monthly_usd"].iloc[0] == advice["monthly_usd"].max()
     assert md(month.sentence()) in [m.value for m in at.markdown]
+    # the demo's eu-west-1 provisioned-concurrency arm64 rates are assumed (not verified): one info line says so
+    assert report.assumed_note and "eu-west-1 (provisioned_concurrency_gb_second_arm" in report.assumed_note
+    assert [i.value for i in at.info if not i.value.startswith("Demo data")] == [md(report.assumed_note)]
     (chart,) = at.get("plotly_chart")
     traces = json.loads(chart.proto.spec)["data"]
     names = [t.get("name") for t in traces]
