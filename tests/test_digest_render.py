@@ -19,6 +19,7 @@ from aws.frames import typed_frame
 from dashboard.config import settings as settings_mod
 from dashboard.digest.commands import add_parsers, cmd_digest
 from dashboard.digest.compose import ALERTS_SCHEMA, compose
+from dashboard.figures.pricing import load_prices
 from dashboard.digest.render import (
     build_message,
     preview_html,
@@ -205,3 +206,21 @@ def test_a_config_without_digests_exits_2(tmp_path):
     code, _, err = run("--config", str(p), "--send")
     assert code == 2
     assert err == f"error: {p}: email.digests is empty; add a digest (name, recipients, schedule), see docs/digests.md\n"
+
+
+def test_a_cost_priced_by_assumption_says_so_in_the_digest(tmp_path):
+    _, plain = evil_digest(tmp_path)
+    assert plain.prices_note is None  # us-east-1's request and duration rates are verified
+    inv = inventory([{"function": "api", "team": "payments"}])
+    met = metrics({"api": [(100.0, 0.0)] * 36}, end=END)
+    cfg = load(tmp_path)
+    inputs = synthetic_inputs(inv, met, now=END)
+    book = load_prices()
+    unverified = dataclasses.replace(book.prices("us-east-1"), assumed_fields=frozenset({"request"}))
+    d = compose(cfg, cfg.email.digests[0], dataclasses.replace(inputs, prices=book.with_region(unverified)))
+    assert d.prices_note == (
+        "Priced by assumption, with rates not verified for the region: us-east-1 (request). Set them under pricing: "
+        "in config.yaml, or refresh them with `python -m dashboard prices --refresh`."
+    )
+    assert d.prices_note in render_text(d)
+    assert "Priced by assumption, with rates not verified for the region: us-east-1 (request)." in render_html(d)

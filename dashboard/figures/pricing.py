@@ -8,8 +8,9 @@
   :func:`request_cost_usd`, :func:`compute_cost_usd` (on-demand duration with the monthly
   volume tiers), :func:`ephemeral_cost_usd` (storage above 512 MB),
   :func:`provisioned_cost_usd` (provisioned concurrency enabled + executing).
-- :func:`apply_free_tier` consumes the account's monthly free tier (1M requests and
-  400,000 GB-s) day by day from the first of the month.
+- :func:`apply_free_tier` consumes the monthly free tier (1M requests and 400,000 GB-s) of
+  an account, or of an organisation with consolidated billing, day by day from the first of
+  the month.
 - :func:`init_billed` is the one rule for when the INIT phase is billed (AWS: from
   2025-08-01 for every on-demand function; before, only for container images and custom
   runtimes); :func:`billed_duration_ms` says what a REPORT line's Billed Duration is made of.
@@ -25,9 +26,12 @@ How AWS prices Lambda (https://aws.amazon.com/lambda/pricing/):
 - duration (on demand): GB-s = billed seconds × memory GB (MB / 1024); the rate falls in
   tiers of month-to-date GB-s per account, region and architecture (us-east-1 x86: the
   first 6 B GB-s at $0.0000166667, the next 9 B at $0.000015, beyond 15 B at
-  $0.0000133334; arm64: 7.5 B and 18.75 B);
-- free tier, per account and month: 1M requests and 400,000 GB-s (x86 and arm64
-  together); not for functions with provisioned concurrency, nor for ephemeral storage;
+  $0.0000133334; arm64: 7.5 B and 18.75 B); with consolidated billing in AWS Organizations,
+  "pricing tiers are applied to the aggregate monthly duration of your functions running on
+  the same architecture, in the same region, across the accounts in the organization";
+- free tier, per account (per organisation with consolidated billing) and month: 1M
+  requests and 400,000 GB-s (x86 and arm64 together); not for functions with provisioned
+  concurrency, nor for ephemeral storage;
 - ephemeral storage: GB-s of configured storage above 512 MB × billed seconds;
 - provisioned concurrency: enabled GB-s (allocated environments × memory GB × seconds
   enabled) plus executing GB-s (duration of the invocations it serves) at their own rates;
@@ -387,10 +391,11 @@ def provisioned_cost_usd(*, enabled_gb_s: Number, executing_gb_s: Number, arch: 
 def apply_free_tier(
     *, usage: pd.DataFrame, free_requests: float = FREE_REQUESTS, free_gb_s: float = FREE_GB_S
 ) -> pd.DataFrame:
-    """The account's monthly free tier, consumed day by day from the first of the month.
+    """The monthly free tier, consumed day by day from the first of the month.
 
     ``usage`` has one row per anything-you-like (function, region, ...) and day, with the
-    columns ``account``, ``date`` (a UTC day), ``requests`` and ``gb_s``: the usage the free
+    columns ``account`` (whatever holds one free tier: an account, or an organisation with
+    consolidated billing), ``date`` (a UTC day), ``requests`` and ``gb_s``: the usage the free
     tier covers, i.e. on-demand requests and GB-s of functions without provisioned
     concurrency, x86_64 and arm64 together (never provisioned concurrency or ephemeral
     storage). Returns a copy with ``requests_free`` and ``gb_s_free``: per account and
