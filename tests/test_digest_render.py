@@ -19,7 +19,6 @@ from aws.frames import typed_frame
 from dashboard.config import settings as settings_mod
 from dashboard.digest.commands import add_parsers, cmd_digest
 from dashboard.digest.compose import ALERTS_SCHEMA, compose
-from dashboard.figures.pricing import load_prices
 from dashboard.digest.render import (
     build_message,
     preview_html,
@@ -29,6 +28,7 @@ from dashboard.digest.render import (
     sanitize_header,
     subject,
 )
+from dashboard.figures.pricing import load_prices
 from tests.digest_support import SIM_NOW, inventory, metrics, synthetic_inputs
 
 EVIL_TEAM = "<script>alert(1)</script>\r\nBcc: evil@example.com"
