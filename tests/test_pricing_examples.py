@@ -296,3 +296,25 @@ def test_init_billing_takes_columns():
         day=days, runtime=pd.Series(["python3.12", "python3.12", None]), package_type=pd.Series(["Zip", "Zip", "Image"])
     )
     assert got.tolist() == [False, True, True]
+
+
+def test_the_cost_report_bills_configured_organisation_members_together(tmp_path, monkeypatch):
+    # the month's estimate behind the Costs page, `costs` and the reconciliation: two accounts naming one
+    # organisation in config.yaml share the free tier (the issue's $6.87, not $0.00)
+    from datetime import date
+
+    from dashboard.config import settings as settings_mod
+    from dashboard.figures import cost_report
+
+    cfg_path = tmp_path / "config.yaml"
+    cfg_path.write_text(
+        "accounts:\n  - {name: m1, demo: true, organization: acme}\n  - {name: m2, demo: true, organization: acme}\n"
+    )
+    cfg = settings_mod.load(cfg_path)
+    usage = (Fn("m1", "api", "2026-11-01", 1_000_000, 400_000), Fn("m2", "api", "2026-11-01", 1_000_000, 400_000))
+    inventory, metrics, memory = _frames(usage)
+    monkeypatch.setattr(cost_report.sources, "metrics", lambda *a, **k: sources.Loaded(metrics))
+    monkeypatch.setattr(cost_report.sources, "memory", lambda *a, **k: sources.Loaded(memory))
+    est, _, _ = cost_report._load_estimate(cfg, inventory, date(2026, 11, 1), date(2026, 11, 2), PRICES, force=False)
+    bill = est["total_usd"].sum() + free_tier_credit(est)["credit_usd"].sum()
+    assert round(bill, 2) == 6.87
