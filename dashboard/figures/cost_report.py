@@ -193,18 +193,17 @@ def function_costs(
     function of an ``unread`` (account, region) part, whose usage could not be read, costs NaN (unknown).
     ``attrs["assumed_note"]``: the sentence naming the rates priced by assumption, or None."""
     keys = inventory[_KEYS].astype(object) if not inventory.empty else pd.DataFrame(columns=_KEYS)
+    note = None
     if inventory.empty or (metrics.empty and memory.empty):
         out = keys.assign(est_cost_usd=0.0, lower_estimate=False)
     else:
         est = estimate(inventory=inventory, metrics=metrics, memory=memory, prices=prices, free_tier=False)
+        note = est.attrs.get("assumed_note")
         e = est.assign(**{k: est[k].astype(object) for k in _KEYS}, lower=est["lower_estimate"].astype(bool))
         agg = e.groupby(_KEYS, as_index=False).agg(est_cost_usd=("total_usd", "sum"), lower_estimate=("lower", "any"))
         out = keys.merge(agg, on=_KEYS, how="left")
         out["est_cost_usd"] = pd.to_numeric(out["est_cost_usd"]).astype("float64").fillna(0.0)
         out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
-    note = None
-    if not (inventory.empty or (metrics.empty and memory.empty)):
-        note = est.attrs.get("assumed_note")
     gone = set(unread)
     if gone and len(out):
         lost = [(a, r) in gone for a, r in zip(out["account"], out["region"], strict=True)]
