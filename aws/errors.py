@@ -100,6 +100,7 @@ _IAM_PREFIX = {
     "ses": "ses",
     "sesv2": "ses",
     "pricing": "pricing",
+    "organizations": "organizations",
 }
 
 _THROTTLE_CODES = {
@@ -255,5 +256,6 @@ def _service_title(service: str, *, start: bool = True) -> str:
         "ses": "SES",
         "sesv2": "SES",
         "pricing": "The Price List API",
+        "organizations": "AWS Organizations",
     }.get(service, service)
     return title if start or not title.startswith("The ") else "the" + title[3:]

@@ -196,8 +196,10 @@ def test_accounts_naming_one_organization_share_its_bill(tmp_path):
           - {name: payer, demo: true, organization: acme}
           - {name: member, demo: true, organization: acme}
           - {name: alone, demo: true}
+          - {name: asks, demo: true, organization: auto}
         """,
     )
+    # "auto" is asked of AWS Organizations by dashboard.figures.organizations.resolve, not taken as a name
     assert settings.load(p).organizations() == {"payer": "acme", "member": "acme"}
 
 

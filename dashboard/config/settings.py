@@ -71,6 +71,7 @@ class _Model(BaseModel):
 
 
 Seconds = Annotated[int, Field(gt=0, le=30 * 86400)]  # a cache TTL: at most 30 days
+ORGANIZATION_AUTO = "auto"  # accounts[].organization: ask AWS Organizations (dashboard.figures.organizations)
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # the IAM prefixes of the simulated services (deny: [ce:GetCostAndUsage]): tag for resourcegroupstaggingapi
 _SIM_IAM = tuple(dict.fromkeys(iam_action(s, "").removesuffix(":") for s in SIM_SERVICES))
@@ -148,7 +149,8 @@ class AccountSettings(_Model):
     endpoint_url: str | None = None
     simulation: DemoSettings = Field(default_factory=DemoSettings)
     # AWS Organizations with consolidated billing: accounts naming the same organisation share one bill (one
-    # free tier a month, duration tiers over their summed usage per region); see cost_estimate.estimate
+    # free tier a month, duration tiers over their summed usage per region); see cost_estimate.estimate.
+    # "auto": ask AWS Organizations (DescribeOrganization) which organisation the account belongs to
     organization: str | None = None
 
     @field_validator("name")
@@ -615,8 +617,9 @@ class Settings(_Model):
         return v
 
     def organizations(self) -> dict[str, str]:
-        """Account name → the organisation whose consolidated bill it shares (accounts without one bill alone)."""
-        return {a.name: a.organization for a in self.accounts if a.organization}
+        """Account name → the organisation whose consolidated bill it shares, as configured (accounts without
+        one bill alone; ``organization: auto`` is resolved by :func:`dashboard.figures.organizations.resolve`)."""
+        return {a.name: a.organization for a in self.accounts if a.organization and a.organization != ORGANIZATION_AUTO}
 
     def pricing_overrides(self) -> dict[str, dict[str, Any]]:
         """The ``pricing:`` section as :func:`dashboard.figures.pricing.load_prices` takes it."""

@@ -32,7 +32,7 @@ from aws.frames import typed_frame
 from aws.session import CE_REGION, Account, call
 from dashboard.config.echo import echo
 from dashboard.config.settings import Settings
-from dashboard.figures import allocation, reconcile
+from dashboard.figures import allocation, organizations, reconcile
 from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA, assumed_note, estimate
 from dashboard.figures.pricing import PriceBook, load_prices
 from dashboard.query import sources
@@ -352,11 +352,10 @@ def _load_estimate(
     mem = sources.memory(settings, trange, inv, force=force)
     inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
     # members of one organisation share its free tier and duration tiers (config: accounts[].organization)
-    est = estimate(
-        inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices, organizations=settings.organizations()
-    )
+    orgs, org_warnings = organizations.resolve(settings, force=force)
+    est = estimate(inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices, organizations=orgs)
     est = est[(est["date"] >= pd.Timestamp(start)) & (est["date"] < pd.Timestamp(end))].reset_index(drop=True)
-    warnings = [*met.warnings, *mem.warnings, *est.attrs.get("warnings", [])]
+    warnings = [*met.warnings, *mem.warnings, *org_warnings, *est.attrs.get("warnings", [])]
     return est, [*met.statuses, *mem.statuses, *pc_status], warnings
 
 
