@@ -343,20 +343,22 @@ def current() -> Refresher | None:
 
 @dataclass(frozen=True)
 class MonthPlan:
-    interval_s: float
+    scale: float  # the desired intervals × this
     month_usd: float
     budget_usd: float
-    binding: bool
+
+    @property
+    def binding(self) -> bool:
+        return self.scale > 1.0
 
 
 def projected_month_usd(
-    cost_usd: float, *, kind: str = "fleet", ttl_s: float = 120.0, hours_per_day: float = 8.0, budget_usd: float = 10.0, days: int = 30
+    questions: list[tuple[float, float]], *, hours_per_day: float = 8.0, budget_usd: float = 10.0, days: int = 30
 ) -> MonthPlan:
-    """One question costing ``cost_usd`` a fetch, watched ``hours_per_day``: its refresh interval and month's spend
-    under the refresher's arithmetic (the desired interval, stretched to fit the budget)."""
+    """Questions (cost a fetch in USD, desired interval in s) watched ``hours_per_day``: the stretch of their
+    intervals and the month's spend under the refresher's arithmetic (desired intervals, stretched to fit the budget)."""
     watched = hours_per_day * 3600 * days
-    desired = desired_interval_s(kind, ttl_s)
-    scale = stretch(cost_usd / desired, budget_usd, watched)
-    interval = desired * scale
-    month = cost_usd * watched / interval if scale != float("inf") else 0.0
-    return MonthPlan(interval, month, budget_usd, scale > 1.0)
+    rate = sum(cost / interval for cost, interval in questions)
+    scale = stretch(rate, budget_usd, watched)
+    month = rate / scale * watched if scale != float("inf") else 0.0
+    return MonthPlan(scale, month, budget_usd)

@@ -132,6 +132,8 @@ def aws_model_s(calls: Counter, latency: dict[str, float] | None = None) -> floa
 def row(page: str, n: int, *, cold_s: float, warm: list[float], sim_s: float, sim_warm: list[float], cold_meter, warm_meter,
         peak_rss_mb: float, latency: dict[str, float] | None = None) -> dict:
     """One result: the JSON object of ``page`` at ``n`` functions (:data:`FIELDS` and more), from what was measured."""
+    from aws.meter import PRICES
+
     lens = max(0.0, cold_s - sim_s)
     return {
         "page": page,
@@ -148,6 +150,7 @@ def row(page: str, n: int, *, cold_s: float, warm: list[float], sim_s: float, si
         "datapoints": cold_meter.datapoints,  # METER's count of GetMetricData/GetMetricStatistics values returned
         "metrics_requested": cold_meter.metrics_requested,
         "cost_usd": round(cold_meter.cost_usd, 5),
+        "ce_usd": round(cold_meter.ce_requests * PRICES["ce_request"], 5),  # Cost Explorer's part (refreshed on its own TTL)
         "peak_rss_mb": round(peak_rss_mb, 1),
         "real_aws_s": round(lens + aws_model_s(cold_meter.calls, latency), 2),
     }
@@ -224,13 +227,15 @@ def measure(page: str, n: int, cfg_path: Path, app: Path, repeat: int, latency: 
 def run_one(page: str, n: int, cfg_path: Path, args) -> tuple[dict | None, str | None]:
     """``page`` at ``n`` functions in a fresh process: (its row, None) or (None, why it was skipped)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", page, str(n), str(cfg_path), "--repeat", str(args.repeat),
-           "--app", str(args.app)] + [x for k, v in args.latency.items() for x in ("--latency", f"{k}={v}")]  # fmt: skip
+           "--app", str(args.app), "--max-memory-gb", str(args.max_memory_gb)] + [x for k, v in args.latency.items() for x in ("--latency", f"{k}={v}")]  # fmt: skip
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False)
     except subprocess.TimeoutExpired:
         return None, f"skipped {page} at {n:,} functions: it did not finish within --timeout {args.timeout:.0f} s"
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        if "MemoryError" in done.stderr:
+            last = f"it needed more than --max-memory-gb {args.max_memory_gb:g}"
         return None, f"skipped {page} at {n:,} functions: the run failed: {last}"
     return json.loads(done.stdout.strip().splitlines()[-1]), None
 
@@ -252,18 +257,25 @@ def check_size(n: int, accounts: int, regions: int, folder: Path) -> tuple[Path 
     return path, None
 
 
-def overview_month_usd(rows: list[dict]) -> list[str]:
-    """The projected monthly spend of one viewer on the Overview 8 h a day, per size measured (from the meter)."""
-    from aws import refresh
+def overview_month_usd(rows: list[dict], *, budget_usd: float = 10.0, hours_per_day: float = 8.0) -> list[str]:
+    """The projected monthly spend of one viewer on the Overview ``hours_per_day``, per size measured: the cost the
+    meter measured for one cold load, Cost Explorer's part refreshed on its TTL and the rest as a fleet view, stretched
+    to the budget as :mod:`aws.refresh` does."""
+    from aws import cache, refresh
 
     out = []
     for r in rows:
         if r["page"] == "overview":
-            plan = refresh.projected_month_usd(r["cost_usd"], kind="fleet", hours_per_day=8.0)
+            ce = r.get("ce_usd", 0.0)
+            aws = r["cost_usd"] - ce
+            fleet = refresh.desired_interval_s("fleet", cache.DEFAULT_TTLS["metrics"])
+            plan = refresh.projected_month_usd([(aws, fleet), (ce, cache.DEFAULT_TTLS["costs"])], hours_per_day=hours_per_day,
+                                               budget_usd=budget_usd)  # fmt: skip
             out.append(
-                f"Overview at {r['functions']:,} functions, one viewer 8 h a day: ${r['cost_usd']:.4f} a load, "
-                f"refreshed every {plan.interval_s / 60:.0f} min while watched → ${plan.month_usd:.2f} a month "
-                f"(budget ${plan.budget_usd:.2f}{', binding' if plan.binding else ''})"
+                f"Overview at {r['functions']:,} functions, one viewer {hours_per_day:.0f} h a day: ${r['cost_usd']:.4f} a load "
+                f"(${ce:.2f} of it Cost Explorer, every {cache.DEFAULT_TTLS['costs'] / 3600 * plan.scale:.1f} h), "
+                f"metrics every {fleet * plan.scale / 60:.0f} min while watched → ${plan.month_usd:.2f} a month "
+                f"(budget ${budget_usd:.2f}{', binding: refreshed less often than desired' if plan.binding else ''})"
             )
     return out
 
@@ -309,19 +321,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--layout", type=_layout, action="append", default=[], help="FUNCTIONS=ACCOUNTSxREGIONS (default 10000=10x3; else 1x2)")
     p.add_argument("--latency", type=_latency, action="append", default=[], help="OPERATION=SECONDS per request in the real-AWS model")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds one page at one size may take (default 1800)")
+    p.add_argument("--max-memory-gb", type=float, default=8.0, help="address-space cap of each run (default 8): a shared machine is not OOM-killed")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--app", type=Path, default=ROOT / "app.py", help="the app's entry script (default: app.py)")
+    p.add_argument("--rows", type=Path, help="print the table of rows saved with --format json instead of running")
     p.add_argument("--worker", nargs=3, metavar=("PAGE", "N", "CONFIG"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.repeat = max(1, args.repeat)
     args.latency = dict(args.latency)
     args.app = args.app.resolve()
     if args.worker:
+        import resource
+
+        cap = int(args.max_memory_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))  # past it: MemoryError, this run skipped, nothing else killed
         page, n, cfg = args.worker
         print(json.dumps(measure(page, int(n), Path(cfg), args.app, args.repeat, args.latency)))
         return 0
+    if args.rows:
+        rows = json.loads(args.rows.read_text(encoding="utf-8"))
+        print(table(rows, args.repeat))
+        for line in overview_month_usd(rows):
+            print(line)
+        return 0
     layouts = {**LAYOUTS, **dict(args.layout)}
-    rows: list[dict] = []
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             accounts, regions = layout(n, layouts)

@@ -64,13 +64,14 @@ def test_a_fetch_remembers_what_it_cost():
 
 
 def test_the_cadence_stretches_to_fit_the_budget():
-    cheap = refresh.projected_month_usd(0.001, kind="fleet", hours_per_day=8, budget_usd=10)
-    dear = refresh.projected_month_usd(0.15, kind="fleet", hours_per_day=8, budget_usd=10)
-    assert not cheap.binding and cheap.interval_s == refresh.FLEET_INTERVAL_S and cheap.month_usd < 10
-    assert dear.binding and dear.interval_s > cheap.interval_s
-    assert dear.month_usd == pytest.approx(10)
-    watched = refresh.projected_month_usd(0.001, kind="function", ttl_s=120, hours_per_day=8, budget_usd=10)
-    assert watched.interval_s < cheap.interval_s  # a function someone watches is refreshed more often than a fleet view
+    fleet = refresh.desired_interval_s("fleet", 120)
+    cheap = refresh.projected_month_usd([(0.001, fleet)], hours_per_day=8, budget_usd=10)
+    dear = refresh.projected_month_usd([(0.15, fleet)], hours_per_day=8, budget_usd=10)
+    assert not cheap.binding and cheap.scale == 1.0 and cheap.month_usd == pytest.approx(0.001 * 8 * 3600 * 30 / fleet)
+    assert dear.binding and dear.month_usd == pytest.approx(10)
+    assert dear.scale == pytest.approx(0.15 * 8 * 3600 * 30 / fleet / 10)
+    # a function someone watches is refreshed more often than a fleet view
+    assert refresh.desired_interval_s("function", 120) < fleet
 
 
 def test_only_what_viewers_asked_for_recently_is_refreshed(world):
