@@ -184,7 +184,9 @@ class Refresher:
 
     def interval_s(self, c: cache.SourceCache, info: cache.KeyInfo, plan: Plan) -> float:
         """How often ``info``'s question is refreshed under ``plan`` (a settled answer: its own long TTL)."""
-        desired = desired_interval_s(kind_of(info.key), c.ttl_s) * plan.scale
+        desired = desired_interval_s(kind_of(info.key), c.ttl_s)
+        if info.cost_usd != 0:  # a free question (the function list, the tags) is not stretched by the budget
+            desired *= plan.scale
         return max(desired, info.ttl_s)
 
     # --- the policy (aws.cache.Policy) ----------------------------------------------------------------
@@ -195,18 +197,19 @@ class Refresher:
         if info is None:
             return "fetch"
         age = last.age_s(self._clock())
-        if plan.exhausted:
+        free = info.cost_usd == 0
+        if plan.exhausted and not free:
             return "hold"
         interval = self.interval_s(c, info, plan)
         if age < interval:
-            return "hold" if plan.binding else "serve"
+            return "hold" if plan.binding and not free else "serve"
         if age > interval + MAX_SWR_S:
             return "fetch"
         return "revalidate"
 
     def held_error(self, c: cache.SourceCache, key: Hashable) -> AwsError:
         plan = self.plan()
-        when = "is spent" if plan.exhausted else f"would be exceeded (${plan.projected_usd:,.2f} projected at the planned pace)"
+        when = "is spent" if plan.exhausted else "would be exceeded by refreshing it as often as its TTL asks"
         return BudgetHeld(
             f"not refreshed: this month's AWS budget for the dashboard (aws.monthly_budget_usd, ${plan.budget_usd:,.2f}) {when}; "
             "press Refresh for newer data, or raise the budget"
@@ -238,11 +241,9 @@ class Refresher:
                     self._watched_s += step
             self._last_tick = now_t
         plan = self.plan()
-        if plan.exhausted:
-            return 0
         queued = 0
         for c, info in watched:
-            if info.fetched_t is None or c.in_flight(info.key):
+            if info.fetched_t is None or c.in_flight(info.key) or (plan.exhausted and info.cost_usd != 0):
                 continue
             interval = self.interval_s(c, info, plan)
             if now_t >= info.fetched_t + interval - min(LEAD_S, interval / 10):

@@ -149,3 +149,30 @@ def test_the_refresher_threads_stop(world):
     r.stop()
     assert all(not t.is_alive() for t in threads)
     assert cache._policy is None
+
+
+def test_free_questions_are_refreshed_whatever_the_budget(world):
+    clock, store, refresher = world
+    r = refresher(0.02)
+    store.get(FLEET, costing(0.03))  # the budget is spent
+    store.get(ONE, lambda: "function list")  # a free question (no priced call)
+    clock.t += 700
+    assert r.plan().exhausted
+    assert r.tick() == 1 and r.plan().refreshing == ("metrics: demo us-east-1 metrics 24h a",)
+
+
+def test_the_sidebar_says_the_spend_the_projection_and_what_is_refreshing(world):
+    from dashboard.web.ui import refresh_text
+
+    clock, store, refresher = world
+    r = refresher(10.0)
+    store.get(ONE, costing(0.5))
+    text = refresh_text(r)
+    assert "$0.50 so far" in text and "budget $10.00" in text and "less often than their TTL asks" in text
+    clock.t += 130
+    store.get(ONE, lambda: "new")  # expired: held (the budget binds)
+    store.invalidate()
+    r.submit(store, ONE)
+    assert "Refreshing: metrics: demo us-east-1 metrics 24h a." in refresh_text(r)
+    spent = refresher(0.1)
+    assert "nothing is refreshed behind the pages" in refresh_text(spent)
