@@ -30,6 +30,7 @@ Cached values are shared: treat frames as read-only.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -128,6 +129,8 @@ class _Meta:
 
 
 _policy: Policy | None = None
+# set while a refresh runs behind the pages: what it asks of other caches is not a viewer's ask either
+_BEHIND: contextvars.ContextVar[bool] = contextvars.ContextVar("lambda_lens_refresh_behind", default=False)
 
 
 def set_policy(policy: Policy | None) -> None:
@@ -191,6 +194,7 @@ class SourceCache:
         With a policy installed, an expired answer may be served while it is refreshed behind (or held).
         """
         policy = _policy if self.swr else None
+        viewer = viewer and not _BEHIND.get()
         with self._lock:
             meta = self._meta.get(key)
             if viewer:
@@ -260,10 +264,13 @@ class SourceCache:
             refetch = None if meta is None else meta.refetch
         if refetch is None:
             return False
+        token = _BEHIND.set(True)
         try:
             got = self.get(key, refetch, force=True, viewer=False)
         except AwsError:
             return False
+        finally:
+            _BEHIND.reset(token)
         return got.error is None
 
     def keys_info(self) -> list[KeyInfo]:

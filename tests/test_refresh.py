@@ -176,3 +176,34 @@ def test_the_sidebar_says_the_spend_the_projection_and_what_is_refreshing(world)
     assert "Refreshing: metrics: demo us-east-1 metrics 24h a." in refresh_text(r)
     spent = refresher(0.1)
     assert "nothing is refreshed behind the pages" in refresh_text(spent)
+
+
+def test_a_refresh_behind_the_page_is_not_a_view_of_what_it_reads(world):
+    clock, store, refresher = world
+    inner = SourceCache("inventory", 900, timer=clock, clock=clock)
+
+    def fetch():
+        inner.get("optional-metrics", lambda: "names")  # a metrics fetch reads the inventory's cache too
+        return "frame"
+
+    store.get(ONE, fetch)
+    viewed = inner.info("optional-metrics").viewed_t
+    clock.t += 50
+    assert store.revalidate(ONE)
+    assert inner.info("optional-metrics").viewed_t == viewed
+    assert store.info(ONE).viewed_t == clock.t - 50
+
+
+@pytest.mark.parametrize("value, sentence", [
+    ("-1", "aws.monthly_budget_usd: -1 is out of bounds; use a value ≥ 0"),
+    ("ten", "aws.monthly_budget_usd: 'ten' is not a number"),
+])  # fmt: skip
+def test_a_bad_budget_is_one_sentence(tmp_path, value, sentence):
+    from dashboard.config.settings import ConfigError, load
+
+    path = tmp_path / "c.yaml"
+    path.write_text(f"aws:\n  monthly_budget_usd: {value}\n")
+    with pytest.raises(ConfigError, match=sentence.replace("$", r"\$")):
+        load(path)
+    path.write_text("aws:\n  monthly_budget_usd: 25\n")
+    assert load(path).aws.monthly_budget_usd == 25
