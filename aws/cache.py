@@ -110,8 +110,8 @@ class Policy(Protocol):
         """``fetch`` (wait for AWS), ``revalidate`` (serve it, refresh behind), ``serve`` (as is) or ``hold`` (marked stale)."""
         ...
 
-    def submit(self, cache: SourceCache, key: Hashable) -> None:
-        """Refresh ``key`` behind the page (bounded; may drop the request)."""
+    def submit(self, cache: SourceCache, key: Hashable) -> bool:
+        """Refresh ``key`` behind the page (bounded: False when it was not queued)."""
         ...
 
     def held_error(self, cache: SourceCache, key: Hashable) -> AwsError:
