@@ -207,3 +207,16 @@ def test_a_bad_budget_is_one_sentence(tmp_path, value, sentence):
         load(path)
     path.write_text("aws:\n  monthly_budget_usd: 25\n")
     assert load(path).aws.monthly_budget_usd == 25
+
+
+def test_a_fixed_range_settles_and_a_rolling_one_never_does():
+    from datetime import UTC, datetime
+
+    from dashboard.query.sources import settles
+    from dashboard.query.timerange import parse_range
+
+    now = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
+    fixed = parse_range("2026-11-01..2026-12-01", now=now)
+    assert settles(fixed) == fixed.end and settles(fixed.previous()) == fixed.previous().end
+    rolling = parse_range("24h", now=now)
+    assert settles(rolling) is None and settles(rolling.previous()) is None
