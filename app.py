@@ -6,7 +6,7 @@ import uuid
 
 import streamlit as st
 
-from aws import cache
+from aws import cache, refresh
 from aws.concurrency import deadline
 from aws.meter import METER
 from dashboard.query.sources import inventory
@@ -21,6 +21,7 @@ st.session_state["_statuses"] = []
 
 with METER.scope(scope):
     cfg = ui.load_settings()
+    refresh.start(cfg.aws.monthly_budget_usd, refresh_deadline_s=cfg.aws.refresh_deadline_s)  # what viewers look at, kept fresh
     who = ui.sign_in(cfg)  # with sign-in on, stops at the sign-in page before any AWS call
     with deadline(FRAME_WAIT_S):  # the frame (sidebar, navigation) never waits long on one slow account
         inv = inventory(cfg)

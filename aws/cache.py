@@ -13,25 +13,41 @@ answers, ``LRUCache`` for the last good answer of each key), guarded by a lock
   and an older answer exists, that answer is returned marked ``stale`` with its
   age and the error; other exceptions (bugs) propagate;
 - **targeted refresh**: :func:`refresh` drops the fresh entries of one source,
-  account or region and keeps the last good answers to fall back on.
+  account or region and keeps the last good answers to fall back on; the next
+  ask of a dropped key fetches, whatever the refresh policy says (a viewer's
+  Refresh button);
+- **a TTL per answer by the age of its data** (``data_end``): an answer about a
+  past that has settled (:data:`SETTLE_S` after its end: complete days do not
+  change) is kept :data:`SETTLED_TTL_S`, the rest the source's TTL;
+- **stale-while-revalidate** (with a :class:`Policy` installed, see
+  :mod:`aws.refresh`): an expired answer is served from memory while a refresh
+  runs behind it, or held (served marked stale) while the AWS budget binds.
+  Each key remembers how to fetch it again, what its last fetch cost (the
+  meter's prices) and when a viewer last asked for it, for the scheduler.
 
 Cached values are shared: treat frames as read-only.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from cachetools import LRUCache, TTLCache
+from cachetools import LRUCache, TLRUCache
 
 from aws.errors import AwsError
+from aws.meter import METER
 
-__all__ = ["Cached", "SourceCache", "Memo", "DEFAULT_TTLS", "source", "configure", "refresh", "clear_all", "sources"]
+__all__ = [
+    "Cached", "SourceCache", "Memo", "DEFAULT_TTLS", "SETTLE_S", "SETTLED_TTL_S", "Policy", "KeyInfo",
+    "source", "configure", "refresh", "clear_all", "sources", "set_policy", "ttl_for",
+]  # fmt: skip
 
 T = TypeVar("T")
 
@@ -47,6 +63,19 @@ DEFAULT_TTLS: dict[str, float] = {
     "pricing": 24 * 3600,  # the Price List API changes rarely
 }
 
+# CloudWatch takes up to a few hours to settle a period (late datapoints); after that a past range's answer no longer changes.
+SETTLE_S = 3 * 3600
+SETTLED_TTL_S = 7 * 86400  # kept this long (the LRU bound still applies): only a settled answer is kept past its source's TTL
+
+Decision = Literal["fetch", "revalidate", "serve", "hold"]
+
+
+def ttl_for(ttl_s: float, data_end: datetime | None, now: float) -> float:
+    """The TTL of an answer about data up to ``data_end``: :data:`SETTLED_TTL_S` once that has settled, else ``ttl_s``."""
+    if data_end is None or data_end.timestamp() > now - SETTLE_S:
+        return ttl_s
+    return max(ttl_s, SETTLED_TTL_S)
+
 
 @dataclass(frozen=True)
 class Cached(Generic[T]):
@@ -55,11 +84,59 @@ class Cached(Generic[T]):
     value: T
     fetched_at: float  # wall-clock epoch seconds
     stale: bool = False
-    error: AwsError | None = None  # the failure that made it stale
+    error: AwsError | None = None  # the failure that made it stale (or why it is held: the AWS budget)
     hit: bool = False  # served from the cache without a fetch
+    refreshing: bool = False  # served past its TTL while a refresh runs behind it
 
     def age_s(self, now: float | None = None) -> float:
         return (time.time() if now is None else now) - self.fetched_at
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What the cache knows of one key, for a refresh scheduler (times on the cache's ``timer``)."""
+
+    key: Hashable
+    fetched_t: float | None  # when the last good answer was fetched (None: never)
+    ttl_s: float  # that answer's TTL
+    viewed_t: float | None  # when a viewer last asked for it
+    cost_usd: float | None  # what its last fetch cost (the meter's prices)
+
+
+class Policy(Protocol):
+    """What an expired answer does when asked (see :mod:`aws.refresh`)."""
+
+    def on_expired(self, cache: SourceCache, key: Hashable, last: Cached) -> Decision:
+        """``fetch`` (wait for AWS), ``revalidate`` (serve it, refresh behind), ``serve`` (as is) or ``hold`` (marked stale)."""
+        ...
+
+    def submit(self, cache: SourceCache, key: Hashable) -> bool:
+        """Refresh ``key`` behind the page (bounded: False when it was not queued)."""
+        ...
+
+    def held_error(self, cache: SourceCache, key: Hashable) -> AwsError:
+        """Why a held answer is not refreshed: one sentence for the page."""
+        ...
+
+
+@dataclass
+class _Meta:
+    refetch: Callable[[], Any] | None = None
+    cost_usd: float | None = None
+    fetched_t: float | None = None
+    ttl_s: float | None = None
+    viewed_t: float | None = None
+
+
+_policy: Policy | None = None
+# set while a refresh runs behind the pages: what it asks of other caches is not a viewer's ask either
+_BEHIND: contextvars.ContextVar[bool] = contextvars.ContextVar("lambda_lens_refresh_behind", default=False)
+
+
+def set_policy(policy: Policy | None) -> None:
+    """Install (or remove, with None) the stale-while-revalidate policy of every source cache."""
+    global _policy
+    _policy = policy
 
 
 class SourceCache:
@@ -73,32 +150,74 @@ class SourceCache:
         maxsize: int = 512,
         timer: Callable[[], float] = time.monotonic,
         clock: Callable[[], float] = time.time,
+        swr: bool = True,
     ):
         self.name = name
+        self.swr = swr  # follows the installed policy (a Memo does not)
         self._maxsize = maxsize
         self._timer = timer
         self._clock = clock
+        self._ttl = float(ttl_s)
         self._lock = threading.Lock()
-        self._fresh: TTLCache = TTLCache(maxsize, ttl_s, timer=timer)
+        self._fresh: TLRUCache = self._new_fresh()
         self._last: LRUCache = LRUCache(maxsize)
+        self._meta: LRUCache = LRUCache(maxsize)
+        self._dropped: set[Hashable] = set()
         self._inflight: dict[Hashable, Future] = {}
+
+    def _new_fresh(self) -> TLRUCache:
+        return TLRUCache(self._maxsize, lambda _k, v, now: now + v[1], timer=self._timer)
 
     @property
     def ttl_s(self) -> float:
-        return self._fresh.ttl
+        return self._ttl
 
     def set_ttl(self, ttl_s: float) -> None:
         with self._lock:
-            if ttl_s != self._fresh.ttl:
-                self._fresh = TTLCache(self._maxsize, ttl_s, timer=self._timer)
+            if float(ttl_s) != self._ttl:
+                self._ttl = float(ttl_s)
+                self._fresh = self._new_fresh()
 
-    def get(self, key: Hashable, fetch: Callable[[], T], *, force: bool = False) -> Cached[T]:
-        """The answer for ``key``: cached if fresh, else fetched once however many callers ask."""
+    def get(
+        self,
+        key: Hashable,
+        fetch: Callable[[], T],
+        *,
+        force: bool = False,
+        data_end: datetime | None = None,
+        viewer: bool = True,
+    ) -> Cached[T]:
+        """The answer for ``key``: cached if fresh, else fetched once however many callers ask.
+
+        ``data_end``: the end of the data the answer covers (its TTL follows its age, :func:`ttl_for`);
+        ``viewer``: asked for a viewer (False: by the refresh scheduler, which does not count as a view).
+        With a policy installed, an expired answer may be served while it is refreshed behind (or held).
+        """
+        policy = _policy if self.swr else None
+        viewer = viewer and not _BEHIND.get()
         with self._lock:
-            if not force:
+            meta = self._meta.get(key)
+            if viewer:
+                if meta is None:
+                    meta = self._meta[key] = _Meta()
+                meta.viewed_t = self._timer()
+            dropped = key in self._dropped
+            last = None
+            if not force and not dropped:
                 found = self._fresh.get(key)
                 if found is not None:
-                    return Cached(found.value, found.fetched_at, hit=True)
+                    return replace(found[0], hit=True)
+                last = self._last.get(key) if policy is not None else None
+        if last is not None and policy is not None:
+            decision = policy.on_expired(self, key, last)
+            if decision == "revalidate":
+                policy.submit(self, key)
+                return replace(last, hit=True, refreshing=True)
+            if decision == "serve":
+                return replace(last, hit=True)
+            if decision == "hold":
+                return replace(last, hit=True, stale=True, error=policy.held_error(self, key))
+        with self._lock:
             fut = self._inflight.get(key)
             leader = fut is None
             if leader:
@@ -107,10 +226,12 @@ class SourceCache:
         if not leader:
             return fut.result()
         try:
-            value = fetch()
+            with METER.probe() as spent:
+                value = fetch()
         except AwsError as e:
             with self._lock:
                 self._inflight.pop(key, None)
+                self._dropped.discard(key)
                 last = self._last.get(key)
             if last is None:
                 fut.set_exception(e)
@@ -124,12 +245,53 @@ class SourceCache:
             fut.set_exception(e)
             raise
         res = Cached(value, self._clock())
+        ttl = ttl_for(self._ttl, data_end, res.fetched_at)
         with self._lock:
-            self._fresh[key] = res
+            self._fresh[key] = (res, ttl)
             self._last[key] = res
+            meta = self._meta.get(key) or _Meta()
+            meta.refetch, meta.cost_usd, meta.fetched_t, meta.ttl_s = fetch, spent.cost_usd, self._timer(), ttl
+            self._meta[key] = meta
+            self._dropped.discard(key)
             self._inflight.pop(key, None)
         fut.set_result(res)
         return res
+
+    def revalidate(self, key: Hashable) -> bool:
+        """Fetch ``key`` again as its last fetch did (for the scheduler: not a view). False when it cannot be."""
+        with self._lock:
+            meta = self._meta.get(key)
+            refetch = None if meta is None else meta.refetch
+        if refetch is None:
+            return False
+        token = _BEHIND.set(True)
+        try:
+            got = self.get(key, refetch, force=True, viewer=False)
+        except AwsError:
+            return False
+        finally:
+            _BEHIND.reset(token)
+        return got.error is None
+
+    def keys_info(self) -> list[KeyInfo]:
+        """Every key that can be fetched again, with its times and cost."""
+        with self._lock:
+            return [
+                KeyInfo(k, m.fetched_t, m.ttl_s if m.ttl_s is not None else self._ttl, m.viewed_t, m.cost_usd)
+                for k, m in self._meta.items()
+                if m.refetch is not None
+            ]
+
+    def info(self, key: Hashable) -> KeyInfo | None:
+        with self._lock:
+            m = self._meta.get(key)
+            if m is None:
+                return None
+            return KeyInfo(key, m.fetched_t, m.ttl_s if m.ttl_s is not None else self._ttl, m.viewed_t, m.cost_usd)
+
+    def in_flight(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._inflight
 
     def last(self, key: Hashable) -> Cached | None:
         """The last good answer of ``key`` (fresh or not), or None: what a caller that gave up waiting may show stale."""
@@ -137,17 +299,24 @@ class SourceCache:
             return self._last.get(key)
 
     def invalidate(self, match: Callable[[Hashable], bool] | None = None) -> int:
-        """Drop fresh entries (all, or those whose key matches); last good answers stay for stale-on-error."""
+        """Drop fresh entries (all, or those whose key matches); last good answers stay for stale-on-error.
+
+        The next ask of a dropped key fetches (a viewer asked for new data), whatever the refresh policy."""
         with self._lock:
             keys = [k for k in list(self._fresh.keys()) if match is None or match(k)]
             for k in keys:
                 self._fresh.pop(k, None)
+            held = set(self._last.keys())
+            self._dropped = {k for k in self._dropped if k in held}  # bounded by the last answers kept
+            self._dropped.update(k for k in held if match is None or match(k))
             return len(keys)
 
     def clear(self) -> None:
         with self._lock:
             self._fresh.clear()
             self._last.clear()
+            self._meta.clear()
+            self._dropped.clear()
 
     def __len__(self) -> int:
         with self._lock:
@@ -169,7 +338,7 @@ class Memo(Generic[T]):
     """
 
     def __init__(self, name: str, *, size: int) -> None:
-        self._cache = SourceCache(name, 24 * 3600, maxsize=size)
+        self._cache = SourceCache(name, 24 * 3600, maxsize=size, swr=False)
 
     def get(self, key: Hashable, compute: Callable[[], T], *, force: bool = False) -> T:
         got = self._cache.get(key, compute, force=force)

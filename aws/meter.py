@@ -95,6 +95,8 @@ class MeterSnapshot:
 
 
 _SCOPE: contextvars.ContextVar[MeterSnapshot | None] = contextvars.ContextVar("lambda_lens_meter_scope", default=None)
+# probes open around this context: what one fetch cost (aws.cache), nested and alongside the session's scope
+_PROBES: contextvars.ContextVar[tuple[MeterSnapshot, ...]] = contextvars.ContextVar("lambda_lens_meter_probes", default=())
 
 
 class ApiMeter:
@@ -125,6 +127,16 @@ class ApiMeter:
         finally:
             _SCOPE.reset(token)
 
+    @contextmanager
+    def probe(self) -> Iterator[MeterSnapshot]:
+        """What the calls made inside the block cost: a snapshot filled as they are made (worker threads included)."""
+        snap = MeterSnapshot()
+        token = _PROBES.set((*_PROBES.get(), snap))
+        try:
+            yield snap
+        finally:
+            _PROBES.reset(token)
+
     def scope_snapshot(self, key: str) -> MeterSnapshot:
         """What the calls made inside ``scope(key)`` came to (an empty snapshot if none)."""
         with self._lock:
@@ -132,7 +144,7 @@ class ApiMeter:
 
     def _targets(self) -> list[MeterSnapshot]:
         scoped = _SCOPE.get()
-        return [self._snap] if scoped is None else [self._snap, scoped]
+        return [self._snap, *(() if scoped is None else (scoped,)), *_PROBES.get()]
 
     def snapshot(self) -> MeterSnapshot:
         with self._lock:

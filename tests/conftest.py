@@ -51,6 +51,9 @@ def _isolated_aws(monkeypatch, tmp_path):
 
     cache.clear_all()
     yield
+    from aws import refresh
+
+    refresh.stop()  # the app starts the process's refresher (aws/refresh.py): its threads end with the test
     reset_clients()
     cache.clear_all()
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
+from aws.busy import SIM_BUSY
 from aws.sim import clock, faults, validate
 from aws.sim.registry import HANDLERS, Call
 from aws.sim.wire import SIM_HEADER, ApiError, Raw, error_response, success_response
@@ -96,6 +97,10 @@ def attach(session, account) -> None:
         context["sim_params"] = params
 
     def on_call(model, params, context, **_):
+        with SIM_BUSY:  # the benchmark's time inside the simulated account
+            _on_call(model, params, context)
+
+    def _on_call(model, params, context):
         number = next(state.counter)
         call_id = f"{number}"
         service = model.service_model.service_name
@@ -131,6 +136,10 @@ def attach(session, account) -> None:
         context["sim_call"] = call_id
 
     def on_send(request, **_):
+        with SIM_BUSY:
+            return _on_send(request)
+
+    def _on_send(request):
         call_id = _header(request.headers, SIM_HEADER)
         item = state.get(call_id)
         ctx = request.context or {}

@@ -511,6 +511,9 @@ class AwsSettings(_Model):
     # refresh_deadline_s, the parts still running given up (their last good answer shown stale when there is one)
     deadline_s: float = Field(120.0, gt=0, le=3600)
     refresh_deadline_s: float = Field(300.0, gt=0, le=7200)
+    # the dashboard's own AWS spend a month (GetMetricData, Cost Explorer, Logs Insights): what viewers look at is
+    # refreshed behind the pages at a cadence that keeps the month within it (aws/refresh.py); 0 turns that off
+    monthly_budget_usd: float = Field(10.0, ge=0, le=100_000)
 
 
 _PROVIDER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -93,15 +93,17 @@ def fan_out(
     *,
     force: bool = False,
     max_workers: int = 8,
+    data_end: datetime | None = None,
 ) -> tuple[list[pd.DataFrame], list[SourceStatus]]:
-    """Fetch every part concurrently through ``source``'s cache; failures become statuses."""
+    """Fetch every part concurrently through ``source``'s cache; failures become statuses.
+    ``data_end``: where the data asked for ends (an answer about a settled past is kept longer: :func:`aws.cache.ttl_for`)."""
     parts = list(parts)
     store = cache.source(source)
 
     def one(part: Part) -> tuple[pd.DataFrame | None, SourceStatus]:
         account, region = part
         try:
-            got = store.get(key(account, region), lambda: fetch(account, region), force=force)
+            got = store.get(key(account, region), lambda: fetch(account, region), force=force, data_end=data_end)
         except AwsError as e:
             return None, _failed(source, account, region, e)
         return got.value, _status(source, account, region, got)
@@ -223,6 +225,11 @@ def inventory(
     return Loaded(funcs, fn_status + tag_status, warnings)
 
 
+def settles(trange: TimeRange) -> datetime | None:
+    """The end of a fixed range (its answer is kept once that has settled); None for a rolling preset, which moves."""
+    return None if trange.label.removeprefix("previous ") in PRESETS else trange.end
+
+
 def range_key(trange: TimeRange) -> Hashable:
     """A rolling preset (or the period before one) is keyed by its label; a fixed range by its bounds (to the minute)."""
     if trange.label.removeprefix("previous ") in PRESETS:
@@ -332,6 +339,7 @@ def metrics(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: 
             r,
         ),
         force=force,
+        data_end=settles(trange),
     )
     return Loaded(_concat(frames, typed_frame([], cw.LAMBDA_SCHEMA)), status, _frame_warnings(frames), _unknown_columns(frames))
 
@@ -358,6 +366,7 @@ def range_stats(
             r,
         ),
         force=force,
+        data_end=settles(trange),
     )
     return Loaded(_concat(frames, typed_frame([], cw.RANGE_SCHEMA)), status, _frame_warnings(frames), _unknown_columns(frames))
 
@@ -431,6 +440,7 @@ def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: b
         return out
 
     frames, status = fan_out(
-        "logs", groups, lambda a, r: (a.cache_id, r, "memory", range_key(trange), bin_s, settings.logs.source, _fn_key(groups[(a, r)])), fetch, force=force
-    )
+        "logs", groups, lambda a, r: (a.cache_id, r, "memory", range_key(trange), bin_s, settings.logs.source, _fn_key(groups[(a, r)])), fetch, force=force,
+        data_end=settles(trange),
+    )  # fmt: skip
     return Loaded(_concat(frames, typed_frame([], MEMORY_SCHEMA)), status, _frame_warnings(frames))

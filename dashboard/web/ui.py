@@ -21,7 +21,7 @@ from dashboard.query.selection import Selection
 from dashboard.query.sources import Loaded
 from dashboard.query.timerange import PRESETS, RangeError, parse_range
 
-__all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel"]
+__all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel", "refresh_text"]
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +198,30 @@ def freshness_panel() -> None:
     label = "Data freshness" + (f" ({marks} stale or failed)" if marks else "")
     with st.sidebar.expander(label, icon=":material/schedule:"):
         st.code("\n".join(lines), language=None)
+        if (text := refresh_text()) is not None:
+            st.caption(escape_markdown(text))
+
+
+def refresh_text(refresher=None) -> str | None:
+    """The dashboard's own AWS spend this month, its projection, and what is refreshing behind the pages (None: no refresh)."""
+    from aws import refresh
+
+    r = refresher or refresh.current()
+    if r is None:
+        return None
+    plan = r.plan()
+    pace = (
+        "nothing is refreshed behind the pages (press Refresh for newer data)"
+        if plan.exhausted
+        else f"the {plan.watched} question(s) viewed lately are refreshed {plan.scale:,.1f}× less often than their TTL asks, to stay within it"
+        if plan.binding
+        else f"the {plan.watched} question(s) viewed lately are refreshed before they expire"
+    )
+    now = f" Refreshing: {'; '.join(plan.refreshing)}." if plan.refreshing else ""
+    return (
+        f"AWS spend of the dashboard in {plan.month}: ${plan.spent_usd:,.2f} so far, ${plan.projected_usd:,.2f} projected "
+        f"(budget ${plan.budget_usd:,.2f}): {pace}.{now}"
+    )
 
 
 def month_report(cfg: Settings):
