@@ -10,11 +10,16 @@ import os
 import socket
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 import aws.sim  # noqa: F401 - the simulated account answers every demo Account a test builds
 from aws.meter import METER
 from aws.session import Account, reset_clients
 from tests.apptest import app_dir, cost_clock  # noqa: F401 - fixtures for the AppTest suites
+
+# Property tests check behaviour, not speed: no per-example deadline (a loaded CI machine is not a failure).
+hypothesis_settings.register_profile("lambda-lens", deadline=None)
+hypothesis_settings.load_profile("lambda-lens")
 
 FAST_LANE = "LAMBDA_LENS_FAST_LANE"  # set by `make test-fast`
 _AWS_FIXTURES = {"moto_server", "moto_url", "moto_account"}
