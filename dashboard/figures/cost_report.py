@@ -170,6 +170,124 @@ def with_provisioned_concurrency(
     return out, [s for s in status if s.error]
 
 
+def provisioned_history(
+    settings: Settings, inv: pd.DataFrame, metrics: pd.DataFrame, memory: pd.DataFrame, start: datetime, end: datetime,
+    *, now: datetime, force: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[sources.SourceStatus], list[str]]:
+    """Provisioned concurrency per function and day from what AWS records, and SnapStart's cache and restores.
+
+    Reads (through the caches, :mod:`aws.provisioned`): Application Auto Scaling's scaling activities of every
+    region; for the functions they name or whose ProvisionedConcurrencyUtilization shows in ``metrics``, the
+    configs now and the hourly PC metrics; the published versions of SnapStart functions. Returns
+    (:data:`dashboard.figures.provisioned.PC_DAILY_SCHEMA` frame, :data:`dashboard.figures.cost_estimate.FEATURES_SCHEMA`
+    frame, statuses, sentences). Evidence that cannot be read is named in a sentence, and what it would have told
+    is assumed constant (:func:`dashboard.figures.provisioned.daily`).
+    """
+    from aws import provisioned as pcs
+    from dashboard.figures import provisioned as pcf
+    from dashboard.figures.cost_estimate import FEATURES_SCHEMA
+    from dashboard.figures.pricing import SNAPSTART_MIN_S
+
+    accounts = {a.name: a for a in settings.aws_accounts()}
+    parts = sorted({(a, r) for a, r in zip(inv["account"], inv["region"], strict=True) if a in accounts}) if len(inv) else []
+    parts = [(accounts[a], r) for a, r in parts]
+    sentences: list[str] = []
+    acts, st1 = sources.fan_out(
+        "inventory",
+        parts,
+        lambda a, r: (a.cache_id, r, "pc-activities"),
+        lambda a, r: pcs.scaling_activities(account=a, region=r),
+    )
+    statuses = list(st1)
+    failed_acts = {(s.account, s.region) for s in st1 if s.failed}
+    for s in st1:
+        if s.failed:
+            sentences.append(
+                f"Application Auto Scaling's record of provisioned concurrency could not be read in {s.account}/{s.region} "
+                f"({s.error}); grant application-autoscaling:DescribeScalingActivities, else provisioned concurrency "
+                "there rests on CloudWatch and today's settings."
+            )
+    act = pd.concat(acts, ignore_index=True) if acts else typed_frame([], pcs.ACTIVITY_SCHEMA)
+    cand: dict[tuple, set[str]] = {}
+    if len(metrics) and "pc_utilization_max" in metrics.columns:
+        seen = metrics[metrics["pc_utilization_max"].notna()]
+        for a, r, f in seen[_KEYS].drop_duplicates().itertuples(index=False):
+            cand.setdefault((a, r), set()).add(f)
+    for a, r, f in act[_KEYS].drop_duplicates().itertuples(index=False):
+        cand.setdefault((a, r), set()).add(f)
+    pc_parts = [(accounts[a], r) for (a, r) in sorted(cand) if a in accounts]
+    names = {(accounts[a].name, r): tuple(sorted(fs)) for (a, r), fs in cand.items() if a in accounts}
+    cfgs, st2 = sources.fan_out(
+        "inventory",
+        pc_parts,
+        lambda a, r: (a.cache_id, r, "pc-configs", names[(a.name, r)]),
+        lambda a, r: pcs.configs(account=a, region=r, functions=names[(a.name, r)]),
+        force=force,
+    )
+    mets, st3 = sources.fan_out(
+        "metrics",
+        pc_parts,
+        lambda a, r: (a.cache_id, r, "pc-metrics", names[(a.name, r)], start, end),
+        lambda a, r: pcs.pc_metrics(account=a, region=r, functions=names[(a.name, r)], start=start, end=end),
+        force=force,
+    )
+    statuses += [*st2, *st3]
+    cfg = pd.concat(cfgs, ignore_index=True) if cfgs else typed_frame([], pcs.CONFIG_SCHEMA)
+    met = pd.concat(mets, ignore_index=True) if mets else typed_frame([], pcs.PC_METRICS_SCHEMA)
+    pc = pcf.daily(
+        configs=cfg,
+        activities=None if failed_acts and not len(act) else act,
+        metrics=None if any(s.failed for s in st3) and not len(met) else met,
+        start=start,
+        end=end,
+        now=now,
+    )
+    sentences += pc.attrs.get("notes", [])
+    # SnapStart: the published versions' cache while active, restores from REPORT lines where read
+    snap = inv[inv["snapstart"].fillna(False).astype(bool)] if "snapstart" in inv.columns and len(inv) else inv.iloc[0:0]
+    snap_names = {}
+    for a, r, f in snap[_KEYS].itertuples(index=False):
+        if a in accounts:
+            snap_names.setdefault((a, r), []).append(f)
+    vers, st4 = sources.fan_out(
+        "inventory",
+        [(accounts[a], r) for a, r in sorted(snap_names)],
+        lambda a, r: (a.cache_id, r, "snapstart-versions", tuple(snap_names[(a.name, r)])),
+        lambda a, r: pcs.snapstart_versions(account=a, region=r, functions=snap_names[(a.name, r)]),
+        force=force,
+    )
+    statuses += st4
+    rows = []
+    t0, t1 = pd.Timestamp(start), min(pd.Timestamp(end), pd.Timestamp(now))
+    for v in (pd.concat(vers, ignore_index=True) if vers else typed_frame([], pcs.VERSION_SCHEMA)).itertuples(index=False):
+        if not v.snapstart_on:
+            continue
+        gb = float(v.memory_mb) / 1024.0
+        pub = pd.Timestamp(v.published)
+        day = max(t0, pub).floor("D")
+        while day < t1:
+            a, b = max(day, pub, t0), min(day + pd.Timedelta(days=1), t1)
+            secs = max(0.0, (b - a).total_seconds())
+            if pub >= day and (t1 - pub).total_seconds() < SNAPSTART_MIN_S:
+                secs = max(secs, SNAPSTART_MIN_S)  # the 3-hour minimum, charged the day it was published
+            rows.append({"account": v.account, "region": v.region, "function": v.function, "date": day.tz_localize(None), "snapstart_cache_gb_s": gb * secs})
+            day += pd.Timedelta(days=1)
+    feats = typed_frame(rows, FEATURES_SCHEMA)
+    if len(feats):
+        feats = feats.groupby([*_KEYS, "date"], as_index=False)["snapstart_cache_gb_s"].sum()
+        # restores: REPORT lines read one by one count them (FilterLogEvents); Logs Insights' query counts INIT only
+        mem = memory[memory["source"] == "filter_log_events"] if len(memory) else memory
+        restores = pd.Series(dtype="float64")
+        if len(mem):
+            m = mem.assign(date=pd.to_datetime(mem["timestamp"], utc=True).dt.floor("D").dt.tz_localize(None))
+            restores = m.groupby([*_KEYS, "date"])["cold_starts"].sum().astype("float64")
+        feats["snapstart_restores"] = [
+            restores.get((a, r, f, d), np.nan) for a, r, f, d in feats[[*_KEYS, "date"]].itertuples(index=False)
+        ]
+        feats = typed_frame(feats, FEATURES_SCHEMA)
+    return pc, feats, [s for s in statuses if s.error], sentences
+
+
 FUNCTION_COST_SCHEMA: dict[str, str] = {
     "account": "string",
     "region": "string",
@@ -340,10 +458,12 @@ def _load_estimate(
     trange = TimeRange(datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC), "custom")
     met = sources.metrics(settings, trange, inv, force=force)
     mem = sources.memory(settings, trange, inv, force=force)
-    inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
-    est = estimate(inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices)
+    pc, feats, pc_status, pc_notes = provisioned_history(
+        settings, inv, met.frame, mem.frame, trange.start, trange.end, now=trange.end, force=force
+    )
+    est = estimate(inventory=inv, metrics=met.frame, memory=mem.frame, prices=prices, provisioned=pc, features=feats)
     est = est[(est["date"] >= pd.Timestamp(start)) & (est["date"] < pd.Timestamp(end))].reset_index(drop=True)
-    warnings = [*met.warnings, *mem.warnings, *est.attrs.get("warnings", [])]
+    warnings = [*met.warnings, *mem.warnings, *est.attrs.get("warnings", []), *pc_notes]
     return est, [*met.statuses, *mem.statuses, *pc_status], warnings
 
 
@@ -582,17 +702,15 @@ def _estimate_by_usage_type(report: CostReport) -> pd.DataFrame:
         sfx = "-ARM" if r.architecture == "arm64" else ""
         enabled_rate = p.provisioned_rates(r.architecture)[0]
         enabled_usd = r.provisioned_enabled_gb_s * enabled_rate
-        has_pc = not pd.isna(r.provisioned_concurrency)
+        executing = r.provisioned_executing_gb_s
         parts = [
             (f"{pre}-Request{sfx}", r.requests, r.requests_usd),
-            (f"{pre}-Lambda-GB-Second{sfx}", 0.0 if has_pc else r.billed_gb_s, r.compute_usd),
+            (f"{pre}-Lambda-GB-Second{sfx}", r.billed_gb_s - executing, r.compute_usd),
             (f"{pre}-Lambda-Ephemeral-Storage-GB-Second{sfx}", r.ephemeral_gb_s, r.ephemeral_usd),
             (f"{pre}-Lambda-Provisioned-Concurrency{sfx}", r.provisioned_enabled_gb_s, enabled_usd),
-            (
-                f"{pre}-Lambda-Provisioned-GB-Second{sfx}",
-                r.billed_gb_s if has_pc else 0.0,
-                r.provisioned_usd - enabled_usd,
-            ),
+            (f"{pre}-Lambda-Provisioned-GB-Second{sfx}", executing, r.provisioned_usd - enabled_usd),
+            (f"{pre}-Lambda-SnapStart-Cache-GB-Second{sfx}", r.snapstart_cache_gb_s, r.snapstart_usd),
+            (f"{pre}-Lambda-Streaming-GB", r.streaming_gb, r.streaming_usd),
         ]
         rows += [{"usage_type": u, "q": q, "c": c} for u, q, c in parts if q > 0 or c > 0]
     if not rows:

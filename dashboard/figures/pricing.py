@@ -584,7 +584,7 @@ def provisioned_billed_s(enabled_s: Number) -> Number:
 def snapstart_billed(runtime: str | None) -> bool:
     """Whether SnapStart's cache and restore are charged: "SnapStart pricing does not apply to supported Java
     managed runtimes" (java*), so every other runtime pays them."""
-    return not str(runtime or "").startswith("java")
+    return pd.isna(runtime) or not str(runtime).startswith("java")
 
 
 def snapstart_cache_gb_s(*, memory_mb: Number, active_s: Number) -> Number:

@@ -85,14 +85,16 @@ def _fn_grid(
         if not pts:
             continue
         # slot of each change (can be < 0: before the range, or ≥ n)
-        idx = np.array([int((p - t0).total_seconds() // PC_STEP_S) for p, _ in pts])
+        offs = np.array([(p - t0).total_seconds() for p, _ in pts])
+        idx = (offs // PC_STEP_S).astype(np.int64)
+        inside = offs % PC_STEP_S > 0  # a change within a step, not on its boundary
         vals = np.array([v for _, v in pts])
         slots = np.arange(n)
         pos = np.searchsorted(idx, slots, side="right") - 1  # last change at or before each slot
         q_level = np.where(pos >= 0, vals[np.clip(pos, 0, None)], np.nan)
         # a level lowered within a slot holds to the slot's end (rounded up)
-        for i, v in zip(idx, vals, strict=True):
-            if 0 <= i < n and i - 1 >= 0 and not np.isnan(q_level[i - 1]) and q_level[i - 1] > v:
+        for i, v, mid in zip(idx, vals, inside, strict=True):
+            if mid and 0 <= i < n and i - 1 >= 0 and not np.isnan(q_level[i - 1]) and q_level[i - 1] > v:
                 q_level[i] = q_level[i - 1]
         start_known = max(0, int(idx[0]))
         known_from = min(known_from, start_known)
