@@ -7,11 +7,10 @@
   next change; the config now gives the last one. A level lasts to the end of the 5-minute step in which it
   is lowered or removed, so each stretch is billed rounded up to five minutes, as AWS does;
 - before the first record: **metrics** in an hour where CloudWatch shows PC serving invocations (level =
-  ProvisionedConcurrentExecutions ÷ ProvisionedConcurrencyUtilization, hourly maxima); in an hour without,
-  the level first on record is **assumed** to have held (0 when PC is configured nowhere now and nothing
-  records it);
-- with no record and no metrics to read (permission denied, endpoint down), today's level is assumed constant
-  over the whole range.
+  ProvisionedConcurrentExecutions ÷ ProvisionedConcurrencyUtilization, hourly maxima); an hour without is
+  taken as without PC (PC that served nothing there is not seen: the figure may be low by it);
+- with the metrics not read (permission denied, endpoint down), the level first on record is **assumed**
+  constant before it, and a sentence names the stretch.
 
 One row per function and day with PC enabled some of the day: ``environment_s`` (Σ environments × seconds),
 the day's invocations on PC and spilled over (CloudWatch; NaN when unread), ``basis`` (recorded | metrics |
@@ -120,6 +119,8 @@ def _fn_grid(
         level[from_metrics] = hour_level[from_metrics]
         rank[from_metrics & (level > 0)] = _RANK[BASIS_METRICS]
         rest = gap & np.isnan(hour_level)
+        if met is not None:
+            assumed_level = 0.0  # the metrics were read: PC that served nothing there is not assumed
         if assumed_level > 0 and rest.any():
             level[rest] = assumed_level
             rank[rest] = _RANK[BASIS_ASSUMED]
