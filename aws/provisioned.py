@@ -26,6 +26,11 @@ metrics, or assumed constant.
 
 :func:`snapstart_versions` — ``lambda:ListVersionsByFunction``: the published versions of a SnapStart
 function and when each was published (SnapStart's cache is billed while a version is active).
+
+:func:`streamed` — response streaming: ``cloudwatch:ListMetrics`` for StreamedOutgoingBytes (one free paged
+call per region names every function that streamed), then its Sum and Invocations' per day (GetMetricData,
+two metrics per streaming function). A sum only bounds the bytes beyond 6 MB a response
+(:func:`dashboard.figures.pricing.streamed_beyond_bounds`).
 """
 
 from __future__ import annotations
@@ -45,11 +50,14 @@ __all__ = [
     "ACTIVITY_SCHEMA",
     "PC_METRICS_SCHEMA",
     "VERSION_SCHEMA",
+    "STREAMED_SCHEMA",
     "PC_DIMENSION",
     "configs",
     "scaling_activities",
     "pc_metrics",
     "snapstart_versions",
+    "streaming_functions",
+    "streamed",
 ]
 
 PC_DIMENSION = "lambda:function:ProvisionedConcurrency"
@@ -97,6 +105,16 @@ VERSION_SCHEMA: dict[str, str] = {
     "memory_mb": "int64",
     "runtime": "string",
     "snapstart_on": "boolean",  # SnapStart OptimizationStatus On
+}
+
+STREAMED_SCHEMA: dict[str, str] = {
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "timestamp": UTC_TS,
+    "period_s": "int64",
+    "streamed_bytes": "float64",  # StreamedOutgoingBytes (Sum)
+    "invocations": "float64",  # Invocations (Sum): the responses
 }
 
 _LEVEL = re.compile(r"desired concurrency to (\d+)", re.IGNORECASE)
@@ -182,15 +200,43 @@ def pc_metrics(
 ) -> pd.DataFrame:
     """The four provisioned-concurrency metrics of ``functions`` per ``period`` (GetMetricData, all pages,
     ≤ 500 queries a call)."""
+    rows = _metric_rows(account, region, functions, start, end, period, _PC_QUERIES)
+    return typed_frame(rows, PC_METRICS_SCHEMA).sort_values(["function", "timestamp"], ignore_index=True)
+
+
+def streaming_functions(*, account: Account, region: str) -> list[str]:
+    """The functions that published StreamedOutgoingBytes in the last two weeks (ListMetrics, all pages)."""
+    c = client(account, "cloudwatch", region)
+    names = set()
+    try:
+        for page in c.get_paginator("list_metrics").paginate(Namespace="AWS/Lambda", MetricName="StreamedOutgoingBytes"):
+            for m in page.get("Metrics", ()):
+                for d in m.get("Dimensions", ()):
+                    if d.get("Name") == "FunctionName":
+                        names.add(d["Value"])
+    except Exception as e:
+        raise errors.translate(e, service="cloudwatch", operation="ListMetrics", account=account.name, region=region) from e
+    return sorted(names)
+
+
+def streamed(*, account: Account, region: str, start: datetime, end: datetime, period: int = 86400) -> pd.DataFrame:
+    """Bytes streamed and invocations per ``period`` of every function that streams (see the module docstring)."""
+    names = streaming_functions(account=account, region=region)
+    queries = (("streamed_bytes", "StreamedOutgoingBytes", "Sum"), ("invocations", "Invocations", "Sum"))
+    rows = _metric_rows(account, region, names, start, end, period, queries) if names else []
+    return typed_frame(rows, STREAMED_SCHEMA).sort_values(["function", "timestamp"], ignore_index=True)
+
+
+def _metric_rows(account, region, functions, start, end, period, specs) -> list[dict]:
     names = list(dict.fromkeys(functions))
     c = client(account, "cloudwatch", region)
     values: dict[tuple[str, pd.Timestamp], dict] = {}
-    per_call = 500 // len(_PC_QUERIES)
+    per_call = 500 // len(specs)
     for i in range(0, len(names), per_call):
         chunk = names[i : i + per_call]
         queries, ids = [], {}
         for j, fn in enumerate(chunk):
-            for k, (col, metric, stat) in enumerate(_PC_QUERIES):
+            for k, (col, metric, stat) in enumerate(specs):
                 qid = f"p{j}_{k}"
                 ids[qid] = (fn, col)
                 queries.append(
@@ -218,11 +264,10 @@ def pc_metrics(
                         values.setdefault((fn, pd.Timestamp(t).tz_convert("UTC")), {})[col] = v
         except Exception as e:
             raise errors.translate(e, service="cloudwatch", operation="GetMetricData", account=account.name, region=region) from e
-    rows = [
+    return [
         {"account": account.name, "region": region, "function": fn, "timestamp": t, "period_s": period, **v}
         for (fn, t), v in values.items()
     ]
-    return typed_frame(rows, PC_METRICS_SCHEMA).sort_values(["function", "timestamp"], ignore_index=True)
 
 
 def snapstart_versions(*, account: Account, region: str, functions: Iterable[str]) -> pd.DataFrame:

@@ -272,17 +272,37 @@ def provisioned_history(
                 secs = max(secs, SNAPSTART_MIN_S)  # the 3-hour minimum, charged the day it was published
             rows.append({"account": v.account, "region": v.region, "function": v.function, "date": day.tz_localize(None), "snapstart_cache_gb_s": gb * secs})
             day += pd.Timedelta(days=1)
+    # response streaming: bytes and responses per day of every function that streams
+    streams, st5 = sources.fan_out(
+        "metrics",
+        parts,
+        lambda a, r: (a.cache_id, r, "streamed", start, end),
+        lambda a, r: pcs.streamed(account=a, region=r, start=start, end=end),
+        force=force,
+    )
+    statuses += st5
+    for f in streams:
+        for x in f.itertuples(index=False):
+            rows.append(
+                {"account": x.account, "region": x.region, "function": x.function,
+                 "date": pd.Timestamp(x.timestamp).tz_convert("UTC").floor("D").tz_localize(None),
+                 "streamed_bytes": x.streamed_bytes, "streamed_responses": x.invocations}
+            )  # fmt: skip
     feats = typed_frame(rows, FEATURES_SCHEMA)
     if len(feats):
-        feats = feats.groupby([*_KEYS, "date"], as_index=False)["snapstart_cache_gb_s"].sum()
+        sums = ["snapstart_cache_gb_s", "streamed_bytes", "streamed_responses"]
+        feats = feats.groupby([*_KEYS, "date"], as_index=False)[sums].sum(min_count=1)
+        feats[sums] = feats[sums].fillna(0.0)
         # restores: REPORT lines read one by one count them (FilterLogEvents); Logs Insights' query counts INIT only
         mem = memory[memory["source"] == "filter_log_events"] if len(memory) else memory
         restores = pd.Series(dtype="float64")
         if len(mem):
             m = mem.assign(date=pd.to_datetime(mem["timestamp"], utc=True).dt.floor("D").dt.tz_localize(None))
             restores = m.groupby([*_KEYS, "date"])["cold_starts"].sum().astype("float64")
+        snapping = set(map(tuple, snap[_KEYS].astype(object).itertuples(index=False, name=None)))
         feats["snapstart_restores"] = [
-            restores.get((a, r, f, d), np.nan) for a, r, f, d in feats[[*_KEYS, "date"]].itertuples(index=False)
+            restores.get((a, r, f, d), np.nan) if (a, r, f) in snapping else 0.0
+            for a, r, f, d in feats[[*_KEYS, "date"]].itertuples(index=False)
         ]
         feats = typed_frame(feats, FEATURES_SCHEMA)
     return pc, feats, [s for s in statuses if s.error], sentences
@@ -653,7 +673,22 @@ FUNCTION_SCHEMA: dict[str, str] = {
     "free_tier_usd": "float64",  # the free tier this function used (≤ 0)
     "last_month_usd": "float64",
     "lower_estimate": "boolean",
+    "pc_basis": "string",  # provisioned concurrency rests on: none | recorded | metrics | assumed (the month's weakest)
 }
+
+_PC_RANK = {"none": 0, "recorded": 1, "metrics": 2, "assumed": 3}
+
+
+def pc_basis_of(est: pd.DataFrame) -> pd.DataFrame:
+    """Per function: the weakest evidence its provisioned concurrency rests on over ``est``'s days (``pc_basis``)."""
+    if est.empty or "pc_basis" not in est.columns:
+        return pd.DataFrame(columns=[*_KEYS, "pc_basis"])
+    e = pd.DataFrame({k: est[k].astype(object) for k in _KEYS})
+    e["rank"] = est["pc_basis"].astype(object).fillna("none").map(_PC_RANK).fillna(0).astype(int)
+    out = e.groupby(_KEYS, as_index=False)["rank"].max()
+    names = {v: k for k, v in _PC_RANK.items()}
+    out["pc_basis"] = out.pop("rank").map(names)
+    return out
 
 
 def _function_table(report: CostReport) -> pd.DataFrame:
@@ -680,8 +715,44 @@ def _function_table(report: CostReport) -> pd.DataFrame:
         out[c] = pd.to_numeric(out[c]).astype("float64").fillna(0.0)
     out["free_tier_usd"] = -out["free_tier_usd"]
     out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
+    out = out.merge(pc_basis_of(report.estimate), on=_KEYS, how="left")
+    out["pc_basis"] = out["pc_basis"].fillna("none")
     out = out.sort_values(["est_cost_usd", "function"], ascending=[False, True], ignore_index=True)
     return typed_frame(out, FUNCTION_SCHEMA)
+
+
+PROVISIONED_SCHEMA: dict[str, str] = {
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "pc_basis": "string",  # recorded | metrics | assumed
+    "days": "int64",  # days with provisioned concurrency enabled
+    "level_max": "Int64",
+    "enabled_gb_s": "float64",
+    "executing_gb_s": "float64",
+    "provisioned_usd": "float64",  # enabled + executing, list price
+}
+
+
+def provisioned_table(report: CostReport) -> pd.DataFrame:
+    """The month's functions with provisioned concurrency: what it cost and what that rests on (the Costs page)."""
+    est = report.estimate
+    if est.empty:
+        return typed_frame([], PROVISIONED_SCHEMA)
+    e = est[est["provisioned_enabled_gb_s"] > 0]
+    if e.empty:
+        return typed_frame([], PROVISIONED_SCHEMA)
+    e = e.assign(**{k: e[k].astype(object) for k in _KEYS}, lv=e["provisioned_concurrency"].astype("Float64"))
+    out = e.groupby(_KEYS, as_index=False).agg(
+        days=("date", "nunique"),
+        level_max=("lv", "max"),
+        enabled_gb_s=("provisioned_enabled_gb_s", "sum"),
+        executing_gb_s=("provisioned_executing_gb_s", "sum"),
+        provisioned_usd=("provisioned_usd", "sum"),
+    )
+    out = out.merge(pc_basis_of(e), on=_KEYS, how="left")
+    out["level_max"] = out["level_max"].round().astype("Int64")
+    return typed_frame(out.sort_values(["provisioned_usd", "function"], ascending=[False, True], ignore_index=True), PROVISIONED_SCHEMA)
 
 
 USAGE_TYPE_SCHEMA: dict[str, str] = {

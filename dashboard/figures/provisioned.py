@@ -92,9 +92,10 @@ def _fn_grid(
         pos = np.searchsorted(idx, slots, side="right") - 1  # last change at or before each slot
         q_level = np.where(pos >= 0, vals[np.clip(pos, 0, None)], np.nan)
         # a level lowered within a slot holds to the slot's end (rounded up)
-        for i, v, mid in zip(idx, vals, inside, strict=True):
-            if mid and 0 <= i < n and i - 1 >= 0 and not np.isnan(q_level[i - 1]) and q_level[i - 1] > v:
-                q_level[i] = q_level[i - 1]
+        for j, (i, v, mid) in enumerate(zip(idx, vals, inside, strict=True)):
+            if mid and 0 <= i < n:  # every level in effect some of the step bills the whole step
+                before = vals[j - 1] if j > 0 else 0.0
+                q_level[i] = np.nanmax([q_level[i], v, before])
         start_known = max(0, int(idx[0]))
         known_from = min(known_from, start_known)
         level += np.nan_to_num(q_level)
