@@ -324,16 +324,20 @@ def function_costs(
     prices: PriceBook,
     *,
     unread: Iterable[tuple[str, str]] = (),
+    provisioned: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The estimated cost of each function over the frames' range (pure): :func:`estimate` at list price (the
-    free tier is the account's, not a function's), provisioned concurrency included where ``inventory`` carries
-    ``provisioned_concurrency`` (:func:`with_provisioned_concurrency`). One row per inventory function; a
+    free tier is the account's, not a function's), provisioned concurrency from ``provisioned`` (:func:`provisioned_history`)
+    or, without it, where ``inventory`` carries ``provisioned_concurrency`` (:func:`with_provisioned_concurrency`:
+    today's allocation assumed constant). One row per inventory function; a
     function of an ``unread`` (account, region) part, whose usage could not be read, costs NaN (unknown)."""
     keys = inventory[_KEYS].astype(object) if not inventory.empty else pd.DataFrame(columns=_KEYS)
     if inventory.empty or (metrics.empty and memory.empty):
         out = keys.assign(est_cost_usd=0.0, lower_estimate=False)
     else:
-        est = estimate(inventory=inventory, metrics=metrics, memory=memory, prices=prices, free_tier=False)
+        est = estimate(
+            inventory=inventory, metrics=metrics, memory=memory, prices=prices, free_tier=False, provisioned=provisioned
+        )
         e = est.assign(**{k: est[k].astype(object) for k in _KEYS}, lower=est["lower_estimate"].astype(bool))
         agg = e.groupby(_KEYS, as_index=False).agg(est_cost_usd=("total_usd", "sum"), lower_estimate=("lower", "any"))
         out = keys.merge(agg, on=_KEYS, how="left")

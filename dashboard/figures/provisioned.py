@@ -162,9 +162,12 @@ def daily(
         keys = {k for k in keys if k in set(map(tuple, configs[_KEYS].astype(object).itertuples(index=False, name=None))) or k in set(map(tuple, act[_KEYS].astype(object).itertuples(index=False, name=None))) or _served(met, k)}
     rows, notes = [], []
     slot_day = (t0 + pd.to_timedelta(np.arange(n) * PC_STEP_S, unit="s")).floor("D").tz_localize(None) if n else pd.DatetimeIndex([])
+    first_slot = max(0, int((_ts(start) - t0).total_seconds() // PC_STEP_S))  # a range starting within a day
     for key in sorted(keys):
         sel = lambda f, key=key: f[(f["account"] == key[0]) & (f["region"] == key[1]) & (f["function"] == key[2])] if f is not None and len(f) else f  # noqa: E731
         level, rank, note = _fn_grid(key, sel(configs), sel(act), sel(met), t0, n)
+        level[:first_slot] = 0.0
+        rank[:first_slot] = 0
         if note:
             notes.append(note)
         if not (level > 0).any():
