@@ -46,8 +46,11 @@ def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations()
         "Explained": f"{month.explained_share:.1%}",
     }
     assert report.remaining_usd() > 0 and month.explained_share > 0.99
-    rec, types, advice = (d.value for d in at.dataframe)
+    rec, types, pcs, advice = (d.value for d in at.dataframe)
     assert len(rec) == 7 and rec["unexplained_share"].abs().max() < 0.01
+    # the demo's two functions with provisioned concurrency, and what their figures rest on
+    assert pcs.equals(cost_report.provisioned_table(report)) and len(pcs) == 2
+    assert set(pcs["pc_basis"]) <= {"recorded", "metrics"}
     assert (
         types["usage_type"].tolist()
         == cost_report.costs_table(report, Settings(), by="usage-type")["usage_type"].tolist()
@@ -89,7 +92,7 @@ def test_costs_page_without_cost_explorer_keeps_the_estimate(tmp_path, monkeypat
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Bill, month to date"] == "—" and metrics["Explained"] == "—"
     assert metrics["Our estimate"].startswith("$") and metrics["Our estimate"] != "$0.00"
-    rec, types, advice = (d.value for d in at.dataframe)
+    rec, types, _pcs, advice = (d.value for d in at.dataframe)
     assert len(rec) == 7 and rec["actual_usd"].isna().all() and (rec["explained_usd"] > 0).all()
     assert types["est_cost_usd"].sum() > 10 and types["actual_cost_usd"].isna().all()
     assert not advice.empty and not at.error

@@ -2,8 +2,12 @@
 
 Usage comes from the same per-minute classes as the metrics and REPORT lines:
 requests = invocations, compute GB-s = Billed Duration (INIT included) × memory,
-ephemeral storage above 512 MB × billed seconds, provisioned concurrency enabled
-all day (and its executions priced at the provisioned rate). Prices are the region's
+ephemeral storage above 512 MB × billed seconds, provisioned concurrency as enabled minute by
+minute (:mod:`aws.sim.provisioned`: constant, a working-hours schedule, or a few hours once a month),
+the invocations it served at the provisioned duration rate and those that spilled over at the
+on-demand rate (no free tier on a day a function had provisioned concurrency); SnapStart on a
+non-Java runtime: the version's snapshot cached all day (GB-s) and each restore (GB); streamed bytes
+beyond the first 6 MB of each response (GB, 100 GB a month free). Prices are the region's
 in ``aws/data/lambda_prices.json``. The account's free tier (1M requests + 400,000
 GB-s a month, on-demand functions only) is consumed from the first day of the month
 in day order, split over that day's rows in proportion to their usage. Cost Explorer
@@ -27,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aws.sim import clock
+from aws.sim import clock, provisioned
 
 __all__ = ["prices", "daily_costs", "refresh_time", "data_start", "SERVICE", "usage_unit"]
 
@@ -77,7 +81,11 @@ def data_start(now: datetime) -> date:
 
 
 def usage_unit(kind: str) -> str:
-    return "Requests" if kind in ("requests", "requests_pc") else "Lambda-GB-Second"
+    if kind in ("requests", "requests_pc"):
+        return "Requests"
+    if kind in ("snapstart_restore", "streaming"):
+        return "GB"
+    return "Lambda-GB-Second"
 
 
 def _day_usage(model, day: date, now: datetime) -> pd.DataFrame:
@@ -94,18 +102,33 @@ def _day_usage(model, day: date, now: datetime) -> pd.DataFrame:
             cache.move_to_end(key)
             return cache[key]
     specs = model.specs
-    n_req = np.zeros(len(specs))
-    billed = np.zeros(len(specs))
+    F = len(specs)
+    n_req = np.zeros(F)
+    billed = np.zeros(F)
+    pc_billed = np.zeros(F)  # billed ms of the invocations provisioned concurrency served
+    env_s = np.zeros(F)  # Σ provisioned environments × seconds enabled
+    restores = np.zeros(F)
+    beyond = np.zeros(F)  # streamed bytes beyond the first 6 MB of each response
     if d1 > d0:
         for part, g in model.grids([s.index for s in specs], d0, d1, valid=(d0, d1), anchor=anchor):
             n_req[part] = g.n.sum(axis=1)
-            billed[part] = g.billed_ms.sum(axis=1)
+            bm = g.billed_ms
+            billed[part] = bm.sum(axis=1)
+            on_pc, _ = provisioned.split(g)
+            pc_billed[part] = (bm * np.divide(on_pc, g.n, out=np.zeros(bm.shape), where=g.n > 0)).sum(axis=1)
+            env_s[part] = provisioned.levels(g.params, g.minutes).sum(axis=1) * 60.0
+            restores[part] = (g.cold * g.params.snapstart[:, None]).sum(axis=1)
+            beyond[part] = provisioned.streamed(g)[1].sum(axis=1)
     seconds = max(0, d1 - d0) * 60
     frame = pd.DataFrame(
         {
             "index": [s.index for s in specs],
             "requests": n_req,
             "billed_ms": billed,
+            "pc_billed_ms": pc_billed,
+            "env_s": env_s,
+            "restores": restores,
+            "stream_beyond_bytes": beyond,
             "enabled_s": float(seconds),
         }
     )
@@ -116,12 +139,25 @@ def _day_usage(model, day: date, now: datetime) -> pd.DataFrame:
     return frame
 
 
+def snapstart_billed(runtime: str) -> bool:
+    """SnapStart's cache and restore charges apply except on Java managed runtimes (AWS's pricing page)."""
+    return not str(runtime).startswith("java")
+
+
 def _rows(model, day: date, now: datetime) -> list[dict]:
     usage = _day_usage(model, day, now)
     rows = []
     estimated = day == now.date()
-    for s, req, billed_ms, enabled in zip(
-        model.specs, usage["requests"], usage["billed_ms"], usage["enabled_s"], strict=True
+    for s, req, billed_ms, pc_ms, env_s, restores, beyond, enabled in zip(
+        model.specs,
+        usage["requests"],
+        usage["billed_ms"],
+        usage["pc_billed_ms"],
+        usage["env_s"],
+        usage["restores"],
+        usage["stream_beyond_bytes"],
+        usage["enabled_s"],
+        strict=True,
     ):
         p = _region_prices(s.region)
         arm = s.architecture == "arm64"
@@ -137,47 +173,46 @@ def _rows(model, day: date, now: datetime) -> list[dict]:
             "estimated": estimated,
             "tags": s.tag_dict,
         }
-        compute = billed_ms / 1000.0 * gb
+        pc_on = env_s > 0  # provisioned concurrency enabled at some time of the day: no free tier that day
+        pc_compute = pc_ms / 1000.0 * gb
+        od_compute = (billed_ms - pc_ms) / 1000.0 * gb
         if req > 0:
             rows.append(
                 {
                     **base,
                     "usage_type": f"{pre}-Request{sfx}",
-                    "kind": "requests" if not s.provisioned else "requests_pc",
+                    "kind": "requests" if not pc_on else "requests_pc",
                     "quantity": float(req),
                     "price": p["request"],
                 }
             )
-        if s.provisioned:
-            if compute > 0:
-                rows.append(
-                    {
-                        **base,
-                        "usage_type": f"{pre}-Lambda-Provisioned-GB-Second{sfx}",
-                        "kind": "pc_duration",
-                        "quantity": compute,
-                        "price": p["provisioned_duration_gb_second_arm" if arm else "provisioned_duration_gb_second"],
-                    }
-                )
-            if enabled > 0:
-                rows.append(
-                    {
-                        **base,
-                        "usage_type": f"{pre}-Lambda-Provisioned-Concurrency{sfx}",
-                        "kind": "pc",
-                        "quantity": s.provisioned * gb * enabled,
-                        "price": p[
-                            "provisioned_concurrency_gb_second_arm" if arm else "provisioned_concurrency_gb_second"
-                        ],
-                    }
-                )
-        elif compute > 0:
+        if pc_compute > 0:
+            rows.append(
+                {
+                    **base,
+                    "usage_type": f"{pre}-Lambda-Provisioned-GB-Second{sfx}",
+                    "kind": "pc_duration",
+                    "quantity": pc_compute,
+                    "price": p["provisioned_duration_gb_second_arm" if arm else "provisioned_duration_gb_second"],
+                }
+            )
+        if pc_on and enabled > 0:
+            rows.append(
+                {
+                    **base,
+                    "usage_type": f"{pre}-Lambda-Provisioned-Concurrency{sfx}",
+                    "kind": "pc",
+                    "quantity": env_s * gb,
+                    "price": p["provisioned_concurrency_gb_second_arm" if arm else "provisioned_concurrency_gb_second"],
+                }
+            )
+        if od_compute > 0:
             rows.append(
                 {
                     **base,
                     "usage_type": f"{pre}-Lambda-GB-Second{sfx}",
-                    "kind": "gb_seconds",
-                    "quantity": compute,
+                    "kind": "gb_seconds" if not pc_on else "gb_seconds_pc",
+                    "quantity": od_compute,
                     "price": p["gb_second_arm" if arm else "gb_second"],
                 }
             )
@@ -189,6 +224,37 @@ def _rows(model, day: date, now: datetime) -> list[dict]:
                     "kind": "ephemeral",
                     "quantity": billed_ms / 1000.0 * (s.ephemeral_mb - 512) / 1024.0,
                     "price": p["ephemeral_gb_second"],
+                }
+            )
+        if s.snapstart and snapstart_billed(s.runtime) and enabled > 0:
+            # one published version, active all day (its 3-hour minimum long passed)
+            rows.append(
+                {
+                    **base,
+                    "usage_type": f"{pre}-Lambda-SnapStart-Cache-GB-Second{sfx}",
+                    "kind": "snapstart_cache",
+                    "quantity": gb * enabled,
+                    "price": p["snapstart_cache_gb_second"],
+                }
+            )
+            if restores > 0:
+                rows.append(
+                    {
+                        **base,
+                        "usage_type": f"{pre}-Lambda-SnapStart-Restore-GB{sfx}",
+                        "kind": "snapstart_restore",
+                        "quantity": restores * gb,
+                        "price": p["snapstart_restore_gb"],
+                    }
+                )
+        if beyond > 0:
+            rows.append(
+                {
+                    **base,
+                    "usage_type": f"{pre}-Lambda-Streaming-GB",
+                    "kind": "streaming",
+                    "quantity": beyond / 1024.0**3,
+                    "price": p["streaming_gb"],
                 }
             )
     return rows
@@ -214,17 +280,17 @@ def daily_costs(
     month = start.replace(day=1)
     while month < end:
         nxt = (month + timedelta(days=32)).replace(day=1)
-        pools = dict(prices()["free_tier"])  # requests, gb_seconds
+        pools = {"streaming": 100.0, **dict(prices()["free_tier"])}  # requests, gb_seconds, streamed GB
         d = month
         last = min(nxt, end)
         while d < last:
             need = d >= start
-            spent = pools["requests"] <= 0 and pools["gb_seconds"] <= 0
+            spent = all(v <= 0 for v in pools.values())
             if not need and spent:
                 d = max(d + timedelta(days=1), start)
                 continue
             rows = _rows(model, d, now)
-            for pool in ("requests", "gb_seconds"):
+            for pool in ("requests", "gb_seconds", "streaming"):
                 mine = [r for r in rows if r["kind"] == pool]
                 total = sum(r["quantity"] for r in mine)
                 free = min(total, max(0.0, pools[pool]))

@@ -81,6 +81,20 @@ class FunctionSpec:
     lines_per_invocation: int = 5
     modified_days_ago: int = 30
     hour_offset: int = 0  # minute of the hour the hourly job runs at
+    # provisioned concurrency over time (see aws.sim.provisioned): "" = ``provisioned`` all the time;
+    # "daily" = ``provisioned`` from pc_from_h to pc_to_h UTC every day through Application Auto Scaling
+    # scheduled actions, ``pc_low`` otherwise; "monthly" = ``provisioned`` from pc_from_h to pc_to_h UTC on
+    # day ``pc_day`` of every month (set by hand, then removed), none otherwise
+    pc_schedule: str = ""
+    pc_low: int = 0
+    pc_from_h: int = 0
+    pc_to_h: int = 24
+    pc_day: int = 0
+    # response streaming (function URL invoke mode RESPONSE_STREAM): bytes written per invocation, and every
+    # ``stream_big_every``-th invocation of a minute writes ``stream_big_bytes`` instead
+    stream_bytes: int = 0
+    stream_big_bytes: int = 0
+    stream_big_every: int = 0
 
     @property
     def arn(self) -> str:
@@ -575,6 +589,91 @@ _SPECIALS: tuple[tuple[str, str, str | None, str, int, dict], ...] = (
 )
 
 
+# Functions at fixed indices past the default demo's 48 (a spec of ≥ 54 functions has them all; a smaller one's
+# functions are unchanged): provisioned concurrency over time, SnapStart on a managed runtime that pays for it,
+# response streaming.
+_LATE_SPECIALS: dict[int, tuple] = {
+    48: (
+        "pc_schedule",
+        "api",
+        "payments",
+        "basket-api",
+        0,
+        dict(
+            runtime="nodejs20.x",
+            memory_mb=1024,
+            timeout_s=30,
+            rate=30.0,
+            duration_ms=3000.0,
+            provisioned=4,
+            pc_schedule="daily",
+            pc_low=1,
+            pc_from_h=8,
+            pc_to_h=18,
+            cold_rate=0.0,
+            description="Checkout API with working-hours provisioned concurrency (scheduled scaling)",
+        ),
+    ),
+    49: (
+        "pc_once",
+        "api",
+        "media",
+        "launch-api",
+        0,
+        dict(
+            runtime="nodejs20.x",
+            memory_mb=1536,
+            timeout_s=10,
+            rate=20.0,
+            duration_ms=120.0,
+            provisioned=100,
+            pc_schedule="monthly",
+            pc_from_h=12,
+            pc_to_h=20,
+            pc_day=10,
+            cold_rate=0.0,
+            description="Launch-day API: provisioned concurrency 100 for 8 hours, then removed",
+        ),
+    ),
+    50: (
+        "snapstart_python",
+        "api",
+        "search",
+        "ranker-api",
+        1,
+        dict(
+            runtime="python3.12",
+            memory_mb=1024,
+            timeout_s=30,
+            rate=8.0,
+            duration_ms=180.0,
+            snapstart=True,
+            cold_rate=0.02,
+            init_ms=350.0,
+            description="Ranking API in Python with SnapStart",
+        ),
+    ),
+    51: (
+        "streaming",
+        "api",
+        "media",
+        "render-stream",
+        0,
+        dict(
+            runtime="nodejs20.x",
+            memory_mb=1536,
+            timeout_s=60,
+            rate=6.0,
+            duration_ms=500.0,
+            stream_bytes=100 * 1024,
+            stream_big_bytes=7 * 1024 * 1024,
+            stream_big_every=3,
+            description="Server-side rendering with response streaming",
+        ),
+    ),
+}
+
+
 def _base(seed: int, i: int, job_name: str, team: str | None, stem: str, region: str) -> dict:
     job = _JOBS[job_name]
     u = [unit_py(seed, i, k) for k in range(24)]
@@ -629,8 +728,9 @@ def _base(seed: int, i: int, job_name: str, team: str | None, stem: str, region:
 
 
 def _spec(seed: int, i: int, regions: tuple[str, ...], taken: dict[str, int]) -> FunctionSpec:
-    if i < len(_SPECIALS):
-        role, job_name, team, stem, slot, over = _SPECIALS[i]
+    special = _SPECIALS[i] if i < len(_SPECIALS) else _LATE_SPECIALS.get(i)
+    if special is not None:
+        role, job_name, team, stem, slot, over = special
         region = regions[slot % len(regions)]
         d = _base(seed, i, job_name, team, stem, region)
         d.update(role=role, insights=False, log_format="Text", reserved=None)
@@ -705,6 +805,8 @@ def catalog_frame(specs: tuple[FunctionSpec, ...]) -> pd.DataFrame:
                 "insights": s.insights,
                 "reserved": s.reserved,
                 "provisioned": s.provisioned,
+                "pc_schedule": s.pc_schedule,
+                "streaming": s.stream_bytes > 0,
                 "stream": s.stream,
                 "async": s.is_async,
                 "rate_per_min": s.rate,

@@ -1,11 +1,12 @@
 """Lambda: ListFunctions (Marker/MaxItems ≤ 50), GetFunction(Configuration), GetFunctionConcurrency,
-GetAccountSettings, ListProvisionedConcurrencyConfigs."""
+GetAccountSettings, ListProvisionedConcurrencyConfigs (the level now: :mod:`aws.sim.provisioned`),
+ListVersionsByFunction."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from aws.sim import tokens
+from aws.sim import provisioned, tokens
 from aws.sim.catalog import ACCOUNT_ID, FunctionSpec
 from aws.sim.clock import anchor
 from aws.sim.noise import hash_py
@@ -127,21 +128,42 @@ def get_account_settings(call: Call, params: dict) -> dict:
 @handles("lambda", "ListProvisionedConcurrencyConfigs")
 def list_provisioned_concurrency_configs(call: Call, params: dict) -> dict:
     s = _function(call, params["FunctionName"])
-    if not s.provisioned:
+    level = provisioned.level_at(s, call.now)
+    if not level:
         return {"ProvisionedConcurrencyConfigs": []}
-    modified = anchor(call.now) - timedelta(days=s.modified_days_ago)
+    if s.pc_schedule == "daily":  # set by the last scheduled action
+        past = provisioned.changes(s, call.now - timedelta(days=2), call.now)
+        modified = past[-1][0] if past else anchor(call.now) - timedelta(days=s.modified_days_ago)
+    elif s.pc_schedule == "monthly":  # set by hand at the window's start
+        modified = call.now.replace(hour=s.pc_from_h, minute=0, second=0, microsecond=0)
+    else:
+        modified = anchor(call.now) - timedelta(days=s.modified_days_ago)
     return {
         "ProvisionedConcurrencyConfigs": [
             {
                 "FunctionArn": f"{s.arn}:live",
-                "RequestedProvisionedConcurrentExecutions": s.provisioned,
-                "AvailableProvisionedConcurrentExecutions": s.provisioned,
-                "AllocatedProvisionedConcurrentExecutions": s.provisioned,
+                "RequestedProvisionedConcurrentExecutions": level,
+                "AvailableProvisionedConcurrentExecutions": level,
+                "AllocatedProvisionedConcurrentExecutions": level,
                 "Status": "READY",
                 "LastModified": modified.strftime("%Y-%m-%dT%H:%M:%S+0000"),
             }
         ]
     }
+
+
+@handles("lambda", "ListVersionsByFunction")
+def list_versions_by_function(call: Call, params: dict) -> dict:
+    """$LATEST and, for a SnapStart function, its one published version (published when last modified)."""
+    s = _function(call, params["FunctionName"])
+    latest = configuration(call, s)
+    out = [latest]
+    if s.snapstart:
+        v = dict(latest, Version="1", FunctionArn=f"{s.arn}:1")
+        out.append(v)
+        latest = dict(latest, SnapStart={"ApplyOn": "PublishedVersions", "OptimizationStatus": "Off"})
+        out[0] = latest
+    return {"Versions": out}
 
 
 @handles("lambda", "ListTags")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aws.sim import provisioned
 from aws.sim.series import Grid
 
 __all__ = ["METRICS", "Metric", "reduce_bins", "parse_stat", "STANDARD_STATS", "metric_for"]
@@ -52,6 +53,7 @@ class Metric:
             "stream": spec.stream,
             "async": spec.is_async,
             "pc": bool(spec.provisioned),
+            "streaming": spec.stream_bytes > 0,
             "insights": spec.insights,
         }[self.applies]
 
@@ -64,15 +66,25 @@ class Metric:
         mask = 1 if m.all() else m[:, None, None]
         n = g.n[:, :, None]
         name = self.name
-        if name == "Invocations" or name == "AsyncEventsReceived" or name == "ProvisionedConcurrencyInvocations":
+        if name == "Invocations" or name == "AsyncEventsReceived":
             return np.ones((1, 1, 1), np.int64), n * mask, one
+        if name in ("ProvisionedConcurrencyInvocations", "ProvisionedConcurrencySpilloverInvocations"):
+            # one datapoint a minute with invocations while PC is configured; Sum = those on PC / spilled over
+            on_pc, spill = provisioned.split(g)
+            has = provisioned.levels(p, g.minutes) > 0
+            w = np.stack([on_pc * has, spill * has], axis=2)
+            first = 1 if name == "ProvisionedConcurrencyInvocations" else 0
+            return np.array([first, 1 - first], np.int64)[None, None, :], w * mask, one
+        if name == "StreamedOutgoingBytes":
+            total, _ = provisioned.streamed(g)
+            return total.astype(np.int64)[:, :, None], (g.n > 0)[:, :, None] * mask, one
         if name == "Errors":
             w = np.stack([g.n - g.errors, g.errors], axis=2)
             return np.arange(2, dtype=np.int64)[None, None, :], w * mask, one
         if name == "Throttles":
             w = np.stack([g.n, g.throttles], axis=2)
             return np.arange(2, dtype=np.int64)[None, None, :], w * mask, one
-        if name in ("DeadLetterErrors", "DestinationDeliveryFailures", "ProvisionedConcurrencySpilloverInvocations"):
+        if name in ("DeadLetterErrors", "DestinationDeliveryFailures"):
             return np.zeros((1, 1, 1), np.int64), n * mask, one
         if name == "Duration":
             return g.dur_cms, g.cnt * mask, one / 100.0
@@ -83,10 +95,12 @@ class Metric:
         if name == "AsyncEventAge":
             return g.async_age.astype(np.int64)[:, :, None], n * mask, one
         if name in ("ProvisionedConcurrencyUtilization", "ProvisionedConcurrentExecutions"):
-            pc = np.maximum(p.pc, 1)
-            key = np.minimum(g.conc, pc[:, None])[:, :, None]
-            scale = 1.0 / pc if name == "ProvisionedConcurrencyUtilization" else one
-            return key, (g.n > 0)[:, :, None] * mask, scale
+            lv = provisioned.levels(p, g.minutes)
+            busy = np.minimum(g.conc, lv)
+            if name == "ProvisionedConcurrentExecutions":
+                return busy[:, :, None], ((g.n > 0) & (lv > 0))[:, :, None] * mask, one
+            key = (busy * 10_000 // np.maximum(lv, 1))[:, :, None]  # utilisation in 1/10,000
+            return key, ((g.n > 0) & (lv > 0))[:, :, None] * mask, one / 10_000.0
         if name == "memory_utilization":
             return g.used_mb, g.cnt * mask, 100.0 / p.mem
         if name == "used_memory_max":
@@ -109,6 +123,8 @@ class Metric:
             return (p.pc > 0).astype(np.int64)
         if self.applies == "insights":
             return p.insights.astype(np.int64)
+        if self.applies == "streaming":
+            return (p.stream_bytes > 0).astype(np.int64)
         return np.ones(len(p.index), np.int64)
 
 
@@ -131,6 +147,7 @@ METRICS: dict[tuple[str, str], Metric] = {
         _m("AWS/Lambda", "ProvisionedConcurrentExecutions", "Count", "pc"),
         _m("AWS/Lambda", "ProvisionedConcurrencyInvocations", "Count", "pc"),
         _m("AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", "Count", "pc"),
+        _m("AWS/Lambda", "StreamedOutgoingBytes", "Bytes", "streaming"),
         _m("LambdaInsights", "memory_utilization", "Percent", "insights"),
         _m("LambdaInsights", "used_memory_max", "Megabytes", "insights"),
         _m("LambdaInsights", "total_memory", "Megabytes", "insights"),

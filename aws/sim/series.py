@@ -64,6 +64,15 @@ class Params:
     snapstart: np.ndarray
     insights: np.ndarray
     hour_offset: np.ndarray
+    # provisioned concurrency over time and response streaming (aws.sim.provisioned)
+    pc_kind: np.ndarray  # 0 constant, 1 daily schedule, 2 one day a month
+    pc_low: np.ndarray
+    pc_from: np.ndarray  # minute of the UTC day
+    pc_to: np.ndarray
+    pc_day: np.ndarray
+    stream_bytes: np.ndarray
+    stream_big: np.ndarray
+    stream_every: np.ndarray
 
     @classmethod
     def of(cls, specs: tuple[FunctionSpec, ...]) -> Params:
@@ -91,6 +100,14 @@ class Params:
             snapstart=arr(lambda s: s.snapstart, bool),
             insights=arr(lambda s: s.insights, bool),
             hour_offset=arr(lambda s: s.hour_offset, np.int64),
+            pc_kind=arr(lambda s: {"": 0, "daily": 1, "monthly": 2}[s.pc_schedule], np.int64),
+            pc_low=arr(lambda s: s.pc_low, np.int64),
+            pc_from=arr(lambda s: s.pc_from_h * 60, np.int64),
+            pc_to=arr(lambda s: s.pc_to_h * 60, np.int64),
+            pc_day=arr(lambda s: s.pc_day, np.int64),
+            stream_bytes=arr(lambda s: s.stream_bytes, np.int64),
+            stream_big=arr(lambda s: s.stream_big_bytes, np.int64),
+            stream_every=arr(lambda s: s.stream_big_every, np.int64),
         )
 
     def take(self, idx) -> Params:

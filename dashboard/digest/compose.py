@@ -213,6 +213,10 @@ class Inputs:
     today: date
     statuses: tuple[SourceStatus, ...] = ()
     warnings: tuple[str, ...] = ()
+    # provisioned concurrency per function and day of this period and the one before, from what AWS records
+    # (dashboard.figures.cost_report.provisioned_history); None: today's allocation on ``inventory``, assumed constant
+    provisioned: pd.DataFrame | None = None
+    prev_provisioned: pd.DataFrame | None = None
     prices: PriceBook | None = None
     alerts: AlertReport | None = None  # organisation-wide, from dashboard.alerts.evaluation; None: evaluated in compose
     # the (account, region) parts whose metrics / memory could not be read, this period and the one before
@@ -224,7 +228,7 @@ def gather(settings: Settings, *, now: datetime | None = None, range_text: str =
     """Load the frames every digest of one range needs, through the one load (:class:`~dashboard.query.load.Query`)
     of the whole organisation over ``range_text`` at ``now`` (default: the config's clock) and the period before."""
     from dashboard.alerts import evaluation
-    from dashboard.figures.cost_report import prices_for, with_provisioned_concurrency
+    from dashboard.figures.cost_report import prices_for, provisioned_history, with_provisioned_concurrency
 
     q = Query(settings, select(settings, range_text=range_text, now=now), force=force)
     prev = q.previous
@@ -232,6 +236,14 @@ def gather(settings: Settings, *, now: datetime | None = None, range_text: str =
     frame = q.functions
     parts = [q.inventory, q.metrics, q.memory, q.range_stats, prev.metrics, prev.memory, prev.range_stats]
     priced, pc_status = with_provisioned_concurrency(settings, frame, q.metrics.frame, force=force)
+    both = pd.concat([q.metrics.frame, prev.metrics.frame], ignore_index=True)
+    pc_now, _, st_now, notes_now = provisioned_history(
+        settings, frame, both, q.memory.frame, q.trange.start, q.trange.end, now=now, force=force
+    )
+    pc_prev, _, st_prev, _ = provisioned_history(
+        settings, frame, both, prev.memory.frame, prev.trange.start, prev.trange.end, now=now, force=force
+    )
+    pc_status = [*pc_status, *st_now, *st_prev]
     month_start = today.replace(day=1)
     costs = sources.daily_costs(settings, start=month_start, end=today + timedelta(days=1), force=force)
     statuses = [s for p in parts for s in p.statuses] + [*pc_status, *costs.statuses]
@@ -262,7 +274,9 @@ def gather(settings: Settings, *, now: datetime | None = None, range_text: str =
         forecast=fc.frame,
         today=today,
         statuses=tuple(statuses),
-        warnings=tuple(dict.fromkeys([*(w for p in parts for w in p.warnings), *got.warnings])),
+        warnings=tuple(dict.fromkeys([*(w for p in parts for w in p.warnings), *got.warnings, *notes_now])),
+        provisioned=pc_now,
+        prev_provisioned=pc_prev,
         prices=prices_for(settings),
         alerts=got.report,
         unread=(q.unread("metrics"), q.unread("memory")),
@@ -725,9 +739,11 @@ def compose(
     cur = summarize(inv, met, mem, stats, unread_metrics=um, unread_memory=uy)
     prv = summarize(inv, pmet, pmem, pstats, unread_metrics=pum, unread_memory=puy)
     prices = inputs.prices or load_prices()
-    costed = function_costs(inv, met, mem, prices, unread=um | uy)
+    costed = function_costs(inv, met, mem, prices, unread=um | uy, provisioned=inputs.provisioned)
     cost_now = costed[[*KEY, "est_cost_usd"]]
-    cost_prev = function_costs(inv, pmet, pmem, prices, unread=pum | puy)[[*KEY, "est_cost_usd"]]
+    cost_prev = function_costs(inv, pmet, pmem, prices, unread=pum | puy, provisioned=inputs.prev_provisioned)[
+        [*KEY, "est_cost_usd"]
+    ]
     firing = report.states[report.states["state"] == ALARM] if not report.states.empty else report.states
     funcs = _functions(inv, cur, prv, cost_now, cost_prev, firing)
     movers = top_movers(funcs, n=digest.top_movers)

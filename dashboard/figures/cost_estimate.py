@@ -20,6 +20,7 @@ import pandas as pd
 
 from aws.frames import typed_frame
 from dashboard.figures.pricing import (
+    STREAMING_FREE_GB,
     PriceBook,
     Prices,
     apply_free_tier,
@@ -30,11 +31,15 @@ from dashboard.figures.pricing import (
     init_billed,
     provisioned_cost_usd,
     request_cost_usd,
+    snapstart_cost_usd,
+    streamed_beyond_bounds,
+    streaming_cost_usd,
     utc_day,
 )
 
 __all__ = [
     "ESTIMATE_SCHEMA",
+    "FEATURES_SCHEMA",
     "FREE_TIER_SCHEMA",
     "BASIS_BILLED",
     "BASIS_DURATION",
@@ -76,6 +81,27 @@ ESTIMATE_SCHEMA: dict[str, str] = {
     "gb_s_free": "float64",
     "free_tier_usd": "float64",  # what those free amounts are worth at this row's rates
     "priced_by_assumption": "boolean",  # a rate this row used is not verified for its region (pricing.assumed_fields_used)
+    # provisioned concurrency over time, SnapStart, response streaming (appended; see estimate())
+    "pc_basis": "string",  # none | recorded | metrics | assumed (today's allocation, or a stretch nothing records)
+    "provisioned_executing_gb_s": "float64",  # the part of billed_gb_s served by provisioned concurrency
+    "snapstart_cache_gb_s": "float64",
+    "snapstart_restore_gb": "float64",  # restores × memory GB; NaN: restores not known
+    "snapstart_usd": "float64",  # 0 on Java managed runtimes (AWS does not charge them)
+    "streaming_gb": "float64",  # GB streamed beyond 6 MB a response: the lower bound from the sums
+    "streaming_gb_high": "float64",  # the upper bound (see pricing.streamed_beyond_bounds)
+    "streaming_usd": "float64",  # streaming_gb × the rate
+    "streaming_gb_free": "float64",  # this row's share of the 100 GB a month free
+}
+
+FEATURES_SCHEMA: dict[str, str] = {
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "date": "datetime64[ns]",
+    "snapstart_cache_gb_s": "float64",  # Σ active versions × memory GB × seconds (3-hour minimum applied)
+    "snapstart_restores": "float64",  # REPORT lines with a Restore Duration; NaN: not known
+    "streamed_bytes": "float64",  # StreamedOutgoingBytes (Sum)
+    "streamed_responses": "float64",  # the invocations that streamed them
 }
 
 FREE_TIER_SCHEMA: dict[str, str] = {
@@ -218,19 +244,23 @@ def _tiered_compute_usd(frame: pd.DataFrame, od_gb_s: pd.Series, prices: dict[st
     return od_gb_s.to_numpy() * rate
 
 
+# the estimate's cost columns, in the order _assumed prices them
+_COST_PARTS = ("requests_usd", "compute_usd", "ephemeral_usd", "provisioned_usd", "snapstart_usd", "streaming_usd")
+
+
 def _assumed(
     regions: pd.Series, archs: pd.Series, costs: tuple[np.ndarray, ...], book: dict[str, Prices]
 ) -> tuple[np.ndarray, dict[str, set[str]]]:
     """Which rows used a rate not verified for their region, and region → those rates.
 
-    ``costs`` = (requests, compute, ephemeral, provisioned) USD per row; a part costing nothing
-    used no rate."""
+    ``costs`` = (requests, compute, ephemeral, provisioned, snapstart, streaming) USD per row (:data:`_COST_PARTS`);
+    a part costing nothing used no rate."""
     flagged = np.zeros(len(regions), dtype=bool)
     used_by_region: dict[str, set[str]] = {}
     frame = pd.DataFrame({"region": regions.astype("object").to_numpy(), "arch": archs.astype("object").to_numpy()})
     for (region, arch), idx in frame.groupby(["region", "arch"]).indices.items():
         arch_key = "arm64" if str(arch).lower() in ("arm64", "arm") else "x86_64"
-        parts = ("requests", f"compute_{arch_key}", "ephemeral", f"provisioned_{arch_key}")
+        parts = ("requests", f"compute_{arch_key}", "ephemeral", f"provisioned_{arch_key}", "snapstart", "streaming")
         for part, usd in zip(parts, costs, strict=True):
             used = np.asarray(usd)[idx] > 0
             fields = assumed_fields_used(book[region], [part]) if used.any() else frozenset()
@@ -249,7 +279,7 @@ def assumed_prices(estimate_frame: pd.DataFrame, prices: PriceBook) -> dict[str,
         return {}
     book = {r: prices.prices(r) for r in set(estimate_frame["region"].astype(object))}
     costs = tuple(
-        estimate_frame[c].to_numpy(dtype="float64") for c in ("requests_usd", "compute_usd", "ephemeral_usd", "provisioned_usd")
+        estimate_frame[c].to_numpy(dtype="float64") for c in _COST_PARTS
     )
     _, used = _assumed(estimate_frame["region"], estimate_frame["architecture"], costs, book)
     return {r: sorted(f) for r, f in sorted(used.items())}
@@ -269,8 +299,26 @@ def estimate(
     prices: PriceBook,
     free_tier: bool = True,
     organizations: Mapping[str, str] | None = None,
+    provisioned: pd.DataFrame | None = None,
+    features: pd.DataFrame | None = None,
+    streaming_free_gb: float = STREAMING_FREE_GB,
 ) -> pd.DataFrame:
     """One row per account, region, function and UTC day: the usage and what it costs at list price.
+
+    ``provisioned`` (:data:`dashboard.figures.provisioned.PC_DAILY_SCHEMA`, from what AWS records) gives the
+    provisioned concurrency of each function and day: then the inventory's ``provisioned_concurrency`` is not
+    read, ``provisioned_enabled_gb_s`` = environment-seconds × memory GB, and of ``billed_gb_s`` the share of
+    the day's requests that ProvisionedConcurrencyInvocations says ran on PC is charged at the executing rate,
+    the rest (spillover, or hours without PC) on demand with the tiers; ``pc_basis`` says what the figure rests
+    on. Without it, today's allocation is assumed constant over the range (``pc_basis = "assumed"``). A function
+    with PC enabled some time of a day gets no free tier that day ("The Lambda free tier does not apply to
+    functions that have Provisioned Concurrency enabled").
+
+    ``features`` (:data:`FEATURES_SCHEMA`) adds SnapStart (cache GB-s and restores × memory GB, not on Java
+    managed runtimes) and response streaming (bytes beyond 6 MB a response: from a sum only bounds are known,
+    :func:`dashboard.figures.pricing.streamed_beyond_bounds`; the lower bound is charged and the row is a
+    lower estimate when the upper one is higher; ``streaming_free_gb`` a month per account are free with
+    ``free_tier``) into ``total_usd``.
 
     Inputs (frames as the loaders of :mod:`dashboard.query.sources` return them):
 
@@ -365,7 +413,10 @@ def estimate(
     inv["ephemeral_storage_mb"] = (
         pd.to_numeric(inventory["ephemeral_storage_mb"], errors="coerce").astype("float64").fillna(512.0)
     )
-    if "provisioned_concurrency" in inventory.columns:
+    inv["runtime"] = inventory["runtime"].astype("object") if "runtime" in inventory.columns else None
+    if provisioned is not None:
+        inv["provisioned_concurrency"] = pd.array([pd.NA] * len(inv), dtype="Int64")
+    elif "provisioned_concurrency" in inventory.columns:
         pc = pd.to_numeric(inventory["provisioned_concurrency"], errors="coerce")
         inv["provisioned_concurrency"] = pc.where(pc > 0).astype("Int64")
     else:
@@ -382,6 +433,33 @@ def estimate(
     if not pc_inv.empty and not cover.empty:
         pc_days = pc_inv[_KEYS].merge(cover[["account", "region", "date"]], on=["account", "region"])
         usage = _fill(usage.merge(pc_days, on=cols, how="outer"))
+    extra_cols = {
+        "environment_s": 0.0,
+        "level_max": np.nan,
+        "pc_invocations": np.nan,
+        "pc_basis_in": "",
+        "snapstart_cache_gb_s": 0.0,
+        "snapstart_restores": 0.0,
+        "streamed_bytes": 0.0,
+        "streamed_responses": 0.0,
+    }
+    for extra, mapping in (
+        (provisioned, {"environment_s": "environment_s", "level_max": "level_max", "pc_invocations": "pc_invocations", "basis": "pc_basis_in"}),
+        (features, {c: c for c in ("snapstart_cache_gb_s", "snapstart_restores", "streamed_bytes", "streamed_responses")}),
+    ):
+        if extra is None or extra.empty:
+            continue
+        e = pd.DataFrame({k: extra[k].astype("object") for k in _KEYS})
+        e["date"] = utc_day(extra["date"])
+        for src, dst in mapping.items():
+            e[dst] = extra[src].astype("object") if dst == "pc_basis_in" else pd.to_numeric(extra[src], errors="coerce").astype("float64")
+        e = e.groupby(cols, as_index=False, sort=False).agg({dst: ("first" if dst == "pc_basis_in" else "sum") for dst in mapping.values()})
+        usage = _fill(usage.merge(e, on=cols, how="outer"))
+    for c, default in extra_cols.items():
+        if c not in usage.columns:
+            usage[c] = default
+        elif c not in ("level_max", "pc_invocations", "snapstart_restores"):
+            usage[c] = usage[c].fillna(default)
 
     frame = usage.merge(inv, on=_KEYS, how="left", indicator=True)
     unknown = frame[frame["_merge"] == "left_only"]
@@ -418,16 +496,44 @@ def estimate(
     seconds = np.where(billed, frame["billed_ms"].to_numpy(dtype="float64") / 1000.0, duration_s)
     eph_gb = np.clip(frame["ephemeral_storage_mb"].to_numpy(dtype="float64") - 512.0, 0.0, None) / 1024.0
     ephemeral_gb_s = eph_gb * seconds
-    pc_alloc = frame["provisioned_concurrency"].astype("Float64").fillna(0.0).to_numpy(dtype="float64")
-    has_pc = pc_alloc > 0
-    enabled_gb_s = pc_alloc * mem_gb * frame["covered_s"].to_numpy(dtype="float64")
-    od_gb_s = np.where(has_pc, 0.0, billed_gb_s)
-    exec_gb_s = np.where(has_pc, billed_gb_s, 0.0)
+    if provisioned is not None:  # from what AWS records, per day
+        env_s = frame["environment_s"].to_numpy(dtype="float64")
+        has_pc = env_s > 0
+        enabled_gb_s = env_s * mem_gb
+        pc_req = frame["pc_invocations"].to_numpy(dtype="float64")
+        share = np.where(
+            np.isnan(pc_req), 1.0, np.clip(np.divide(pc_req, requests, out=np.ones(len(frame)), where=requests > 0), 0.0, 1.0)
+        )
+        exec_gb_s = np.where(has_pc, billed_gb_s * share, 0.0)
+        od_gb_s = billed_gb_s - exec_gb_s
+        lv = frame["level_max"]
+        frame["provisioned_concurrency"] = pd.array([int(v) if pd.notna(v) and h else pd.NA for v, h in zip(lv, has_pc, strict=True)], dtype="Int64")
+        pc_basis = np.where(has_pc, frame["pc_basis_in"].astype(object).replace("", "recorded").to_numpy(dtype=object), "none")
+    else:  # today's allocation, assumed constant over the range
+        pc_alloc = frame["provisioned_concurrency"].astype("Float64").fillna(0.0).to_numpy(dtype="float64")
+        has_pc = pc_alloc > 0
+        enabled_gb_s = pc_alloc * mem_gb * frame["covered_s"].to_numpy(dtype="float64")
+        od_gb_s = np.where(has_pc, 0.0, billed_gb_s)
+        exec_gb_s = np.where(has_pc, billed_gb_s, 0.0)
+        pc_basis = np.where(has_pc, "assumed", "none")
+    # SnapStart and response streaming
+    restores = frame["snapstart_restores"].to_numpy(dtype="float64")
+    snap_cache = frame["snapstart_cache_gb_s"].to_numpy(dtype="float64")
+    restore_gb = restores * mem_gb
+    stream_low, stream_high = streamed_beyond_bounds(
+        total_bytes=frame["streamed_bytes"].to_numpy(dtype="float64"),
+        responses=frame["streamed_responses"].to_numpy(dtype="float64"),
+    )
+    streaming_gb = np.asarray(stream_low, dtype="float64") / 1024.0**3
+    streaming_gb_high = np.asarray(stream_high, dtype="float64") / 1024.0**3
 
     compute_usd = _tiered_compute_usd(frame, pd.Series(od_gb_s, index=frame.index), book) if len(frame) else np.zeros(0)
     requests_usd = np.zeros(len(frame))
     ephemeral_usd = np.zeros(len(frame))
     provisioned_usd = np.zeros(len(frame))
+    snapstart_usd = np.zeros(len(frame))
+    streaming_usd = np.zeros(len(frame))
+    stream_rate = np.zeros(len(frame))
     req_rate = np.zeros(len(frame))
     free_rate = np.zeros(len(frame))
     for (region, arch), idx in frame.groupby(["region", "architecture"]).indices.items():
@@ -439,6 +545,12 @@ def estimate(
         )
         req_rate[idx] = p.request
         free_rate[idx] = p.gb_second_rate(arch)
+        streaming_usd[idx] = streaming_cost_usd(gb_beyond_6_mb=streaming_gb[idx], prices=p)
+        stream_rate[idx] = streaming_cost_usd(gb_beyond_6_mb=1.0, prices=p)
+        for i in idx:
+            snapstart_usd[i] = snapstart_cost_usd(
+                cache_gb_s=snap_cache[i], restore_gb=np.nan_to_num(restore_gb[i]), prices=p, runtime=frame["runtime"].iat[i]
+            )
 
     if free_tier and len(frame):
         free = apply_free_tier(
@@ -447,7 +559,7 @@ def estimate(
                     "account": frame["bill"],
                     "date": frame["date"],
                     "requests": np.where(has_pc, 0.0, requests),
-                    "gb_s": od_gb_s,
+                    "gb_s": np.where(has_pc, 0.0, od_gb_s),
                 }
             ),
             free_requests=prices.free_requests,
@@ -455,18 +567,32 @@ def estimate(
         )
         requests_free = free["requests_free"].to_numpy(dtype="float64")
         gb_s_free = free["gb_s_free"].to_numpy(dtype="float64")
+        streaming_free = apply_free_tier(
+            usage=pd.DataFrame(
+                {"account": frame["bill"], "date": frame["date"], "requests": 0.0, "gb_s": streaming_gb}
+            ),
+            free_requests=0.0,
+            free_gb_s=streaming_free_gb,
+        )["gb_s_free"].to_numpy(dtype="float64")
     else:
         requests_free = np.zeros(len(frame))
         gb_s_free = np.zeros(len(frame))
+        streaming_free = np.zeros(len(frame))
 
     priced_by_assumption, assumed_used = _assumed(
-        frame["region"], frame["architecture"], (requests_usd, compute_usd, ephemeral_usd, provisioned_usd), book
+        frame["region"],
+        frame["architecture"],
+        (requests_usd, compute_usd, ephemeral_usd, provisioned_usd, snapstart_usd, streaming_usd),
+        book,
     )
 
     basis = np.where(billed, BASIS_BILLED, np.where(requests > 0, BASIS_DURATION, BASIS_NONE))
     # Duration basis (INIT and rounding missing, or periods with Invocations but no Duration), or
     # provisioned concurrency seen in the metrics with no allocation to price it by.
     lower = (basis == BASIS_DURATION) | (frame["pc_seen"].astype(bool).to_numpy() & ~has_pc)
+    # SnapStart restores not known, or streamed bytes whose split per response only bounds the charge
+    lower |= (snap_cache > 0) & np.isnan(restores) & np.array([snapstart_cost_usd(cache_gb_s=1.0, restore_gb=0.0, prices=book[r], runtime=rt) > 0 if len(book) else False for r, rt in zip(frame["region"], frame["runtime"], strict=True)], dtype=bool)
+    lower |= streaming_gb_high > streaming_gb + 1e-12
     out = pd.DataFrame(
         {
             "account": frame["account"],
@@ -484,13 +610,22 @@ def estimate(
             "compute_usd": compute_usd,
             "ephemeral_usd": ephemeral_usd,
             "provisioned_usd": provisioned_usd,
-            "total_usd": requests_usd + compute_usd + ephemeral_usd + provisioned_usd,
+            "total_usd": requests_usd + compute_usd + ephemeral_usd + provisioned_usd + snapstart_usd + streaming_usd,
             "basis": basis,
             "lower_estimate": lower,
             "requests_free": requests_free,
             "gb_s_free": gb_s_free,
-            "free_tier_usd": requests_free * req_rate + gb_s_free * free_rate,
+            "free_tier_usd": requests_free * req_rate + gb_s_free * free_rate + streaming_free * stream_rate,
             "priced_by_assumption": priced_by_assumption,
+            "pc_basis": pc_basis,
+            "provisioned_executing_gb_s": exec_gb_s,
+            "snapstart_cache_gb_s": snap_cache,
+            "snapstart_restore_gb": restore_gb,
+            "snapstart_usd": snapstart_usd,
+            "streaming_gb": streaming_gb,
+            "streaming_gb_high": streaming_gb_high,
+            "streaming_usd": streaming_usd,
+            "streaming_gb_free": streaming_free,
         }
     )
     out = typed_frame(out, ESTIMATE_SCHEMA).sort_values([*_KEYS, "date"], ignore_index=True)

@@ -170,6 +170,144 @@ def with_provisioned_concurrency(
     return out, [s for s in status if s.error]
 
 
+def provisioned_history(
+    settings: Settings, inv: pd.DataFrame, metrics: pd.DataFrame, memory: pd.DataFrame, start: datetime, end: datetime,
+    *, now: datetime, force: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[sources.SourceStatus], list[str]]:
+    """Provisioned concurrency per function and day from what AWS records, and SnapStart's cache and restores.
+
+    Reads (through the caches, :mod:`aws.provisioned`): Application Auto Scaling's scaling activities of every
+    region; for the functions they name or whose ProvisionedConcurrencyUtilization shows in ``metrics``, the
+    configs now and the hourly PC metrics; the published versions of SnapStart functions. Returns
+    (:data:`dashboard.figures.provisioned.PC_DAILY_SCHEMA` frame, :data:`dashboard.figures.cost_estimate.FEATURES_SCHEMA`
+    frame, statuses, sentences). Evidence that cannot be read is named in a sentence, and what it would have told
+    is assumed constant (:func:`dashboard.figures.provisioned.daily`).
+    """
+    from aws import provisioned as pcs
+    from dashboard.figures import provisioned as pcf
+    from dashboard.figures.cost_estimate import FEATURES_SCHEMA
+    from dashboard.figures.pricing import SNAPSTART_MIN_S
+
+    accounts = {a.name: a for a in settings.aws_accounts()}
+    parts = sorted({(a, r) for a, r in zip(inv["account"], inv["region"], strict=True) if a in accounts}) if len(inv) else []
+    parts = [(accounts[a], r) for a, r in parts]
+    sentences: list[str] = []
+    acts, st1 = sources.fan_out(
+        "inventory",
+        parts,
+        lambda a, r: (a.cache_id, r, "pc-activities"),
+        lambda a, r: pcs.scaling_activities(account=a, region=r),
+    )
+    statuses = list(st1)
+    failed_acts = {(s.account, s.region) for s in st1 if s.failed}
+    for s in st1:
+        if s.failed:
+            sentences.append(
+                f"Application Auto Scaling's record of provisioned concurrency could not be read in {s.account}/{s.region} "
+                f"({s.error}); grant application-autoscaling:DescribeScalingActivities, else provisioned concurrency "
+                "there rests on CloudWatch and today's settings."
+            )
+    act = pd.concat(acts, ignore_index=True) if acts else typed_frame([], pcs.ACTIVITY_SCHEMA)
+    cand: dict[tuple, set[str]] = {}
+    if len(metrics) and "pc_utilization_max" in metrics.columns:
+        seen = metrics[metrics["pc_utilization_max"].notna()]
+        for a, r, f in seen[_KEYS].drop_duplicates().itertuples(index=False):
+            cand.setdefault((a, r), set()).add(f)
+    for a, r, f in act[_KEYS].drop_duplicates().itertuples(index=False):
+        cand.setdefault((a, r), set()).add(f)
+    pc_parts = [(accounts[a], r) for (a, r) in sorted(cand) if a in accounts]
+    names = {(accounts[a].name, r): tuple(sorted(fs)) for (a, r), fs in cand.items() if a in accounts}
+    cfgs, st2 = sources.fan_out(
+        "inventory",
+        pc_parts,
+        lambda a, r: (a.cache_id, r, "pc-configs", names[(a.name, r)]),
+        lambda a, r: pcs.configs(account=a, region=r, functions=names[(a.name, r)]),
+        force=force,
+    )
+    mets, st3 = sources.fan_out(
+        "metrics",
+        pc_parts,
+        lambda a, r: (a.cache_id, r, "pc-metrics", names[(a.name, r)], start, end),
+        lambda a, r: pcs.pc_metrics(account=a, region=r, functions=names[(a.name, r)], start=start, end=end),
+        force=force,
+    )
+    statuses += [*st2, *st3]
+    cfg = pd.concat(cfgs, ignore_index=True) if cfgs else typed_frame([], pcs.CONFIG_SCHEMA)
+    met = pd.concat(mets, ignore_index=True) if mets else typed_frame([], pcs.PC_METRICS_SCHEMA)
+    pc = pcf.daily(
+        configs=cfg,
+        activities=None if failed_acts and not len(act) else act,
+        metrics=None if any(s.failed for s in st3) and not len(met) else met,
+        start=start,
+        end=end,
+        now=now,
+    )
+    sentences += pc.attrs.get("notes", [])
+    # SnapStart: the published versions' cache while active, restores from REPORT lines where read
+    snap = inv[inv["snapstart"].fillna(False).astype(bool)] if "snapstart" in inv.columns and len(inv) else inv.iloc[0:0]
+    snap_names = {}
+    for a, r, f in snap[_KEYS].itertuples(index=False):
+        if a in accounts:
+            snap_names.setdefault((a, r), []).append(f)
+    vers, st4 = sources.fan_out(
+        "inventory",
+        [(accounts[a], r) for a, r in sorted(snap_names)],
+        lambda a, r: (a.cache_id, r, "snapstart-versions", tuple(snap_names[(a.name, r)])),
+        lambda a, r: pcs.snapstart_versions(account=a, region=r, functions=snap_names[(a.name, r)]),
+        force=force,
+    )
+    statuses += st4
+    rows = []
+    t0, t1 = pd.Timestamp(start), min(pd.Timestamp(end), pd.Timestamp(now))
+    for v in (pd.concat(vers, ignore_index=True) if vers else typed_frame([], pcs.VERSION_SCHEMA)).itertuples(index=False):
+        if not v.snapstart_on:
+            continue
+        gb = float(v.memory_mb) / 1024.0
+        pub = pd.Timestamp(v.published)
+        day = max(t0, pub).floor("D")
+        while day < t1:
+            a, b = max(day, pub, t0), min(day + pd.Timedelta(days=1), t1)
+            secs = max(0.0, (b - a).total_seconds())
+            if pub >= day and (t1 - pub).total_seconds() < SNAPSTART_MIN_S:
+                secs = max(secs, SNAPSTART_MIN_S)  # the 3-hour minimum, charged the day it was published
+            rows.append({"account": v.account, "region": v.region, "function": v.function, "date": day.tz_localize(None), "snapstart_cache_gb_s": gb * secs})
+            day += pd.Timedelta(days=1)
+    # response streaming: bytes and responses per day of every function that streams
+    streams, st5 = sources.fan_out(
+        "metrics",
+        parts,
+        lambda a, r: (a.cache_id, r, "streamed", start, end),
+        lambda a, r: pcs.streamed(account=a, region=r, start=start, end=end),
+        force=force,
+    )
+    statuses += st5
+    for f in streams:
+        for x in f.itertuples(index=False):
+            rows.append(
+                {"account": x.account, "region": x.region, "function": x.function,
+                 "date": pd.Timestamp(x.timestamp).tz_convert("UTC").floor("D").tz_localize(None),
+                 "streamed_bytes": x.streamed_bytes, "streamed_responses": x.invocations}
+            )  # fmt: skip
+    feats = typed_frame(rows, FEATURES_SCHEMA)
+    if len(feats):
+        sums = ["snapstart_cache_gb_s", "streamed_bytes", "streamed_responses"]
+        feats = feats.groupby([*_KEYS, "date"], as_index=False)[sums].sum(min_count=1)
+        feats[sums] = feats[sums].fillna(0.0)
+        # restores: REPORT lines read one by one count them (FilterLogEvents); Logs Insights' query counts INIT only
+        mem = memory[memory["source"] == "filter_log_events"] if len(memory) else memory
+        restores = pd.Series(dtype="float64")
+        if len(mem):
+            m = mem.assign(date=pd.to_datetime(mem["timestamp"], utc=True).dt.floor("D").dt.tz_localize(None))
+            restores = m.groupby([*_KEYS, "date"])["cold_starts"].sum().astype("float64")
+        snapping = set(map(tuple, snap[_KEYS].astype(object).itertuples(index=False, name=None)))
+        feats["snapstart_restores"] = [
+            restores.get((a, r, f, d), np.nan) if (a, r, f) in snapping else 0.0
+            for a, r, f, d in feats[[*_KEYS, "date"]].itertuples(index=False)
+        ]
+        feats = typed_frame(feats, FEATURES_SCHEMA)
+    return pc, feats, [s for s in statuses if s.error], sentences
+
+
 FUNCTION_COST_SCHEMA: dict[str, str] = {
     "account": "string",
     "region": "string",
@@ -186,18 +324,22 @@ def function_costs(
     prices: PriceBook,
     *,
     unread: Iterable[tuple[str, str]] = (),
+    provisioned: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The estimated cost of each function over the frames' range (pure): :func:`estimate` at list price (the
-    free tier is the account's, not a function's), provisioned concurrency included where ``inventory`` carries
-    ``provisioned_concurrency`` (:func:`with_provisioned_concurrency`). One row per inventory function; a
-    function of an ``unread`` (account, region) part, whose usage could not be read, costs NaN (unknown).
-    ``attrs["assumed_note"]``: the sentence naming the rates priced by assumption, or None."""
+    free tier is the account's, not a function's), provisioned concurrency from ``provisioned`` (:func:`provisioned_history`)
+    or, without it, where ``inventory`` carries ``provisioned_concurrency`` (:func:`with_provisioned_concurrency`:
+    today's allocation assumed constant). One row per inventory function; a function of an ``unread`` (account,
+    region) part, whose usage could not be read, costs NaN (unknown). ``attrs["assumed_note"]``: the sentence naming
+    the rates priced by assumption, or None."""
     keys = inventory[_KEYS].astype(object) if not inventory.empty else pd.DataFrame(columns=_KEYS)
     note = None
     if inventory.empty or (metrics.empty and memory.empty):
         out = keys.assign(est_cost_usd=0.0, lower_estimate=False)
     else:
-        est = estimate(inventory=inventory, metrics=metrics, memory=memory, prices=prices, free_tier=False)
+        est = estimate(
+            inventory=inventory, metrics=metrics, memory=memory, prices=prices, free_tier=False, provisioned=provisioned
+        )
         note = est.attrs.get("assumed_note")
         e = est.assign(**{k: est[k].astype(object) for k in _KEYS}, lower=est["lower_estimate"].astype(bool))
         agg = e.groupby(_KEYS, as_index=False).agg(est_cost_usd=("total_usd", "sum"), lower_estimate=("lower", "any"))
@@ -350,12 +492,16 @@ def _load_estimate(
     trange = TimeRange(datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC), "custom")
     met = sources.metrics(settings, trange, inv, force=force)
     mem = sources.memory(settings, trange, inv, force=force)
-    inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
+    pc, feats, pc_status, pc_notes = provisioned_history(
+        settings, inv, met.frame, mem.frame, trange.start, trange.end, now=trange.end, force=force
+    )
     # members of one organisation share its free tier and duration tiers (config: accounts[].organization)
     orgs, org_warnings = organizations.resolve(settings, force=force)
-    est = estimate(inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices, organizations=orgs)
+    est = estimate(
+        inventory=inv, metrics=met.frame, memory=mem.frame, prices=prices, provisioned=pc, features=feats, organizations=orgs
+    )
     est = est[(est["date"] >= pd.Timestamp(start)) & (est["date"] < pd.Timestamp(end))].reset_index(drop=True)
-    warnings = [*met.warnings, *mem.warnings, *org_warnings, *est.attrs.get("warnings", [])]
+    warnings = [*met.warnings, *mem.warnings, *org_warnings, *est.attrs.get("warnings", []), *pc_notes]
     return est, [*met.statuses, *mem.statuses, *pc_status], warnings
 
 
@@ -546,7 +692,22 @@ FUNCTION_SCHEMA: dict[str, str] = {
     "last_month_usd": "float64",
     "lower_estimate": "boolean",
     "priced_by_assumption": "boolean",  # a rate it used is not verified for its region (see CostReport.assumed_note)
+    "pc_basis": "string",  # provisioned concurrency rests on: none | recorded | metrics | assumed (the month's weakest)
 }
+
+_PC_RANK = {"none": 0, "recorded": 1, "metrics": 2, "assumed": 3}
+
+
+def pc_basis_of(est: pd.DataFrame) -> pd.DataFrame:
+    """Per function: the weakest evidence its provisioned concurrency rests on over ``est``'s days (``pc_basis``)."""
+    if est.empty or "pc_basis" not in est.columns:
+        return pd.DataFrame(columns=[*_KEYS, "pc_basis"])
+    e = pd.DataFrame({k: est[k].astype(object) for k in _KEYS})
+    e["rank"] = est["pc_basis"].astype(object).fillna("none").map(_PC_RANK).fillna(0).astype(int)
+    out = e.groupby(_KEYS, as_index=False)["rank"].max()
+    names = {v: k for k, v in _PC_RANK.items()}
+    out["pc_basis"] = out.pop("rank").map(names)
+    return out
 
 
 def _function_table(report: CostReport) -> pd.DataFrame:
@@ -582,8 +743,44 @@ def _function_table(report: CostReport) -> pd.DataFrame:
     out["free_tier_usd"] = -out["free_tier_usd"]
     out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
     out["priced_by_assumption"] = out["priced_by_assumption"].fillna(False).astype(bool)
+    out = out.merge(pc_basis_of(report.estimate), on=_KEYS, how="left")
+    out["pc_basis"] = out["pc_basis"].fillna("none")
     out = out.sort_values(["est_cost_usd", "function"], ascending=[False, True], ignore_index=True)
     return typed_frame(out, FUNCTION_SCHEMA)
+
+
+PROVISIONED_SCHEMA: dict[str, str] = {
+    "account": "string",
+    "region": "string",
+    "function": "string",
+    "pc_basis": "string",  # recorded | metrics | assumed
+    "days": "int64",  # days with provisioned concurrency enabled
+    "level_max": "Int64",
+    "enabled_gb_s": "float64",
+    "executing_gb_s": "float64",
+    "provisioned_usd": "float64",  # enabled + executing, list price
+}
+
+
+def provisioned_table(report: CostReport) -> pd.DataFrame:
+    """The month's functions with provisioned concurrency: what it cost and what that rests on (the Costs page)."""
+    est = report.estimate
+    if est.empty:
+        return typed_frame([], PROVISIONED_SCHEMA)
+    e = est[est["provisioned_enabled_gb_s"] > 0]
+    if e.empty:
+        return typed_frame([], PROVISIONED_SCHEMA)
+    e = e.assign(**{k: e[k].astype(object) for k in _KEYS}, lv=e["provisioned_concurrency"].astype("Float64"))
+    out = e.groupby(_KEYS, as_index=False).agg(
+        days=("date", "nunique"),
+        level_max=("lv", "max"),
+        enabled_gb_s=("provisioned_enabled_gb_s", "sum"),
+        executing_gb_s=("provisioned_executing_gb_s", "sum"),
+        provisioned_usd=("provisioned_usd", "sum"),
+    )
+    out = out.merge(pc_basis_of(e), on=_KEYS, how="left")
+    out["level_max"] = out["level_max"].round().astype("Int64")
+    return typed_frame(out.sort_values(["provisioned_usd", "function"], ascending=[False, True], ignore_index=True), PROVISIONED_SCHEMA)
 
 
 USAGE_TYPE_SCHEMA: dict[str, str] = {
@@ -604,17 +801,15 @@ def _estimate_by_usage_type(report: CostReport) -> pd.DataFrame:
         sfx = "-ARM" if r.architecture == "arm64" else ""
         enabled_rate = p.provisioned_rates(r.architecture)[0]
         enabled_usd = r.provisioned_enabled_gb_s * enabled_rate
-        has_pc = not pd.isna(r.provisioned_concurrency)
+        executing = r.provisioned_executing_gb_s
         parts = [
             (f"{pre}-Request{sfx}", r.requests, r.requests_usd),
-            (f"{pre}-Lambda-GB-Second{sfx}", 0.0 if has_pc else r.billed_gb_s, r.compute_usd),
+            (f"{pre}-Lambda-GB-Second{sfx}", r.billed_gb_s - executing, r.compute_usd),
             (f"{pre}-Lambda-Ephemeral-Storage-GB-Second{sfx}", r.ephemeral_gb_s, r.ephemeral_usd),
             (f"{pre}-Lambda-Provisioned-Concurrency{sfx}", r.provisioned_enabled_gb_s, enabled_usd),
-            (
-                f"{pre}-Lambda-Provisioned-GB-Second{sfx}",
-                r.billed_gb_s if has_pc else 0.0,
-                r.provisioned_usd - enabled_usd,
-            ),
+            (f"{pre}-Lambda-Provisioned-GB-Second{sfx}", executing, r.provisioned_usd - enabled_usd),
+            (f"{pre}-Lambda-SnapStart-Cache-GB-Second{sfx}", r.snapstart_cache_gb_s, r.snapstart_usd),
+            (f"{pre}-Lambda-Streaming-GB", r.streaming_gb, r.streaming_usd),
         ]
         rows += [{"usage_type": u, "q": q, "c": c} for u, q, c in parts if q > 0 or c > 0]
     if not rows:

@@ -96,6 +96,28 @@ st.download_button(
     icon=":material/download:",
 )
 
+pc_rows = cost_report.provisioned_table(report)
+if not pc_rows.empty:
+    st.subheader("Provisioned concurrency", anchor=False)
+    st.caption(
+        "Enabled time and level from what AWS records: Application Auto Scaling's activities and the configs "
+        "(recorded), CloudWatch's provisioned-concurrency metrics (metrics), or today's setting where nothing "
+        "records it (assumed constant: see the notes above)."
+    )
+    st.dataframe(
+        pc_rows,
+        hide_index=True,
+        width="stretch",
+        key="costs_provisioned",
+        column_config={
+            "pc_basis": st.column_config.TextColumn("rests on"),
+            "level_max": st.column_config.NumberColumn("highest level"),
+            "enabled_gb_s": st.column_config.NumberColumn("enabled GB-s", format="localized"),
+            "executing_gb_s": st.column_config.NumberColumn("executing GB-s", format="localized"),
+            "provisioned_usd": st.column_config.NumberColumn("cost (list price)", format="dollar"),
+        },
+    )
+
 st.subheader("Recommendations", anchor=False)
 st.caption(
     "From the last 30 days: memory from the 99th percentile of max memory used + 20 %, arm64 what-ifs (estimates to validate), idle provisioned concurrency, unused functions."
