@@ -124,7 +124,7 @@ CASES = [
     Case("bad-format", DEMO, ("summary", "--config", "{cfg}", "--format", "xml"), 2,
          "python -m dashboard summary: argument --format: invalid choice: 'xml' (choose from 'table', 'json', 'csv') (see --help)"),
     Case("unknown-command", DEMO, ("explode",), 2,
-         "python -m dashboard: argument COMMAND: invalid choice: 'explode' (choose from 'summary', 'overview', 'alerts', 'costs', 'access', 'digest', 'schedule', 'demo') "
+         "python -m dashboard: argument COMMAND: invalid choice: 'explode' (choose from 'summary', 'overview', 'alerts', 'costs', 'access', 'prices', 'digest', 'schedule', 'demo') "
          "(see --help)"),
     Case("unknown-rule", DEMO, ("alerts", "--config", "{cfg}", "--rule", "nope"), 2,
          "error: no rule named 'nope' in {cfg} (rules: )"),
