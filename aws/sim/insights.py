@@ -239,7 +239,6 @@ def run(
         b = step
     else:
         a0, a1, b = lo, hi, 1
-    rows_out: list[tuple[int, str, list[dict]]] = []
     want = {}
     for agg in query.aggs:
         if agg.func == "count":
@@ -257,6 +256,14 @@ def run(
     anchor = clock.anchor(now)
     index = {s.index: s for s in specs}
     idx = sorted(index)
+    keyed = {
+        "sum": ("Sum", None),
+        "avg": ("Average", None),
+        "min": ("Minimum", None),
+        "max": ("Maximum", None),
+    }
+    # every group (function, bin) with records, kept as arrays; fields are built only for the rows returned
+    parts: list[tuple[list, np.ndarray, np.ndarray, dict]] = []
     for part, g in model.grids(idx, a0, a1, valid=(lo, hi), anchor=anchor):
         n_all = g.n.sum(axis=1)
         cold_all = g.cold.sum(axis=1)
@@ -270,36 +277,36 @@ def run(
             keys, w, scale = _keys(g, quantity)
             c, vals = reduce_bins(keys, w, scale, b=b, stats=sorted(st, key=str))
             values[quantity] = (c, vals)
-        base_c, _ = reduce_bins(*_keys(g, None), b=b, stats=[])
-        counts = base_c
-        B = counts.shape[1]
-        for r, f in enumerate(part.tolist()):
-            s = index[f]
-            for j in range(B):
-                if counts[r, j] <= 0:
-                    continue
-                sec = (a0 + j * b) * 60
-                fields: list[dict] = []
-                for name in query.by_names:
-                    if name == "@log":
-                        fields.append({"field": "@log", "value": f"{account_id}:{s.log_group}"})
-                    else:
-                        fields.append({"field": name, "value": _bin_label(sec)})
-                for agg in query.aggs:
-                    c, vals = values[agg.quantity]
-                    if agg.func == "count":
-                        fields.append({"field": agg.name, "value": str(int(c[r, j]))})
-                        continue
-                    if c[r, j] <= 0:
-                        continue  # no such values in this group: Logs Insights leaves the field out
-                    key = {
-                        "sum": ("Sum", None),
-                        "avg": ("Average", None),
-                        "min": ("Minimum", None),
-                        "max": ("Maximum", None),
-                    }.get(agg.func, ("p", agg.q))
-                    fields.append({"field": agg.name, "value": _fmt(float(vals[key][r, j]))})
-                rows_out.append((sec, s.log_group, fields))
-    rows_out.sort(key=lambda t: (t[0], t[1]))
+        # a group exists where the function has records (REPORT lines) in the bin: g.n summed per bin
+        B = g.n.shape[1] // b
+        counts = g.n.reshape(len(part), B, b).sum(axis=2)
+        rr, jj = np.nonzero(counts > 0)
+        parts.append(([index[f] for f in part.tolist()], rr, jj, values))
     cap = min(query.limit, MAX_ROWS, limit or MAX_ROWS)
-    return [fields for _, _, fields in rows_out[:cap]], stats
+    # result order: bin start, then log group
+    order_keys = []
+    for pi, (pspecs, rr, jj, _values) in enumerate(parts):
+        for r, j in zip(rr.tolist(), jj.tolist(), strict=True):
+            order_keys.append(((a0 + j * b) * 60, pspecs[r].log_group, pi, r, j))
+    order_keys.sort(key=lambda t: (t[0], t[1]))
+    rows_out: list[list[dict]] = []
+    for sec, _group, pi, r, j in order_keys[:cap]:
+        s = parts[pi][0][r]
+        values = parts[pi][3]
+        fields: list[dict] = []
+        for name in query.by_names:
+            if name == "@log":
+                fields.append({"field": "@log", "value": f"{account_id}:{s.log_group}"})
+            else:
+                fields.append({"field": name, "value": _bin_label(sec)})
+        for agg in query.aggs:
+            c, vals = values[agg.quantity]
+            if agg.func == "count":
+                fields.append({"field": agg.name, "value": str(int(c[r, j]))})
+                continue
+            if c[r, j] <= 0:
+                continue  # no such values in this group: Logs Insights leaves the field out
+            key = keyed.get(agg.func, ("p", agg.q))
+            fields.append({"field": agg.name, "value": _fmt(float(vals[key][r, j]))})
+        rows_out.append(fields)
+    return rows_out, stats

@@ -20,7 +20,6 @@ faults of huge temporaries and keep a 1,000-function refresh fast.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -95,6 +94,27 @@ class Params:
 
     def take(self, idx) -> Params:
         return Params(**{k: getattr(self, k)[idx] for k in self.__dataclass_fields__})
+
+
+class cached_property:  # noqa: N801 - a drop-in for functools.cached_property
+    """``functools.cached_property`` without its lock: in Python 3.11 that lock is one per property for every
+    instance together, so threads answering different requests waited on each other's grids. Two threads
+    computing the same property of the same grid compute the same value (the grid is deterministic)."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value
+        return value
 
 
 def mean_factor(sigma: np.ndarray) -> np.ndarray:
