@@ -197,6 +197,40 @@ def _keys(g: Grid, quantity: str | None):
     raise KeyError(quantity)
 
 
+_TOTALS = {("SampleCount", None), ("Sum", None), ("Average", None)}
+
+
+def _reduce(g: Grid, quantity: str | None, stats: list, b: int):
+    """reduce_bins over a REPORT quantity; counts and sums of billed ms (GB-s) and memory from the grid's
+    per-minute totals (the same integers summed, so the same answer) instead of per-class arrays."""
+    F, M = g.n.shape
+    B = M // b
+    if quantity in (None, "memory", "billed", "gb_s") and set(stats) <= _TOTALS | (
+        {("Maximum", None), ("Minimum", None)} if quantity in (None, "memory") else set()
+    ):
+        p = g.params
+        count = g.n.reshape(F, B, b).sum(axis=2)
+        out = {}
+        if quantity in ("billed", "gb_s"):
+            sc = (p.mem / 1_024_000.0 if quantity == "gb_s" else np.ones(F))[:, None]
+            total = g.billed_ms.reshape(F, B, b).sum(axis=2) * sc
+        else:
+            sc = np.ones(F)[:, None]
+            total = (count * p.mem[:, None]) * sc
+        for st in stats:
+            if st[0] == "SampleCount":
+                out[st] = count.astype(np.float64)
+            elif st[0] == "Sum":
+                out[st] = total
+            elif st[0] == "Average":
+                out[st] = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+            else:  # memory: the same key in every record
+                out[st] = np.broadcast_to(p.mem[:, None] * sc, (F, B))
+        return count, out
+    keys, w, scale = _keys(g, quantity)
+    return reduce_bins(keys, w, scale, b=b, stats=stats)
+
+
 def _fmt(v: float) -> str:
     if np.isfinite(v) and float(v).is_integer() and abs(v) < 1e15:
         return str(int(v))
@@ -274,9 +308,7 @@ def run(
             stats["bytesScanned"] += float(n_all[r] * s.bytes_per_invocation + cold_all[r] * 150)
         values: dict = {}
         for quantity, st in want.items():
-            keys, w, scale = _keys(g, quantity)
-            c, vals = reduce_bins(keys, w, scale, b=b, stats=sorted(st, key=str))
-            values[quantity] = (c, vals)
+            values[quantity] = _reduce(g, quantity, sorted(st, key=str), b)
         # a group exists where the function has records (REPORT lines) in the bin: g.n summed per bin
         B = g.n.shape[1] // b
         counts = g.n.reshape(len(part), B, b).sum(axis=2)
