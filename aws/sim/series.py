@@ -179,8 +179,10 @@ class Grid:
     def _cum(self) -> np.ndarray:
         nn = (self.n - self.timeouts).astype(np.float32)
         levels = LEVELS.astype(np.float32)
-        cum = np.ceil(levels[None, None, :] * nn[:, :, None] - self.strat.astype(np.float32)[:, :, None])
-        cum = cum.astype(np.int32)
+        tmp = np.multiply(levels[None, None, :], nn[:, :, None])  # float32, in place from here on
+        np.subtract(tmp, self.strat.astype(np.float32)[:, :, None], out=tmp)
+        np.ceil(tmp, out=tmp)
+        cum = tmp.astype(np.int32)
         cum[:, :, 0] = 0
         cum[:, :, -1] = self.n - self.timeouts
         return cum
@@ -216,15 +218,27 @@ class Grid:
     @cached_property
     def billed_ms(self) -> np.ndarray:
         """(F, M) Billed Duration of the minute, ms, all invocations."""
-        ck = self.cold_k
-        return ((self.cnt - ck) * self.billed_w + ck * self.billed_c).sum(axis=2)
+        # Σ (cnt - cold) × warm + cold × cold-billed = Σ cnt × warm + Σ cold × (cold-billed - warm): the second
+        # sum only over the minutes with cold starts (integers: the same total)
+        total = np.einsum("ijk,ijk->ij", self.cnt, self.billed_w, dtype=np.int64)
+        fi, mi = np.nonzero(self.cold > 0)
+        if len(fi):
+            cnt = self.cnt[fi, mi, :K]
+            ck = np.clip(self.cold[fi, mi, None] - self._cum[fi, mi, :K], 0, cnt)
+            dur = self.dur_cms[fi, mi, :K]
+            with_init = np.where(self.params.snapstart[fi], 0, self.init_cms[fi, mi])
+            extra = (dur + with_init[:, None] + 99) // 100 - (dur + 99) // 100
+            total[fi, mi] += (ck * extra).sum(axis=1)
+        return total
 
     @cached_property
     def used_mb(self) -> np.ndarray:
         """(F, M, J) Max Memory Used (MB) of each class (rises slightly with the duration class)."""
         lift = np.concatenate([0.94 + 0.015 * np.arange(K), [0.94 + 0.015 * (K - 1)]])
-        used = np.rint(self.mem_level[:, :, None] * lift[None, None, :])
-        return np.clip(used, 1, self.params.mem[:, None, None]).astype(np.int64)
+        used = np.multiply(self.mem_level[:, :, None], lift[None, None, :])
+        np.rint(used, out=used)
+        np.clip(used, 1, self.params.mem[:, None, None], out=used)
+        return used.astype(np.int64)
 
 
 def _shape(p: Params, t: np.ndarray) -> np.ndarray:
