@@ -162,7 +162,10 @@ def _sorted_bins(keys, weights, k, w, per_class, kvec, F: int, B: int, L: int):
         raise OverflowError("metric keys or weights too large to pack")
     packed = np.left_shift(k, _KEY_BITS, dtype=np.int64)
     np.bitwise_or(packed, w, out=packed, casting="unsafe")
-    packed.sort(axis=-1)
+    if L > 1 and not (k[..., 1:] >= k[..., :-1]).all():
+        packed.sort(axis=-1)
+    # else the rows are in key order already (one-minute bins of duration classes, counts and flags): samples
+    # with equal keys may stay in any order, the key at a rank is the same
     flat = packed.reshape(-1)
     cum = np.cumsum(flat & _WMASK)  # non-decreasing over all rows
     ends = cum[L - 1 :: L]
