@@ -11,6 +11,7 @@ per-minute classes: a minute counts when it lies wholly in [startTime, endTime].
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -232,9 +233,10 @@ def _reduce(g: Grid, quantity: str | None, stats: list, b: int):
 
 
 def _fmt(v: float) -> str:
-    if np.isfinite(v) and float(v).is_integer() and abs(v) < 1e15:
+    v = float(v)
+    if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
-    return format(float(v), ".10g")
+    return format(v, ".10g")
 
 
 def _bin_label(sec: int) -> str:
@@ -322,6 +324,7 @@ def run(
             order_keys.append(((a0 + j * b) * 60, pspecs[r].log_group, pi, r, j))
     order_keys.sort(key=lambda t: (t[0], t[1]))
     rows_out: list[list[dict]] = []
+    labels: dict[int, str] = {}
     for sec, _group, pi, r, j in order_keys[:cap]:
         s = parts[pi][0][r]
         values = parts[pi][3]
@@ -330,7 +333,10 @@ def run(
             if name == "@log":
                 fields.append({"field": "@log", "value": f"{account_id}:{s.log_group}"})
             else:
-                fields.append({"field": name, "value": _bin_label(sec)})
+                label = labels.get(sec)
+                if label is None:
+                    label = labels[sec] = _bin_label(sec)
+                fields.append({"field": name, "value": label})
         for agg in query.aggs:
             c, vals = values[agg.quantity]
             if agg.func == "count":
