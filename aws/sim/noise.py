@@ -27,10 +27,14 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def hash64(*parts) -> np.ndarray:
-    """splitmix64 of the parts (non-negative ints or int arrays, broadcast together)."""
+def hash64(*parts, prefix: np.ndarray | None = None) -> np.ndarray:
+    """splitmix64 of the parts (non-negative ints or int arrays, broadcast together).
+
+    ``prefix``: the hash of leading parts already computed, so ``hash64(c, prefix=hash64(a, b))`` equals
+    ``hash64(a, b, c)`` (several hashes sharing their first parts compute those once).
+    """
     with np.errstate(over="ignore"):
-        h = np.zeros((), dtype=np.uint64)
+        h = np.zeros((), dtype=np.uint64) if prefix is None else prefix
         for p in parts:
             a = np.asarray(p)
             if a.dtype != np.uint64:

@@ -279,9 +279,11 @@ def build_grid(
     F = len(p.index)
     t = np.arange(m0, m0 + M, dtype=np.int64)
     fi = p.index[:, None]
-    u1, u2, u3, u4 = uniforms(hash64(seed, fi, t[None, :], 1))
-    u5, u6, u7, u8 = uniforms(hash64(seed, fi, t[None, :], 2))
-    u9, u10, u11, _ = uniforms(hash64(seed, fi, t[None, :], 3))
+    cell = hash64(seed, fi, t[None, :])  # each (function, minute)'s own stream, drawn from three times
+    u1, u2, u3, u4 = uniforms(hash64(1, prefix=cell))
+    u5, u6, u7, u8 = uniforms(hash64(2, prefix=cell))
+    u9, u10, u11, _ = uniforms(hash64(3, prefix=cell))
+    del cell
     if M:
         days = t // 1440
         d0 = int(days[0])
