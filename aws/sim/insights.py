@@ -11,6 +11,7 @@ per-minute classes: a minute counts when it lies wholly in [startTime, endTime].
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -197,10 +198,45 @@ def _keys(g: Grid, quantity: str | None):
     raise KeyError(quantity)
 
 
+_TOTALS = {("SampleCount", None), ("Sum", None), ("Average", None)}
+
+
+def _reduce(g: Grid, quantity: str | None, stats: list, b: int):
+    """reduce_bins over a REPORT quantity; counts and sums of billed ms (GB-s) and memory from the grid's
+    per-minute totals (the same integers summed, so the same answer) instead of per-class arrays."""
+    F, M = g.n.shape
+    B = M // b
+    if quantity in (None, "memory", "billed", "gb_s") and set(stats) <= _TOTALS | (
+        {("Maximum", None), ("Minimum", None)} if quantity in (None, "memory") else set()
+    ):
+        p = g.params
+        count = g.n.reshape(F, B, b).sum(axis=2)
+        out = {}
+        if quantity in ("billed", "gb_s"):
+            sc = (p.mem / 1_024_000.0 if quantity == "gb_s" else np.ones(F))[:, None]
+            total = g.billed_ms.reshape(F, B, b).sum(axis=2) * sc
+        else:
+            sc = np.ones(F)[:, None]
+            total = (count * p.mem[:, None]) * sc
+        for st in stats:
+            if st[0] == "SampleCount":
+                out[st] = count.astype(np.float64)
+            elif st[0] == "Sum":
+                out[st] = total
+            elif st[0] == "Average":
+                out[st] = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+            else:  # memory: the same key in every record
+                out[st] = np.broadcast_to(p.mem[:, None] * sc, (F, B))
+        return count, out
+    keys, w, scale = _keys(g, quantity)
+    return reduce_bins(keys, w, scale, b=b, stats=stats)
+
+
 def _fmt(v: float) -> str:
-    if np.isfinite(v) and float(v).is_integer() and abs(v) < 1e15:
+    v = float(v)
+    if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
-    return format(float(v), ".10g")
+    return format(v, ".10g")
 
 
 def _bin_label(sec: int) -> str:
@@ -239,7 +275,6 @@ def run(
         b = step
     else:
         a0, a1, b = lo, hi, 1
-    rows_out: list[tuple[int, str, list[dict]]] = []
     want = {}
     for agg in query.aggs:
         if agg.func == "count":
@@ -257,6 +292,14 @@ def run(
     anchor = clock.anchor(now)
     index = {s.index: s for s in specs}
     idx = sorted(index)
+    keyed = {
+        "sum": ("Sum", None),
+        "avg": ("Average", None),
+        "min": ("Minimum", None),
+        "max": ("Maximum", None),
+    }
+    # every group (function, bin) with records, kept as arrays; fields are built only for the rows returned
+    parts: list[tuple[list, np.ndarray, np.ndarray, dict]] = []
     for part, g in model.grids(idx, a0, a1, valid=(lo, hi), anchor=anchor):
         n_all = g.n.sum(axis=1)
         cold_all = g.cold.sum(axis=1)
@@ -267,39 +310,41 @@ def run(
             stats["bytesScanned"] += float(n_all[r] * s.bytes_per_invocation + cold_all[r] * 150)
         values: dict = {}
         for quantity, st in want.items():
-            keys, w, scale = _keys(g, quantity)
-            c, vals = reduce_bins(keys, w, scale, b=b, stats=sorted(st, key=str))
-            values[quantity] = (c, vals)
-        base_c, _ = reduce_bins(*_keys(g, None), b=b, stats=[])
-        counts = base_c
-        B = counts.shape[1]
-        for r, f in enumerate(part.tolist()):
-            s = index[f]
-            for j in range(B):
-                if counts[r, j] <= 0:
-                    continue
-                sec = (a0 + j * b) * 60
-                fields: list[dict] = []
-                for name in query.by_names:
-                    if name == "@log":
-                        fields.append({"field": "@log", "value": f"{account_id}:{s.log_group}"})
-                    else:
-                        fields.append({"field": name, "value": _bin_label(sec)})
-                for agg in query.aggs:
-                    c, vals = values[agg.quantity]
-                    if agg.func == "count":
-                        fields.append({"field": agg.name, "value": str(int(c[r, j]))})
-                        continue
-                    if c[r, j] <= 0:
-                        continue  # no such values in this group: Logs Insights leaves the field out
-                    key = {
-                        "sum": ("Sum", None),
-                        "avg": ("Average", None),
-                        "min": ("Minimum", None),
-                        "max": ("Maximum", None),
-                    }.get(agg.func, ("p", agg.q))
-                    fields.append({"field": agg.name, "value": _fmt(float(vals[key][r, j]))})
-                rows_out.append((sec, s.log_group, fields))
-    rows_out.sort(key=lambda t: (t[0], t[1]))
+            values[quantity] = _reduce(g, quantity, sorted(st, key=str), b)
+        # a group exists where the function has records (REPORT lines) in the bin: g.n summed per bin
+        B = g.n.shape[1] // b
+        counts = g.n.reshape(len(part), B, b).sum(axis=2)
+        rr, jj = np.nonzero(counts > 0)
+        parts.append(([index[f] for f in part.tolist()], rr, jj, values))
     cap = min(query.limit, MAX_ROWS, limit or MAX_ROWS)
-    return [fields for _, _, fields in rows_out[:cap]], stats
+    # result order: bin start, then log group
+    order_keys = []
+    for pi, (pspecs, rr, jj, _values) in enumerate(parts):
+        for r, j in zip(rr.tolist(), jj.tolist(), strict=True):
+            order_keys.append(((a0 + j * b) * 60, pspecs[r].log_group, pi, r, j))
+    order_keys.sort(key=lambda t: (t[0], t[1]))
+    rows_out: list[list[dict]] = []
+    labels: dict[int, str] = {}
+    for sec, _group, pi, r, j in order_keys[:cap]:
+        s = parts[pi][0][r]
+        values = parts[pi][3]
+        fields: list[dict] = []
+        for name in query.by_names:
+            if name == "@log":
+                fields.append({"field": "@log", "value": f"{account_id}:{s.log_group}"})
+            else:
+                label = labels.get(sec)
+                if label is None:
+                    label = labels[sec] = _bin_label(sec)
+                fields.append({"field": name, "value": label})
+        for agg in query.aggs:
+            c, vals = values[agg.quantity]
+            if agg.func == "count":
+                fields.append({"field": agg.name, "value": str(int(c[r, j]))})
+                continue
+            if c[r, j] <= 0:
+                continue  # no such values in this group: Logs Insights leaves the field out
+            key = keyed.get(agg.func, ("p", agg.q))
+            fields.append({"field": agg.name, "value": _fmt(float(vals[key][r, j]))})
+        rows_out.append(fields)
+    return rows_out, stats

@@ -63,54 +63,59 @@ class Metric:
         F = g.n.shape[0]
         one = np.ones(F)
         m = self._mask(g)
-        mask = 1 if m.all() else m[:, None, None]
+        if m.all():
+            def masked(x):  # every function has the metric: the weights as they are (no copy)
+                return x
+        else:
+            def masked(x):
+                return x * m[:, None, None]
         n = g.n[:, :, None]
         name = self.name
         if name == "Invocations" or name == "AsyncEventsReceived":
-            return np.ones((1, 1, 1), np.int64), n * mask, one
+            return np.ones((1, 1, 1), np.int64), masked(n), one
         if name in ("ProvisionedConcurrencyInvocations", "ProvisionedConcurrencySpilloverInvocations"):
             # one datapoint a minute with invocations while PC is configured; Sum = those on PC / spilled over
             on_pc, spill = provisioned.split(g)
             has = provisioned.levels(p, g.minutes) > 0
             w = np.stack([on_pc * has, spill * has], axis=2)
             first = 1 if name == "ProvisionedConcurrencyInvocations" else 0
-            return np.array([first, 1 - first], np.int64)[None, None, :], w * mask, one
+            return np.array([first, 1 - first], np.int64)[None, None, :], masked(w), one
         if name == "StreamedOutgoingBytes":
             total, _ = provisioned.streamed(g)
-            return total.astype(np.int64)[:, :, None], (g.n > 0)[:, :, None] * mask, one
+            return total.astype(np.int64)[:, :, None], masked((g.n > 0)[:, :, None]), one
         if name == "Errors":
             w = np.stack([g.n - g.errors, g.errors], axis=2)
-            return np.arange(2, dtype=np.int64)[None, None, :], w * mask, one
+            return np.arange(2, dtype=np.int64)[None, None, :], masked(w), one
         if name == "Throttles":
             w = np.stack([g.n, g.throttles], axis=2)
-            return np.arange(2, dtype=np.int64)[None, None, :], w * mask, one
+            return np.arange(2, dtype=np.int64)[None, None, :], masked(w), one
         if name in ("DeadLetterErrors", "DestinationDeliveryFailures"):
-            return np.zeros((1, 1, 1), np.int64), n * mask, one
+            return np.zeros((1, 1, 1), np.int64), masked(n), one
         if name == "Duration":
-            return g.dur_cms, g.cnt * mask, one / 100.0
+            return g.dur_cms, masked(g.cnt), one / 100.0
         if name == "ConcurrentExecutions":
-            return g.conc[:, :, None], ((g.n + g.throttles) > 0)[:, :, None] * mask, one
+            return g.conc[:, :, None], masked(((g.n + g.throttles) > 0)[:, :, None]), one
         if name == "IteratorAge":
-            return g.iterator_age.astype(np.int64)[:, :, None], n * mask, one
+            return g.iterator_age.astype(np.int64)[:, :, None], masked(n), one
         if name == "AsyncEventAge":
-            return g.async_age.astype(np.int64)[:, :, None], n * mask, one
+            return g.async_age.astype(np.int64)[:, :, None], masked(n), one
         if name in ("ProvisionedConcurrencyUtilization", "ProvisionedConcurrentExecutions"):
             lv = provisioned.levels(p, g.minutes)
             busy = np.minimum(g.conc, lv)
             if name == "ProvisionedConcurrentExecutions":
-                return busy[:, :, None], ((g.n > 0) & (lv > 0))[:, :, None] * mask, one
+                return busy[:, :, None], masked(((g.n > 0) & (lv > 0))[:, :, None]), one
             key = (busy * 10_000 // np.maximum(lv, 1))[:, :, None]  # utilisation in 1/10,000
-            return key, ((g.n > 0) & (lv > 0))[:, :, None] * mask, one / 10_000.0
+            return key, masked(((g.n > 0) & (lv > 0))[:, :, None]), one / 10_000.0
         if name == "memory_utilization":
-            return g.used_mb, g.cnt * mask, 100.0 / p.mem
+            return g.used_mb, masked(g.cnt), 100.0 / p.mem
         if name == "used_memory_max":
-            return g.used_mb, g.cnt * mask, one
+            return g.used_mb, masked(g.cnt), one
         if name == "total_memory":
-            return p.mem[:, None, None] * np.ones((1, 1, 1), np.int64), n * mask, one
+            return p.mem[:, None, None] * np.ones((1, 1, 1), np.int64), masked(n), one
         if name == "init_duration":
-            return g.init_cms[:, :, None], g.cold[:, :, None] * mask, one / 100.0
+            return g.init_cms[:, :, None], masked(g.cold[:, :, None]), one / 100.0
         if name == "cpu_total_time":
-            return g.dur_cms, g.cnt * mask, one * 0.0055
+            return g.dur_cms, masked(g.cnt), one * 0.0055
         raise KeyError(name)
 
     def _mask(self, g: Grid) -> np.ndarray:
@@ -161,6 +166,37 @@ def metric_for(namespace: str, name: str) -> Metric | None:
     return METRICS.get((namespace, name))
 
 
+def _sorted_bins(keys, weights, k, w, per_class, kvec, F: int, B: int, L: int):
+    """Each bin's samples in key order; returns ``at(rank)``: the key of the rank-th sample (1-based) of each bin.
+
+    Keys and weights are packed in one int64 (key in the high bits) and sorted row by row; one cumulative
+    sum over all rows (weights are ≥ 0, so it never decreases) finds every bin's rank with one searchsorted.
+    """
+    if k is None:
+        k = np.broadcast_to(kvec[None, None, :], (F, B, L))
+        w = per_class
+    if int(k.max(initial=0)) >= (1 << (63 - _KEY_BITS)) or int(w.max(initial=0)) > _WMASK:
+        raise OverflowError("metric keys or weights too large to pack")
+    packed = np.left_shift(k, _KEY_BITS, dtype=np.int64)
+    np.bitwise_or(packed, w, out=packed, casting="unsafe")
+    if L > 1 and not (k[..., 1:] >= k[..., :-1]).all():
+        packed.sort(axis=-1)
+    # else the rows are in key order already (one-minute bins of duration classes, counts and flags): samples
+    # with equal keys may stay in any order, the key at a rank is the same
+    flat = packed.reshape(-1)
+    cum = np.cumsum(flat & _WMASK)  # non-decreasing over all rows
+    ends = cum[L - 1 :: L]
+    row_base = np.concatenate([[0], ends[:-1]])  # samples before each row
+    lo = np.arange(F * B, dtype=np.int64) * L
+
+    def at(rank: np.ndarray) -> np.ndarray:
+        pos = np.searchsorted(cum, row_base + rank.reshape(-1), side="left")
+        pos = np.clip(pos, lo, lo + L - 1)
+        return (flat[pos] >> _KEY_BITS).reshape(F, B)
+
+    return at
+
+
 def reduce_bins(
     keys: np.ndarray,
     weights: np.ndarray,
@@ -182,13 +218,16 @@ def reduce_bins(
     out: dict[tuple[str, float | None], np.ndarray] = {}
     sc = scale[:, None]
     const = keys.shape[0] == 1 and keys.shape[1] == 1  # the same keys every minute (counts, 0/1 flags)
+    per_class = kvec = k = None
     if const:
         per_class = weights.reshape(F, B, b, j).sum(axis=2)  # (F, B, j)
         kvec = keys.reshape(j).astype(np.int64)
-        k = None
     else:
         k = np.broadcast_to(keys, weights.shape).reshape(F, B, b * j)
-    pcts = []
+    pcts = [st for st in stats if st[0] == "p"]
+    sorted_ = None
+    if pcts:
+        sorted_ = _sorted_bins(keys, weights, k, w, per_class, kvec, F, B, j if const else b * j)
     total = None
     for st in stats:
         kind, _q = st
@@ -202,6 +241,11 @@ def reduce_bins(
                     total = np.einsum("ijk,ijk->ij", k, w, dtype=np.int64) * sc
             out[st] = total if kind == "Sum" else np.divide(total, count, out=np.zeros_like(total), where=count > 0)
         elif kind in ("Minimum", "Maximum"):
+            if sorted_ is not None:
+                # the first and the last sample in key order (rank 1 and rank count); bins without samples
+                # have no datapoint, whatever their value here
+                out[st] = sorted_(np.ones_like(count) if kind == "Minimum" else np.maximum(count, 1)) * sc
+                continue
             if const:
                 present = per_class > 0
                 fill = np.iinfo(np.int64).max if kind == "Minimum" else -1
@@ -210,25 +254,7 @@ def reduce_bins(
                 fill = np.iinfo(np.int64).max if kind == "Minimum" else -1
                 masked = np.where(w > 0, k, fill)
             out[st] = (masked.min(axis=-1) if kind == "Minimum" else masked.max(axis=-1)) * sc
-        else:
-            pcts.append(st)
-    if pcts:
-        if k is None:
-            k = np.broadcast_to(kvec[None, None, :], (F, B, j))
-            w = per_class
-        if int(k.max(initial=0)) >= (1 << (63 - _KEY_BITS)) or int(w.max(initial=0)) > _WMASK:
-            raise OverflowError("metric keys or weights too large to pack")
-        packed = np.sort((k.astype(np.int64) << _KEY_BITS) | w.astype(np.int64), axis=-1)
-        L = packed.shape[-1]
-        cum = np.cumsum(packed & _WMASK, axis=-1)  # within a row: non-decreasing, ≤ count < 2**36
-        # one global non-decreasing array (rows offset by 2**37) so each percentile is one searchsorted
-        offset = (np.arange(F * B, dtype=np.int64) << 37).reshape(F, B, 1)
-        flat = (cum + offset).ravel()
-        base = np.arange(F * B, dtype=np.int64) * L
-        for st in pcts:
-            rank = np.maximum(np.ceil(count * (st[1] / 100.0) - 1e-9), 1).astype(np.int64)  # nearest rank
-            pos = np.searchsorted(flat, rank.ravel() + offset.ravel(), side="left") - base
-            pos = np.clip(pos, 0, L - 1).reshape(F, B)
-            sk = np.take_along_axis(packed, pos[..., None], axis=-1)[..., 0] >> _KEY_BITS
-            out[st] = sk * sc
+    for st in pcts:
+        rank = np.maximum(np.ceil(count * (st[1] / 100.0) - 1e-9), 1).astype(np.int64)  # nearest rank
+        out[st] = sorted_(rank) * sc
     return count, out

@@ -236,9 +236,12 @@ class Model:
                     rows_here = [i for i, f in enumerate(part) if (int(f), metric) in wanted]
                     stats = set().union(*(wanted[(int(part[i]), metric)] for i in rows_here))
                     keys, w, scale = metric.keys(g)
-                    sel = np.array(rows_here)
-                    keys_s = keys[sel] if keys.shape[0] > 1 else keys
-                    count, vals = reduce_bins(keys_s, w[sel], scale[sel], b=b, stats=sorted(stats, key=str))
+                    if len(rows_here) == len(part):  # every row of the chunk: no copies
+                        keys_s, w_s, scale_s = keys, w, scale
+                    else:
+                        sel = np.array(rows_here)
+                        keys_s, w_s, scale_s = (keys[sel] if keys.shape[0] > 1 else keys), w[sel], scale[sel]
+                    count, vals = reduce_bins(keys_s, w_s, scale_s, b=b, stats=sorted(stats, key=str))
                     ts = (a0 + np.arange(count.shape[1]) * b) * 60
                     for j, i in enumerate(rows_here):
                         have = count[j] > 0

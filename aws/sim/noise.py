@@ -7,6 +7,8 @@ depends only on the seed and the spec, never on when or in which order it is ask
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 __all__ = ["hash64", "uniforms", "unit", "unit_py", "hash_py"]
@@ -25,10 +27,14 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def hash64(*parts) -> np.ndarray:
-    """splitmix64 of the parts (non-negative ints or int arrays, broadcast together)."""
+def hash64(*parts, prefix: np.ndarray | None = None) -> np.ndarray:
+    """splitmix64 of the parts (non-negative ints or int arrays, broadcast together).
+
+    ``prefix``: the hash of leading parts already computed, so ``hash64(c, prefix=hash64(a, b))`` equals
+    ``hash64(a, b, c)`` (several hashes sharing their first parts compute those once).
+    """
     with np.errstate(over="ignore"):
-        h = np.zeros((), dtype=np.uint64)
+        h = np.zeros((), dtype=np.uint64) if prefix is None else prefix
         for p in parts:
             a = np.asarray(p)
             if a.dtype != np.uint64:
@@ -39,9 +45,13 @@ def hash64(*parts) -> np.ndarray:
 
 def uniforms(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Four uniforms in [0, 1) (16 bits each) from one 64-bit hash array."""
-    out = []
-    for shift in (0, 16, 32, 48):
-        out.append(((h >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.float64) / 65536.0)
+    h = np.asarray(h, dtype=np.uint64)
+    if sys.byteorder == "little" and h.ndim:
+        # the four 16-bit words of each hash, lowest first (the same numbers as shifting and masking)
+        words = np.ascontiguousarray(h).view(np.uint16).reshape(*h.shape, 4)
+        out = [np.multiply(words[..., i], 1.0 / 65536.0) for i in range(4)]
+    else:
+        out = [((h >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.float64) / 65536.0 for shift in (0, 16, 32, 48)]
     return out[0], out[1], out[2], out[3]
 
 

@@ -20,7 +20,6 @@ faults of huge temporaries and keep a 1,000-function refresh fast.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -114,6 +113,27 @@ class Params:
         return Params(**{k: getattr(self, k)[idx] for k in self.__dataclass_fields__})
 
 
+class cached_property:  # noqa: N801 - a drop-in for functools.cached_property
+    """``functools.cached_property`` without its lock: in Python 3.11 that lock is one per property for every
+    instance together, so threads answering different requests waited on each other's grids. Two threads
+    computing the same property of the same grid compute the same value (the grid is deterministic)."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value
+        return value
+
+
 def mean_factor(sigma: np.ndarray) -> np.ndarray:
     """Mean of the discrete class distribution relative to the median, per function."""
     w = np.diff(LEVELS)
@@ -176,8 +196,10 @@ class Grid:
     def _cum(self) -> np.ndarray:
         nn = (self.n - self.timeouts).astype(np.float32)
         levels = LEVELS.astype(np.float32)
-        cum = np.ceil(levels[None, None, :] * nn[:, :, None] - self.strat.astype(np.float32)[:, :, None])
-        cum = cum.astype(np.int32)
+        tmp = np.multiply(levels[None, None, :], nn[:, :, None])  # float32, in place from here on
+        np.subtract(tmp, self.strat.astype(np.float32)[:, :, None], out=tmp)
+        np.ceil(tmp, out=tmp)
+        cum = tmp.astype(np.int32)
         cum[:, :, 0] = 0
         cum[:, :, -1] = self.n - self.timeouts
         return cum
@@ -213,15 +235,27 @@ class Grid:
     @cached_property
     def billed_ms(self) -> np.ndarray:
         """(F, M) Billed Duration of the minute, ms, all invocations."""
-        ck = self.cold_k
-        return ((self.cnt - ck) * self.billed_w + ck * self.billed_c).sum(axis=2)
+        # Σ (cnt - cold) × warm + cold × cold-billed = Σ cnt × warm + Σ cold × (cold-billed - warm): the second
+        # sum only over the minutes with cold starts (integers: the same total)
+        total = np.einsum("ijk,ijk->ij", self.cnt, self.billed_w, dtype=np.int64)
+        fi, mi = np.nonzero(self.cold > 0)
+        if len(fi):
+            cnt = self.cnt[fi, mi, :K]
+            ck = np.clip(self.cold[fi, mi, None] - self._cum[fi, mi, :K], 0, cnt)
+            dur = self.dur_cms[fi, mi, :K]
+            with_init = np.where(self.params.snapstart[fi], 0, self.init_cms[fi, mi])
+            extra = (dur + with_init[:, None] + 99) // 100 - (dur + 99) // 100
+            total[fi, mi] += (ck * extra).sum(axis=1)
+        return total
 
     @cached_property
     def used_mb(self) -> np.ndarray:
         """(F, M, J) Max Memory Used (MB) of each class (rises slightly with the duration class)."""
         lift = np.concatenate([0.94 + 0.015 * np.arange(K), [0.94 + 0.015 * (K - 1)]])
-        used = np.rint(self.mem_level[:, :, None] * lift[None, None, :])
-        return np.clip(used, 1, self.params.mem[:, None, None]).astype(np.int64)
+        used = np.multiply(self.mem_level[:, :, None], lift[None, None, :])
+        np.rint(used, out=used)
+        np.clip(used, 1, self.params.mem[:, None, None], out=used)
+        return used.astype(np.int64)
 
 
 def _shape(p: Params, t: np.ndarray) -> np.ndarray:
@@ -262,9 +296,11 @@ def build_grid(
     F = len(p.index)
     t = np.arange(m0, m0 + M, dtype=np.int64)
     fi = p.index[:, None]
-    u1, u2, u3, u4 = uniforms(hash64(seed, fi, t[None, :], 1))
-    u5, u6, u7, u8 = uniforms(hash64(seed, fi, t[None, :], 2))
-    u9, u10, u11, _ = uniforms(hash64(seed, fi, t[None, :], 3))
+    cell = hash64(seed, fi, t[None, :])  # each (function, minute)'s own stream, drawn from three times
+    u1, u2, u3, u4 = uniforms(hash64(1, prefix=cell))
+    u5, u6, u7, u8 = uniforms(hash64(2, prefix=cell))
+    u9, u10, u11, _ = uniforms(hash64(3, prefix=cell))
+    del cell
     if M:
         days = t // 1440
         d0 = int(days[0])
