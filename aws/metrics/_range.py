@@ -30,6 +30,8 @@ RANGE_COLUMNS: dict[str, tuple[str, str]] = {
     "duration_p90_ms": ("Duration", "p90"),
     "duration_p99_ms": ("Duration", "p99"),
     "duration_max_ms": ("Duration", "Maximum"),
+    "duration_avg_ms": ("Duration", "Average"),  # total duration ÷ invocations over the range
+    "concurrency_max": ("ConcurrentExecutions", "Maximum"),
 }
 RANGE_SCHEMA: dict[str, str] = {
     "account": "string",

@@ -34,15 +34,18 @@ from aws.cache import Memo
 from aws.frames import UTC_TS, typed_frame
 from dashboard.alerts import (
     ALARM,
+    COLUMNS,
     EXTRA_RANGE_PERIODS,
     INSUFFICIENT_DATA,
     METRICS,
     OK,
     SEVERITY_ORDER,
+    STATES_SCHEMA,
     AlertReport,
+    effective_rules,
     evaluate_all,
 )
-from dashboard.config.settings import AlertSettings, Settings
+from dashboard.config.settings import AlertRule, AlertSettings, Settings
 from dashboard.present import links, registry
 from dashboard.query import sources
 from dashboard.query.load import Query, unread_parts
@@ -61,6 +64,9 @@ __all__ = [
     "concurrency_limits",
     "with_report_counts",
     "load_alerts",
+    "RuleData",
+    "rule_data",
+    "STATE_PERIODS",
     "mark_unread",
     "alert_rows",
     "transition_rows",
@@ -260,21 +266,108 @@ def _needs(settings: AlertSettings) -> tuple[bool, bool]:
     return any(METRICS[m] == "memory" for m in metrics), "concurrency_account_share" in metrics
 
 
+# A fleet view asks what fires now: each rule's state at the end is decided by its last N + 2 periods (AWS's
+# evaluation range) whatever came before, unless its missing data is "ignore" (the state is kept). So a fleet
+# view reads each rule over its own window, this many periods at least (N + 2 when larger), at the rule's
+# period; the functions found in ALARM are then read over the whole evaluation window, so their "since" and
+# value are the Alerts page's.
+STATE_PERIODS = 12
+
+
+@dataclass
+class RuleData:
+    """The metrics each rule period needs: ``frames[period_s]`` over ``starts[period_s]`` … ``end``."""
+
+    frames: dict[int, pd.DataFrame]
+    starts: dict[int, object]
+    statuses: list[sources.SourceStatus]
+    warnings: list[str]
+    unread: frozenset[tuple[str, str]]
+    unknown: dict[tuple[str, str], tuple[str, ...]]
+
+    def finest(self, bin_s: int | None = None) -> pd.DataFrame | None:
+        """The frame of the finest period (of those fitting in ``bin_s``): Invocations for REPORT counts."""
+        fit = sorted(p for p in self.frames if bin_s is None or p <= bin_s)
+        return self.frames[fit[0]] if fit else None
+
+
+def _rules_by_function(settings: AlertSettings, frame: pd.DataFrame) -> list[tuple[tuple[str, str, str], list[AlertRule]]]:
+    tags = frame["tags"] if "tags" in frame.columns else pd.Series([{}] * len(frame), index=frame.index)
+    keys = frame[KEY].astype(str).itertuples(index=False, name=None)
+    return [(k, effective_rules(settings, function=k[2], tags=t)) for k, t in zip(keys, tags, strict=True)]
+
+
+def _window_of(trange: TimeRange, length: timedelta, period_s: int) -> TimeRange:
+    """The ``length`` ending where ``trange`` ends; a rolling range keeps a rolling cache key (by its name)."""
+    label = f"rolling {int(length.total_seconds())}s@{period_s}" if trange.label in PRESETS else f"{trange.label} (rule window)".strip()
+    return TimeRange(trange.end - length, trange.end, label)
+
+
+def rule_data(
+    settings: Settings,
+    trange: TimeRange,
+    functions: pd.DataFrame,
+    *,
+    fleet: bool = False,
+    memory_bin_s: int | None = None,
+    force: bool = False,
+) -> RuleData:
+    """Each rule period's metrics (:func:`dashboard.query.sources.metrics` at that period, only the columns its
+    rules read, only the functions one of them is enabled for), over :func:`evaluation_window` of ``trange`` —
+    or, ``fleet``, over each period's own window: :data:`STATE_PERIODS` (or N + 2) of its periods, the whole
+    evaluation window where a rule keeps its state on missing data ("ignore").
+
+    ``memory_bin_s``: the memory frame's bin; its Invocations (REPORT counts of Lambda Insights rows) are read at
+    that period when no rule period fits in it.
+    """
+    window = evaluation_window(trange, settings.alerts)
+    need: dict[int, dict] = {}
+    for key, rules in _rules_by_function(settings.alerts, functions):
+        for rule in rules:
+            if METRICS[rule.metric] != "metrics":
+                continue
+            ask = need.setdefault(rule.period_s, {"columns": set(), "functions": set(), "periods": 0, "whole": False})
+            ask["columns"] |= set(COLUMNS[rule.metric])
+            ask["functions"].add(key)
+            ask["periods"] = max(ask["periods"], rule.evaluation_periods + EXTRA_RANGE_PERIODS)
+            ask["whole"] |= rule.missing_data == "ignore"
+    if memory_bin_s and not any(p <= memory_bin_s for p in need):
+        need[memory_bin_s] = {"columns": {"invocations"}, "functions": set(functions[KEY].astype(str).itertuples(index=False, name=None)), "periods": 0, "whole": True}
+    frames, starts, statuses, warnings, unread, unknown = {}, {}, [], [], set(), {}
+    for period, ask in sorted(need.items()):
+        span = window
+        if fleet and not ask["whole"]:
+            span = _window_of(trange, timedelta(seconds=period * max(STATE_PERIODS, ask["periods"])), period)
+        rows = functions[pd.MultiIndex.from_frame(functions[KEY].astype(str)).isin(list(ask["functions"]))]
+        got = sources.metrics(settings, span, rows, period=period, columns=tuple(sorted(ask["columns"])), force=force)
+        frames[period], starts[period] = got.frame, span.start
+        statuses += got.statuses
+        warnings += got.warnings
+        unread |= unread_parts(got)
+        for part, cols in got.unknown.items():
+            unknown[part] = tuple(dict.fromkeys([*unknown.get(part, ()), *cols]))
+    return RuleData(frames, starts, statuses, list(dict.fromkeys(warnings)), frozenset(unread), unknown)
+
+
 def load_alerts(
     settings: Settings,
     selection: Selection,
     *,
     query: Query | None = None,
     only: tuple[str, str, str] | None = None,
+    fleet: bool = False,
     force: bool = False,
 ) -> AlertsLoaded:
-    """Every rule × function of the selection, evaluated over :func:`evaluation_window`.
+    """Every rule × function of the selection, each rule at its own period, evaluated over :func:`evaluation_window`.
 
     Raises :class:`dashboard.config.settings.ConfigError` when overrides leave a rule invalid.
     ``query``: the caller's :class:`~dashboard.query.load.Query` of this very selection; its inventory is
     shared, and its metrics too when the window is the selection's range (it saves rebuilding a large frame).
     ``only`` (account, region, function): that function's states alone, evaluated exactly as for the whole
-    selection (the same window, data, quota and unread marking) — the function page's.
+    selection (the same window, data, quota and unread marking) — the function page's; only its own metrics are read.
+    ``fleet`` (the Overview: what fires now): the states only, no transitions. Each rule is read over its own
+    window (:func:`rule_data`), which decides its state at the end exactly; the rules found in ALARM are then
+    evaluated over the whole window, so their "since" and value are those the Alerts page shows.
 
     A rule whose data could not be read for a function's account × region (its source failed, with no
     earlier answer) is not evaluated there: its state is INSUFFICIENT_DATA with ``unread`` set and a note
@@ -291,23 +384,26 @@ def load_alerts(
         frame = frame[(frame["account"] == a) & (frame["region"] == r) & (frame["function"] == f)]
     statuses = list(q.inventory.statuses)
     warnings = list(q.inventory.warnings)
-    met = wq.metrics
-    statuses += met.statuses
-    warnings += met.warnings
     wants_memory, wants_quota = _needs(settings.alerts)
     memory = None
     unread_memory: frozenset[tuple[str, str]] = frozenset()
+    bin_s = None
     if wants_memory:
         mem = wq.memory
         statuses += mem.statuses
         warnings += mem.warnings
         memory = mem.frame
         unread_memory = unread_parts(mem)
+        bin_s = int(memory["bin_s"].max()) if len(memory) else None
+    # each rule at its own period: only the functions asked about (one function's page asks for its own)
+    data = rule_data(settings, trange, frame, fleet=fleet, memory_bin_s=bin_s, force=force)
+    statuses += [s for s in data.statuses if s not in statuses]
+    warnings += data.warnings
     limits: dict[tuple[str, str], int] | int = lambda_account.DEFAULT_CONCURRENCY
     if wants_quota:
         limits, quota_status = concurrency_limits(settings, frame, force=force)
         statuses += quota_status
-    unread = _unread_by_metric(unread_parts(met), unread_memory, met.unknown)
+    unread = _unread_by_metric(data.unread, unread_memory, data.unknown)
     # The frames are rebuilt from cached parts on every call; the parts' fetch times say whether
     # they are the same data as last time (see _MEMO).
     key = (
@@ -317,24 +413,44 @@ def load_alerts(
         selection.regions,
         selection.teams,
         only,
+        fleet,
         tuple(sorted(limits.items())) if isinstance(limits, dict) else limits,
         *window.minutes,
         tuple((s.source, s.account, s.region, s.fetched_at, s.stale, s.error) for s in statuses),
     )
+    reasons = {(s.account, s.region, s.source): s.error for s in statuses if s.failed}
+    reasons |= {(a, r, "metrics"): f"CloudWatch did not give {', '.join(cols)}" for (a, r), cols in data.unknown.items()}
 
-    def evaluate() -> AlertReport:
+    def run(functions: pd.DataFrame, rd: RuleData) -> AlertReport:
         report = evaluate_all(
             settings.alerts,
-            inventory=frame,
-            metrics=met.frame,
-            memory=with_report_counts(memory, met.frame),
+            inventory=functions,
+            metrics=rd.frames,
+            memory=with_report_counts(memory, rd.finest(bin_s)),
             account_limit=limits,
             now=window.end,
             start=window.start,
+            starts=rd.starts,
         )
-        reasons = {(s.account, s.region, s.source): s.error for s in statuses if s.failed}
-        reasons |= {(a, r, "metrics"): f"CloudWatch did not give {', '.join(cols)}" for (a, r), cols in met.unknown.items()}
         return mark_unread(report, unread, reasons=reasons)
+
+    def evaluate() -> AlertReport:
+        report = run(frame, data)
+        if not fleet or report.states.empty:
+            return report
+        # The states are exact; the alarms' "since" and value come from the whole window, as on the Alerts page.
+        alarm = report.states[(report.states["state"] == ALARM) & (report.states["metric"].map(METRICS) == "metrics")]
+        if alarm.empty:
+            return AlertReport(report.states, report.transitions.iloc[0:0])
+        firing = frame[pd.MultiIndex.from_frame(frame[KEY].astype(str)).isin(pd.MultiIndex.from_frame(alarm[KEY].astype(str)))]
+        whole = run(firing, rule_data(settings, trange, firing, memory_bin_s=bin_s, force=force))
+        keys = [*KEY, "rule"]
+        redo = pd.MultiIndex.from_frame(whole.states[keys].astype(str))
+        rest = report.states[~pd.MultiIndex.from_frame(report.states[keys].astype(str)).isin(redo)]
+        states = pd.concat([rest, whole.states], ignore_index=True)
+        order = {r.name: i for i, r in enumerate(settings.alerts.rules)}
+        states = states.assign(_o=states["rule"].map(order)).sort_values([*KEY, "_o"], kind="stable").drop(columns="_o")
+        return AlertReport(typed_frame(states.reset_index(drop=True), STATES_SCHEMA), report.transitions.iloc[0:0])
 
     full = _MEMO.get(key, evaluate)
     report = AlertReport(full.states, _transitions_in(full.transitions, trange))

@@ -489,7 +489,7 @@ def load_list(settings: Settings, selection: Selection, *, force: bool = False) 
     """The list from the cached loaders: the usage summary, tags, the invocations trend, links."""
     q = Query(settings, selection, force=force)
     loaded = usage(q)
-    trange = selection.trange
-    spark = trend(q.metrics.frame, start=trange.start, end=trange.end, functions=loaded.frame, unread=q.unread("metrics"))
+    start, end = q.trend_range
+    spark = trend(q.metrics.frame, start=start, end=end, functions=loaded.frame, unread=q.unread("metrics"))
     rows = list_frame(loaded.frame, q.functions, range_text=selection.range_text, sparklines=spark)
     return ListView(rows, loaded)
