@@ -361,8 +361,12 @@ def series_for(
     account_limit: int | Mapping[tuple[str, str], int] = DEFAULT_ACCOUNT_LIMIT,
     start: datetime | None = None,
     now: datetime | None = None,
+    period_s: int | None = None,
 ) -> pd.Series:
     """The rule's metric for one function: period start (UTC) → value, NaN = missing.
+
+    ``period_s``: the period of ``metrics`` (read at the rule's own period), so that a function without a
+    datapoint still has its periods (missing) from ``start`` to ``now``.
 
     ``function_row`` is an inventory row (account, region, function, timeout_s,
     memory_mb). The result covers the data's range (``start`` / ``now`` widen or cut
@@ -375,7 +379,7 @@ def series_for(
         rule,
         # the whole frames: Source drops other functions' rows but keeps their time grid, so a
         # function with no datapoint at all still gets its periods (missing), as in evaluate_all
-        metrics=Source(metrics, "period_s", keys, start, now),
+        metrics=Source(metrics, "period_s", keys, start, now, period_s),
         memory=Source(memory, "bin_s", keys, start, now),
         timeout_s=np.array([function_row.get("timeout_s", np.nan)], dtype="float64"),
         memory_mb=np.array([function_row.get("memory_mb", np.nan)], dtype="float64"),

@@ -64,6 +64,7 @@ __all__ = [
     "concurrency_limits",
     "with_report_counts",
     "load_alerts",
+    "report_invocations",
     "RuleData",
     "rule_data",
     "STATE_PERIODS",
@@ -285,11 +286,6 @@ class RuleData:
     unread: frozenset[tuple[str, str]]
     unknown: dict[tuple[str, str], tuple[str, ...]]
 
-    def finest(self, bin_s: int | None = None) -> pd.DataFrame | None:
-        """The frame of the finest period (of those fitting in ``bin_s``): Invocations for REPORT counts."""
-        fit = sorted(p for p in self.frames if bin_s is None or p <= bin_s)
-        return self.frames[fit[0]] if fit else None
-
 
 def _rules_by_function(settings: AlertSettings, frame: pd.DataFrame) -> list[tuple[tuple[str, str, str], list[AlertRule]]]:
     tags = frame["tags"] if "tags" in frame.columns else pd.Series([{}] * len(frame), index=frame.index)
@@ -309,16 +305,12 @@ def rule_data(
     functions: pd.DataFrame,
     *,
     fleet: bool = False,
-    memory_bin_s: int | None = None,
     force: bool = False,
 ) -> RuleData:
     """Each rule period's metrics (:func:`dashboard.query.sources.metrics` at that period, only the columns its
     rules read, only the functions one of them is enabled for), over :func:`evaluation_window` of ``trange`` —
     or, ``fleet``, over each period's own window: :data:`STATE_PERIODS` (or N + 2) of its periods, the whole
     evaluation window where a rule keeps its state on missing data ("ignore").
-
-    ``memory_bin_s``: the memory frame's bin; its Invocations (REPORT counts of Lambda Insights rows) are read at
-    that period when no rule period fits in it.
     """
     window = evaluation_window(trange, settings.alerts)
     need: dict[int, dict] = {}
@@ -331,8 +323,6 @@ def rule_data(
             ask["functions"].add(key)
             ask["periods"] = max(ask["periods"], rule.evaluation_periods + EXTRA_RANGE_PERIODS)
             ask["whole"] |= rule.missing_data == "ignore"
-    if memory_bin_s and not any(p <= memory_bin_s for p in need):
-        need[memory_bin_s] = {"columns": {"invocations"}, "functions": set(functions[KEY].astype(str).itertuples(index=False, name=None)), "periods": 0, "whole": True}
     frames, starts, statuses, warnings, unread, unknown = {}, {}, [], [], set(), {}
     for period, ask in sorted(need.items()):
         span = window
@@ -347,6 +337,21 @@ def rule_data(
         for part, cols in got.unknown.items():
             unknown[part] = tuple(dict.fromkeys([*unknown.get(part, ()), *cols]))
     return RuleData(frames, starts, statuses, list(dict.fromkeys(warnings)), frozenset(unread), unknown)
+
+
+def report_invocations(
+    settings: Settings, window: TimeRange, functions: pd.DataFrame, memory: pd.DataFrame | None, *, force: bool = False
+) -> sources.Loaded | None:
+    """Invocations at the memory frame's bin over ``window``, of the ``functions`` whose memory rows lack a REPORT
+    count (Lambda Insights): what :func:`with_report_counts` fills them from. None when none lacks one."""
+    if memory is None or memory.empty or not memory["reports"].isna().any():
+        return None
+    lacking = pd.MultiIndex.from_frame(memory.loc[memory["reports"].isna(), KEY].astype(str)).unique()
+    rows = functions[pd.MultiIndex.from_frame(functions[KEY].astype(str)).isin(lacking)]
+    if rows.empty:
+        return None
+    bin_s = int(memory["bin_s"].max())
+    return sources.metrics(settings, window, rows, period=bin_s, columns=("invocations",), force=force)
 
 
 def load_alerts(
@@ -387,18 +392,21 @@ def load_alerts(
     wants_memory, wants_quota = _needs(settings.alerts)
     memory = None
     unread_memory: frozenset[tuple[str, str]] = frozenset()
-    bin_s = None
     if wants_memory:
         mem = wq.memory
         statuses += mem.statuses
         warnings += mem.warnings
         memory = mem.frame
         unread_memory = unread_parts(mem)
-        bin_s = int(memory["bin_s"].max()) if len(memory) else None
     # each rule at its own period: only the functions asked about (one function's page asks for its own)
-    data = rule_data(settings, trange, frame, fleet=fleet, memory_bin_s=bin_s, force=force)
+    data = rule_data(settings, trange, frame, fleet=fleet, force=force)
     statuses += [s for s in data.statuses if s not in statuses]
     warnings += data.warnings
+    got = report_invocations(settings, window, frame, memory, force=force)
+    reports = None if got is None else got.frame  # Invocations per memory bin where Lambda Insights gives no REPORT count
+    if got is not None:
+        statuses += [s for s in got.statuses if s not in statuses]
+        warnings += got.warnings
     limits: dict[tuple[str, str], int] | int = lambda_account.DEFAULT_CONCURRENCY
     if wants_quota:
         limits, quota_status = concurrency_limits(settings, frame, force=force)
@@ -426,7 +434,7 @@ def load_alerts(
             settings.alerts,
             inventory=functions,
             metrics=rd.frames,
-            memory=with_report_counts(memory, rd.finest(bin_s)),
+            memory=with_report_counts(memory, reports),
             account_limit=limits,
             now=window.end,
             start=window.start,
@@ -443,7 +451,7 @@ def load_alerts(
         if alarm.empty:
             return AlertReport(report.states, report.transitions.iloc[0:0])
         firing = frame[pd.MultiIndex.from_frame(frame[KEY].astype(str)).isin(pd.MultiIndex.from_frame(alarm[KEY].astype(str)))]
-        whole = run(firing, rule_data(settings, trange, firing, memory_bin_s=bin_s, force=force))
+        whole = run(firing, rule_data(settings, trange, firing, force=force))
         keys = [*KEY, "rule"]
         redo = pd.MultiIndex.from_frame(whole.states[keys].astype(str))
         rest = report.states[~pd.MultiIndex.from_frame(report.states[keys].astype(str)).isin(redo)]
