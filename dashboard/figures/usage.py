@@ -175,9 +175,9 @@ def trend(
     data's period that holds ``start`` (CloudWatch lines periods up on the StartTime asked: a fleet view's
     series start at its window's start, :meth:`dashboard.query.load.Query.trend_range`). Counts (:data:`COUNTS`
     and other sums) are summed and a bucket without data is 0 (no datapoint = nothing counted); other columns
-    take the bucket's maximum and stay NaN without data. A last bucket that reaches past ``end`` (a period not
-    over yet) with no datapoint is NaN: not happened yet is unknown, not 0, so a trend never ends in a false
-    drop. ``functions`` adds the functions without data; a function of an ``unread`` (account, region) part has
+    take the bucket's maximum and stay NaN without data. A last bucket none of whose periods is over by ``end``
+    (a period still in progress) with no datapoint is NaN: not happened yet is unknown, not 0, so a trend never
+    ends in a false drop. ``functions`` adds the functions without data; a function of an ``unread`` (account, region) part has
     None: its trend is unknown.
     """
     keys: list[tuple[str, str, str]] = []
@@ -207,7 +207,7 @@ def trend(
     size = len(index) * n_buckets
     if summed:
         mat = np.bincount(flat, weights=vals[keep], minlength=size).reshape(len(index), n_buckets)
-        if t0 + n_buckets * per * period_ns > t1:  # the last bucket is not over: empty there is unknown
+        if t0 + ((n_buckets - 1) * per + 1) * period_ns > t1:  # no period of the last bucket is over: empty is unknown
             seen = np.bincount(flat, minlength=size).reshape(len(index), n_buckets)
             mat[:, -1] = np.where(seen[:, -1] > 0, mat[:, -1], np.nan)
     else:
