@@ -134,6 +134,11 @@ class AlertsLoaded:
     trange: TimeRange
     window: TimeRange
     warnings: list[str] = field(default_factory=list)
+    # what the rules were read from: each rule period's metrics (over ``rule_starts[period]`` … the window's end) and
+    # the memory frame with its REPORT counts, so a chart of an alert draws the series the alert was decided on
+    rule_metrics: dict[int, pd.DataFrame] = field(default_factory=dict)
+    rule_starts: dict[int, object] = field(default_factory=dict)
+    memory: pd.DataFrame | None = None
 
     @property
     def failed(self) -> list[sources.SourceStatus]:
@@ -310,7 +315,8 @@ def rule_data(
     """Each rule period's metrics (:func:`dashboard.query.sources.metrics` at that period, only the columns its
     rules read, only the functions one of them is enabled for), over :func:`evaluation_window` of ``trange`` —
     or, ``fleet``, over each period's own window: :data:`STATE_PERIODS` (or N + 2) of its periods, the whole
-    evaluation window where a rule keeps its state on missing data ("ignore").
+    evaluation window where a rule keeps its state on missing data ("ignore") or where the own window would be
+    more than half of it (hourly rules over a day).
     """
     window = evaluation_window(trange, settings.alerts)
     need: dict[int, dict] = {}
@@ -326,8 +332,9 @@ def rule_data(
     frames, starts, statuses, warnings, unread, unknown = {}, {}, [], [], set(), {}
     for period, ask in sorted(need.items()):
         span = window
-        if fleet and not ask["whole"]:
-            span = _window_of(trange, timedelta(seconds=period * max(STATE_PERIODS, ask["periods"])), period)
+        own = period * max(STATE_PERIODS, ask["periods"])
+        if fleet and not ask["whole"] and 2 * own < window.duration.total_seconds():  # else the whole window costs little more
+            span = _window_of(trange, timedelta(seconds=own), period)
         rows = functions[pd.MultiIndex.from_frame(functions[KEY].astype(str)).isin(list(ask["functions"]))]
         got = sources.metrics(settings, span, rows, period=period, columns=tuple(sorted(ask["columns"])), force=force)
         frames[period], starts[period] = got.frame, span.start
@@ -447,7 +454,9 @@ def load_alerts(
         if not fleet or report.states.empty:
             return report
         # The states are exact; the alarms' "since" and value come from the whole window, as on the Alerts page.
+        short = {p for p, t in data.starts.items() if t != window.start}
         alarm = report.states[(report.states["state"] == ALARM) & (report.states["metric"].map(METRICS) == "metrics")]
+        alarm = alarm[alarm["rule"].map({r.name: r.period_s for r in settings.alerts.rules}).isin(short)]
         if alarm.empty:
             return AlertReport(report.states, report.transitions.iloc[0:0])
         firing = frame[pd.MultiIndex.from_frame(frame[KEY].astype(str)).isin(pd.MultiIndex.from_frame(alarm[KEY].astype(str)))]
@@ -462,7 +471,9 @@ def load_alerts(
 
     full = _MEMO.get(key, evaluate)
     report = AlertReport(full.states, _transitions_in(full.transitions, trange))
-    return AlertsLoaded(report, statuses, trange, window, list(dict.fromkeys(warnings)))
+    return AlertsLoaded(
+        report, statuses, trange, window, list(dict.fromkeys(warnings)), data.frames, data.starts, with_report_counts(memory, reports)
+    )
 
 
 _SOURCE_OF = {"metrics": "metrics", "memory": "logs"}  # an alert metric's frame → the source that fills it

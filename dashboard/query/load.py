@@ -6,7 +6,7 @@ A :class:`Query` names the settings and the selection; each part is loaded throu
 - ``inventory`` — every function of the selected accounts × regions (with tags and team);
   ``functions`` — its rows of the selected teams;
 - ``metrics`` — the AWS/Lambda series of those functions over the range at a fleet view's resolution
-  (about 60 periods: the trend; :data:`dashboard.query.sources.FLEET`); ``range_stats`` — the whole-range
+  (about 60 periods: the trend; :data:`dashboard.query.sources.FLEET`), :data:`FLEET_COLUMNS` only; ``range_stats`` — the whole-range
   statistics (:data:`SUMMARY_COLUMNS`, one datapoint per function and column: the totals, the exact p99,
   the maxima, so no figure over the range depends on the trend's period); ``memory`` — memory, cold starts
   and billed duration (Lambda Insights or REPORT lines);
@@ -35,10 +35,13 @@ from dashboard.config.settings import Settings
 from dashboard.query import sources
 from dashboard.query.selection import Selection
 
-__all__ = ["Query", "PREVIOUS_COLUMNS", "SUMMARY_COLUMNS", "unread_parts"]
+__all__ = ["Query", "PREVIOUS_COLUMNS", "SUMMARY_COLUMNS", "FLEET_COLUMNS", "unread_parts"]
 
 # what the previous period is read for: the comparison of the headline figures
 PREVIOUS_COLUMNS: tuple[str, ...] = ("invocations", "errors", "throttles", "duration_p99_ms")
+# what a fleet view reads of the series (aws.metrics.LAMBDA_SCHEMA columns; GetMetricData bills per metric): the
+# trend (invocations) and the estimated cost of a digest (invocations × average duration, provisioned concurrency)
+FLEET_COLUMNS: tuple[str, ...] = ("invocations", "duration_avg_ms", "pc_utilization_max")
 # the whole-range statistics of a summary row (aws.metrics.RANGE_COLUMNS): every figure over the range
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "invocations",
@@ -127,8 +130,9 @@ class Query:
 
     @_part
     def metrics(self) -> sources.Loaded:
-        """The AWS/Lambda series of :attr:`functions` over the range, about 60 periods (a fleet view's trend)."""
-        return sources.metrics(self.settings, self.trange, self.functions, period=sources.FLEET, force=self.force)
+        """The AWS/Lambda series of :attr:`functions` over the range, about 60 periods (a fleet view's trend), of
+        :data:`FLEET_COLUMNS` only (the other columns are NaN: every figure over the range is in :attr:`range_stats`)."""
+        return sources.metrics(self.settings, self.trange, self.functions, period=sources.FLEET, columns=FLEET_COLUMNS, force=self.force)
 
     @_part
     def range_stats(self) -> sources.Loaded:
