@@ -395,12 +395,16 @@ def range_stats(
 
     cache.configure(settings.cache_ttl_s.model_dump())
     groups = _by_part(settings, inv)
+    # a rolling range ends now: its end is the clock (a simulated account's too) the data's age is read by
+    now = trange.end if trange.label in PRESETS else None
     frames, status = fan_out(
         "metrics",
         groups,
         lambda a, r: (a.cache_id, r, "range-stats", range_key(trange), columns, _fn_key(groups[(a, r)])),
         lambda a, r: _in_part(
-            cw.range_statistics(account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end, columns=columns),
+            cw.range_statistics(
+                account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end, columns=columns, now=now
+            ),
             a,
             r,
         ),
