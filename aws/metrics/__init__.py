@@ -3,7 +3,8 @@
 Public API (keyword-only; ``account`` is an :class:`aws.session.Account`, times are
 timezone-aware UTC ``datetime``):
 
-- periods and planning: :func:`choose_period`, :func:`align`, :func:`recent_window`,
+- periods and planning: :func:`choose_period` (the finest a range allows), :func:`fleet_window` (a fleet
+  view's ~60-point trend), :func:`chart_period` (a function page's charts), :func:`align`, :func:`recent_window`,
   :func:`points_per_query`, :func:`plan_calls`, :func:`lower_bound_calls`;
 - discovery (ListMetrics): :func:`discover_optional`, :func:`insights_functions`;
 - frames (GetMetricData, ≤ 500 queries and ≤ 100,800 datapoints a call, NextToken followed,
@@ -41,21 +42,31 @@ from aws.metrics._specs import (
     OPTIONAL_SPECS,
 )
 from aws.metrics._time import (
+    CHART_POINTS,
+    FLEET_POINTS,
     MAX_DATAPOINTS,
     MAX_POINTS_PER_SERIES,
     MAX_QUERIES,
     MAX_STATISTICS_POINTS,
     PERIODS,
     align,
+    chart_period,
     choose_period,
+    fleet_window,
     lower_bound_calls,
     plan_calls,
     points_per_query,
     recent_window,
+    retention_unit,
 )
 
 __all__ = [
     "choose_period",
+    "fleet_window",
+    "chart_period",
+    "retention_unit",
+    "FLEET_POINTS",
+    "CHART_POINTS",
     "align",
     "recent_window",
     "points_per_query",

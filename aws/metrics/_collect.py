@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 import pandas as pd
@@ -30,6 +30,7 @@ from aws.metrics._specs import (
     OPTIONAL_METRICS,
     OPTIONAL_SPECS,
     RESOURCE_DIM,
+    ColumnSpec,
     Dimensions,
     Query,
 )
@@ -49,12 +50,38 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def resolve_range(*, start: datetime, end: datetime, period: int | None) -> tuple[int, datetime, datetime, int]:
-    """``(period, aligned start, aligned end, points per query)`` for a request."""
+def resolve_range(
+    *, start: datetime, end: datetime, period: int | None, anchored: bool = False
+) -> tuple[int, datetime, datetime, int]:
+    """``(period, aligned start, aligned end, points per query)`` for a request.
+
+    ``anchored``: the range is asked as it is (``start`` on a whole minute, see
+    :func:`~aws.metrics._time.fleet_window`): CloudWatch lines its periods up on StartTime.
+    """
     start, end = utc(start, "start"), utc(end, "end")
     period = choose_period(start=start, end=end) if period is None else check_period(period)
+    if anchored:
+        if end <= start:
+            raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+        return period, start, end, -(-int((end - start).total_seconds()) // period)
     lo, hi = align(start=start, end=end, period=period)
     return period, lo, hi, points_per_query(start=lo, end=hi, period=period)
+
+
+def _specs(specs: tuple[ColumnSpec, ...], columns: Collection[str] | None) -> tuple[ColumnSpec, ...]:
+    if columns is None:
+        return specs
+    return tuple(s for s in specs if s.column in set(columns))
+
+
+def _check_columns(columns: Collection[str] | None, schema: dict[str, str]) -> None:
+    if columns is None:
+        return
+    if isinstance(columns, str):
+        raise TypeError("columns must be a collection of column names, not one string")
+    unknown = set(columns) - {c for c, t in schema.items() if t == "float64"}
+    if unknown:
+        raise ValueError(f"unknown metric columns {sorted(unknown)}")
 
 
 def _function_names(functions: Iterable[str]) -> list[str]:
@@ -126,14 +153,16 @@ def _optional_dimensions(optional: pd.DataFrame, functions: set[str]) -> dict[tu
     return out
 
 
-def lambda_queries(functions: Sequence[str], optional: pd.DataFrame) -> list[Query]:
-    """The GetMetricData queries of :func:`lambda_metrics`: 9 per function, plus its optional metrics."""
+def lambda_queries(functions: Sequence[str], optional: pd.DataFrame, columns: Collection[str] | None = None) -> list[Query]:
+    """The GetMetricData queries of :func:`lambda_metrics`: 9 per function, plus its optional metrics
+    (only those of ``columns`` when given)."""
     opt = _optional_dimensions(optional, set(functions))
+    core, extra = _specs(CORE_SPECS, columns), _specs(OPTIONAL_SPECS, columns)
     queries: list[Query] = []
     for fn in functions:
         dims: Dimensions = ((FUNCTION_DIM, fn),)
-        queries.extend(Query(fn, s.column, LAMBDA_NS, s.metric, dims, s.stat) for s in CORE_SPECS)
-        for spec in OPTIONAL_SPECS:
+        queries.extend(Query(fn, s.column, LAMBDA_NS, s.metric, dims, s.stat) for s in core)
+        for spec in extra:
             for d in opt.get((fn, spec.metric), ()):
                 queries.append(Query(fn, spec.column, LAMBDA_NS, spec.metric, d, spec.stat))
     return queries
@@ -190,6 +219,8 @@ def lambda_metrics(
     end: datetime,
     period: int | None = None,
     optional: pd.DataFrame | None = None,
+    columns: Collection[str] | None = None,
+    anchored: bool = False,
 ) -> pd.DataFrame:
     """The AWS/Lambda metrics of ``functions``: one row per (function, timestamp) with any datapoint.
 
@@ -199,7 +230,9 @@ def lambda_metrics(
     (Maximum) — float64, NaN where CloudWatch returned no datapoint (CloudWatch omits a period
     without data, e.g. Invocations of an idle minute: NaN is "missing", not 0).
 
-    ``period`` defaults to :func:`choose_period`; the range is :func:`align`-ed to it. ``optional``
+    ``period`` defaults to :func:`choose_period`; the range is :func:`align`-ed to it (``anchored``: asked as
+    it is, see :func:`~aws.metrics._time.fleet_window`). ``columns``: only these columns are asked for (the
+    others stay NaN; a fleet view's trend needs one metric, an alert rule a few). ``optional``
     is :func:`discover_optional`'s frame (``None``: discover now). Queries are packed by
     :func:`plan_calls` into the fewest GetMetricData calls (≤ 500 queries, ≤ 100,800 datapoints
     each), issued concurrently, every ``NextToken`` followed. ``frame.attrs`` holds ``period_s``,
@@ -208,16 +241,23 @@ def lambda_metrics(
     asked again without them, see :mod:`aws.metrics._fetch`), ``unknown_columns`` (the percentile
     columns, NaN) and ``warnings`` (one sentence saying so); both empty otherwise.
     """
-    period, lo, hi, points = resolve_range(start=start, end=end, period=period)
+    _check_columns(columns, LAMBDA_SCHEMA)
+    period, lo, hi, points = resolve_range(start=start, end=end, period=period, anchored=anchored)
     names = _function_names(functions)
-    if not names:
+    queries_wanted = columns is None or bool(set(columns))
+    if not names or not queries_wanted:
         return _empty(LAMBDA_SCHEMA, period, lo, hi)
+    if optional is None and not _specs(OPTIONAL_SPECS, columns):
+        optional = typed_frame([], DISCOVERY_SCHEMA)  # no optional metric asked: nothing to discover
     if optional is None:
         optional = discover_optional(account=account, region=region)
+    queries = lambda_queries(names, optional, columns)
+    if not queries:
+        return _empty(LAMBDA_SCHEMA, period, lo, hi)
     return _collect(
         account=account,
         region=region,
-        queries=lambda_queries(names, optional),
+        queries=queries,
         schema=LAMBDA_SCHEMA,
         period=period,
         start=lo,

@@ -30,6 +30,8 @@ RANGE_COLUMNS: dict[str, tuple[str, str]] = {
     "duration_p90_ms": ("Duration", "p90"),
     "duration_p99_ms": ("Duration", "p99"),
     "duration_max_ms": ("Duration", "Maximum"),
+    "duration_avg_ms": ("Duration", "Average"),  # total duration ÷ invocations over the range
+    "concurrency_max": ("ConcurrentExecutions", "Maximum"),
 }
 RANGE_SCHEMA: dict[str, str] = {
     "account": "string",
@@ -57,10 +59,12 @@ def range_statistics(
     start: datetime,
     end: datetime,
     columns: Sequence[str] = ("duration_p99_ms",),
+    now: datetime | None = None,
 ) -> pd.DataFrame:
     """Statistics over the whole range (``columns`` of :data:`RANGE_COLUMNS`), one row per function with data.
 
-    Columns not asked for are NaN. Costs one metric per function and column. When the endpoint
+    Columns not asked for are NaN. Costs one metric per function and column. ``now`` (default: the current
+    time) decides the granularity CloudWatch still holds at the range's age (:func:`range_period`). When the endpoint
     refuses the percentiles of a call that also holds counts, the counts are asked again alone and
     ``frame.attrs["unknown_columns"]`` / ``["warnings"]`` name the percentile columns left NaN (see
     :mod:`aws.metrics._fetch`); a call of percentiles only has nothing to save and fails as before.
@@ -73,7 +77,7 @@ def range_statistics(
         frame = typed_frame([], RANGE_SCHEMA)
         frame.attrs.update({"warnings": [], "unknown_columns": ()})
         return frame
-    period, lo = range_period(start=start, end=end)
+    period, lo = range_period(start=start, end=end, now=now)
     hi = lo + timedelta(seconds=period)
     queries = [
         Query(fn, column, LAMBDA_NS, RANGE_COLUMNS[column][0], ((FUNCTION_DIM, fn),), RANGE_COLUMNS[column][1])

@@ -25,6 +25,11 @@ __all__ = [
     "points_per_query",
     "plan_calls",
     "lower_bound_calls",
+    "FLEET_POINTS",
+    "CHART_POINTS",
+    "retention_unit",
+    "fleet_window",
+    "chart_period",
 ]
 
 MAX_QUERIES = 500  # GetMetricData: metric queries per call
@@ -44,6 +49,11 @@ _RETENTION: tuple[tuple[timedelta, int], ...] = (
     (timedelta(days=63), 300),
     (timedelta(days=455), 3600),
 )
+
+# Fleet views (Overview, Functions list, Teams, digests) read a trend of about this many points a
+# function; a function's page reads its own charts at about CHART_POINTS at most.
+FLEET_POINTS = 60
+CHART_POINTS = 500
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -185,3 +195,54 @@ def plan_calls(n_queries: int, points_per_query: int) -> list[int]:
     n_calls = -(-n_queries // per_call)
     base, extra = divmod(n_queries, n_calls)
     return [base + 1] * extra + [base] * (n_calls - extra)
+
+
+def retention_unit(*, start: datetime, now: datetime | None = None) -> int:
+    """The finest period CloudWatch still holds at the age of ``start`` (60 s, 300 s or 3600 s).
+
+    It is also how CloudWatch rounds a StartTime down at that age (to the minute, to 5 minutes, to the
+    hour), and what every period asked for data of that age must be a multiple of.
+    """
+    start = utc(start, "start")
+    now = datetime.now(UTC) if now is None else utc(now, "now")
+    age = max(now - start, timedelta(0))
+    return next((p for limit, p in _RETENTION if age <= limit), _RETENTION[-1][1])
+
+
+def fleet_window(
+    *, start: datetime, end: datetime, now: datetime | None = None, points: int = FLEET_POINTS
+) -> tuple[datetime, datetime, int]:
+    """``(start, end, period)`` of a fleet view's series: about ``points`` periods ending at ``end``.
+
+    The period is the smallest multiple of :func:`retention_unit` that covers ``end - start`` in at most
+    ``points`` periods (24 h: 1,440 s, 60 points; 7 d: 10,080 s). ``end`` is floored to that unit (CloudWatch
+    rounds StartTime the same way) and ``start`` is ``end`` minus a whole number of periods, reaching back
+    before the asked start by less than one period when the span is not a multiple of it. CloudWatch lines
+    its periods up on StartTime, so the last period ends at ``end``: a period still in progress is never
+    asked (no false drop at the end of a trend). Not :func:`align`-ed to the epoch: pass ``anchored=True``
+    to the collectors.
+    """
+    start, end = _check_range(start, end)
+    if points < 1:
+        raise ValueError(f"points must be ≥ 1, got {points}")
+    unit = retention_unit(start=start, now=now)
+    step = unit * 1_000_000
+    hi = _EPOCH + (_epoch_us(end) // step * step) * _US
+    if hi <= start:
+        hi = _EPOCH + (-(-_epoch_us(end) // step) * step) * _US
+    span_s = max((hi - start).total_seconds(), unit)
+    period = max(unit, math.ceil(span_s / points / unit) * unit)
+    n = max(1, math.ceil(span_s / period))
+    return hi - timedelta(seconds=n * period), hi, period
+
+
+def chart_period(*, start: datetime, end: datetime, now: datetime | None = None, points: int = CHART_POINTS) -> int:
+    """The period of a function page's charts: the first of :data:`PERIODS` CloudWatch holds at the age of
+    ``start`` that draws ``end - start`` in at most ``points`` points (24 h: 300 s, 288 points; 1 h: 60 s)."""
+    start, end = _check_range(start, end)
+    floor = retention_unit(start=start, now=now)
+    span_s = (end - start).total_seconds()
+    for period in PERIODS:
+        if period >= floor and period % floor == 0 and math.ceil(span_s / period) <= points:
+            return period
+    return PERIODS[-1]

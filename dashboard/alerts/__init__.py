@@ -26,7 +26,7 @@ from dashboard.alerts._engine import (
     evaluate,
     evaluate_matrix,
 )
-from dashboard.alerts._metrics import DEFAULT_ACCOUNT_LIMIT, GUARDED, METRICS, series_for
+from dashboard.alerts._metrics import COLUMNS, DEFAULT_ACCOUNT_LIMIT, GUARDED, METRICS, series_for
 from dashboard.alerts._report import SEVERITY_ORDER, STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport, evaluate_all
 from dashboard.alerts._rules import effective_rules
 
@@ -38,6 +38,7 @@ __all__ = [
     "EXTRA_RANGE_PERIODS",
     "DEFAULT_ACCOUNT_LIMIT",
     "METRICS",
+    "COLUMNS",
     "GUARDED",
     "SEVERITY_ORDER",
     "STATES_SCHEMA",

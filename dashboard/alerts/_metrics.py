@@ -56,7 +56,7 @@ import pandas as pd
 from dashboard.config.settings import AlertRule
 from dashboard.figures.metrics import REGISTRY, Alerting
 
-__all__ = ["METRICS", "GUARDED", "Grid", "Source", "derive", "series_for", "DEFAULT_ACCOUNT_LIMIT"]
+__all__ = ["METRICS", "COLUMNS", "GUARDED", "Grid", "Source", "derive", "series_for", "DEFAULT_ACCOUNT_LIMIT"]
 
 DEFAULT_ACCOUNT_LIMIT = 1000  # Lambda's default concurrent-executions quota per account and region
 
@@ -64,6 +64,21 @@ DEFAULT_ACCOUNT_LIMIT = 1000  # Lambda's default concurrent-executions quota per
 _ALERTING: dict[str, Alerting] = {k: m.alert for k, m in REGISTRY.items() if m.alert is not None}
 METRICS: dict[str, str] = {k: a.frame for k, a in _ALERTING.items()}  # metric → the source frame it is read from
 GUARDED: frozenset[str] = frozenset(k for k, a in _ALERTING.items() if a.guarded)
+# alert metric of the metrics frame → the columns (aws.metrics.LAMBDA_SCHEMA) :func:`derive` reads for it, so a
+# rule's data is asked for those alone; invocations always (guards, weights, REPORT counts for memory rules)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "error_rate": ("invocations", "errors"),
+    "errors": ("invocations", "errors"),
+    "throttles": ("invocations", "throttles"),
+    "throttle_rate": ("invocations", "throttles"),
+    "no_invocations": ("invocations",),
+    "duration_p99_ms": ("invocations", "duration_p99_ms"),
+    "duration_p99_timeout_share": ("invocations", "duration_p99_ms"),
+    "iterator_age_ms": ("invocations", "iterator_age_max_ms"),
+    "async_event_age_ms": ("invocations", "async_event_age_max_ms"),
+    "concurrency": ("invocations", "concurrency_max"),
+    "concurrency_account_share": ("invocations", "concurrency_max"),
+}
 KEY = ["account", "region", "function"]
 _NS = 1_000_000_000
 
@@ -93,6 +108,7 @@ class Source:
     keys: pd.MultiIndex
     start: datetime | None = None
     now: datetime | None = None
+    period: int | None = None  # the frame's period when it may be empty: the periods [start, now) still exist
     grid: Grid | None = field(init=False, default=None)
     _rows: np.ndarray = field(init=False, repr=False)
     _cols: np.ndarray = field(init=False, repr=False)
@@ -104,7 +120,11 @@ class Source:
         rows = np.empty(0, dtype=np.int64)
         cols = np.empty(0, dtype=np.int64)
         self._keep = np.zeros(0, dtype=bool)
-        if f is not None and len(f) and len(self.keys):
+        if (f is None or not len(f)) and self.period and self.start is not None and self.now is not None and len(self.keys):
+            first, end = _floor(_to_ns(self.start), self.period), _floor(_to_ns(self.now), self.period)
+            if end > first:  # no datapoint at all: every period is missing (a "breaching" rule still decides)
+                self.grid = Grid(first + np.arange((end - first) // (self.period * _NS), dtype=np.int64) * self.period * _NS, self.period)
+        elif f is not None and len(f) and len(self.keys):
             rows = self.keys.get_indexer(pd.MultiIndex.from_frame(f[KEY].astype(object)))
             keep = rows >= 0
             period = int(pd.to_numeric(f[self.period_col]).max())
@@ -341,8 +361,12 @@ def series_for(
     account_limit: int | Mapping[tuple[str, str], int] = DEFAULT_ACCOUNT_LIMIT,
     start: datetime | None = None,
     now: datetime | None = None,
+    period_s: int | None = None,
 ) -> pd.Series:
     """The rule's metric for one function: period start (UTC) → value, NaN = missing.
+
+    ``period_s``: the period of ``metrics`` (read at the rule's own period), so that a function without a
+    datapoint still has its periods (missing) from ``start`` to ``now``.
 
     ``function_row`` is an inventory row (account, region, function, timeout_s,
     memory_mb). The result covers the data's range (``start`` / ``now`` widen or cut
@@ -355,7 +379,7 @@ def series_for(
         rule,
         # the whole frames: Source drops other functions' rows but keeps their time grid, so a
         # function with no datapoint at all still gets its periods (missing), as in evaluate_all
-        metrics=Source(metrics, "period_s", keys, start, now),
+        metrics=Source(metrics, "period_s", keys, start, now, period_s),
         memory=Source(memory, "bin_s", keys, start, now),
         timeout_s=np.array([function_row.get("timeout_s", np.nan)], dtype="float64"),
         memory_mb=np.array([function_row.get("memory_mb", np.nan)], dtype="float64"),

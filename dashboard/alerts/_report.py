@@ -72,15 +72,18 @@ def evaluate_all(
     settings: AlertSettings,
     *,
     inventory: pd.DataFrame,
-    metrics: pd.DataFrame,
+    metrics: pd.DataFrame | Mapping[int, pd.DataFrame],
     memory: pd.DataFrame | None = None,
     account_limit: int | Mapping[tuple[str, str], int] = DEFAULT_ACCOUNT_LIMIT,
     now: datetime | None = None,
     start: datetime | None = None,
+    starts: Mapping[int, datetime] | None = None,
 ) -> AlertReport:
     """Evaluate every enabled rule (after overrides) for every function of ``inventory``.
 
-    ``metrics`` is a frame of ``aws.metrics.LAMBDA_SCHEMA``, ``memory`` one of
+    ``metrics`` is a frame of ``aws.metrics.LAMBDA_SCHEMA``, or one per rule period (``{period_s: frame}``: each
+    rule is then evaluated on the frame of its own period, from ``starts[period_s]`` when given, else
+    ``start``; a period without a frame has no data), ``memory`` one of
     ``dashboard.query.sources.MEMORY_SCHEMA`` (or None); ``account_limit`` the concurrent
     executions quota, one for all or per (account, region) (default 1000).
 
@@ -104,7 +107,17 @@ def evaluate_all(
     if not groups:
         return _empty()
 
-    msrc = Source(metrics, "period_s", keys, start, now)
+    by_period: dict[int, Source] = {}
+
+    def msrc_for(period_s: int) -> Source:
+        if not isinstance(metrics, Mapping):
+            period_s = 0
+        if period_s not in by_period:
+            frame = metrics if not isinstance(metrics, Mapping) else metrics.get(period_s)
+            first = (starts or {}).get(period_s, start)
+            by_period[period_s] = Source(frame, "period_s", keys, first, now, period_s or None)
+        return by_period[period_s]
+
     memsrc = Source(memory, "bin_s", keys, start, now)
     timeout_s = pd.to_numeric(inv["timeout_s"], errors="coerce").astype("float64").to_numpy() if "timeout_s" in inv else np.full(len(inv), np.nan)
     memory_mb = pd.to_numeric(inv["memory_mb"], errors="coerce").astype("float64").to_numpy() if "memory_mb" in inv else np.full(len(inv), np.nan)
@@ -118,7 +131,7 @@ def evaluate_all(
     for rule, idx in groups.items():
         dkey = (rule.metric, rule.period_s, rule.statistic, rule.min_invocations)
         if dkey not in derived:
-            derived[dkey] = derive(rule, metrics=msrc, memory=memsrc, timeout_s=timeout_s, memory_mb=memory_mb, account_limit=limits)
+            derived[dkey] = derive(rule, metrics=msrc_for(rule.period_s), memory=memsrc, timeout_s=timeout_s, memory_mb=memory_mb, account_limit=limits)
         d = derived[dkey]
         rows = np.asarray(idx, dtype=np.int64)
         values = d.values[rows]

@@ -34,15 +34,18 @@ from aws.cache import Memo
 from aws.frames import UTC_TS, typed_frame
 from dashboard.alerts import (
     ALARM,
+    COLUMNS,
     EXTRA_RANGE_PERIODS,
     INSUFFICIENT_DATA,
     METRICS,
     OK,
     SEVERITY_ORDER,
+    STATES_SCHEMA,
     AlertReport,
+    effective_rules,
     evaluate_all,
 )
-from dashboard.config.settings import AlertSettings, Settings
+from dashboard.config.settings import AlertRule, AlertSettings, Settings
 from dashboard.present import links, registry
 from dashboard.query import sources
 from dashboard.query.load import Query, unread_parts
@@ -61,6 +64,10 @@ __all__ = [
     "concurrency_limits",
     "with_report_counts",
     "load_alerts",
+    "report_invocations",
+    "RuleData",
+    "rule_data",
+    "STATE_PERIODS",
     "mark_unread",
     "alert_rows",
     "transition_rows",
@@ -127,6 +134,11 @@ class AlertsLoaded:
     trange: TimeRange
     window: TimeRange
     warnings: list[str] = field(default_factory=list)
+    # what the rules were read from: each rule period's metrics (over ``rule_starts[period]`` … the window's end) and
+    # the memory frame with its REPORT counts, so a chart of an alert draws the series the alert was decided on
+    rule_metrics: dict[int, pd.DataFrame] = field(default_factory=dict)
+    rule_starts: dict[int, object] = field(default_factory=dict)
+    memory: pd.DataFrame | None = None
 
     @property
     def failed(self) -> list[sources.SourceStatus]:
@@ -260,21 +272,114 @@ def _needs(settings: AlertSettings) -> tuple[bool, bool]:
     return any(METRICS[m] == "memory" for m in metrics), "concurrency_account_share" in metrics
 
 
+# A fleet view asks what fires now: each rule's state at the end is decided by its last N + 2 periods (AWS's
+# evaluation range) whatever came before, unless its missing data is "ignore" (the state is kept). So a fleet
+# view reads each rule over its own window, this many periods at least (N + 2 when larger), at the rule's
+# period; the functions found in ALARM are then read over the whole evaluation window, so their "since" and
+# value are the Alerts page's.
+STATE_PERIODS = 12
+
+
+@dataclass
+class RuleData:
+    """The metrics each rule period needs: ``frames[period_s]`` over ``starts[period_s]`` … ``end``."""
+
+    frames: dict[int, pd.DataFrame]
+    starts: dict[int, object]
+    statuses: list[sources.SourceStatus]
+    warnings: list[str]
+    unread: frozenset[tuple[str, str]]
+    unknown: dict[tuple[str, str], tuple[str, ...]]
+
+
+def _rules_by_function(settings: AlertSettings, frame: pd.DataFrame) -> list[tuple[tuple[str, str, str], list[AlertRule]]]:
+    tags = frame["tags"] if "tags" in frame.columns else pd.Series([{}] * len(frame), index=frame.index)
+    keys = frame[KEY].astype(str).itertuples(index=False, name=None)
+    return [(k, effective_rules(settings, function=k[2], tags=t)) for k, t in zip(keys, tags, strict=True)]
+
+
+def _window_of(trange: TimeRange, length: timedelta, period_s: int) -> TimeRange:
+    """The ``length`` ending where ``trange`` ends; a rolling range keeps a rolling cache key (by its name)."""
+    label = f"rolling {int(length.total_seconds())}s@{period_s}" if trange.label in PRESETS else f"{trange.label} (rule window)".strip()
+    return TimeRange(trange.end - length, trange.end, label)
+
+
+def rule_data(
+    settings: Settings,
+    trange: TimeRange,
+    functions: pd.DataFrame,
+    *,
+    fleet: bool = False,
+    force: bool = False,
+) -> RuleData:
+    """Each rule period's metrics (:func:`dashboard.query.sources.metrics` at that period, only the columns its
+    rules read, only the functions one of them is enabled for), over :func:`evaluation_window` of ``trange`` —
+    or, ``fleet``, over each period's own window: :data:`STATE_PERIODS` (or N + 2) of its periods, the whole
+    evaluation window where a rule keeps its state on missing data ("ignore") or where the own window would be
+    more than half of it (hourly rules over a day).
+    """
+    window = evaluation_window(trange, settings.alerts)
+    need: dict[int, dict] = {}
+    for key, rules in _rules_by_function(settings.alerts, functions):
+        for rule in rules:
+            if METRICS[rule.metric] != "metrics":
+                continue
+            ask = need.setdefault(rule.period_s, {"columns": set(), "functions": set(), "periods": 0, "whole": False})
+            ask["columns"] |= set(COLUMNS[rule.metric])
+            ask["functions"].add(key)
+            ask["periods"] = max(ask["periods"], rule.evaluation_periods + EXTRA_RANGE_PERIODS)
+            ask["whole"] |= rule.missing_data == "ignore"
+    frames, starts, statuses, warnings, unread, unknown = {}, {}, [], [], set(), {}
+    for period, ask in sorted(need.items()):
+        span = window
+        own = period * max(STATE_PERIODS, ask["periods"])
+        if fleet and not ask["whole"] and 2 * own < window.duration.total_seconds():  # else the whole window costs little more
+            span = _window_of(trange, timedelta(seconds=own), period)
+        rows = functions[pd.MultiIndex.from_frame(functions[KEY].astype(str)).isin(list(ask["functions"]))]
+        got = sources.metrics(settings, span, rows, period=period, columns=tuple(sorted(ask["columns"])), force=force)
+        frames[period], starts[period] = got.frame, span.start
+        statuses += got.statuses
+        warnings += got.warnings
+        unread |= unread_parts(got)
+        for part, cols in got.unknown.items():
+            unknown[part] = tuple(dict.fromkeys([*unknown.get(part, ()), *cols]))
+    return RuleData(frames, starts, statuses, list(dict.fromkeys(warnings)), frozenset(unread), unknown)
+
+
+def report_invocations(
+    settings: Settings, window: TimeRange, functions: pd.DataFrame, memory: pd.DataFrame | None, *, force: bool = False
+) -> sources.Loaded | None:
+    """Invocations at the memory frame's bin over ``window``, of the ``functions`` whose memory rows lack a REPORT
+    count (Lambda Insights): what :func:`with_report_counts` fills them from. None when none lacks one."""
+    if memory is None or memory.empty or not memory["reports"].isna().any():
+        return None
+    lacking = pd.MultiIndex.from_frame(memory.loc[memory["reports"].isna(), KEY].astype(str)).unique()
+    rows = functions[pd.MultiIndex.from_frame(functions[KEY].astype(str)).isin(lacking)]
+    if rows.empty:
+        return None
+    bin_s = int(memory["bin_s"].max())
+    return sources.metrics(settings, window, rows, period=bin_s, columns=("invocations",), force=force)
+
+
 def load_alerts(
     settings: Settings,
     selection: Selection,
     *,
     query: Query | None = None,
     only: tuple[str, str, str] | None = None,
+    fleet: bool = False,
     force: bool = False,
 ) -> AlertsLoaded:
-    """Every rule × function of the selection, evaluated over :func:`evaluation_window`.
+    """Every rule × function of the selection, each rule at its own period, evaluated over :func:`evaluation_window`.
 
     Raises :class:`dashboard.config.settings.ConfigError` when overrides leave a rule invalid.
     ``query``: the caller's :class:`~dashboard.query.load.Query` of this very selection; its inventory is
     shared, and its metrics too when the window is the selection's range (it saves rebuilding a large frame).
     ``only`` (account, region, function): that function's states alone, evaluated exactly as for the whole
-    selection (the same window, data, quota and unread marking) — the function page's.
+    selection (the same window, data, quota and unread marking) — the function page's; only its own metrics are read.
+    ``fleet`` (the Overview: what fires now): the states only, no transitions. Each rule is read over its own
+    window (:func:`rule_data`), which decides its state at the end exactly; the rules found in ALARM are then
+    evaluated over the whole window, so their "since" and value are those the Alerts page shows.
 
     A rule whose data could not be read for a function's account × region (its source failed, with no
     earlier answer) is not evaluated there: its state is INSUFFICIENT_DATA with ``unread`` set and a note
@@ -291,9 +396,6 @@ def load_alerts(
         frame = frame[(frame["account"] == a) & (frame["region"] == r) & (frame["function"] == f)]
     statuses = list(q.inventory.statuses)
     warnings = list(q.inventory.warnings)
-    met = wq.metrics
-    statuses += met.statuses
-    warnings += met.warnings
     wants_memory, wants_quota = _needs(settings.alerts)
     memory = None
     unread_memory: frozenset[tuple[str, str]] = frozenset()
@@ -303,11 +405,20 @@ def load_alerts(
         warnings += mem.warnings
         memory = mem.frame
         unread_memory = unread_parts(mem)
+    # each rule at its own period: only the functions asked about (one function's page asks for its own)
+    data = rule_data(settings, trange, frame, fleet=fleet, force=force)
+    statuses += [s for s in data.statuses if s not in statuses]
+    warnings += data.warnings
+    got = report_invocations(settings, window, frame, memory, force=force)
+    reports = None if got is None else got.frame  # Invocations per memory bin where Lambda Insights gives no REPORT count
+    if got is not None:
+        statuses += [s for s in got.statuses if s not in statuses]
+        warnings += got.warnings
     limits: dict[tuple[str, str], int] | int = lambda_account.DEFAULT_CONCURRENCY
     if wants_quota:
         limits, quota_status = concurrency_limits(settings, frame, force=force)
         statuses += quota_status
-    unread = _unread_by_metric(unread_parts(met), unread_memory, met.unknown)
+    unread = _unread_by_metric(data.unread, unread_memory, data.unknown)
     # The frames are rebuilt from cached parts on every call; the parts' fetch times say whether
     # they are the same data as last time (see _MEMO).
     key = (
@@ -317,28 +428,52 @@ def load_alerts(
         selection.regions,
         selection.teams,
         only,
+        fleet,
         tuple(sorted(limits.items())) if isinstance(limits, dict) else limits,
         *window.minutes,
         tuple((s.source, s.account, s.region, s.fetched_at, s.stale, s.error) for s in statuses),
     )
+    reasons = {(s.account, s.region, s.source): s.error for s in statuses if s.failed}
+    reasons |= {(a, r, "metrics"): f"CloudWatch did not give {', '.join(cols)}" for (a, r), cols in data.unknown.items()}
 
-    def evaluate() -> AlertReport:
+    def run(functions: pd.DataFrame, rd: RuleData) -> AlertReport:
         report = evaluate_all(
             settings.alerts,
-            inventory=frame,
-            metrics=met.frame,
-            memory=with_report_counts(memory, met.frame),
+            inventory=functions,
+            metrics=rd.frames,
+            memory=with_report_counts(memory, reports),
             account_limit=limits,
             now=window.end,
             start=window.start,
+            starts=rd.starts,
         )
-        reasons = {(s.account, s.region, s.source): s.error for s in statuses if s.failed}
-        reasons |= {(a, r, "metrics"): f"CloudWatch did not give {', '.join(cols)}" for (a, r), cols in met.unknown.items()}
         return mark_unread(report, unread, reasons=reasons)
+
+    def evaluate() -> AlertReport:
+        report = run(frame, data)
+        if not fleet or report.states.empty:
+            return report
+        # The states are exact; the alarms' "since" and value come from the whole window, as on the Alerts page.
+        short = {p for p, t in data.starts.items() if t != window.start}
+        alarm = report.states[(report.states["state"] == ALARM) & (report.states["metric"].map(METRICS) == "metrics")]
+        alarm = alarm[alarm["rule"].map({r.name: r.period_s for r in settings.alerts.rules}).isin(short)]
+        if alarm.empty:
+            return AlertReport(report.states, report.transitions.iloc[0:0])
+        firing = frame[pd.MultiIndex.from_frame(frame[KEY].astype(str)).isin(pd.MultiIndex.from_frame(alarm[KEY].astype(str)))]
+        whole = run(firing, rule_data(settings, trange, firing, force=force))
+        keys = [*KEY, "rule"]
+        redo = pd.MultiIndex.from_frame(whole.states[keys].astype(str))
+        rest = report.states[~pd.MultiIndex.from_frame(report.states[keys].astype(str)).isin(redo)]
+        states = pd.concat([rest, whole.states], ignore_index=True)
+        order = {r.name: i for i, r in enumerate(settings.alerts.rules)}
+        states = states.assign(_o=states["rule"].map(order)).sort_values([*KEY, "_o"], kind="stable").drop(columns="_o")
+        return AlertReport(typed_frame(states.reset_index(drop=True), STATES_SCHEMA), report.transitions.iloc[0:0])
 
     full = _MEMO.get(key, evaluate)
     report = AlertReport(full.states, _transitions_in(full.transitions, trange))
-    return AlertsLoaded(report, statuses, trange, window, list(dict.fromkeys(warnings)))
+    return AlertsLoaded(
+        report, statuses, trange, window, list(dict.fromkeys(warnings)), data.frames, data.starts, with_report_counts(memory, reports)
+    )
 
 
 _SOURCE_OF = {"metrics": "metrics", "memory": "logs"}  # an alert metric's frame → the source that fills it

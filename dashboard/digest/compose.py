@@ -219,6 +219,9 @@ class Inputs:
     prev_provisioned: pd.DataFrame | None = None
     prices: PriceBook | None = None
     alerts: AlertReport | None = None  # organisation-wide, from dashboard.alerts.evaluation; None: evaluated in compose
+    # what the alerts were decided on (AlertsLoaded.rule_metrics, .memory): each rule's own period, for the charts
+    alert_metrics: Mapping[int, pd.DataFrame] | None = None
+    alert_memory: pd.DataFrame | None = None
     # the (account, region) parts whose metrics / memory could not be read, this period and the one before
     unread: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]] = (frozenset(), frozenset())
     prev_unread: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]] = (frozenset(), frozenset())
@@ -279,6 +282,8 @@ def gather(settings: Settings, *, now: datetime | None = None, range_text: str =
         prev_provisioned=pc_prev,
         prices=prices_for(settings),
         alerts=got.report,
+        alert_metrics=got.rule_metrics,
+        alert_memory=got.memory,
         unread=(q.unread("metrics"), q.unread("memory")),
         prev_unread=(prev.unread("metrics"), prev.unread("memory")),
     )
@@ -768,7 +773,7 @@ def compose(
         error=next((s.error for s in cost_status if s.source == "costs"), None),
     )
 
-    charts = _charts(settings, inv, met, mem, alerts, report, now=now, start=inputs.trange.start)
+    charts = _charts(settings, inv, met, mem, alerts, report, now=now, start=inputs.trange.start, by_period=inputs.alert_metrics, decided_memory=inputs.alert_memory)
     memo = {
         alert_key(a, r, f, rule): AlertMemo(since=pd.Timestamp(s).isoformat() if not pd.isna(s) else now.isoformat(), severity=str(sev), value=None if pd.isna(v) else float(v))
         for a, r, f, rule, s, sev, v in alerts.loc[alerts["category"].isin([NEW, ONGOING]), [*KEY, "rule", "since", "severity", "value"]].itertuples(index=False)
@@ -826,13 +831,14 @@ def _functions(inv, cur, prv, cost_now, cost_prev, firing) -> pd.DataFrame:
     return out.sort_values(["est_cost_usd", "function"], ascending=[False, True], na_position="last", ignore_index=True)
 
 
-def _charts(settings, inv, met, mem, alerts, report, *, now, start) -> tuple[AlertChart, ...]:
+def _charts(settings, inv, met, mem, alerts, report, *, now, start, by_period=None, decided_memory=None) -> tuple[AlertChart, ...]:
     from dashboard.alerts.evaluation import with_report_counts
 
     firing = alerts[alerts["category"].isin([NEW, ONGOING]) & alerts["metric"].notna()]
     if firing.empty or inv.empty:
         return ()
-    mem = with_report_counts(mem, met)  # as the Alerts page does: Lambda Insights rows get their REPORT counts
+    # as the Alerts page does: each rule at its own period, Lambda Insights rows with their REPORT counts
+    mem = decided_memory if decided_memory is not None else with_report_counts(mem, met)
     by_key = {(a, r, f): row for (a, r, f), row in zip(inv[KEY].itertuples(index=False), inv.to_dict(orient="records"), strict=True)}
     out = []
     t0, t1 = pd.Timestamp(start).tz_convert("UTC"), pd.Timestamp(now).tz_convert("UTC")
@@ -845,7 +851,10 @@ def _charts(settings, inv, met, mem, alerts, report, *, now, start) -> tuple[Ale
         rule = next((r for r in effective_rules(settings.alerts, function=rec["function"], tags=row.get("tags")) if r.name == rec["rule"]), None)
         if rule is None:
             continue
-        s = series_for(rule, function_row=row, metrics=met, memory=mem, now=now)
+        own = by_period.get(rule.period_s) if by_period else None
+        s = series_for(
+            rule, function_row=row, metrics=met if own is None else own, memory=mem, now=now, period_s=None if own is None else rule.period_s
+        )
         if s.dropna().empty:
             continue
         t = report.transitions

@@ -443,7 +443,7 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
     step("Alert rules…")
     alerts_error = None
     try:
-        alerts = evaluation.load_alerts(settings, selection, query=q)
+        alerts = evaluation.load_alerts(settings, selection, query=q, fleet=True)
     except ConfigError as e:  # overrides that together leave a rule invalid: the rest of the page still works
         alerts_error = str(e)
         empty = AlertReport(typed_frame([], STATES_SCHEMA), typed_frame([], TRANSITIONS_SCHEMA))
@@ -455,7 +455,7 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
     def compute() -> Overview:
         summary = usage(q)
         met = q.metrics
-        failed_now = _metric_failures(met)
+        failed_now = _metric_failures(met) + _metric_failures(q.range_stats)
         asked = {(s.account, s.region) for s in met.statuses}
         all_failed = bool(asked) and {(s.account, s.region) for s in failed_now} == asked
         failed_before = _metric_failures(previous)
@@ -471,8 +471,9 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
         if spend:
             tiles.append(spend_tile(this_month, month_before, today=today))
         firing = evaluation.alert_rows(alerts.report.states, range_text=selection.range_text)
+        t_start, t_end = q.trend_range
         table = function_table(
-            summary.frame, met.frame, start=trange.start, end=trange.end, range_text=selection.range_text, firing=firing,
+            summary.frame, met.frame, start=t_start, end=t_end, range_text=selection.range_text, firing=firing,
             unread=q.unread("metrics"),
         )  # fmt: skip
         return Overview(trange, tiles, table, summary, previous, this_month, month_before, alerts, firing, alerts_error)

@@ -53,6 +53,7 @@ SCHEMA: dict[str, str] = {
 KEY = ["account", "region", "function"]
 COUNTS = ("invocations", "errors", "throttles")  # sums: 0 where a readable part had no datapoint
 _METRIC_COLUMNS = (*COUNTS, "error_rate", "duration_avg_ms", "duration_p99_ms", "duration_max_ms", "concurrency_max")
+_RANGE_FIGURES = ("invocations", "errors", "throttles", "duration_avg_ms", "duration_p99_ms", "duration_max_ms", "concurrency_max")
 _MEMORY_COLUMNS = ("cold_starts", "max_memory_used_mb", "memory_used_pct", "billed_gb_seconds")
 TREND_POINTS = 60
 
@@ -79,19 +80,24 @@ def summarize(
     memory: pd.DataFrame,
     range_stats: pd.DataFrame | None = None,
     *,
+    exact: Collection[str] | None = None,
     unread_metrics: Collection[tuple[str, str]] = (),
     unread_memory: Collection[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """Pure: the summary rows from the inventory, the metric series, the memory series and range stats.
 
-    ``range_stats`` (account, region, function, duration_p99_ms) gives the exact p99 over the range (NaN for a
-    function it lacks); without it (None) the p99 column is the highest period p99 (an upper bound).
+    ``range_stats`` (:data:`aws.metrics.RANGE_SCHEMA`: one whole-range datapoint per function and statistic) gives
+    the figures over the range named by ``exact`` (default: every one of invocations, errors, throttles,
+    duration_avg_ms, duration_p99_ms, duration_max_ms, concurrency_max it answers, and the p99 always), so they
+    do not depend on the period of ``metrics``; a function it lacks has 0 counts and NaN statistics. The other
+    figures come from ``metrics`` (sums of its periods, the highest period maximum); without ``range_stats``
+    (None) the p99 column is the highest period p99 (an upper bound).
     ``unread_metrics`` / ``unread_memory``: the (account, region) parts whose metrics / memory could not be
     read; their functions' figures from that source are unknown (NaN), never 0.
     """
     inv = inventory[KEY + ["runtime", "architecture", "memory_mb", "timeout_s", "team"]]
     if metrics.empty:
-        agg = pd.DataFrame(columns=KEY)
+        agg = pd.DataFrame(columns=[*KEY, *_RANGE_FIGURES])
     else:
         m = metrics.assign(_dur_w=metrics["duration_avg_ms"] * metrics["invocations"])
         agg = m.groupby(KEY, as_index=False).agg(
@@ -105,9 +111,15 @@ def summarize(
         )
         agg["duration_avg_ms"] = np.where(agg["invocations"] > 0, agg["_dur_w"] / agg["invocations"].where(agg["invocations"] > 0), np.nan)
         agg = agg.drop(columns="_dur_w")
-    if range_stats is not None and not agg.empty:
-        exact = range_stats[KEY + ["duration_p99_ms"]] if not range_stats.empty else pd.DataFrame(columns=[*KEY, "duration_p99_ms"])
-        agg = agg.drop(columns="duration_p99_ms").merge(exact.astype({k: object for k in KEY}), on=KEY, how="left")
+    if range_stats is not None:
+        if exact is None:  # every figure the statistics answer (a column nobody asked for is all NaN), the p99 always
+            exact = [c for c in _RANGE_FIGURES if c == "duration_p99_ms" or (c in range_stats and range_stats[c].notna().any())]
+        cols = [c for c in _RANGE_FIGURES if c in set(exact)]
+        if cols:
+            whole = range_stats[KEY + cols] if not range_stats.empty else pd.DataFrame(columns=[*KEY, *cols])
+            whole = whole.astype({k: object for k in KEY})
+            agg = agg.drop(columns=cols).astype({k: object for k in KEY})
+            agg = agg.merge(whole, on=KEY, how="outer")
     if memory.empty:
         mem = pd.DataFrame(columns=KEY)
     else:
@@ -141,7 +153,7 @@ def usage(query: Query) -> sources.Loaded:
         query.metrics.frame,
         query.memory.frame,
         query.range_stats.frame,
-        unread_metrics=query.unread("metrics"),
+        unread_metrics=query.unread("metrics", "range_stats"),
         unread_memory=query.unread("memory"),
     )
     return query.loaded(out, "inventory", "metrics", "range_stats", "memory")
@@ -160,10 +172,13 @@ def trend(
     """Per function, ``column`` binned into at most ``points`` equal buckets over [start, end) (pure).
 
     Buckets are whole multiples of the data's period on one time axis for every function, starting at the
-    period that holds ``start``. Counts (:data:`COUNTS` and other sums) are summed and a bucket without
-    data is 0 (no datapoint = nothing counted), so the buckets add up to the range's total; other columns
-    take the bucket's maximum and stay NaN without data. ``functions`` adds the functions without data;
-    a function of an ``unread`` (account, region) part has None: its trend is unknown.
+    data's period that holds ``start`` (CloudWatch lines periods up on the StartTime asked: a fleet view's
+    series start at its window's start, :meth:`dashboard.query.load.Query.trend_range`). Counts (:data:`COUNTS`
+    and other sums) are summed and a bucket without data is 0 (no datapoint = nothing counted); other columns
+    take the bucket's maximum and stay NaN without data. A last bucket none of whose periods is over by ``end``
+    (a period still in progress) with no datapoint is NaN: not happened yet is unknown, not 0, so a trend never
+    ends in a false drop. ``functions`` adds the functions without data; a function of an ``unread`` (account, region) part has
+    None: its trend is unknown.
     """
     keys: list[tuple[str, str, str]] = []
     if functions is not None and not functions.empty:
@@ -175,12 +190,13 @@ def trend(
     entry = REGISTRY.get(column)
     summed = entry is not None and entry.per_period  # a count per period (CloudWatch's Sum): buckets add up
     period_ns = int(pd.to_numeric(metrics["period_s"] if "period_s" in metrics else metrics["bin_s"]).max()) * 1_000_000_000
-    t0 = pd.Timestamp(start).value // period_ns * period_ns
-    t1 = pd.Timestamp(end).value
+    ts = pd.DatetimeIndex(pd.to_datetime(metrics["timestamp"], utc=True)).as_unit("ns").asi8
+    start_ns = int(pd.Timestamp(start).value)
+    t0 = start_ns - (start_ns - int(ts.min())) % period_ns  # the data's period holding start
+    t1 = int(pd.Timestamp(end).value)
     n_periods = max(1, -(-(t1 - t0) // period_ns))
     per = -(-n_periods // max(points, 1))
     n_buckets = -(-n_periods // per)
-    ts = pd.DatetimeIndex(pd.to_datetime(metrics["timestamp"], utc=True)).as_unit("ns").asi8
     bucket = (ts - t0) // (period_ns * per)
     vals = pd.to_numeric(metrics[column], errors="coerce").to_numpy(dtype="float64")
     names = pd.MultiIndex.from_frame(metrics[KEY].astype(str))
@@ -191,6 +207,9 @@ def trend(
     size = len(index) * n_buckets
     if summed:
         mat = np.bincount(flat, weights=vals[keep], minlength=size).reshape(len(index), n_buckets)
+        if t0 + ((n_buckets - 1) * per + 1) * period_ns > t1:  # no period of the last bucket is over: empty is unknown
+            seen = np.bincount(flat, minlength=size).reshape(len(index), n_buckets)
+            mat[:, -1] = np.where(seen[:, -1] > 0, mat[:, -1], np.nan)
     else:
         mat = np.full(size, np.nan)
         np.fmax.at(mat, flat, vals[keep])
@@ -198,5 +217,3 @@ def trend(
     for key, row in zip(index, mat, strict=True):
         out[key] = None if key[:2] in gone else row.tolist()
     return out
-
-

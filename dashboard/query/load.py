@@ -5,9 +5,11 @@ A :class:`Query` names the settings and the selection; each part is loaded throu
 
 - ``inventory`` — every function of the selected accounts × regions (with tags and team);
   ``functions`` — its rows of the selected teams;
-- ``metrics`` — the AWS/Lambda series of those functions over the range; ``range_stats`` — the
-  whole-range statistics (the exact p99); ``memory`` — memory, cold starts and billed duration
-  (Lambda Insights or REPORT lines);
+- ``metrics`` — the AWS/Lambda series of those functions over the range at a fleet view's resolution
+  (about 60 periods: the trend; :data:`dashboard.query.sources.FLEET`), :data:`FLEET_COLUMNS` only; ``range_stats`` — the whole-range
+  statistics (:data:`SUMMARY_COLUMNS`, one datapoint per function and column: the totals, the exact p99,
+  the maxima, so no figure over the range depends on the trend's period); ``memory`` — memory, cold starts
+  and billed duration (Lambda Insights or REPORT lines);
 - ``previous`` — the same query over the period just before (its whole-range statistics give the
   comparison; it shares this query's inventory);
 - ``bill`` — Cost Explorer's AWS Lambda spend of the selected accounts this month to date and over the
@@ -33,10 +35,23 @@ from dashboard.config.settings import Settings
 from dashboard.query import sources
 from dashboard.query.selection import Selection
 
-__all__ = ["Query", "PREVIOUS_COLUMNS", "unread_parts"]
+__all__ = ["Query", "PREVIOUS_COLUMNS", "SUMMARY_COLUMNS", "FLEET_COLUMNS", "unread_parts"]
 
 # what the previous period is read for: the comparison of the headline figures
 PREVIOUS_COLUMNS: tuple[str, ...] = ("invocations", "errors", "throttles", "duration_p99_ms")
+# what a fleet view reads of the series (aws.metrics.LAMBDA_SCHEMA columns; GetMetricData bills per metric): the
+# trend (invocations) and the estimated cost of a digest (invocations × average duration, provisioned concurrency)
+FLEET_COLUMNS: tuple[str, ...] = ("invocations", "duration_avg_ms", "pc_utilization_max")
+# the whole-range statistics of a summary row (aws.metrics.RANGE_COLUMNS): every figure over the range
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "invocations",
+    "errors",
+    "throttles",
+    "duration_avg_ms",
+    "duration_p99_ms",
+    "duration_max_ms",
+    "concurrency_max",
+)
 
 
 class _part:
@@ -95,6 +110,11 @@ class Query:
     def trange(self):
         return self.selection.trange
 
+    @property
+    def trend_range(self) -> tuple:
+        """``(start, end)`` of :attr:`metrics`' series: the window a fleet view's trend is binned over."""
+        return sources.fleet_range(self.trange)
+
     @_part
     def inventory(self) -> sources.Loaded:
         """Every function of the selected accounts × regions, with its tags and team."""
@@ -110,13 +130,14 @@ class Query:
 
     @_part
     def metrics(self) -> sources.Loaded:
-        """The AWS/Lambda series of :attr:`functions` over the range."""
-        return sources.metrics(self.settings, self.trange, self.functions, force=self.force)
+        """The AWS/Lambda series of :attr:`functions` over the range, about 60 periods (a fleet view's trend), of
+        :data:`FLEET_COLUMNS` only (the other columns are NaN: every figure over the range is in :attr:`range_stats`)."""
+        return sources.metrics(self.settings, self.trange, self.functions, period=sources.FLEET, columns=FLEET_COLUMNS, force=self.force)
 
     @_part
     def range_stats(self) -> sources.Loaded:
-        """Whole-range statistics of :attr:`functions` (one datapoint each): the exact p99."""
-        return sources.range_stats(self.settings, self.trange, self.functions, force=self.force)
+        """Whole-range statistics of :attr:`functions` (:data:`SUMMARY_COLUMNS`, one datapoint each)."""
+        return sources.range_stats(self.settings, self.trange, self.functions, columns=SUMMARY_COLUMNS, force=self.force)
 
     @_part
     def memory(self) -> sources.Loaded:
@@ -132,9 +153,9 @@ class Query:
 
     @_part
     def previous_stats(self) -> sources.Loaded:
-        """The previous period's whole-range totals (:data:`PREVIOUS_COLUMNS`) of :attr:`functions`."""
-        prev = self.previous
-        return sources.range_stats(self.settings, prev.trange, self.functions, columns=PREVIOUS_COLUMNS, force=self.force)
+        """The previous period's whole-range statistics of :attr:`functions` (they hold :data:`PREVIOUS_COLUMNS`):
+        the previous query's own ``range_stats``, so the digest and the Overview read one answer."""
+        return self.previous.range_stats
 
     def parts(self) -> list[sources.Loaded]:
         """The loads read so far (in the order they were read)."""

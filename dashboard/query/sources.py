@@ -231,8 +231,9 @@ def settles(trange: TimeRange) -> datetime | None:
 
 
 def range_key(trange: TimeRange) -> Hashable:
-    """A rolling preset (or the period before one) is keyed by its label; a fixed range by its bounds (to the minute)."""
-    if trange.label.removeprefix("previous ") in PRESETS:
+    """A rolling preset (or the period before one, or a rule's rolling window, labelled ``rolling …``) is keyed by
+    its label; a fixed range by its bounds (to the minute)."""
+    if trange.label.removeprefix("previous ") in PRESETS or trange.label.startswith("rolling "):
         return trange.label
     return (int(trange.start.timestamp()) // 60 * 60, int(trange.end.timestamp()) // 60 * 60)
 
@@ -311,29 +312,75 @@ def _fn_key(rows: pd.DataFrame) -> tuple[str, ...]:
     return tuple(sorted(rows["function"].tolist()))
 
 
-def metrics(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: bool = False) -> Loaded:
-    """The AWS/Lambda metric series of the inventory's functions over ``trange`` (one period for all)."""
+FLEET = "fleet"  # the ``period`` of a fleet view's series: aws.metrics.fleet_window (about 60 points a function)
+
+
+def _fleet_window(trange: TimeRange) -> tuple[datetime, datetime, int]:
+    from aws import metrics as cw
+
+    return cw.fleet_window(start=trange.start, end=trange.end, now=trange.end if trange.label in PRESETS else None)
+
+
+def fleet_range(trange: TimeRange) -> tuple[datetime, datetime]:
+    """``(start, end)`` of a fleet view's series over ``trange`` (:data:`FLEET`): what its trend is binned over."""
+    start, end, _ = _fleet_window(trange)
+    return start, end
+
+
+def metrics(
+    settings: Settings,
+    trange: TimeRange,
+    inv: pd.DataFrame,
+    *,
+    period: int | str | None = None,
+    columns: tuple[str, ...] | None = None,
+    force: bool = False,
+) -> Loaded:
+    """The AWS/Lambda metric series of the inventory's functions over ``trange`` (one period for all).
+
+    ``period``: None — the finest the range allows (:func:`aws.metrics.choose_period`); :data:`FLEET` — a
+    fleet view's trend, about 60 periods ending at the range's end (:func:`aws.metrics.fleet_window`); a
+    number of seconds — that period (a function page's charts, an alert rule's). ``columns``: only those
+    metrics are asked for (GetMetricData bills per metric), the others are NaN.
+    """
     from aws import metrics as cw
 
     cache.configure(settings.cache_ttl_s.model_dump())
     groups = _by_part(settings, inv)
-    period = cw.choose_period(start=trange.start, end=trange.end)
-    start, end = trange.start, trange.end
-    if trange.label in PRESETS:
-        # "The last 24 h" ends at the current period's end: exactly span / period points a query, so
-        # the queries pack into the fewest GetMetricData calls (100,800 is a multiple of 1,440 and 2,016).
-        start, end, period = cw.recent_window(span=trange.duration, now=trange.end)
+    start, end, anchored = trange.start, trange.end, False
+    rolling = trange.label in PRESETS
+    if period == FLEET:
+        start, end, step = _fleet_window(trange)
+        anchored = True
+    elif period is None:
+        step = cw.choose_period(start=trange.start, end=trange.end)
+        if rolling:
+            # "The last 24 h" ends at the current period's end: exactly span / period points a query, so
+            # the queries pack into the fewest GetMetricData calls (100,800 is a multiple of 1,440 and 2,016).
+            start, end, step = cw.recent_window(span=trange.duration, now=trange.end)
+    else:
+        step = int(period)
+    cols = None if columns is None else tuple(sorted(set(columns)))
 
     def optional(a: Account, r: str) -> pd.DataFrame:
         return cache.source("inventory").get((a.cache_id, r, "optional-metrics"), lambda: cw.discover_optional(account=a, region=r)).value
 
+    wants_optional = cols is None or bool(set(cols) & {s.column for s in cw.OPTIONAL_SPECS})
     frames, status = fan_out(
         "metrics",
         groups,
-        lambda a, r: (a.cache_id, r, "metrics", range_key(trange), period, _fn_key(groups[(a, r)])),
+        lambda a, r: (a.cache_id, r, "metrics", range_key(trange), step, anchored, cols, _fn_key(groups[(a, r)])),
         lambda a, r: _in_part(
             cw.lambda_metrics(
-                account=a, region=r, functions=_fn_key(groups[(a, r)]), start=start, end=end, period=period, optional=optional(a, r)
+                account=a,
+                region=r,
+                functions=_fn_key(groups[(a, r)]),
+                start=start,
+                end=end,
+                period=step,
+                optional=optional(a, r) if wants_optional else None,
+                columns=cols,
+                anchored=anchored,
             ),
             a,
             r,
@@ -356,12 +403,16 @@ def range_stats(
 
     cache.configure(settings.cache_ttl_s.model_dump())
     groups = _by_part(settings, inv)
+    # a rolling range ends now: its end is the clock (a simulated account's too) the data's age is read by
+    now = trange.end if trange.label in PRESETS else None
     frames, status = fan_out(
         "metrics",
         groups,
         lambda a, r: (a.cache_id, r, "range-stats", range_key(trange), columns, _fn_key(groups[(a, r)])),
         lambda a, r: _in_part(
-            cw.range_statistics(account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end, columns=columns),
+            cw.range_statistics(
+                account=a, region=r, functions=_fn_key(groups[(a, r)]), start=trange.start, end=trange.end, columns=columns, now=now
+            ),
             a,
             r,
         ),

@@ -13,9 +13,10 @@
   (:meth:`FunctionView.notes`). Its alert states are the Alerts page's
   (:mod:`dashboard.alerts.evaluation`: same evaluation window, concurrency quota and REPORT counts).
 
-The loaders are asked with the same inventory slice the list uses (every function of the
-function's account × region, or of the selected teams), so a function page opened from the
-list is served from the cache.
+A function's page asks CloudWatch for its own series alone, at a period that draws a readable chart
+(:func:`aws.metrics.chart_period`: 24 h at 300 s), and for each alert rule's data at the rule's period; the
+memory loader is asked with the same inventory slice the list uses (every function of the function's
+account × region, or of the selected teams), so that part is served from the cache.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from aws.frames import UTC_TS, typed_frame
+from aws.metrics import LAMBDA_SCHEMA, chart_period
 from dashboard.alerts import (
     DEFAULT_ACCOUNT_LIMIT,
     METRICS,
@@ -48,7 +50,7 @@ from dashboard.present.registry import Unit
 from dashboard.query import sources
 from dashboard.query.load import Query
 from dashboard.query.selection import Selection
-from dashboard.query.timerange import TimeRange
+from dashboard.query.timerange import PRESETS, TimeRange
 
 __all__ = [
     "KEY",
@@ -99,24 +101,39 @@ class RuleEval:
         return int(self.series.attrs.get("period_s") or self.rule.period_s)
 
 
+_NO_METRICS = typed_frame([], LAMBDA_SCHEMA)
+
+
 def evaluate_rules(
     rules: Sequence[AlertRule],
     *,
     function_row: Mapping[str, Any] | pd.Series,
-    metrics: pd.DataFrame,
+    metrics: pd.DataFrame | Mapping[int, pd.DataFrame],
     memory: pd.DataFrame | None,
     start: datetime | None = None,
     now: datetime | None = None,
     account_limit: int = DEFAULT_ACCOUNT_LIMIT,
+    starts: Mapping[int, datetime] | None = None,
 ) -> list[RuleEval]:
     """Each rule over one function's frames, as the alert engine evaluates it (pure).
 
-    ``start`` / ``now`` bound the periods evaluated as in :func:`dashboard.alerts.evaluate_all`.
+    ``metrics``: one frame, or one per rule period (``{period_s: frame}``, each rule read from its own period's,
+    from ``starts[period_s]`` when given). ``start`` / ``now`` bound the periods evaluated as in
+    :func:`dashboard.alerts.evaluate_all`.
     """
     out = []
     for rule in rules:
+        frame = metrics.get(rule.period_s, _NO_METRICS) if isinstance(metrics, Mapping) else metrics
+        first = (starts or {}).get(rule.period_s, start)
         s = series_for(
-            rule, function_row=function_row, metrics=metrics, memory=memory, account_limit=account_limit, start=start, now=now
+            rule,
+            function_row=function_row,
+            metrics=frame,
+            memory=memory,
+            account_limit=account_limit,
+            start=first,
+            now=now,
+            period_s=rule.period_s if isinstance(metrics, Mapping) else None,
         )
         out.append(RuleEval(rule, s, evaluate(s, rule)))
     return out
@@ -323,7 +340,9 @@ def load_function(
     team_list = list(teams or [])
     if team_list and row.get("team") in team_list:
         peers = frame[frame["team"].isin(team_list)]
-    met = sources.metrics(settings, trange, peers, force=force)
+    # its own charts at a readable period (hundreds of points), its own metrics only
+    step = chart_period(start=trange.start, end=trange.end, now=trange.end if trange.label in PRESETS else None)
+    met = sources.metrics(settings, trange, hit, period=step, force=force)
     mem = sources.memory(settings, trange, peers, force=force)
     k = (account, region, name)
     m_one, mem_one = _only(met.frame, k), _only(mem.frame, k)
@@ -334,28 +353,38 @@ def load_function(
         rules = effective_rules(settings.alerts, function=name, tags=row.get("tags"))
     except ConfigError as e:
         rules, problem = [], str(e)
-    # The rules are evaluated as the Alerts page evaluates them (dashboard.alerts.evaluation): over the
-    # evaluation window (the selection stretched to enough history), with REPORT counts filled
+    # The rules are evaluated as the Alerts page evaluates them (dashboard.alerts.evaluation): each at its own
+    # period over the evaluation window (the selection stretched to enough history), with REPORT counts filled
     # from Invocations where Lambda Insights gives none, and the account's concurrency quota.
     window = evaluation.evaluation_window(trange, settings.alerts)
-    met_all, mem_all = met.frame, mem.frame
-    if window != trange:
-        met_w = sources.metrics(settings, window, peers, force=force)
-        met_all = met_w.frame
-        statuses += met_w.statuses
-        if any(METRICS[r.metric] == "memory" for r in rules):
-            mem_w = sources.memory(settings, window, peers, force=force)
-            mem_all = mem_w.frame
-            statuses += mem_w.statuses
-    m_eval, mem_eval = _only(met_all, k), _only(mem_all, k)
+    mem_all = mem.frame
+    if window != trange and any(METRICS[r.metric] == "memory" for r in rules):
+        mem_w = sources.memory(settings, window, peers, force=force)
+        mem_all = mem_w.frame
+        statuses += mem_w.statuses
+    data = evaluation.rule_data(settings, trange, hit, force=force) if rules else None
+    if data is not None:
+        statuses += [s for s in data.statuses if s not in statuses]
+        warnings += data.warnings
+    mem_eval = _only(mem_all, k)
+    reports = evaluation.report_invocations(settings, window, hit, mem_eval, force=force) if rules else None
+    if reports is not None:
+        statuses += [s for s in reports.statuses if s not in statuses]
     limit = DEFAULT_ACCOUNT_LIMIT
     if any(r.metric == "concurrency_account_share" for r in rules):
         limits, quota_status = evaluation.concurrency_limits(settings, hit, force=force)
         limit = limits.get((account, region), DEFAULT_ACCOUNT_LIMIT)
         statuses += quota_status
-    mem_eval = evaluation.with_report_counts(mem_eval, m_eval)
+    mem_eval = evaluation.with_report_counts(mem_eval, None if reports is None else _only(reports.frame, k))
     evals = evaluate_rules(
-        rules, function_row=row, metrics=m_eval, memory=mem_eval, start=window.start, now=window.end, account_limit=limit
+        rules,
+        function_row=row,
+        metrics={p: _only(f, k) for p, f in data.frames.items()} if data is not None else {},
+        memory=mem_eval,
+        start=window.start,
+        now=window.end,
+        account_limit=limit,
+        starts=None if data is None else data.starts,
     )
     # The states are the Alerts page's: the same evaluation (window, data, quota, unread marking) of this function.
     report = None
@@ -489,7 +518,7 @@ def load_list(settings: Settings, selection: Selection, *, force: bool = False) 
     """The list from the cached loaders: the usage summary, tags, the invocations trend, links."""
     q = Query(settings, selection, force=force)
     loaded = usage(q)
-    trange = selection.trange
-    spark = trend(q.metrics.frame, start=trange.start, end=trange.end, functions=loaded.frame, unread=q.unread("metrics"))
+    start, end = q.trend_range
+    spark = trend(q.metrics.frame, start=start, end=end, functions=loaded.frame, unread=q.unread("metrics"))
     rows = list_frame(loaded.frame, q.functions, range_text=selection.range_text, sparklines=spark)
     return ListView(rows, loaded)
