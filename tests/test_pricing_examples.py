@@ -298,6 +298,7 @@ def test_init_billing_takes_columns():
     assert got.tolist() == [False, True, True]
 
 
+@pytest.mark.aws  # the cost report reads provisioned-concurrency evidence from the simulated account
 def test_the_cost_report_bills_configured_organisation_members_together(tmp_path, monkeypatch):
     # the month's estimate behind the Costs page, `costs` and the reconciliation: two accounts naming one
     # organisation in config.yaml share the free tier (the issue's $6.87, not $0.00)
