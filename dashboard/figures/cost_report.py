@@ -1,7 +1,8 @@
 """Everything the Costs and Teams pages, ``python -m dashboard costs`` and the function page need.
 
 :func:`gather` loads one month (and the one before it): the inventory, our estimate from
-usage (:func:`dashboard.figures.cost_estimate.estimate` over the month's complete UTC days), Cost
+usage (:func:`dashboard.figures.cost_estimate.estimate` over the month's complete UTC days, read at one
+period a day: :data:`DAY_S`, :data:`ESTIMATE_COLUMNS`), Cost
 Explorer's daily total, by usage type and by the first allocation tag key that is active
 in Cost Explorer, and the forecast to the month's end. Cost Explorer is asked through the
 cache (one request per distinct question per TTL). When it cannot be read, every
