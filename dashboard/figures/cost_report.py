@@ -1,7 +1,8 @@
 """Everything the Costs and Teams pages, ``python -m dashboard costs`` and the function page need.
 
 :func:`gather` loads one month (and the one before it): the inventory, our estimate from
-usage (:func:`dashboard.figures.cost_estimate.estimate` over the month's complete UTC days), Cost
+usage (:func:`dashboard.figures.cost_estimate.estimate` over the month's complete UTC days, read at one
+period a day: :data:`DAY_S`, :data:`ESTIMATE_COLUMNS`), Cost
 Explorer's daily total, by usage type and by the first allocation tag key that is active
 in Cost Explorer, and the forecast to the month's end. Cost Explorer is asked through the
 cache (one request per distinct question per TTL). When it cannot be read, every
@@ -484,14 +485,22 @@ def _forecast_sentence(statuses: Iterable[sources.SourceStatus]) -> str | None:
     return f"Cost Explorer's forecast is missing, so the month-end figure is our run rate of the last 7 days: {failed[0].error}"
 
 
+DAY_S = 86_400  # the estimate's periods: UTC days (86,400 s is a multiple of every retention unit, 60/300/3600 s)
+# What :func:`dashboard.figures.cost_estimate.estimate` reads of the metrics: the requests, Σ Duration as the
+# average × the requests of each day, and whether provisioned concurrency shows that day.
+ESTIMATE_COLUMNS = ("invocations", "duration_avg_ms", "pc_utilization_max")
+
+
 def _load_estimate(
     settings: Settings, inv: pd.DataFrame, start: date, end: date, prices: PriceBook, *, force: bool
 ) -> tuple[pd.DataFrame, list, list[str]]:
     if end <= start:
         return typed_frame([], ESTIMATE_SCHEMA), [], []
     trange = TimeRange(datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC), "custom")
-    met = sources.metrics(settings, trange, inv, force=force)
-    mem = sources.memory(settings, trange, inv, force=force)
+    # whole UTC days: one period a day (StartTime at 00:00 UTC lines CloudWatch's periods up on the days), only
+    # the statistics a daily estimate sums (GetMetricData bills per metric, not per datapoint)
+    met = sources.metrics(settings, trange, inv, period=DAY_S, columns=ESTIMATE_COLUMNS, force=force)
+    mem = sources.memory(settings, trange, inv, bin_s=DAY_S, force=force)
     pc, feats, pc_status, pc_notes = provisioned_history(
         settings, inv, met.frame, mem.frame, trange.start, trange.end, now=trange.end, force=force
     )

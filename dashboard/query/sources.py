@@ -441,8 +441,11 @@ def _insights_as_memory(frame: pd.DataFrame) -> pd.DataFrame:
     return typed_frame(out, MEMORY_SCHEMA)
 
 
-def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: bool = False) -> Loaded:
-    """Memory used, cold starts, init and billed duration per function and bin.
+def memory(
+    settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, bin_s: int | None = None, force: bool = False
+) -> Loaded:
+    """Memory used, cold starts, init and billed duration per function and bin (``bin_s``, default
+    :func:`aws.logs.choose_bin` of the range; the cost estimate asks for UTC days, 86,400).
 
     Functions with Lambda Insights are read from its metrics (cheap); the others from their
     REPORT lines (Logs Insights, or FilterLogEvents where the endpoint lacks it, per
@@ -454,7 +457,7 @@ def memory(settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, force: b
     cache.configure(settings.cache_ttl_s.model_dump())
     groups = _by_part(settings, inv)
     prefer = "events" if settings.logs.source == "filter" else "insights"
-    bin_s = cwl.choose_bin(start=trange.start, end=trange.end)
+    bin_s = cwl.choose_bin(start=trange.start, end=trange.end) if bin_s is None else int(bin_s)
 
     def insights_set(a: Account, r: str) -> frozenset[str]:
         return cache.source("insights").get((a.cache_id, r, "insights-functions"), lambda: frozenset(cw.insights_functions(account=a, region=r))).value
