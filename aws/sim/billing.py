@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -144,7 +145,24 @@ def snapstart_billed(runtime: str) -> bool:
     return not str(runtime).startswith("java")
 
 
-def _rows(model, day: date, now: datetime) -> list[dict]:
+def _members(model) -> list:
+    """The models of every demo account sharing ``model``'s consolidated bill (``SimSpec.billing_group``), itself
+    included; just ``model`` when it is billed alone."""
+    group = getattr(model.spec, "billing_group", ())
+    if not group:
+        return [model]
+    from aws.session import Account
+    from aws.sim.model import model_for
+
+    out = [model]
+    for name, regions, spec in group:
+        if name != model.account_name:
+            member = Account(name=name, regions=tuple(regions), demo=True, sim=replace(spec, billing_group=group))
+            out.append(model_for(member))
+    return out
+
+
+def _rows(model, day: date, now: datetime, *, mine: bool = True) -> list[dict]:
     usage = _day_usage(model, day, now)
     rows = []
     estimated = day == now.date()
@@ -172,6 +190,7 @@ def _rows(model, day: date, now: datetime) -> list[dict]:
             "architecture": s.architecture,
             "estimated": estimated,
             "tags": s.tag_dict,
+            "mine": mine,
         }
         pc_on = env_s > 0  # provisioned concurrency enabled at some time of the day: no free tier that day
         pc_compute = pc_ms / 1000.0 * gb
@@ -275,6 +294,7 @@ def daily_costs(
     end = today + timedelta(days=1) if end is None else min(end, today + timedelta(days=1))
     if end <= start:
         return pd.DataFrame(columns=[*_COLUMNS, "tags"])
+    members = _members(model)
     # free tier: walk each touched month from its first day until both pools are spent
     days: dict[date, list[dict]] = {}
     month = start.replace(day=1)
@@ -289,7 +309,7 @@ def daily_costs(
             if not need and spent:
                 d = max(d + timedelta(days=1), start)
                 continue
-            rows = _rows(model, d, now)
+            rows = [r for m in members for r in _rows(m, d, now, mine=m is model)]
             for pool in ("requests", "gb_seconds", "streaming"):
                 mine = [r for r in rows if r["kind"] == pool]
                 total = sum(r["quantity"] for r in mine)
@@ -299,7 +319,7 @@ def daily_costs(
                 for r in mine:
                     r["free_quantity"] = r["quantity"] * share
             if need:
-                days[d] = rows
+                days[d] = [r for r in rows if r.pop("mine")]
             d += timedelta(days=1)
         month = nxt
     rows = [r for d in sorted(days) for r in days[d]]
