@@ -10,10 +10,13 @@ non-Java runtime: the version's snapshot cached all day (GB-s) and each restore 
 beyond the first 6 MB of each response (GB, 100 GB a month free). Prices are the region's
 in ``aws/data/lambda_prices.json``. The account's free tier (1M requests + 400,000
 GB-s a month, on-demand functions only) is consumed from the first day of the month
-in day order, split over that day's rows in proportion to their usage. Cost Explorer
+in day order, split over that day's rows in proportion to their usage. Demo accounts of one
+organisation (``SimSpec.billing_group``: consolidated billing) share one free tier: the day's rows of
+every member are pooled, split by the same rule, and each account's bill keeps its own rows. Cost Explorer
 data refreshes three times a day (00:00, 08:00, 16:00 UTC): usage after the last
 refresh is not billed yet, and today is Estimated. Duration price tiers (from 6 B
-GB-s a month) are not reached by the simulated account and are not applied.
+GB-s a month, per organisation and region with consolidated billing) are not reached by the simulated
+account and are not applied.
 
 ``cost`` of a row = (quantity - free_quantity) × price, unrounded, so the bill is the
 sum of per-function usage × price exactly.
