@@ -49,11 +49,20 @@ class SimSpec:
     # value for the injection tests (docs/security.md); empty = the catalog's tags only.
     extra_tags: tuple[tuple[str, str], ...] = ()
     now: datetime | None = None  # the account's fixed clock (tz-aware UTC); None: real time
+    # The account's 12-digit ID; None: 123456789012 (the first demo account's; settings give each further one its own).
+    aws_account_id: str | None = None
+    # Consolidated billing: every demo account of the organisation this one's bill belongs to, itself included, as
+    # (name, regions, SimSpec with an empty billing_group); empty: the account is billed alone (aws.sim.billing).
+    billing_group: tuple[tuple[str, tuple[str, ...], SimSpec], ...] = ()
 
     @property
     def account_id(self) -> tuple:
-        """Which simulated account this is (its functions, seed, tags and clock); the faults are the network's, not the account's."""
-        return (self.functions, self.seed, self.extra_tags, self.now)
+        """Which simulated account this is (its functions, seed, tags, clock, ID and the bill it shares); the faults
+        are the network's, not the account's."""
+        base = (self.functions, self.seed, self.extra_tags, self.now)
+        if self.aws_account_id is None and not self.billing_group:
+            return base
+        return (*base, self.aws_account_id, tuple((n, r, s.account_id) for n, r, s in self.billing_group))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aws.sim import provisioned, tokens
-from aws.sim.catalog import ACCOUNT_ID
 from aws.sim.registry import Call, handles
 from aws.sim.wire import ApiError
 
@@ -60,7 +59,7 @@ def describe_scalable_targets(call: Call, params: dict) -> dict:
             "ScalableDimension": DIMENSION,
             "MinCapacity": s.pc_low,
             "MaxCapacity": s.provisioned,
-            "RoleARN": f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/lambda.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency",
+            "RoleARN": f"arn:aws:iam::{call.model.account_id}:role/aws-service-role/lambda.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency",
             "CreationTime": created,
         }
         for rid, s in _targets(call, params)
@@ -77,7 +76,7 @@ def describe_scheduled_actions(call: Call, params: dict) -> dict:
             items.append(
                 {
                     "ScheduledActionName": name,
-                    "ScheduledActionARN": f"arn:aws:autoscaling:{call.region}:{ACCOUNT_ID}:scheduledAction:{s.index:08d}:resource/lambda/{rid}:scheduledActionName/{name}",
+                    "ScheduledActionARN": f"arn:aws:autoscaling:{call.region}:{call.model.account_id}:scheduledAction:{s.index:08d}:resource/lambda/{rid}:scheduledActionName/{name}",
                     "ServiceNamespace": "lambda",
                     "Schedule": f"cron(0 {hour % 24} * * ? *)",
                     "Timezone": "UTC",

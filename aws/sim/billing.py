@@ -10,10 +10,13 @@ non-Java runtime: the version's snapshot cached all day (GB-s) and each restore 
 beyond the first 6 MB of each response (GB, 100 GB a month free). Prices are the region's
 in ``aws/data/lambda_prices.json``. The account's free tier (1M requests + 400,000
 GB-s a month, on-demand functions only) is consumed from the first day of the month
-in day order, split over that day's rows in proportion to their usage. Cost Explorer
+in day order, split over that day's rows in proportion to their usage. Demo accounts of one
+organisation (``SimSpec.billing_group``: consolidated billing) share one free tier: the day's rows of
+every member are pooled, split by the same rule, and each account's bill keeps its own rows. Cost Explorer
 data refreshes three times a day (00:00, 08:00, 16:00 UTC): usage after the last
 refresh is not billed yet, and today is Estimated. Duration price tiers (from 6 B
-GB-s a month) are not reached by the simulated account and are not applied.
+GB-s a month, per organisation and region with consolidated billing) are not reached by the simulated
+account and are not applied.
 
 ``cost`` of a row = (quantity - free_quantity) × price, unrounded, so the bill is the
 sum of per-function usage × price exactly.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -144,7 +148,24 @@ def snapstart_billed(runtime: str) -> bool:
     return not str(runtime).startswith("java")
 
 
-def _rows(model, day: date, now: datetime) -> list[dict]:
+def _members(model) -> list:
+    """The models of every demo account sharing ``model``'s consolidated bill (``SimSpec.billing_group``), itself
+    included; just ``model`` when it is billed alone."""
+    group = getattr(model.spec, "billing_group", ())
+    if not group:
+        return [model]
+    from aws.session import Account
+    from aws.sim.model import model_for
+
+    out = [model]
+    for name, regions, spec in group:
+        if name != model.account_name:
+            member = Account(name=name, regions=tuple(regions), demo=True, sim=replace(spec, billing_group=group))
+            out.append(model_for(member))
+    return out
+
+
+def _rows(model, day: date, now: datetime, *, mine: bool = True) -> list[dict]:
     usage = _day_usage(model, day, now)
     rows = []
     estimated = day == now.date()
@@ -172,6 +193,7 @@ def _rows(model, day: date, now: datetime) -> list[dict]:
             "architecture": s.architecture,
             "estimated": estimated,
             "tags": s.tag_dict,
+            "mine": mine,
         }
         pc_on = env_s > 0  # provisioned concurrency enabled at some time of the day: no free tier that day
         pc_compute = pc_ms / 1000.0 * gb
@@ -275,6 +297,7 @@ def daily_costs(
     end = today + timedelta(days=1) if end is None else min(end, today + timedelta(days=1))
     if end <= start:
         return pd.DataFrame(columns=[*_COLUMNS, "tags"])
+    members = _members(model)
     # free tier: walk each touched month from its first day until both pools are spent
     days: dict[date, list[dict]] = {}
     month = start.replace(day=1)
@@ -289,7 +312,7 @@ def daily_costs(
             if not need and spent:
                 d = max(d + timedelta(days=1), start)
                 continue
-            rows = _rows(model, d, now)
+            rows = [r for m in members for r in _rows(m, d, now, mine=m is model)]
             for pool in ("requests", "gb_seconds", "streaming"):
                 mine = [r for r in rows if r["kind"] == pool]
                 total = sum(r["quantity"] for r in mine)
@@ -299,7 +322,7 @@ def daily_costs(
                 for r in mine:
                     r["free_quantity"] = r["quantity"] * share
             if need:
-                days[d] = rows
+                days[d] = [r for r in rows if r.pop("mine")]
             d += timedelta(days=1)
         month = nxt
     rows = [r for d in sorted(days) for r in days[d]]

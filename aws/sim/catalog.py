@@ -95,10 +95,11 @@ class FunctionSpec:
     stream_bytes: int = 0
     stream_big_bytes: int = 0
     stream_big_every: int = 0
+    account_id: str = ACCOUNT_ID  # the account's 12-digit ID (each demo account has its own)
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.name}"
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.name}"
 
     @property
     def stream(self) -> bool:

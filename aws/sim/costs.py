@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from aws.sim import billing, tokens
-from aws.sim.catalog import ACCOUNT_ID
 from aws.sim.registry import Call, handles
 from aws.sim.wire import ApiError
 
@@ -66,7 +65,7 @@ def _dimension(frame: pd.DataFrame, key: str) -> pd.Series:
     if key == "REGION":
         return frame["region"]
     if key == "LINKED_ACCOUNT":
-        return pd.Series(ACCOUNT_ID, index=frame.index)
+        return frame["account_id"]  # the member account whose usage a row is (its own view: only its own)
     if key == "OPERATION":
         return pd.Series("Invoke", index=frame.index)
     if key == "RECORD_TYPE":
@@ -198,7 +197,7 @@ def get_cost_and_usage(call: Call, params: dict) -> dict:
     pos = tokens.read(params.get("NextPageToken"), fp, code="InvalidNextTokenException", what="NextPageToken")
     cell0 = int(pos["c"]) if pos else 0
 
-    frame = billing.daily_costs(call.model, start=start, end=end, now=call.now)
+    frame = billing.daily_costs(call.model, start=start, end=end, now=call.now).assign(account_id=call.model.account_id)
     if len(frame):
         frame = frame[_filter(frame, params.get("Filter")).to_numpy()]
     keys = []
@@ -270,6 +269,7 @@ def get_cost_forecast(call: Call, params: dict) -> dict:
     if level is not None and not 51 <= int(level) <= 99:
         raise ApiError("ValidationException", "PredictionIntervalLevel must be between 51 and 99.")
     history = billing.daily_costs(call.model, start=today - timedelta(days=14), end=today, now=call.now)
+    history = history.assign(account_id=call.model.account_id)
     if len(history):
         history = history[_filter(history, params.get("Filter")).to_numpy()]
     value = "quantity" if metric in ("USAGE_QUANTITY", "NORMALIZED_USAGE_AMOUNT") else "gross"

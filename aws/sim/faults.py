@@ -44,7 +44,7 @@ def denied(spec, service: str, operation: str) -> ApiError | None:
         if fnmatch.fnmatchcase(action, pattern):
             return ApiError(
                 "AccessDeniedException",
-                f"User: arn:aws:iam::{ACCOUNT_ID}:user/demo is not authorized to perform: {action} "
+                f"User: arn:aws:iam::{getattr(spec, 'aws_account_id', None) or ACCOUNT_ID}:user/demo is not authorized to perform: {action} "
                 f"because no identity-based policy allows the {action} action",
                 400,
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aws.sim import provisioned, tokens
-from aws.sim.catalog import ACCOUNT_ID, FunctionSpec
+from aws.sim.catalog import FunctionSpec
 from aws.sim.clock import anchor
 from aws.sim.noise import hash_py
 from aws.sim.registry import Call, handles
@@ -33,7 +33,7 @@ def configuration(call: Call, s: FunctionSpec) -> dict:
         "FunctionName": s.name,
         "FunctionArn": s.arn,
         "Runtime": s.runtime,
-        "Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{s.name}-role",
+        "Role": f"arn:aws:iam::{s.account_id}:role/{s.name}-role",
         "Handler": s.handler,
         "CodeSize": s.code_size,
         "Description": s.description,
@@ -63,7 +63,7 @@ def configuration(call: Call, s: FunctionSpec) -> dict:
 def _function(call: Call, name: str) -> FunctionSpec:
     s = call.model.lookup(name, call.region)
     if s is None:
-        arn = name if name.startswith("arn:") else f"arn:aws:lambda:{call.region}:{ACCOUNT_ID}:function:{name}"
+        arn = name if name.startswith("arn:") else f"arn:aws:lambda:{call.region}:{call.model.account_id}:function:{name}"
         raise ApiError("ResourceNotFoundException", f"Function not found: {arn}", 404)
     return s
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aws.sim import insights, reports, tokens
-from aws.sim.catalog import ACCOUNT_ID
 from aws.sim.noise import hash_py
 from aws.sim.patterns import PatternUnsupported, compile_pattern
 from aws.sim.registry import Call, handles
@@ -60,8 +59,8 @@ def _group_of(call: Call, name: str):
     return s
 
 
-def _group_arn(region: str, name: str) -> str:
-    return f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{name}"
+def _group_arn(region: str, name: str, account_id: str) -> str:
+    return f"arn:aws:logs:{region}:{account_id}:log-group:{name}"
 
 
 @handles("logs", "DescribeLogGroups")
@@ -89,7 +88,7 @@ def describe_log_groups(call: Call, params: dict) -> dict:
     created0 = int(call.now.timestamp() // 86400) * 86400 * 1000
     groups = []
     for s in page:
-        arn = _group_arn(call.region, s.log_group)
+        arn = _group_arn(call.region, s.log_group, call.model.account_id)
         groups.append(
             {
                 "logGroupName": s.log_group,
@@ -184,7 +183,7 @@ def start_query(call: Call, params: dict) -> dict:
     for n in names:
         s = call.model.by_log_group(n.removesuffix(":*"), call.region)
         if s is None:
-            raise ApiError("ResourceNotFoundException", f"Log group '{n}' does not exist for account ID '{ACCOUNT_ID}'")
+            raise ApiError("ResourceNotFoundException", f"Log group '{n}' does not exist for account ID '{call.model.account_id}'")
         specs.append(s)
     start_s, end_s = int(params["startTime"]), int(params["endTime"])
     if end_s < start_s:
@@ -238,7 +237,7 @@ def get_query_results(call: Call, params: dict) -> dict:
             start_s=q.start_s,
             end_s=q.end_s,
             now=at,
-            account_id=ACCOUNT_ID,
+            account_id=call.model.account_id,
             limit=q.limit,
         )
     with _lock:

@@ -67,11 +67,13 @@ class Model:
         self.spec = spec
         self.regions = tuple(regions)
         self.account_name = name
-        self.account_id = ACCOUNT_ID
+        self.account_id = getattr(spec, "aws_account_id", None) or ACCOUNT_ID
         self.seed = int(spec.seed)
         self.specs: tuple[FunctionSpec, ...] = build_catalog(
             functions=spec.functions, seed=self.seed, regions=self.regions
         )
+        if self.account_id != ACCOUNT_ID:
+            self.specs = tuple(replace(s, account_id=self.account_id) for s in self.specs)
         extra = tuple(getattr(spec, "extra_tags", ()) or ())
         if extra:  # every function carries these tags too (hostile values for the injection tests)
             self.specs = tuple(

@@ -10,9 +10,11 @@ from the environment variable that ``email.smtp.password_env`` names.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -631,7 +633,7 @@ class Settings(_Model):
     def aws_accounts(self) -> list[Account]:
         if any(a.demo for a in self.accounts):
             import aws.sim  # noqa: F401 - registers the simulated account, which answers the demo accounts' calls
-        return [
+        accounts = [
             a.to_account(
                 max_attempts=self.aws.max_attempts,
                 connect_timeout_s=self.aws.connect_timeout_s,
@@ -640,6 +642,7 @@ class Settings(_Model):
             )
             for a in self.accounts
         ]
+        return _simulated_billing(accounts, self.organizations())
 
     @property
     def is_demo(self) -> bool:
@@ -653,6 +656,36 @@ class Settings(_Model):
     def now(self) -> datetime:
         """"Now" for every figure of this config, tz-aware UTC: :attr:`fixed_now` when set, else the real clock."""
         return self.fixed_now or datetime.now(UTC)
+
+
+def _demo_account_id(name: str) -> str:
+    """A further demo account's own 12-digit ID, derived from its name (the first keeps 123456789012)."""
+    n = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % 900_000_000_000
+    return str(100_000_000_000 + n)
+
+
+def _simulated_billing(accounts: list[Account], organizations: dict[str, str]) -> list[Account]:
+    """Demo accounts as the simulated account needs them: each but the first with its own account ID, and the
+    demo accounts of one configured organisation sharing one consolidated bill (``SimSpec.billing_group``)."""
+    demo = [a for a in accounts if a.demo]
+    if len(demo) < 2:
+        return accounts
+    ids = {a.name: (None if i == 0 else _demo_account_id(a.name)) for i, a in enumerate(demo)}
+    base = {a.name: replace(a, sim=replace(a.sim, aws_account_id=ids[a.name])) for a in demo}
+    groups: dict[str, tuple] = {}
+    for org in set(organizations.values()):
+        members = [base[n] for n in base if organizations.get(n) == org]
+        if len(members) > 1:
+            groups[org] = tuple((m.name, m.regions, m.sim) for m in members)
+    out = []
+    for a in accounts:
+        if a.name in base:
+            a = base[a.name]
+            group = groups.get(organizations.get(a.name, ""), ())
+            if group:
+                a = replace(a, sim=replace(a.sim, billing_group=group))
+        out.append(a)
+    return out
 
 
 class _ItemError(ValueError):
