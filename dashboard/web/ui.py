@@ -21,7 +21,7 @@ from dashboard.query.selection import Selection
 from dashboard.query.sources import Loaded
 from dashboard.query.timerange import PRESETS, RangeError, parse_range
 
-__all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel", "refresh_text"]
+__all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "LoadProgress", "fmt_age", "meter_panel", "freshness_panel", "refresh_text"]
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,38 @@ def show_statuses(loaded: Loaded, *, what: str) -> None:
         st.warning(escape_markdown(f"{what} for {account}/{region} is stale ({fmt_age(age)} old): {error}"), icon=":material/history:")
     for w in dict.fromkeys(loaded.warnings):
         st.info(escape_markdown(w))
+
+
+class LoadProgress:
+    """A long load's status box: its step as the label, with the parts answered so far in counts
+    ("The trend… — metrics (trend): 3 of 8 account-regions"); under it, what was loaded.
+
+    Call it from the page's script thread only (``load_overview`` calls ``counts`` there:
+    :mod:`dashboard.query.progress`). Create it inside the ``st.status`` block."""
+
+    def __init__(self, status) -> None:
+        self._status = status
+        self._step = ""
+        self._counts = ""
+        self._detail = st.empty()
+
+    def _show(self) -> None:
+        self._status.update(label=escape_markdown(" — ".join(t for t in (self._step, self._counts) if t)))
+
+    def step(self, label: str) -> None:
+        self._step, self._counts = label, ""
+        self._show()
+
+    def count(self, line: str) -> None:
+        self._counts = line
+        self._show()
+
+    def finish(self, label: str, detail: str | None = None) -> None:
+        """The load is done: ``label`` says what it found; ``detail`` (under it; by default the last counts) what was read."""
+        detail = detail if detail is not None else self._counts
+        if detail:
+            self._detail.caption(escape_markdown(f"Read: {detail}."))
+        self._status.update(label=escape_markdown(label), state="complete")
 
 
 def meter_panel(scope: str) -> None:
