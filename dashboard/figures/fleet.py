@@ -24,7 +24,9 @@ The function table's trend is :func:`dashboard.figures.usage.trend`, the Functio
 
 from __future__ import annotations
 
+import contextvars
 import math
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -492,6 +494,48 @@ def _tiles(summary: pd.DataFrame, q: Query, previous: sources.Loaded, *, trend: 
     )
 
 
+def _bill(settings: Settings, start: date, end: date, prev_start: date, prev_end: date, accounts: list[str] | None) -> tuple:
+    """Cost Explorer's Lambda spend of the month to date and of the same days of the month before."""
+    with progress_mod.stage("this month"):
+        this_month = sources.daily_costs(settings, start=start, end=end, accounts=accounts)
+    with progress_mod.stage("last month"):
+        month_before = sources.daily_costs(settings, start=prev_start, end=prev_end, accounts=accounts)
+    return this_month, month_before
+
+
+def _trend_and_memory(q: Query) -> tuple[sources.Loaded, sources.Loaded]:
+    with progress_mod.stage("trend"):
+        series = q.metrics
+    return series, q.memory
+
+
+class _Behind:
+    """``fn(q)`` on a daemon thread in a copy of the caller's context (its meter scope, deadline and progress);
+    :meth:`result` waits for it while the caller's progress still reports."""
+
+    def __init__(self, fn: Callable[[Query], Any], q: Query) -> None:
+        self._out: list[Any] = []
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, fn, q), name="overview-behind", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[Query], Any], q: Query) -> None:
+        try:
+            self._out.append((True, fn(q)))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            self._out.append((False, e))
+
+    def result(self) -> Any:
+        tracker = progress_mod.current()
+        while self._thread.is_alive():
+            self._thread.join(0.25)
+            if tracker is not None:
+                tracker.tick()
+        ok, value = self._out[0]
+        if not ok:
+            raise value
+        return value
+
+
 def _load(settings: Settings, selection: Selection, question: tuple, *, spend: bool, step: _Steps) -> Overview:
     """Ask the loaders (their caches), then the memoised Overview of what they answered.
 
@@ -501,6 +545,11 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
     q = Query(settings, selection)
     step("The functions and their figures over the range…")
     inventory = q.inventory
+    q.functions  # noqa: B018 - read here, before the parts that need it run side by side
+    behind = _Behind(_trend_and_memory, q)  # asked meanwhile: a part slow in one account-region is waited for once, not per step
+    start, end, prev_start, prev_end = spend_figures.month_to_date(today)
+    accounts = list(selection.accounts) or None
+    bill = _Behind(lambda _: _bill(settings, start, end, prev_start, prev_end, accounts), q) if spend else None
     with progress_mod.stage("whole range"):
         stats = q.range_stats
     step("The previous period, for comparison…")
@@ -510,22 +559,16 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
         early = summarize(q.functions, pd.DataFrame(), _NO_MEMORY, q.range_stats.frame, unread_metrics=q.unread("range_stats"))
         step.drawn(Partial(_tiles(early, q, previous, trend=False)))
     step("The trend, memory and cold starts of the selected functions…")
-    with progress_mod.stage("trend"):
-        series = q.metrics
-    parts = [inventory, series, stats, q.memory]
+    series, memory = behind.result()
+    parts = [inventory, series, stats, memory]
     if step.wants_partial:
         summary = usage(q)
         t_start, t_end = q.trend_range
         table = function_table(summary.frame, q.metrics.frame, start=t_start, end=t_end, range_text=selection.range_text, unread=q.unread("metrics"))
         step.drawn(Partial(_tiles(summary.frame, q, previous, trend=True), table))
-    start, end, prev_start, prev_end = spend_figures.month_to_date(today)
-    accounts = list(selection.accounts) or None
-    if spend:
+    if bill is not None:
         step("Lambda spend from Cost Explorer…")
-        with progress_mod.stage("this month"):
-            this_month = sources.daily_costs(settings, start=start, end=end, accounts=accounts)
-        with progress_mod.stage("last month"):
-            month_before = sources.daily_costs(settings, start=prev_start, end=prev_end, accounts=accounts)
+        this_month, month_before = bill.result()
     else:
         this_month = month_before = sources.Loaded(typed_frame([], ce.SCHEMA))
     step("Alert rules…")
