@@ -155,3 +155,13 @@ def test_a_slow_region_becomes_a_named_gap_while_the_other_regions_tiles_and_row
     assert not any("us-east-1" in s for s in said)
     read = [plain(c.value) for c in at.caption if plain(c.value).startswith("Read: ")]
     assert read and "metrics (whole range): 1 of 2 account-regions (1 timed out)" in read[0]
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize(("page", "part"), [("dashboard/pages/functions.py", "metrics (whole range)"), ("dashboard/pages/alerts.py", "tags")])
+def test_the_list_pages_say_what_they_read_in_counts(two_regions, page, part):
+    at = AppTest.from_file(APP, default_timeout=150)
+    at.switch_page(page)
+    run(at, timeout=150)
+    (read,) = [plain(c.value) for c in at.caption if plain(c.value).startswith("Read: ")]
+    assert f"{part}: 2 of 2 account-regions" in read and all(n.split(" of ")[0].split()[-1] == n.split(" of ")[1].split()[0] for n in read.split(" · "))

@@ -27,6 +27,8 @@ SOURCE_NAMES = {
     "costs": "Lambda spend",
     "forecast": "forecast",
 }
+# the parts of a query (dashboard.query.load.Query) whose fan-outs share a source, named apart
+PART_STAGES = {"range_stats": "whole range", "metrics": "trend", "previous_stats": "previous period"}
 PER_ACCOUNT = {"costs", "forecast"}  # Cost Explorer is asked once per account, not per region
 
 _CURRENT: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("load_progress", default=None)
@@ -69,6 +71,7 @@ class Progress:
         self._lock = threading.Lock()
         self._counters: dict[str, Counter] = {}
         self._said: str | None = None
+        self._interrupt: BaseException | None = None
 
     def begin(self, source: str, total: int) -> Batch:
         """A fan-out of ``total`` parts of ``source`` starts (named by the :func:`stage` around it, if any)."""
@@ -111,12 +114,21 @@ class Progress:
 
     def tick(self) -> None:
         """From the thread that installed it: report the line if it changed (other threads: nothing)."""
-        if self._on_change is None or threading.get_ident() != self._owner:
+        if self._on_change is None or self._interrupt is not None or threading.get_ident() != self._owner:
             return
         line = self.text()
         if line and line != self._said:
             self._said = line
-            self._on_change(line)
+            try:
+                self._on_change(line)
+            except BaseException as e:  # noqa: BLE001 - a page's rerun: raised once the load is done (tracking)
+                self._interrupt = e
+
+    def reraise(self) -> None:
+        """What reporting raised (Streamlit raises a session's rerun or stop at a widget update), in the caller's
+        thread once the load is done — never inside a load other sessions may be waiting for."""
+        if self._interrupt is not None:
+            raise self._interrupt
 
 
 def current() -> Progress | None:
@@ -126,17 +138,24 @@ def current() -> Progress | None:
 
 @contextmanager
 def tracking(progress: Progress | None) -> Iterator[Progress | None]:
-    """Count the fan-outs of everything loaded inside the block into ``progress`` (None: no counting)."""
+    """Count the fan-outs of everything loaded inside the block into ``progress`` (None: no counting); what its
+    reporting raised is raised at the end of the block."""
     token = _CURRENT.set(progress)
     try:
         yield progress
     finally:
         _CURRENT.reset(token)
+    if progress is not None:
+        progress.reraise()
 
 
 @contextmanager
-def stage(name: str) -> Iterator[None]:
-    """Name the fan-outs inside the block by what they load for (``metrics (previous period)``)."""
+def stage(name: str | None) -> Iterator[None]:
+    """Name the fan-outs inside the block by what they load for (``metrics (previous period)``); inside a named
+    stage the outer name holds (the previous period's whole-range figures are the previous period's)."""
+    if name is None or _STAGE.get() is not None:
+        yield
+        return
     token = _STAGE.set(name)
     try:
         yield

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
@@ -17,11 +19,12 @@ from dashboard.config import access
 from dashboard.config import settings as settings_mod
 from dashboard.config.settings import ConfigError, Settings
 from dashboard.present.text import escape_markdown
+from dashboard.query import progress
 from dashboard.query.selection import Selection
 from dashboard.query.sources import Loaded
 from dashboard.query.timerange import PRESETS, RangeError, parse_range
 
-__all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "LoadProgress", "fmt_age", "meter_panel", "freshness_panel", "refresh_text"]
+__all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "LoadProgress", "loading", "fmt_age", "meter_panel", "freshness_panel", "refresh_text"]
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +179,7 @@ class LoadProgress:
         self._step = ""
         self._counts = ""
         self._detail = st.empty()
+        self.tracker = progress.Progress(self.count)  # for progress.tracking around a load that takes no ``counts``
 
     def _show(self) -> None:
         self._status.update(label=escape_markdown(" — ".join(t for t in (self._step, self._counts) if t)))
@@ -190,10 +194,20 @@ class LoadProgress:
 
     def finish(self, label: str, detail: str | None = None) -> None:
         """The load is done: ``label`` says what it found; ``detail`` (under it; by default the last counts) what was read."""
-        detail = detail if detail is not None else self._counts
+        detail = detail if detail is not None else (self.tracker.summary() or self._counts)
         if detail:
             self._detail.caption(escape_markdown(f"Read: {detail}."))
         self._status.update(label=escape_markdown(label), state="complete")
+
+
+@contextmanager
+def loading(label: str) -> Iterator[LoadProgress]:
+    """A collapsed status box for a long load, its label counting the parts answered as they arrive
+    ("metrics: 3 of 8 account-regions"); call ``finish`` on what it yields when done."""
+    with st.status(label, expanded=False) as status:
+        doing = LoadProgress(status)
+        with progress.tracking(doing.tracker):
+            yield doing
 
 
 def meter_panel(scope: str) -> None:
@@ -269,9 +283,9 @@ def month_report(cfg: Settings):
     except cost_report.MonthError as e:
         st.error(escape_markdown(f"The address asks for the month {e.value}, which {e.problem}."), icon=":material/event_busy:")
         st.stop()
-    with st.status("Reading Cost Explorer and pricing the usage…", expanded=False) as status:
+    with loading("Reading Cost Explorer and pricing the usage…") as doing:
         report = cost_report.gather(cfg, month=month, now=now)
-        status.update(label=f"{report.month}: {(report.end - report.first).days} complete day(s)", state="complete")
+        doing.finish(f"{report.month}: {(report.end - report.first).days} complete day(s)")
     sel = selection()
     report = cost_report.narrow(report, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
     scope = [f"{what} {', '.join(values)}" for what, values in (("accounts", sel.accounts), ("regions", sel.regions), ("teams", sel.teams)) if values]
