@@ -98,8 +98,10 @@ def two_regions(tmp_path, monkeypatch):
 
 
 @pytest.mark.aws
-def test_the_overview_hands_over_its_tiles_before_the_trend_and_the_table_before_the_alerts(two_regions):
+def test_the_overview_hands_over_its_tiles_before_the_trend_and_the_table_before_the_alerts(two_regions, monkeypatch):
     from dashboard.figures import fleet
+
+    monkeypatch.setattr(fleet, "PARTIAL_AFTER_S", 0.0)  # however fast the simulated account answers
     from dashboard.query.selection import Selection
     from dashboard.query.timerange import parse_range
 
@@ -120,6 +122,9 @@ def test_the_overview_hands_over_its_tiles_before_the_trend_and_the_table_before
     assert second[0] < events.index(("step", "Alert rules…"))
     pd.testing.assert_frame_equal(second[1].table.drop(columns=["trend", "alerts"]), ov.table.drop(columns=["trend", "alerts"]))
     counts = [v for k, v in events if k == "count"]
+    events.clear()  # asked again: every part is answered from the caches, so nothing is handed over early
+    monkeypatch.setattr(fleet, "PARTIAL_AFTER_S", 5.0)
+    assert fleet.load_overview(cfg, sel, partial=lambda p: events.append(("partial", p))) is ov and events == []
     assert any("metrics (whole range): 0 of 2 account-regions" in c for c in counts)  # said while it loads
     assert "metrics (previous period): 2 of 2 account-regions" in counts[-1] and "memory and cold starts: 2 of 2 account-regions" in counts[-1]
 

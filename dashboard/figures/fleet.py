@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextvars
 import math
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -392,6 +393,7 @@ class _Steps:
         self._counts = counts
         self._partial = partial
         self._interrupt: BaseException | None = None
+        self._started = time.monotonic()
 
     def _call(self, fn: Callable[[Any], None] | None, arg: Any) -> None:
         if fn is None or self._interrupt is not None:
@@ -406,7 +408,9 @@ class _Steps:
 
     @property
     def wants_partial(self) -> bool:
-        return self._partial is not None and self._interrupt is None
+        """A page draws as parts arrive: only worth it (computing twice) when the load is slow so far, not when
+        the parts are answered from the caches (a warm page computes once, as before)."""
+        return self._partial is not None and self._interrupt is None and time.monotonic() - self._started >= PARTIAL_AFTER_S
 
     def count(self, line: str) -> None:
         self._call(self._counts, line)
@@ -417,6 +421,9 @@ class _Steps:
     def reraise(self) -> None:
         if self._interrupt is not None:
             raise self._interrupt
+
+
+PARTIAL_AFTER_S = 1.0  # a load slower than this so far hands over what it has (Partial)
 
 
 @dataclass(frozen=True)
