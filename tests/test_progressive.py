@@ -170,3 +170,4 @@ def test_the_list_pages_say_what_they_read_in_counts(two_regions, page, part):
     run(at, timeout=150)
     (read,) = [plain(c.value) for c in at.caption if plain(c.value).startswith("Read: ")]
     assert f"{part}: 2 of 2 account-regions" in read and all(n.split(" of ")[0].split()[-1] == n.split(" of ")[1].split()[0] for n in read.split(" · "))
+
