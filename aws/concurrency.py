@@ -104,10 +104,13 @@ def run_within(
     on_timeout: Callable[[T, float], R],
     max_workers: int,
     name: str = "aws",
+    on_wait: Callable[[], None] | None = None,
+    poll_s: float = 0.25,
 ) -> list[R]:
     """``[fn(x) for x in items]``, each given at most ``timeout_s(x)`` seconds (and no more than the :func:`deadline`
     around the call): an item past it answers ``on_timeout(x, seconds)`` while its thread (a daemon) finishes
-    alone. At most ``max_workers`` items run at once; a failure in ``fn`` propagates as in :func:`run_concurrently`."""
+    alone. At most ``max_workers`` items run at once; a failure in ``fn`` propagates as in :func:`run_concurrently`.
+    ``on_wait`` is called in the caller's thread about every ``poll_s`` seconds while it waits (a page's progress)."""
     items = list(items)
     if not items:
         return []
@@ -118,8 +121,22 @@ def run_within(
     out: list[R] = []
     for x, fut, limit in zip(items, futures, limits, strict=True):
         try:
-            out.append(fut.result(timeout=max(0.0, limit - time.monotonic())))
+            out.append(_wait(fut, limit, on_wait, poll_s))
         except FutureTimeout:
             fut.cancel()  # not started yet: it never will; running: it finishes alone
             out.append(on_timeout(x, limit - start))
     return out
+
+
+def _wait(fut: Future, limit: float, on_wait: Callable[[], None] | None, poll_s: float):
+    """``fut``'s result by the monotonic time ``limit`` (FutureTimeout past it), calling ``on_wait`` between polls."""
+    if on_wait is None:
+        return fut.result(timeout=max(0.0, limit - time.monotonic()))
+    while True:
+        left = limit - time.monotonic()
+        try:
+            return fut.result(timeout=max(0.0, min(poll_s, left)))
+        except FutureTimeout:
+            if left <= poll_s:
+                raise
+        on_wait()

@@ -230,8 +230,9 @@ def test_the_overview_of_the_simulated_account_matches_its_truth(clock):
     steps: list[str] = []
     ov = fleet.load_overview(cfg, select(cfg, range_text="24h", now=NOW), progress=steps.append)
     assert steps == [
-        "Metrics, memory and cold starts of the selected functions…",
+        "The functions and their figures over the range…",
         "The previous period, for comparison…",
+        "The trend, memory and cold starts of the selected functions…",
         "Lambda spend from Cost Explorer…",
         "Alert rules…",
     ]

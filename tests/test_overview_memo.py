@@ -33,8 +33,9 @@ pytestmark = pytest.mark.aws  # reads the simulated account or moto: not in the 
 NOW = datetime(2026, 11, 26, 16, 20, tzinfo=UTC)
 ASKERS = 6
 LOAD_LABELS = [
-    "Metrics, memory and cold starts of the selected functions…",
+    "The functions and their figures over the range…",
     "The previous period, for comparison…",
+    "The trend, memory and cold starts of the selected functions…",
     "Lambda spend from Cost Explorer…",
     "Alert rules…",
 ]

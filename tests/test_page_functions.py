@@ -127,7 +127,7 @@ def test_search_covers_name_runtime_team_and_tags_and_filters_narrow():
     run(at)
     want = inv[(inv["team"] == "payments") & inv["runtime"].str.contains("python")]
     assert sorted(table(at, "fn_table")["function"]) == sorted(want["function"]) and len(want) >= 1
-    assert at.caption[1].value == f"{len(want)} of 48 functions"
+    assert f"{len(want)} of 48 functions" in [c.value for c in at.caption]
 
     at.text_input(key="fn_search").input("")
     at.multiselect(key="fn_runtime").set_value(["python3.12"])

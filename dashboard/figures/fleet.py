@@ -24,10 +24,14 @@ The function table's trend is :func:`dashboard.figures.usage.trend`, the Functio
 
 from __future__ import annotations
 
+import contextvars
 import math
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -37,10 +41,11 @@ from aws.frames import typed_frame
 from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport, evaluation
 from dashboard.config.settings import ConfigError, Settings
 from dashboard.figures import spend as spend_figures
-from dashboard.figures.usage import TREND_POINTS, trend, usage
+from dashboard.figures.usage import TREND_POINTS, summarize, trend, usage
 from dashboard.present import links, registry
 from dashboard.present.registry import Unit
 from dashboard.present.text import escape_markdown
+from dashboard.query import progress as progress_mod
 from dashboard.query import sources
 from dashboard.query.load import PREVIOUS_COLUMNS, Query
 from dashboard.query.selection import Selection
@@ -369,29 +374,69 @@ _MEMO: Memo[Overview] = Memo("overviews", size=4)
 
 
 class _Steps:
-    """The caller's ``progress``, made safe to call inside a computation other sessions wait for.
+    """The caller's callbacks (``progress``, ``counts``, ``partial``), made safe to call inside a computation other
+    sessions wait for.
 
     In Streamlit a widget update is where a rerun or stop of *that* session is raised
     (``RerunException``, a ``BaseException``). Raised inside the shared load it would reach every
-    waiting session; instead the load goes on (without further progress) and the exception is
+    waiting session; instead the load goes on (without further callbacks) and the exception is
     raised in the caller's own thread once the load is done (:meth:`reraise`).
     """
 
-    def __init__(self, progress: Callable[[str], None] | None) -> None:
+    def __init__(
+        self,
+        progress: Callable[[str], None] | None,
+        counts: Callable[[str], None] | None = None,
+        partial: Callable[[Partial], None] | None = None,
+    ) -> None:
         self._progress = progress
+        self._counts = counts
+        self._partial = partial
         self._interrupt: BaseException | None = None
+        self._started = time.monotonic()
 
-    def __call__(self, label: str) -> None:
-        if self._progress is None or self._interrupt is not None:
+    def _call(self, fn: Callable[[Any], None] | None, arg: Any) -> None:
+        if fn is None or self._interrupt is not None:
             return
         try:
-            self._progress(label)
+            fn(arg)
         except BaseException as e:  # noqa: BLE001 - kept and re-raised in the caller's thread (reraise)
             self._interrupt = e
+
+    def __call__(self, label: str) -> None:
+        self._call(self._progress, label)
+
+    @property
+    def wants_partial(self) -> bool:
+        """A page draws as parts arrive: only worth it (computing twice) when the load is slow so far, not when
+        the parts are answered from the caches (a warm page computes once, as before)."""
+        return self._partial is not None and self._interrupt is None and time.monotonic() - self._started >= PARTIAL_AFTER_S
+
+    def count(self, line: str) -> None:
+        self._call(self._counts, line)
+
+    def drawn(self, part: Partial) -> None:
+        self._call(self._partial, part)
 
     def reraise(self) -> None:
         if self._interrupt is not None:
             raise self._interrupt
+
+
+PARTIAL_AFTER_S = 1.0  # a load slower than this so far hands over what it has (Partial)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What of an Overview is known while the rest still loads (for a page that draws as parts arrive).
+
+    ``tiles``: the health tiles from the whole-range statistics of both periods (:func:`health_tiles`, as the
+    finished Overview's, which replace them); ``table``: the function table once the trend, memory and cold
+    starts are in, before the alert rules (its ``alerts`` column is not known yet: not to be shown).
+    """
+
+    tiles: list[Tile]
+    table: pd.DataFrame | None = None
 
 
 def _versions(*statuses: Iterable[sources.SourceStatus]) -> tuple:
@@ -404,10 +449,15 @@ def load_overview(
     *,
     spend: bool = True,
     progress: Callable[[str], None] | None = None,
+    counts: Callable[[str], None] | None = None,
+    partial: Callable[[Partial], None] | None = None,
 ) -> Overview:
     """Load (through the caches) and compute the Overview of a selection.
 
-    ``progress`` is called with a short label before each step (for a status widget).
+    ``progress`` is called with a short label before each step (for a status widget); ``counts`` with the parts
+    answered so far whenever they change ("metrics (trend): 3 of 8 account-regions",
+    :mod:`dashboard.query.progress`), in the caller's thread, and once done with every part's count; ``partial`` with the tiles, then the table, as soon
+    as their parts are in (:class:`Partial`). None of them is called for a session that waits for another's load.
     The spend tile covers the month of ``selection.today`` (UTC). ``spend`` False leaves out the spend
     tile and its Cost Explorer requests (a team-scoped viewer: the bill covers whole accounts).
 
@@ -418,32 +468,121 @@ def load_overview(
     it as read-only.
     """
     question = (settings.model_dump_json(), selection.key, selection.range_text, spend)
-    steps = _Steps(progress)
-    ov = _ASKS.get(question, lambda: _load(settings, selection, question, spend=spend, step=steps), force=True)
+    steps = _Steps(progress, counts, partial)
+    tracker = progress_mod.Progress(steps.count) if counts is not None else None
+
+    def load() -> Overview:
+        with progress_mod.tracking(tracker):
+            return _load(settings, selection, question, spend=spend, step=steps)
+
+    ov = _ASKS.get(question, load, force=True)
+    if tracker is not None:
+        steps.count(tracker.summary())  # everything this load asked, in counts
     steps.reraise()
     return ov
 
 
-def _load(settings: Settings, selection: Selection, question: tuple, *, spend: bool, step: Callable[[str], None]) -> Overview:
-    """Ask the loaders (their caches), then the memoised Overview of what they answered."""
+_NO_MEMORY = typed_frame([], sources.MEMORY_SCHEMA)
+
+
+def _tiles(summary: pd.DataFrame, q: Query, previous: sources.Loaded, *, trend: bool) -> list[Tile]:
+    """The health tiles of ``summary`` against ``previous``; the metric failures of the range statistics, and of the
+    trend when ``trend`` (read by then), make them unknown or not comparable."""
+    failed_now = _metric_failures(q.range_stats) + (_metric_failures(q.metrics) if trend else [])
+    asked = {(s.account, s.region) for s in q.range_stats.statuses}
+    all_failed = bool(asked) and {(s.account, s.region) for s in failed_now} >= asked
+    failed_before = _metric_failures(previous)
+    return health_tiles(
+        summary,
+        previous.frame,
+        period=q.trange.previous().label or "previous period",
+        current_error=failed_now[0].error if all_failed else None,
+        comparable=not failed_now and not failed_before,
+    )
+
+
+def _bill(settings: Settings, start: date, end: date, prev_start: date, prev_end: date, accounts: list[str] | None) -> tuple:
+    """Cost Explorer's Lambda spend of the month to date and of the same days of the month before."""
+    with progress_mod.stage("this month"):
+        this_month = sources.daily_costs(settings, start=start, end=end, accounts=accounts)
+    with progress_mod.stage("last month"):
+        month_before = sources.daily_costs(settings, start=prev_start, end=prev_end, accounts=accounts)
+    return this_month, month_before
+
+
+def _trend_and_memory(q: Query) -> tuple[sources.Loaded, sources.Loaded]:
+    with progress_mod.stage("trend"):
+        series = q.metrics
+    return series, q.memory
+
+
+class _Behind:
+    """``fn(q)`` on a daemon thread in a copy of the caller's context (its meter scope, deadline and progress);
+    :meth:`result` waits for it while the caller's progress still reports."""
+
+    def __init__(self, fn: Callable[[Query], Any], q: Query) -> None:
+        self._out: list[Any] = []
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, fn, q), name="overview-behind", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[Query], Any], q: Query) -> None:
+        try:
+            self._out.append((True, fn(q)))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            self._out.append((False, e))
+
+    def result(self) -> Any:
+        tracker = progress_mod.current()
+        while self._thread.is_alive():
+            self._thread.join(0.25)
+            if tracker is not None:
+                tracker.tick()
+        ok, value = self._out[0]
+        if not ok:
+            raise value
+        return value
+
+
+def _load(settings: Settings, selection: Selection, question: tuple, *, spend: bool, step: _Steps) -> Overview:
+    """Ask the loaders (their caches), then the memoised Overview of what they answered.
+
+    The cheap parts first, so a page can draw as they arrive (``step.drawn``): the whole-range statistics of both
+    periods give the tiles; the trend, memory and cold starts the table; then the bill and the alert rules."""
     trange, today = selection.trange, selection.today
     q = Query(settings, selection)
-    step("Metrics, memory and cold starts of the selected functions…")
-    parts = [q.inventory, q.metrics, q.range_stats, q.memory]
-    step("The previous period, for comparison…")
-    previous = q.previous_stats
+    step("The functions and their figures over the range…")
+    inventory = q.inventory
+    q.functions  # noqa: B018 - read here, before the parts that need it run side by side
+    behind = _Behind(_trend_and_memory, q)  # asked meanwhile: a part slow in one account-region is waited for once, not per step
     start, end, prev_start, prev_end = spend_figures.month_to_date(today)
     accounts = list(selection.accounts) or None
-    if spend:
+    bill = _Behind(lambda _: _bill(settings, start, end, prev_start, prev_end, accounts), q) if spend else None
+    with progress_mod.stage("whole range"):
+        stats = q.range_stats
+    step("The previous period, for comparison…")
+    with progress_mod.stage("previous period"):
+        previous = q.previous_stats
+    if step.wants_partial:
+        early = summarize(q.functions, pd.DataFrame(), _NO_MEMORY, q.range_stats.frame, unread_metrics=q.unread("range_stats"))
+        step.drawn(Partial(_tiles(early, q, previous, trend=False)))
+    step("The trend, memory and cold starts of the selected functions…")
+    series, memory = behind.result()
+    parts = [inventory, series, stats, memory]
+    if step.wants_partial:
+        summary = usage(q)
+        t_start, t_end = q.trend_range
+        table = function_table(summary.frame, q.metrics.frame, start=t_start, end=t_end, range_text=selection.range_text, unread=q.unread("metrics"))
+        step.drawn(Partial(_tiles(summary.frame, q, previous, trend=True), table))
+    if bill is not None:
         step("Lambda spend from Cost Explorer…")
-        this_month = sources.daily_costs(settings, start=start, end=end, accounts=accounts)
-        month_before = sources.daily_costs(settings, start=prev_start, end=prev_end, accounts=accounts)
+        this_month, month_before = bill.result()
     else:
         this_month = month_before = sources.Loaded(typed_frame([], ce.SCHEMA))
     step("Alert rules…")
     alerts_error = None
     try:
-        alerts = evaluation.load_alerts(settings, selection, query=q, fleet=True)
+        with progress_mod.stage("alert rules"):
+            alerts = evaluation.load_alerts(settings, selection, query=q, fleet=True)
     except ConfigError as e:  # overrides that together leave a rule invalid: the rest of the page still works
         alerts_error = str(e)
         empty = AlertReport(typed_frame([], STATES_SCHEMA), typed_frame([], TRANSITIONS_SCHEMA))
@@ -455,19 +594,7 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
     def compute() -> Overview:
         summary = usage(q)
         met = q.metrics
-        failed_now = _metric_failures(met) + _metric_failures(q.range_stats)
-        asked = {(s.account, s.region) for s in met.statuses}
-        all_failed = bool(asked) and {(s.account, s.region) for s in failed_now} == asked
-        failed_before = _metric_failures(previous)
-        comparable = not failed_now and not failed_before
-        label = trange.previous().label or "previous period"
-        tiles = health_tiles(
-            summary.frame,
-            previous.frame,
-            period=label,
-            current_error=failed_now[0].error if all_failed else None,
-            comparable=comparable,
-        )
+        tiles = _tiles(summary.frame, q, previous, trend=True)
         if spend:
             tiles.append(spend_tile(this_month, month_before, today=today))
         firing = evaluation.alert_rows(alerts.report.states, range_text=selection.range_text)

@@ -18,9 +18,9 @@ st.title("Alerts")
 st.caption(escape_markdown(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({sel.range_text})"))
 
 try:
-    with st.status("Evaluating the alert rules…", expanded=False) as status:
+    with ui.loading("Evaluating the alert rules…") as doing:
         got = load_alerts(cfg, sel)
-        status.update(label=f"{len(got.report.states):,} rule × function states evaluated", state="complete")
+        doing.finish(f"{len(got.report.states):,} rule × function states evaluated")
 except ConfigError as e:
     st.error(escape_markdown(e), icon=":material/error:")
     st.stop()

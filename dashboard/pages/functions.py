@@ -127,11 +127,9 @@ def show_rightsizing(view: fv.FunctionView, cfg) -> None:
 def show_list(sel: ui.Selection, cfg) -> None:
     st.title("Functions", anchor=False)
     st.caption(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({md(sel.range_text)})")
-    with st.status("Collecting metrics, memory and cold starts…", expanded=False) as status:
-        view = fv.load_list(
-            cfg, sel
-        )
-        status.update(label=f"{view.count} functions", state="complete")
+    with ui.loading("Collecting metrics, memory and cold starts…") as doing:
+        view = fv.load_list(cfg, sel)
+        doing.finish(f"{view.count} functions")
     ui.show_statuses(view.loaded, what="Data")
 
     options = fv.filter_options(view.frame)

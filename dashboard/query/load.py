@@ -32,7 +32,7 @@ import pandas as pd
 
 from aws.concurrency import deadline
 from dashboard.config.settings import Settings
-from dashboard.query import sources
+from dashboard.query import progress, sources
 from dashboard.query.selection import Selection
 
 __all__ = ["Query", "PREVIOUS_COLUMNS", "SUMMARY_COLUMNS", "FLEET_COLUMNS", "unread_parts"]
@@ -71,8 +71,8 @@ class _part:
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        with deadline(max(0.0, obj.deadline_at - time.monotonic())):  # the query's whole load ends in time
-            value = self.load(obj)
+        with deadline(max(0.0, obj.deadline_at - time.monotonic())), progress.stage(progress.PART_STAGES.get(self.name)):
+            value = self.load(obj)  # the query's whole load ends in time; its counts name the part
         obj.__dict__[self.name] = value
         obj._read.append(self.name)
         return value

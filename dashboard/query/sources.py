@@ -30,6 +30,7 @@ from aws.errors import AwsError, TimedOut
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account
 from dashboard.config.settings import Settings
+from dashboard.query import progress
 from dashboard.query.teams import assign_teams
 from dashboard.query.timerange import PRESETS, TimeRange
 
@@ -99,6 +100,8 @@ def fan_out(
     ``data_end``: where the data asked for ends (an answer about a settled past is kept longer: :func:`aws.cache.ttl_for`)."""
     parts = list(parts)
     store = cache.source(source)
+    tracker = progress.current()  # a page's count of the parts answered ("metrics: 3 of 8 account-regions")
+    batch = tracker.begin(source, len(parts)) if tracker is not None and parts else None
 
     def one(part: Part) -> tuple[pd.DataFrame | None, SourceStatus]:
         account, region = part
@@ -106,10 +109,15 @@ def fan_out(
             got = store.get(key(account, region), lambda: fetch(account, region), force=force, data_end=data_end)
         except AwsError as e:
             return None, _failed(source, account, region, e)
+        finally:
+            if batch is not None:
+                tracker.answered(batch, part)
         return got.value, _status(source, account, region, got)
 
     def gave_up(part: Part, seconds: float) -> tuple[pd.DataFrame | None, SourceStatus]:
         account, region = part
+        if batch is not None:
+            tracker.answered(batch, part, late=True)
         which = "aws.deadline_s" if seconds >= account.deadline_s - 0.5 else "aws.refresh_deadline_s (the whole load's)"
         e = TimedOut(
             f"{SOURCE_TITLES.get(source, source)} in {account.name}/{region} did not finish within {seconds:.0f} s "
@@ -124,7 +132,12 @@ def fan_out(
 
     if not parts:
         return [], []
-    results = run_within(one, parts, timeout_s=lambda p: p[0].deadline_s, on_timeout=gave_up, max_workers=max_workers, name=f"load-{source}")
+    results = run_within(
+        one, parts, timeout_s=lambda p: p[0].deadline_s, on_timeout=gave_up, max_workers=max_workers, name=f"load-{source}",
+        on_wait=None if tracker is None else tracker.tick,
+    )  # fmt: skip
+    if tracker is not None:
+        tracker.tick()
     return [f for f, _ in results if f is not None], [s for _, s in results]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
@@ -17,11 +19,12 @@ from dashboard.config import access
 from dashboard.config import settings as settings_mod
 from dashboard.config.settings import ConfigError, Settings
 from dashboard.present.text import escape_markdown
+from dashboard.query import progress
 from dashboard.query.selection import Selection
 from dashboard.query.sources import Loaded
 from dashboard.query.timerange import PRESETS, RangeError, parse_range
 
-__all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "fmt_age", "meter_panel", "freshness_panel", "refresh_text"]
+__all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "selection", "note", "show_statuses", "LoadProgress", "loading", "fmt_age", "meter_panel", "freshness_panel", "refresh_text"]
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +167,49 @@ def show_statuses(loaded: Loaded, *, what: str) -> None:
         st.info(escape_markdown(w))
 
 
+class LoadProgress:
+    """A long load's status box: its step as the label, with the parts answered so far in counts
+    ("The trend… — metrics (trend): 3 of 8 account-regions"); under it, what was loaded.
+
+    Call it from the page's script thread only (``load_overview`` calls ``counts`` there:
+    :mod:`dashboard.query.progress`). Create it inside the ``st.status`` block."""
+
+    def __init__(self, status) -> None:
+        self._status = status
+        self._step = ""
+        self._counts = ""
+        self._detail = st.empty()
+        self.tracker = progress.Progress(self.count)  # for progress.tracking around a load that takes no ``counts``
+
+    def _show(self) -> None:
+        self._status.update(label=escape_markdown(" — ".join(t for t in (self._step, self._counts) if t)))
+
+    def step(self, label: str) -> None:
+        self._step, self._counts = label, ""
+        self._show()
+
+    def count(self, line: str) -> None:
+        self._counts = line
+        self._show()
+
+    def finish(self, label: str, detail: str | None = None) -> None:
+        """The load is done: ``label`` says what it found; ``detail`` (under it; by default the last counts) what was read."""
+        detail = detail if detail is not None else (self.tracker.summary() or self._counts)
+        if detail:
+            self._detail.caption(escape_markdown(f"Read: {detail}."))
+        self._status.update(label=escape_markdown(label), state="complete")
+
+
+@contextmanager
+def loading(label: str) -> Iterator[LoadProgress]:
+    """A collapsed status box for a long load, its label counting the parts answered as they arrive
+    ("metrics: 3 of 8 account-regions"); call ``finish`` on what it yields when done."""
+    with st.status(label, expanded=False) as status:
+        doing = LoadProgress(status)
+        with progress.tracking(doing.tracker):
+            yield doing
+
+
 def meter_panel(scope: str) -> None:
     """This session's AWS calls and their estimated cost (and the whole server's, for context)."""
     mine = METER.scope_snapshot(scope)
@@ -237,9 +283,9 @@ def month_report(cfg: Settings):
     except cost_report.MonthError as e:
         st.error(escape_markdown(f"The address asks for the month {e.value}, which {e.problem}."), icon=":material/event_busy:")
         st.stop()
-    with st.status("Reading Cost Explorer and pricing the usage…", expanded=False) as status:
+    with loading("Reading Cost Explorer and pricing the usage…") as doing:
         report = cost_report.gather(cfg, month=month, now=now)
-        status.update(label=f"{report.month}: {(report.end - report.first).days} complete day(s)", state="complete")
+        doing.finish(f"{report.month}: {(report.end - report.first).days} complete day(s)")
     sel = selection()
     report = cost_report.narrow(report, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
     scope = [f"{what} {', '.join(values)}" for what, values in (("accounts", sel.accounts), ("regions", sel.regions), ("teams", sel.teams)) if values]

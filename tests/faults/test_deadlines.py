@@ -92,3 +92,15 @@ def test_the_page_draws_the_other_account_and_names_the_slow_one(tmp_path, trick
     table = next(d.value for d in at.dataframe if "invocations" in d.value.columns)
     assert set(table["account"]) == {"demo"} and len(table) == 8
     assert any("slow/us-east-1 did not finish within" in s for s in shown(at))
+
+
+@pytest.mark.aws
+@pytest.mark.timeout(150)
+def test_an_account_whose_endpoint_trickles_leaves_the_overview_of_the_other_account_drawn(tmp_path, trickle_url, app_env):
+    app_env.setenv("LAMBDA_LENS_CONFIG", str(config(tmp_path, trickle_url)))
+    at = run_page("overview")
+    table = at.dataframe[-1].value
+    assert set(table["account"]) == {"demo"} and len(table) == 8 and table["invocations"].notna().all()
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Invocations"] == f"{table['invocations'].sum():,.0f}"
+    assert any("slow/us-east-1 did not finish within 3 s" in s for s in shown(at))
