@@ -97,7 +97,15 @@ def config_text(n: int, accounts: int, regions: int) -> str:
             f"    regions: [{', '.join(REGIONS[:regions])}]",
             f"    simulation: {{functions: {per + (1 if i < extra else 0)}, seed: {7 + i}}}",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _shipped_alerts()
+
+
+def _shipped_alerts() -> str:
+    """The shipped config.yaml's ``alerts:`` section: the pages evaluate the rules a user starts with."""
+    import yaml
+
+    shipped = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_dump({"alerts": shipped["alerts"]}, sort_keys=False)
 
 
 # --- the latency model --------------------------------------------------------------------------------

@@ -210,6 +210,8 @@ def cmd_alerts(args: argparse.Namespace, out, err) -> int:
     else:
         rows = evaluation.alert_rows(got.report.states, states_wanted=states, severities=args.severity, teams=args.team, rules=args.rule)
     out.write(render(rows.drop(columns="link"), args.format) + "\n")
+    if not cfg.alerts.rules:
+        err.write(f"note: {evaluation.NO_RULES}\n")
     return _report(got.as_loaded(), err)
 
 

@@ -6,6 +6,7 @@ after the run (same caches, same selection): they must be identical.
 
 from __future__ import annotations
 
+import io
 import json
 
 import pandas as pd
@@ -105,3 +106,27 @@ def test_a_short_range_is_evaluated_over_a_day_and_says_so():
     rows = at.dataframe[0].value
     assert set(rows["region"]) == {"eu-west-1"} and rows["link"].str.contains("&range=1h&rule=").all()
     frames_equal(rows, columns.with_value_texts(evaluation.alert_rows(got.report.states, range_text="1h")))
+
+
+def test_with_no_rule_configured_nothing_is_called_all_clear(tmp_path, monkeypatch):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "accounts:\n  - name: demo\n    demo: true\n    regions: [us-east-1]\n"
+        "    simulation: {functions: 8, seed: 7, now: '2026-12-08T15:30:00Z'}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(cfg))
+    at = open_alerts()
+    assert not at.exception
+    assert [i.value for i in at.info if i.value == evaluation.NO_RULES] == [evaluation.NO_RULES]
+    assert not [s.value for s in at.success], "no rule checked is not 'No alert is firing'"
+    at.switch_page("dashboard/pages/overview.py")
+    run(at)
+    assert evaluation.NO_RULES in [i.value for i in at.info]
+    assert not [s.value for s in at.success]
+
+    from dashboard.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["alerts"], out=out, err=err)
+    assert code == 0 and f"note: {evaluation.NO_RULES}" in err.getvalue().splitlines()

@@ -81,6 +81,8 @@ SINCE_HELP = (
     "the state before the window is not known."
 )
 STATE_CHOICES: tuple[str, str, str] = (ALARM, INSUFFICIENT_DATA, OK)
+# with no rule there is nothing to fire: said instead of an "all clear" (pages and the CLI)
+NO_RULES = "No alert rules are configured, so nothing is checked: add them under alerts.rules in config.yaml (the shipped config.yaml has examples)."
 _STATE_ORDER = {state: i for i, state in enumerate(STATE_CHOICES)}
 SEVERITIES: tuple[str, ...] = tuple(SEVERITY_ORDER)
 KEY = ["account", "region", "function"]

@@ -5,7 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.alerts import ALARM
-from dashboard.alerts.evaluation import SEVERITIES, SINCE_HELP, STATE_CHOICES, alert_rows, load_alerts, transition_rows
+from dashboard.alerts.evaluation import (
+    NO_RULES,
+    SEVERITIES,
+    SINCE_HELP,
+    STATE_CHOICES,
+    alert_rows,
+    load_alerts,
+    transition_rows,
+)
 from dashboard.config.settings import ConfigError
 from dashboard.figures.fleet import FUNCTION_NAME
 from dashboard.present.text import escape_markdown
@@ -45,7 +53,9 @@ rows = alert_rows(
 firing_now = int((states["state"] == ALARM).sum())
 st.subheader(f"{firing_now} firing" if want_state == [ALARM] else f"{len(rows)} of {len(states)} states")
 if rows.empty:
-    if want_state == [ALARM] and not (want_sev or want_team or want_rule):
+    if not cfg.alerts.rules:
+        st.info(NO_RULES, icon=":material/info:")
+    elif want_state == [ALARM] and not (want_sev or want_team or want_rule):
         unread = int(states["unread"].fillna(False).sum()) if len(states) else 0
         if unread:  # data could not be read: no "all clear" is derived from it
             st.warning(f"No alert is firing among what could be read; {unread:,} states could not be evaluated (said above).", icon=":material/help:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.alerts.evaluation import SINCE_HELP
+from dashboard.alerts.evaluation import NO_RULES, SINCE_HELP
 from dashboard.figures.fleet import FUNCTION_NAME, Partial, Tile, load_overview
 from dashboard.present.text import escape_markdown
 from dashboard.query.sources import Loaded
@@ -112,6 +112,8 @@ with rest:
     firing = ov.firing
     if ov.alerts_error:
         st.error(escape_markdown(ov.alerts_error), icon=":material/error:")
+    elif firing.empty and not cfg.alerts.rules:
+        st.info(NO_RULES, icon=":material/info:")
     elif firing.empty and ov.unchecked:  # data could not be read: no "all clear" is derived from it
         st.warning(
             f"No alert is firing among what could be read, but {ov.unchecked:,} rule × function states could not be "
