@@ -24,7 +24,7 @@ END = pd.Timestamp("2026-11-26T08:00:00Z")
 TOP = {
     "name", "team", "scope", "recipients", "generated_at", "timezone", "range", "range_start", "range_end", "previous_sent_at",
     "changed", "dashboard_url", "function_count", "firing_count", "new_count", "ongoing_count", "resolved_count",
-    "alerts", "movers", "advice", "functions", "spend", "charts", "problems", "unchecked",
+    "alerts", "movers", "advice", "functions", "spend", "charts", "problems", "unchecked", "no_rules",
 }  # fmt: skip
 SPEND = {"scope", "month_start", "month_end", "today", "mtd_usd", "forecast_usd", "budget_usd", "budget_used_pct", "status", "note", "error", "daily"}
 
@@ -120,3 +120,22 @@ def test_unknown_is_null_never_zero(digest):
 def test_jsonable_shared_with_the_cli(value, expected):
     got = jsonable(value)
     assert got == expected and type(got) is type(expected)
+
+
+def test_a_digest_with_no_rule_to_check_claims_no_health(tmp_path):
+    from dashboard.digest.render import render_text, subject
+
+    p = tmp_path / "config.yaml"
+    p.write_text("email:\n  digests:\n    - {name: org, recipients: [ops@example.com], range: 3h}\n")
+    cfg = settings_mod.load(p)
+    inv = inventory([{"function": "api", "team": "payments"}])
+    met = metrics({"api": [(100.0, 50.0)] * 36}, end=END)
+    d = compose(cfg, cfg.email.digests[0], synthetic_inputs(inv, met, now=END))
+    assert d.no_rules and digest_dict(d)["no_rules"] is True
+    assert subject(d).startswith("No alert rules configured")
+    assert "No alert rules are configured for this digest" in render_text(d)
+    assert "No alert fired" not in render_text(d)
+
+
+def test_a_digest_with_rules_says_so(digest):
+    assert digest.no_rules is False and digest_dict(digest)["no_rules"] is False

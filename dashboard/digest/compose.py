@@ -354,6 +354,7 @@ class Digest:
     # one sentence per source the alerts read (functions, metrics, logs) that could not be read: while any is
     # here, the digest claims no health ("no alerts firing"), it says what it could not check
     unchecked: tuple[str, ...] = ()
+    no_rules: bool = False  # no alert rule applies to this digest: nothing was checked, so no health is claimed
     # one sentence when a cost figure was priced with rates not verified for its region (figures' assumed_note)
     prices_note: str | None = None
 
@@ -799,6 +800,7 @@ def compose(
         spend=spend,
         charts=charts,
         problems=_problems(inputs.statuses, inputs.warnings),
+        no_rules=not any(wanted is None or r.name in wanted for r in settings.alerts.rules),
         unchecked=tuple(dict.fromkeys(s.error for s in inputs.statuses if s.failed and s.error and s.source in ("inventory", "metrics", "logs"))),
         memo=memo,
         changed=changed,

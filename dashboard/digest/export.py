@@ -76,5 +76,6 @@ def digest_dict(d: Digest) -> dict[str, Any]:
         "spend": _spend(d.spend),
         "charts": [_chart(c) for c in d.charts],
         "problems": list(d.problems),
+        "no_rules": d.no_rules,  # no alert rule applies to this digest: nothing was checked
         "unchecked": list(d.unchecked),  # sources the alerts could not read: no health is claimed while any is listed
     }

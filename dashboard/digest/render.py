@@ -151,6 +151,8 @@ def subject(d: Digest) -> str:
         head = f"{firing} alert{'s' if firing != 1 else ''} firing"
         if new and new != firing:
             head += f" ({new} new)"
+    elif d.no_rules:  # nothing was checked: no health claim
+        head = "No alert rules configured"
     elif d.unchecked:  # data could not be read: no health claim
         n = len(d.unchecked)
         head = f"Alerts not all checked ({n} source{'s' if n != 1 else ''} could not be read)"
@@ -321,6 +323,7 @@ def _view(d: Digest, images: Sequence[Image]) -> dict:
         "previous_sent": None if d.previous_sent_at is None else _local(d.previous_sent_at, tz, ref=d.generated_at),
         "counts": {"firing": firing, "new": new, "resolved": resolved},
         "unchecked": list(d.unchecked),
+        "no_rules": d.no_rules,
         "tiles": [
             {"label": "firing", "value": str(firing), "colour": RED if firing else INK},
             {"label": "new", "value": str(new), "colour": RED if new else INK},
