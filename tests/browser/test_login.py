@@ -69,6 +69,7 @@ def test_sign_in_shows_only_the_teams_the_identity_maps_to_then_sign_out(page, s
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text("Signed in as alice@example.com · sees payments")).to_be_visible(timeout=90_000)
     expect(page.get_by_test_id("stMetric").filter(has_text="Invocations")).to_be_visible(timeout=90_000)
+    expect(page.get_by_role("heading", name="Alerts firing")).to_be_visible(timeout=90_000)  # the finished page
     expect(page.get_by_test_id("stMetric").filter(has_text="Lambda spend MTD")).to_have_count(0)
     expect(page.get_by_test_id("stDataFrame").last).to_be_visible(timeout=90_000)
     page.screenshot(path=str(screenshot_dir() / "signed-in-team-scoped.png"), full_page=True)

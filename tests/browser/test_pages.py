@@ -48,6 +48,8 @@ def test_overview(page, app_url):
     page.get_by_text("Demo data").first.wait_for()
     page.locator('[data-testid="stMetric"]').first.wait_for(timeout=60_000)
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+    # the tiles are drawn early (progressive page): the alerts section comes with the finished page
+    page.get_by_role("heading", name="Alerts firing").wait_for(timeout=90_000)
     assert_clean(page)
     assert page.locator('[data-testid="stMetric"]').count() >= 5
     shot(page, "overview")
