@@ -35,6 +35,7 @@ two metrics per streaming function). A sum only bounds the bytes beyond 6 MB a r
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -43,6 +44,8 @@ import pandas as pd
 
 from aws import errors
 from aws.frames import UTC_TS, typed_frame
+from aws.metrics import _fetch
+from aws.metrics._specs import Query
 from aws.session import Account, client
 
 __all__ = [
@@ -206,16 +209,12 @@ def pc_metrics(
 
 def streaming_functions(*, account: Account, region: str) -> list[str]:
     """The functions that published StreamedOutgoingBytes in the last two weeks (ListMetrics, all pages)."""
-    c = client(account, "cloudwatch", region)
-    names = set()
-    try:
-        for page in c.get_paginator("list_metrics").paginate(Namespace="AWS/Lambda", MetricName="StreamedOutgoingBytes"):
-            for m in page.get("Metrics", ()):
-                for d in m.get("Dimensions", ()):
-                    if d.get("Name") == "FunctionName":
-                        names.add(d["Value"])
-    except Exception as e:
-        raise errors.translate(e, service="cloudwatch", operation="ListMetrics", account=account.name, region=region) from e
+    names = {
+        d["Value"]
+        for m in _fetch.list_metrics(account=account, region=region, namespace="AWS/Lambda", metric_name="StreamedOutgoingBytes")
+        for d in m.get("Dimensions", ())
+        if d.get("Name") == "FunctionName"
+    }
     return sorted(names)
 
 
@@ -228,42 +227,20 @@ def streamed(*, account: Account, region: str, start: datetime, end: datetime, p
 
 
 def _metric_rows(account, region, functions, start, end, period, specs) -> list[dict]:
+    """One row per function and timestamp with a column per spec ``(column, metric, stat)``: the collectors' own
+    GetMetricData (:func:`aws.metrics._fetch.get_metric_data`: the fewest calls the API's limits allow)."""
     names = list(dict.fromkeys(functions))
-    c = client(account, "cloudwatch", region)
+    queries = [
+        Query(fn, col, "AWS/Lambda", metric, (("FunctionName", fn),), stat) for fn in names for col, metric, stat in specs
+    ]
+    points = max(1, math.ceil((end - start).total_seconds() / period))
+    results = _fetch.get_metric_data(
+        account=account, region=region, queries=queries, start=start, end=end, period=period, points=points
+    )
     values: dict[tuple[str, pd.Timestamp], dict] = {}
-    per_call = 500 // len(specs)
-    for i in range(0, len(names), per_call):
-        chunk = names[i : i + per_call]
-        queries, ids = [], {}
-        for j, fn in enumerate(chunk):
-            for k, (col, metric, stat) in enumerate(specs):
-                qid = f"p{j}_{k}"
-                ids[qid] = (fn, col)
-                queries.append(
-                    {
-                        "Id": qid,
-                        "MetricStat": {
-                            "Metric": {
-                                "Namespace": "AWS/Lambda",
-                                "MetricName": metric,
-                                "Dimensions": [{"Name": "FunctionName", "Value": fn}],
-                            },
-                            "Period": period,
-                            "Stat": stat,
-                        },
-                        "ReturnData": True,
-                    }
-                )
-        try:
-            for page in c.get_paginator("get_metric_data").paginate(
-                MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending"
-            ):
-                for r in page.get("MetricDataResults", ()):
-                    fn, col = ids[r["Id"]]
-                    for t, v in zip(r.get("Timestamps", ()), r.get("Values", ()), strict=False):
-                        values.setdefault((fn, pd.Timestamp(t).tz_convert("UTC")), {})[col] = v
-        except Exception as e:
-            raise errors.translate(e, service="cloudwatch", operation="GetMetricData", account=account.name, region=region) from e
+    for q, series in zip(queries, results, strict=True):
+        for t, v in zip(series.ts_ns, series.values, strict=True):
+            values.setdefault((q.function, pd.Timestamp(t, tz="UTC")), {})[q.column] = v
     return [
         {"account": account.name, "region": region, "function": fn, "timestamp": t, "period_s": period, **v}
         for (fn, t), v in values.items()
