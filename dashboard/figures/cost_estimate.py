@@ -31,6 +31,7 @@ from dashboard.figures.pricing import (
     init_billed,
     provisioned_cost_usd,
     request_cost_usd,
+    snapstart_billed,
     snapstart_cost_usd,
     streamed_beyond_bounds,
     streaming_cost_usd,
@@ -536,6 +537,9 @@ def estimate(
     stream_rate = np.zeros(len(frame))
     req_rate = np.zeros(len(frame))
     free_rate = np.zeros(len(frame))
+    # SnapStart is charged by runtime (pricing.snapstart_billed), asked once per row here, not per cost
+    snap_billed = frame["runtime"].astype(object).map(snapstart_billed).to_numpy(dtype=bool)
+    snap_charged = np.zeros(len(frame), dtype=bool)  # billed, at a cache rate above zero
     for (region, arch), idx in frame.groupby(["region", "architecture"]).indices.items():
         p = book[region]
         requests_usd[idx] = request_cost_usd(requests=requests[idx], prices=p)
@@ -547,10 +551,10 @@ def estimate(
         free_rate[idx] = p.gb_second_rate(arch)
         streaming_usd[idx] = streaming_cost_usd(gb_beyond_6_mb=streaming_gb[idx], prices=p)
         stream_rate[idx] = streaming_cost_usd(gb_beyond_6_mb=1.0, prices=p)
-        for i in idx:
-            snapstart_usd[i] = snapstart_cost_usd(
-                cache_gb_s=snap_cache[i], restore_gb=np.nan_to_num(restore_gb[i]), prices=p, runtime=frame["runtime"].iat[i]
-            )
+        snap_charged[idx] = snap_billed[idx] & (p.snapstart_cache_gb_second > 0)
+        snapstart_usd[idx] = np.where(
+            snap_billed[idx], snapstart_cost_usd(cache_gb_s=snap_cache[idx], restore_gb=np.nan_to_num(restore_gb[idx]), prices=p), 0.0
+        )
 
     if free_tier and len(frame):
         free = apply_free_tier(
@@ -591,7 +595,7 @@ def estimate(
     # provisioned concurrency seen in the metrics with no allocation to price it by.
     lower = (basis == BASIS_DURATION) | (frame["pc_seen"].astype(bool).to_numpy() & ~has_pc)
     # SnapStart restores not known, or streamed bytes whose split per response only bounds the charge
-    lower |= (snap_cache > 0) & np.isnan(restores) & np.array([snapstart_cost_usd(cache_gb_s=1.0, restore_gb=0.0, prices=book[r], runtime=rt) > 0 if len(book) else False for r, rt in zip(frame["region"], frame["runtime"], strict=True)], dtype=bool)
+    lower |= (snap_cache > 0) & np.isnan(restores) & snap_charged
     lower |= streaming_gb_high > streaming_gb + 1e-12
     out = pd.DataFrame(
         {
