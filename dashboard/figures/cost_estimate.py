@@ -37,6 +37,7 @@ from dashboard.figures.pricing import (
     streaming_cost_usd,
     utc_day,
 )
+from dashboard.figures.provisioned import BASIS_ASSUMED, BASIS_RECORDED, PC_NONE
 
 __all__ = [
     "ESTIMATE_SCHEMA",
@@ -509,14 +510,14 @@ def estimate(
         od_gb_s = billed_gb_s - exec_gb_s
         lv = frame["level_max"]
         frame["provisioned_concurrency"] = pd.array([int(v) if pd.notna(v) and h else pd.NA for v, h in zip(lv, has_pc, strict=True)], dtype="Int64")
-        pc_basis = np.where(has_pc, frame["pc_basis_in"].astype(object).replace("", "recorded").to_numpy(dtype=object), "none")
+        pc_basis = np.where(has_pc, frame["pc_basis_in"].astype(object).replace("", BASIS_RECORDED).to_numpy(dtype=object), PC_NONE)
     else:  # today's allocation, assumed constant over the range
         pc_alloc = frame["provisioned_concurrency"].astype("Float64").fillna(0.0).to_numpy(dtype="float64")
         has_pc = pc_alloc > 0
         enabled_gb_s = pc_alloc * mem_gb * frame["covered_s"].to_numpy(dtype="float64")
         od_gb_s = np.where(has_pc, 0.0, billed_gb_s)
         exec_gb_s = np.where(has_pc, billed_gb_s, 0.0)
-        pc_basis = np.where(has_pc, "assumed", "none")
+        pc_basis = np.where(has_pc, BASIS_ASSUMED, PC_NONE)
     # SnapStart and response streaming
     restores = frame["snapstart_restores"].to_numpy(dtype="float64")
     snap_cache = frame["snapstart_cache_gb_s"].to_numpy(dtype="float64")

@@ -36,6 +36,7 @@ from dashboard.config.settings import Settings
 from dashboard.figures import allocation, organizations, reconcile
 from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA, assumed_note, estimate
 from dashboard.figures.pricing import PriceBook, load_prices
+from dashboard.figures.provisioned import BASIS_RANK, PC_NONE
 from dashboard.query import sources
 from dashboard.query.load import unread_parts
 from dashboard.query.timerange import RangeError, TimeRange, parse_range
@@ -704,7 +705,6 @@ FUNCTION_SCHEMA: dict[str, str] = {
     "pc_basis": "string",  # provisioned concurrency rests on: none | recorded | metrics | assumed (the month's weakest)
 }
 
-_PC_RANK = {"none": 0, "recorded": 1, "metrics": 2, "assumed": 3}
 
 
 def pc_basis_of(est: pd.DataFrame) -> pd.DataFrame:
@@ -712,9 +712,9 @@ def pc_basis_of(est: pd.DataFrame) -> pd.DataFrame:
     if est.empty or "pc_basis" not in est.columns:
         return pd.DataFrame(columns=[*_KEYS, "pc_basis"])
     e = pd.DataFrame({k: est[k].astype(object) for k in _KEYS})
-    e["rank"] = est["pc_basis"].astype(object).fillna("none").map(_PC_RANK).fillna(0).astype(int)
+    e["rank"] = est["pc_basis"].astype(object).fillna(PC_NONE).map(BASIS_RANK).fillna(0).astype(int)
     out = e.groupby(_KEYS, as_index=False)["rank"].max()
-    names = {v: k for k, v in _PC_RANK.items()}
+    names = {v: k for k, v in BASIS_RANK.items()}
     out["pc_basis"] = out.pop("rank").map(names)
     return out
 
@@ -753,7 +753,7 @@ def _function_table(report: CostReport) -> pd.DataFrame:
     out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
     out["priced_by_assumption"] = out["priced_by_assumption"].fillna(False).astype(bool)
     out = out.merge(pc_basis_of(report.estimate), on=_KEYS, how="left")
-    out["pc_basis"] = out["pc_basis"].fillna("none")
+    out["pc_basis"] = out["pc_basis"].fillna(PC_NONE)
     out = out.sort_values(["est_cost_usd", "function"], ascending=[False, True], ignore_index=True)
     return typed_frame(out, FUNCTION_SCHEMA)
 

@@ -27,13 +27,15 @@ import pandas as pd
 from aws.frames import typed_frame
 from dashboard.figures.pricing import PC_STEP_S
 
-__all__ = ["PC_DAILY_SCHEMA", "BASIS_RECORDED", "BASIS_METRICS", "BASIS_ASSUMED", "daily"]
+__all__ = ["PC_DAILY_SCHEMA", "PC_NONE", "BASIS_RECORDED", "BASIS_METRICS", "BASIS_ASSUMED", "BASIS_RANK", "daily"]
 
 BASIS_RECORDED = "recorded"
 BASIS_METRICS = "metrics"
 BASIS_ASSUMED = "assumed"
-_RANK = {BASIS_RECORDED: 1, BASIS_METRICS: 2, BASIS_ASSUMED: 3}
-_NAMES = {v: k for k, v in _RANK.items()}
+PC_NONE = "none"  # no provisioned concurrency (the estimate's pc_basis)
+# the weaker the evidence, the higher: a month's basis is its weakest day's
+BASIS_RANK = {PC_NONE: 0, BASIS_RECORDED: 1, BASIS_METRICS: 2, BASIS_ASSUMED: 3}
+_NAMES = {v: k for k, v in BASIS_RANK.items() if k != PC_NONE}  # a day with PC and no rank is recorded (daily)
 _KEYS = ["account", "region", "function"]
 
 PC_DAILY_SCHEMA: dict[str, str] = {
@@ -101,7 +103,7 @@ def _fn_grid(
         level += np.nan_to_num(q_level)
         assumed_level += vals[0] if idx[0] >= 0 else 0.0
         first_known[start_known:] = True
-    rank[first_known & (level > 0)] = _RANK[BASIS_RECORDED]
+    rank[first_known & (level > 0)] = BASIS_RANK[BASIS_RECORDED]
     gap = ~first_known
     note = ""
     if gap.any():
@@ -118,13 +120,13 @@ def _fn_grid(
                 hour_level[max(a, 0) : max(min(b, n), 0)] = v
         from_metrics = gap & ~np.isnan(hour_level)
         level[from_metrics] = hour_level[from_metrics]
-        rank[from_metrics & (level > 0)] = _RANK[BASIS_METRICS]
+        rank[from_metrics & (level > 0)] = BASIS_RANK[BASIS_METRICS]
         rest = gap & np.isnan(hour_level)
         if met is not None:
             assumed_level = 0.0  # the metrics were read: PC that served nothing there is not assumed
         if assumed_level > 0 and rest.any():
             level[rest] = assumed_level
-            rank[rest] = _RANK[BASIS_ASSUMED]
+            rank[rest] = BASIS_RANK[BASIS_ASSUMED]
             first = t0 + pd.Timedelta(seconds=int(np.flatnonzero(rest)[0]) * PC_STEP_S)
             last = t0 + pd.Timedelta(seconds=(int(np.flatnonzero(rest)[-1]) + 1) * PC_STEP_S)
             note = (
@@ -194,7 +196,7 @@ def daily(
                     "pc_invocations": (float(inv.get(d, 0.0)) if inv is not None else (0.0 if met is not None else np.nan)),
                     "pc_spillover": (float(spill.get(d, 0.0)) if spill is not None else (0.0 if met is not None else np.nan)),
                     "basis": _NAMES.get(int(r["rank"]), BASIS_RECORDED),
-                    "note": note if int(r["rank"]) == _RANK[BASIS_ASSUMED] else "",
+                    "note": note if int(r["rank"]) == BASIS_RANK[BASIS_ASSUMED] else "",
                 }
             )
     out = typed_frame(rows, PC_DAILY_SCHEMA)
