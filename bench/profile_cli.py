@@ -5,7 +5,9 @@
 
 Runs ``python -m dashboard <args>`` in this process against a fixed-seed, fixed-clock demo account of
 ``--functions`` functions in 2 regions (or ``--config``), then prints own time by area (aws/sim,
-aws/ other, dashboard/, numpy/pandas, other) and the top functions by own and cumulative time.
+aws/ other, dashboard/, numpy/pandas, other), the wall time inside the simulated account (``aws.busy.SIM_BUSY``)
+and the top functions by own and cumulative time. ``LAMBDA_LENS_SIM_CACHE=DIR`` reads (and writes) the
+simulator's settled days there (aws/sim/daily.py).
 ``--out FILE`` keeps the raw profile (for snakeviz and the like). The command's own output is discarded.
 """
 
@@ -60,6 +62,7 @@ def main() -> int:
         a.config = tmp
     os.environ["LAMBDA_LENS_CONFIG"] = str(a.config)
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    from aws.busy import SIM_BUSY
     from dashboard.cli import main as cli_main
 
     # the collectors fan out on threads: give each thread its own profile, merged at the end
@@ -98,6 +101,7 @@ def main() -> int:
     for (filename, _line, _name), (_cc, _nc, tt, _ct, _callers) in st.stats.items():
         by_area[_area(filename)] = by_area.get(_area(filename), 0.0) + tt
     total = sum(by_area.values()) or 1.0
+    print(f"inside the simulated account (SIM_BUSY, wall, profiled): {SIM_BUSY.seconds():.2f} s")
     print(f"wall {wall:.2f} s (profiled; {len(thread_profiles)} worker threads); CPU time by area (all threads; cProfile on time.thread_time, so waiting is not counted):")
     for k, v in sorted(by_area.items(), key=lambda kv: -kv[1]):
         print(f"  {k:<18}{v:8.2f} s {100 * v / total:5.1f} %")

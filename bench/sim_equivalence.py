@@ -12,12 +12,16 @@ floating-point summation order may move the last bits of a sum).
 
 ``--sizes 48,1000`` picks the account sizes (2 regions, seed 7, clock 2026-12-08T15:30:00Z).
 Each command runs in its own process, so its wall time includes the cold simulated account; its CPU time
-(user + system, all threads) is recorded too: on a shared machine it is the steadier figure.
+(user + system, all threads) is recorded too: on a shared machine it is the steadier figure, and so is the
+time inside the simulated account (``sim_s``: ``aws.busy.SIM_BUSY``, the union of its request handlers' runs).
+With ``LAMBDA_LENS_SIM_CACHE=DIR`` in the environment the commands share the simulator's folder of settled
+days (aws/sim/daily.py): capture twice to time a cold folder and a warm one.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import os
@@ -57,6 +61,34 @@ def config_text(functions: int, accounts: int = 1, regions: tuple[str, ...] = ("
     )
 
 
+# runs ``python -m dashboard`` and writes to the file named by argv[1] the simulator's busy seconds (wall) and
+# the CPU seconds its request handlers used (thread time, every thread: steadier than wall time on a shared
+# machine, where handlers running beside the app's threads wait for a core)
+_RUNNER = (
+    "import atexit, runpy, sys, threading, time\n"
+    "from aws.busy import SIM_BUSY\n"
+    "from aws.sim import autoscaling, cloudwatch, costs, lambda_, logs, sts, tagging  # noqa: registers\n"
+    "from aws.sim.registry import HANDLERS\n"
+    "cpu = [0.0]\n"
+    "lock = threading.Lock()\n"
+    "def timed(fn):\n"
+    "    def run(call, params):\n"
+    "        t = time.thread_time()\n"
+    "        try:\n"
+    "            return fn(call, params)\n"
+    "        finally:\n"
+    "            with lock:\n"
+    "                cpu[0] += time.thread_time() - t\n"
+    "    return run\n"
+    "for key in list(HANDLERS):\n"
+    "    HANDLERS[key] = timed(HANDLERS[key])\n"
+    "out = sys.argv.pop(1)\n"
+    "atexit.register(lambda: open(out, 'w').write(repr((SIM_BUSY.seconds(), cpu[0]))))\n"
+    "sys.argv[0] = 'dashboard'\n"
+    "runpy.run_module('dashboard', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def capture(root: Path, out: Path, sizes: list[int], commands: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     python = sys.executable
@@ -74,7 +106,11 @@ def capture(root: Path, out: Path, sizes: list[int], commands: list[str]) -> Non
             folder = out / f"{name}_{n}"
             if name == "digest":
                 args.append(str(folder))
-            proc = subprocess.run([python, "-m", "dashboard", *args], cwd=root, env=env, capture_output=True, text=True)
+            busy_file = out / f".sim_busy_{name}_{n}"
+            busy_file.unlink(missing_ok=True)
+            proc = subprocess.run(
+                [python, "-c", _RUNNER, str(busy_file), *args], cwd=root, env=env, capture_output=True, text=True
+            )
             wall = time.perf_counter() - t0
             r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
@@ -85,8 +121,20 @@ def capture(root: Path, out: Path, sizes: list[int], commands: list[str]) -> Non
                 (out / f"{name}_{n}.json").write_text(proc.stdout)
             if proc.returncode not in (0, 1):
                 (out / f"{name}_{n}.stderr").write_text(proc.stderr)
-            timings[f"{name}_{n}"] = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "rc": proc.returncode}
-            print(f"{n:>6} {name:<18} {wall:8.2f} s wall {cpu:8.2f} s cpu  rc={proc.returncode}", flush=True)
+            sim, sim_cpu = ast.literal_eval(busy_file.read_text()) if busy_file.exists() else (math.nan, math.nan)
+            busy_file.unlink(missing_ok=True)
+            timings[f"{name}_{n}"] = {
+                "wall_s": round(wall, 2),
+                "cpu_s": round(cpu, 2),
+                "sim_s": round(sim, 2),
+                "sim_cpu_s": round(sim_cpu, 2),
+                "rc": proc.returncode,
+            }
+            print(
+                f"{n:>6} {name:<18} {wall:8.2f} s wall {cpu:8.2f} s cpu {sim:8.2f} s sim {sim_cpu:8.2f} s sim cpu"
+                f"  rc={proc.returncode}",
+                flush=True,
+            )
             tpath.write_text(json.dumps(timings, indent=1))
 
 
@@ -146,13 +194,15 @@ def compare(before: Path, after: Path, rtol: float) -> int:
     ta, tb = before / "timings.json", after / "timings.json"
     if ta.exists() and tb.exists():
         a, b = json.loads(ta.read_text()), json.loads(tb.read_text())
-        print(f"\n{'command':<26}{'wall before':>12}{'after':>8}{'cpu before':>12}{'after':>8}{'cpu speed-up':>14}")
+        cols = [("wall", "wall_s"), ("cpu", "cpu_s"), ("sim", "sim_s"), ("sim cpu", "sim_cpu_s")]
+        print(f"\n{'command':<26}" + "".join(f"{c + ' before':>15}{'after':>8}{'×':>6}" for c, _ in cols))
         for k in a:
             if k in b:
-                ca, cb = a[k].get("cpu_s", float("nan")), b[k].get("cpu_s", float("nan"))
-                print(
-                    f"{k:<26}{a[k]['wall_s']:>12.2f}{b[k]['wall_s']:>8.2f}{ca:>12.2f}{cb:>8.2f}{ca / max(cb, 1e-9):>13.1f}×"
-                )
+                line = f"{k:<26}"
+                for _c, f in cols:
+                    x, y = a[k].get(f, math.nan), b[k].get(f, math.nan)
+                    line += f"{x:>15.2f}{y:>8.2f}{x / max(y, 1e-9):>6.1f}"
+                print(line)
     return 1 if bad else 0
 
 

@@ -9,7 +9,9 @@ latency, endpoint down) go through botocore's real retry logic. Nothing leaves t
 
 Modules: ``catalog`` (the functions), ``incidents``, ``series`` (per-minute activity),
 ``metrics`` (CloudWatch statistics), ``reports`` (REPORT lines), ``insights`` (Logs
-Insights), ``billing`` (the bill), ``model`` (the truth, :func:`model_for`), the
+Insights), ``billing`` (the bill), ``daily`` (per-function day totals shared by the bill, one-day
+metric bins and Logs Insights by day; optionally kept in ``LAMBDA_LENS_SIM_CACHE``), ``model`` (the
+truth, :func:`model_for`), the
 service handlers ``lambda_``, ``tagging``, ``cloudwatch``, ``logs``, ``costs``, ``sts``,
 and ``wire`` (protocol bodies), ``faults``, ``validate``, ``router``.
 """

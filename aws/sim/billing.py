@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aws.sim import clock, provisioned
+from aws.sim import clock, daily
 
 __all__ = ["prices", "daily_costs", "refresh_time", "data_start", "SERVICE", "usage_unit"]
 
@@ -107,22 +107,17 @@ def _day_usage(model, day: date, now: datetime) -> pd.DataFrame:
             return cache[key]
     specs = model.specs
     F = len(specs)
-    n_req = np.zeros(F)
-    billed = np.zeros(F)
-    pc_billed = np.zeros(F)  # billed ms of the invocations provisioned concurrency served
-    env_s = np.zeros(F)  # Σ provisioned environments × seconds enabled
-    restores = np.zeros(F)
-    beyond = np.zeros(F)  # streamed bytes beyond the first 6 MB of each response
+    zero = np.zeros(F)
+    n_req, billed, pc_billed, env_s, restores, beyond = zero, zero, zero, zero, zero, zero
     if d1 > d0:
-        for part, g in model.grids([s.index for s in specs], d0, d1, valid=(d0, d1), anchor=anchor):
-            n_req[part] = g.n.sum(axis=1)
-            bm = g.billed_ms
-            billed[part] = bm.sum(axis=1)
-            on_pc, _ = provisioned.split(g)
-            pc_billed[part] = (bm * np.divide(on_pc, g.n, out=np.zeros(bm.shape), where=g.n > 0)).sum(axis=1)
-            env_s[part] = provisioned.levels(g.params, g.minutes).sum(axis=1) * 60.0
-            restores[part] = (g.cold * g.params.snapstart[:, None]).sum(axis=1)
-            beyond[part] = provisioned.streamed(g)[1].sum(axis=1)
+        # one pass over the day's minutes, shared with the metrics and Logs Insights at one-day bins
+        totals = daily.day(model, d0, d0, d1, anchor, np.arange(F), now=now).a
+        n_req = totals["n"].astype(np.float64)
+        billed = totals["billed_ms"].astype(np.float64)
+        pc_billed = totals["pc_billed_ms"]  # billed ms of the invocations provisioned concurrency served
+        env_s = totals["env_s"]  # Σ provisioned environments × seconds enabled
+        restores = totals["restores"].astype(np.float64)
+        beyond = totals["beyond"]  # streamed bytes beyond the first 6 MB of each response
     seconds = max(0, d1 - d0) * 60
     frame = pd.DataFrame(
         {

@@ -306,7 +306,7 @@ def _active(call: Call, specs, recent: bool) -> set[int]:
         # an ordinary function runs daily at least; only the idle one never does
         return set(rows)
     active: set[int] = set()
-    for part, g in call.model.grids(rows, lo, hi, valid=(lo, hi), anchor=_anchor(now)):
+    for part, g in call.model.grids(rows, lo, hi, valid=(lo, hi), anchor=_anchor(now), now=now):
         busy = ((g.n + g.throttles) > 0).any(axis=1)
         active.update(int(f) for f, b in zip(part, busy, strict=True) if b)
     return active

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from aws.sim import clock
+from aws.sim import clock, daily
 from aws.sim.metrics import reduce_bins
 from aws.sim.series import Grid
 
@@ -228,8 +228,44 @@ def _reduce(g: Grid, quantity: str | None, stats: list, b: int):
             else:  # memory: the same key in every record
                 out[st] = np.broadcast_to(p.mem[:, None] * sc, (F, B))
         return count, out
+    if quantity == "used" and set(stats) <= _TOTALS | {("Maximum", None)}:
+        # Max Memory Used: every invocation a sample; per-minute sums and maxima over the classes (the same
+        # integers summed and the same largest value as reduce_bins over the (F, M, J) classes)
+        cls = daily.classes(g)
+        count = g.n.reshape(F, B, b).sum(axis=2)
+        sc = np.ones(F)[:, None]
+        out = {}
+        for st in stats:
+            if st[0] == "SampleCount":
+                out[st] = count.astype(np.float64)
+            elif st[0] in ("Sum", "Average"):
+                total = cls["used_sum"].reshape(F, B, b).sum(axis=2) * sc
+                out[st] = total if st[0] == "Sum" else np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+            else:
+                out[st] = cls["used_max"].reshape(F, B, b).max(axis=2) * sc
+        return count, out
     keys, w, scale = _keys(g, quantity)
     return reduce_bins(keys, w, scale, b=b, stats=stats)
+
+
+def _by_day(model, index: dict, idx: list, want: dict, a0: int, a1: int, lo: int, hi: int, anchor, stats: dict, now=None):
+    """``run``'s groups of functions ``idx`` for one-day bins over minutes [a0, a1), valid [lo, hi)."""
+    rows = np.array(idx, dtype=np.int64)
+    days = [daily.day(model, d, max(d, lo), min(d + 1440, hi), anchor, rows, now=now) for d in range(a0, a1, 1440)]
+
+    def stacked(name: str) -> np.ndarray:
+        return np.stack([d.a[name][rows] for d in days], axis=1)
+
+    counts = stacked("i:n")
+    n_all = counts.sum(axis=1)
+    cold_all = stacked("i:cold").sum(axis=1)
+    _count_scanned(stats, index, idx, n_all, cold_all)
+    values: dict = {}
+    for quantity, st in want.items():
+        c = np.stack([d.insight(quantity, None, rows) for d in days], axis=1)
+        values[quantity] = (c, {x: np.stack([d.insight(quantity, x, rows) for d in days], axis=1) for x in st})
+    rr, jj = np.nonzero(counts > 0)
+    return [index[f] for f in idx], rr, jj, values
 
 
 def _fmt(v: float) -> str:
@@ -239,8 +275,30 @@ def _fmt(v: float) -> str:
     return format(v, ".10g")
 
 
+def _fmt_many(values: np.ndarray) -> list[str]:
+    """``[_fmt(v) for v in values]``, the integers converted at once."""
+    v = np.asarray(values, dtype=np.float64)
+    whole = np.isfinite(v) & (np.floor(v) == v) & (np.abs(v) < 1e15)
+    out: list[str] = [""] * len(v)
+    for i, x in zip(np.flatnonzero(whole).tolist(), v[whole].astype(np.int64).tolist(), strict=True):
+        out[i] = str(x)
+    for i, x in zip(np.flatnonzero(~whole).tolist(), v[~whole].tolist(), strict=True):
+        out[i] = format(x, ".10g")
+    return out
+
+
 def _bin_label(sec: int) -> str:
     return datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%d %H:%M:%S.000")
+
+
+def _count_scanned(stats: dict, index, functions, invocations, cold_starts) -> None:
+    """Add what a query over ``functions``' log groups matched and scanned (their REPORT lines, every line of each
+    invocation, and an INIT line per cold start of ~150 bytes) to ``stats``."""
+    for r, f in enumerate(functions):
+        s = index[f]
+        stats["recordsMatched"] += float(invocations[r])
+        stats["recordsScanned"] += float(invocations[r] * s.lines_per_invocation + cold_starts[r])
+        stats["bytesScanned"] += float(invocations[r] * s.bytes_per_invocation + cold_starts[r] * 150)
 
 
 def run(
@@ -300,14 +358,14 @@ def run(
     }
     # every group (function, bin) with records, kept as arrays; fields are built only for the rows returned
     parts: list[tuple[list, np.ndarray, np.ndarray, dict]] = []
-    for part, g in model.grids(idx, a0, a1, valid=(lo, hi), anchor=anchor):
+    if b == 1440 and a0 % 1440 == 0 and daily.insights_served(want):
+        # one-day bins: the daily totals (aws.sim.daily), shared with the bill and the metrics
+        parts.append(_by_day(model, index, idx, want, a0, a1, lo, hi, anchor, stats, now))
+        idx = []
+    for part, g in model.grids(idx, a0, a1, valid=(lo, hi), anchor=anchor, now=now):
         n_all = g.n.sum(axis=1)
         cold_all = g.cold.sum(axis=1)
-        for r, f in enumerate(part.tolist()):
-            s = index[f]
-            stats["recordsMatched"] += float(n_all[r])
-            stats["recordsScanned"] += float(n_all[r] * s.lines_per_invocation + cold_all[r])
-            stats["bytesScanned"] += float(n_all[r] * s.bytes_per_invocation + cold_all[r] * 150)
+        _count_scanned(stats, index, part.tolist(), n_all, cold_all)
         values: dict = {}
         for quantity, st in want.items():
             values[quantity] = _reduce(g, quantity, sorted(st, key=str), b)
@@ -317,34 +375,61 @@ def run(
         rr, jj = np.nonzero(counts > 0)
         parts.append(([index[f] for f in part.tolist()], rr, jj, values))
     cap = min(query.limit, MAX_ROWS, limit or MAX_ROWS)
-    # result order: bin start, then log group
-    order_keys = []
-    for pi, (pspecs, rr, jj, _values) in enumerate(parts):
-        for r, j in zip(rr.tolist(), jj.tolist(), strict=True):
-            order_keys.append(((a0 + j * b) * 60, pspecs[r].log_group, pi, r, j))
-    order_keys.sort(key=lambda t: (t[0], t[1]))
-    rows_out: list[list[dict]] = []
-    labels: dict[int, str] = {}
-    for sec, _group, pi, r, j in order_keys[:cap]:
-        s = parts[pi][0][r]
-        values = parts[pi][3]
-        fields: list[dict] = []
-        for name in query.by_names:
-            if name == "@log":
-                fields.append({"field": "@log", "value": f"{account_id}:{s.log_group}"})
-            else:
-                label = labels.get(sec)
-                if label is None:
-                    label = labels[sec] = _bin_label(sec)
-                fields.append({"field": name, "value": label})
-        for agg in query.aggs:
-            c, vals = values[agg.quantity]
-            if agg.func == "count":
-                fields.append({"field": agg.name, "value": str(int(c[r, j]))})
-                continue
-            if c[r, j] <= 0:
-                continue  # no such values in this group: Logs Insights leaves the field out
-            key = keyed.get(agg.func, ("p", agg.q))
-            fields.append({"field": agg.name, "value": _fmt(float(vals[key][r, j]))})
-        rows_out.append(fields)
+    if not parts:
+        return [], stats
+    # result order: bin start, then log group (as strings sort); the groups kept as flat arrays
+    specs_all = [sp for pspecs, _rr, _jj, _v in parts for sp in pspecs]
+    names = sorted({sp.log_group for sp in specs_all})
+    rank = {name: i for i, name in enumerate(names)}
+    offsets = np.cumsum([0] + [len(pspecs) for pspecs, _rr, _jj, _v in parts])
+    spec_rank = np.array([rank[sp.log_group] for sp in specs_all], dtype=np.int64)
+    row = np.concatenate([offsets[pi] + rr for pi, (_p, rr, _jj, _v) in enumerate(parts)])
+    col = np.concatenate([jj for _p, _rr, jj, _v in parts])
+    sec = (a0 + col * b) * 60
+    order = np.lexsort((spec_rank[row], sec))[:cap]
+    sel_row, sel_sec = row[order].tolist(), sec[order].tolist()
+    # each aggregate's values of the rows returned, as Python numbers (count, value)
+    columns: list[tuple[str, list, list | None]] = []
+    for agg in query.aggs:
+        c = np.concatenate([v[agg.quantity][0][rr, jj] for _p, rr, jj, v in parts])[order]
+        if agg.func == "count":
+            columns.append((agg.name, [str(int(x)) for x in c.tolist()], None))
+            continue
+        key = keyed.get(agg.func, ("p", agg.q))
+        vals = np.concatenate([v[agg.quantity][1][key][rr, jj] for _p, rr, jj, v in parts])[order]
+        present = c > 0
+        text = [""] * len(c)
+        for i, t in zip(np.flatnonzero(present).tolist(), _fmt_many(vals[present]), strict=True):
+            text[i] = t
+        columns.append((agg.name, text, present.tolist()))
+    labels = {t: _bin_label(t) for t in set(sel_sec)}
+    # the fields column by column (a dict per row and field), then the rows: each set of columns present
+    # (no such values in a group: Logs Insights leaves the field out) zipped at once
+    n_rows = len(sel_row)
+    cols: list[list[dict]] = []
+    for name in query.by_names:
+        if name == "@log":
+            log = [f"{account_id}:{sp.log_group}" for sp in specs_all]
+            cols.append([{"field": "@log", "value": log[r]} for r in sel_row])
+        else:
+            cols.append([{"field": name, "value": labels[t]} for t in sel_sec])
+    pattern = np.zeros(n_rows, dtype=np.int64)
+    for name, text, present in columns:
+        if present is not None:
+            pattern |= np.array(present, dtype=np.int64) << len(cols)
+        cols.append([{"field": name, "value": x} for x in text])
+    always = [c for c in range(len(query.by_names))] + [
+        len(query.by_names) + k for k, (_n, _t, present) in enumerate(columns) if present is None
+    ]
+    rows_out: list[list[dict]] = [[] for _ in range(n_rows)]
+    for pat in np.unique(pattern).tolist():
+        here = sorted(always + [c for c in range(len(cols)) if pat >> c & 1])
+        if not here:
+            continue
+        at = np.flatnonzero(pattern == pat).tolist()
+        if len(at) == n_rows:
+            rows_out = [list(row) for row in zip(*(cols[c] for c in here), strict=True)]
+            break
+        for i, row in zip(at, zip(*([cols[c][i] for i in at] for c in here), strict=True), strict=True):
+            rows_out[i] = list(row)
     return rows_out, stats

@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from aws.sim import clock
+from aws.sim import clock, daily, recent
 from aws.sim.catalog import ACCOUNT_ID, FunctionSpec, build_catalog, catalog_frame
 from aws.sim.incidents import Incident, place_incidents
 from aws.sim.metrics import METRICS, Metric, parse_stat, reduce_bins
@@ -54,6 +54,27 @@ def retention_start(period: int, now: datetime) -> datetime:
     if period % 3600 != 0:
         return now - timedelta(days=63)
     return now - timedelta(days=455)
+
+
+_DURATION_TOTALS = {("SampleCount", None), ("Sum", None), ("Average", None)}
+
+
+def _duration_totals(g: Grid, b: int, stats: list) -> tuple[np.ndarray, dict]:
+    """reduce_bins' SampleCount, Sum and Average of Duration over bins of ``b`` minutes, from the per-minute sums
+    over the duration classes (every invocation is a sample; the same integers summed)."""
+    F, M = g.n.shape
+    B = M // b
+    count = g.n.reshape(F, B, b).sum(axis=2)
+    total = daily.classes(g)["dur_sum"].reshape(F, B, b).sum(axis=2) * (np.ones(F) / 100.0)[:, None]
+    out = {}
+    for st in stats:
+        if st[0] == "SampleCount":
+            out[st] = count.astype(np.float64)
+        elif st[0] == "Sum":
+            out[st] = total
+        else:
+            out[st] = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    return count, out
 
 
 def _ceil_min(t: datetime) -> int:
@@ -153,10 +174,24 @@ class Model:
 
     # ---- activity ------------------------------------------------------------------------
     def grid(
-        self, rows: Sequence[int] | np.ndarray, m0: int, m1: int, *, valid: tuple[int, int], anchor: datetime
+        self,
+        rows: Sequence[int] | np.ndarray,
+        m0: int,
+        m1: int,
+        *,
+        valid: tuple[int, int],
+        anchor: datetime,
+        now: datetime | None = None,
     ) -> Grid:
-        """Activity of catalog functions ``rows`` over minutes [m0, m1) (cached, small LRU)."""
+        """Activity of catalog functions ``rows`` over minutes [m0, m1) (cached, small LRU).
+
+        With ``now`` (the clock the answer is for), minutes of the last two days come from the window of
+        recent minutes (:mod:`aws.sim.recent`), generated once per function.
+        """
         rows = np.asarray(rows, dtype=np.int64)
+        g = recent.grid(self, rows, m0, m1, valid=valid, anchor=anchor, now=now)
+        if g is not None:
+            return g
         key = (self._number, rows.tobytes(), int(m0), int(m1), valid, anchor)
         with _grids_lock:
             g = _grids.get(key)
@@ -188,12 +223,15 @@ class Model:
         valid: tuple[int, int],
         anchor: datetime,
         budget: int = 1_000_000,
+        now: datetime | None = None,
     ) -> Iterable[tuple[np.ndarray, Grid]]:
         """Grids for ``rows`` in chunks small enough to be fast; yields (rows of the chunk, grid)."""
         rows = np.asarray(rows, dtype=np.int64)
+        if now is not None and len(rows) and recent.covers(self, m0, m1, valid, now):
+            recent.grid(self, rows, m0, m1, valid=valid, anchor=anchor, now=now)  # every row generated at once
         for sl in chunks(len(rows), max(1, m1 - m0), budget):
             part = rows[sl]
-            yield part, self.grid(part, m0, m1, valid=valid, anchor=anchor)
+            yield part, self.grid(part, m0, m1, valid=valid, anchor=anchor, now=now)
 
     # ---- CloudWatch ----------------------------------------------------------------------
     def evaluate(
@@ -226,17 +264,35 @@ class Model:
                 a1 = a0 + -(-(hi - a0) // b) * b
             else:
                 b, a0, a1 = 1, lo, hi
+            if period == 86400 and a0 % 1440 == 0:
+                # one-day bins from 00:00 UTC: the daily totals (aws.sim.daily), shared with the bill
+                by_day = [r for r in reqs if daily.served(r.metric, r.stats)]
+                if by_day:
+                    out.update(self._evaluate_days(by_day, a0, a1, lo, hi, anchor, now))
+                    reqs = [r for r in reqs if r not in out]
+                    if not reqs:
+                        continue
             fset = sorted({r.fidx for r in reqs})
             wanted: dict[tuple[int, Metric], set] = {}
             for r in reqs:
                 wanted.setdefault((r.fidx, r.metric), set()).update(r.stats)
             results: dict[tuple[int, Metric], tuple[np.ndarray, dict]] = {}
-            for part, g in self.grids(fset, a0, a1, valid=(lo, hi), anchor=anchor):
+            for part, g in self.grids(fset, a0, a1, valid=(lo, hi), anchor=anchor, now=now):
                 here = set(part.tolist())
                 metrics = {m for (f, m) in wanted if f in here}
                 for metric in metrics:
                     rows_here = [i for i, f in enumerate(part) if (int(f), metric) in wanted]
                     stats = set().union(*(wanted[(int(part[i]), metric)] for i in rows_here))
+                    if metric.name == "Duration" and stats <= _DURATION_TOTALS:
+                        # counts, sums and averages of Duration from the class-by-class sums (aws.sim.daily)
+                        count, vals = _duration_totals(g, b, sorted(stats, key=str))
+                        sel = np.array(rows_here)
+                        count, vals = count[sel], {st: v[sel] for st, v in vals.items()}
+                        ts = (a0 + np.arange(count.shape[1]) * b) * 60
+                        for j, i in enumerate(rows_here):
+                            have = count[j] > 0
+                            results[(int(part[i]), metric)] = (ts[have], {st: v[j][have] for st, v in vals.items()})
+                        continue
                     keys, w, scale = metric.keys(g)
                     if len(rows_here) == len(part):  # every row of the chunk: no copies
                         keys_s, w_s, scale_s = keys, w, scale
@@ -251,6 +307,31 @@ class Model:
             for r in reqs:
                 ts, vals = results[(r.fidx, r.metric)]
                 out[r] = (ts, {st: vals[st] for st in r.stats})
+        return out
+
+    def _evaluate_days(
+        self, reqs: list[MetricRequest], a0: int, a1: int, lo: int, hi: int, anchor: datetime, now: datetime
+    ) -> dict[MetricRequest, tuple[np.ndarray, dict]]:
+        """``evaluate`` for one-day bins from 00:00 UTC over minutes [a0, a1), valid [lo, hi)."""
+        rows = np.array(sorted({r.fidx for r in reqs}), dtype=np.int64)
+        where = {int(f): j for j, f in enumerate(rows)}
+        days = [
+            daily.day(self, d, max(d, lo), min(d + 1440, hi), anchor, rows, now=now) for d in range(a0, a1, 1440)
+        ]
+        ts = np.arange(a0, a1, 1440, dtype=np.int64) * 60
+        count: dict[Metric, np.ndarray] = {}
+        values: dict[tuple[Metric, tuple], np.ndarray] = {}
+        out: dict[MetricRequest, tuple[np.ndarray, dict]] = {}
+        for r in reqs:
+            m = r.metric
+            if m not in count:
+                count[m] = np.stack([d.metric(m, ("SampleCount", None), rows) for d in days], axis=1)
+            for st in r.stats:
+                if (m, st) not in values:
+                    values[(m, st)] = np.stack([d.metric(m, st, rows) for d in days], axis=1)
+            j = where[r.fidx]
+            have = count[m][j] > 0
+            out[r] = (ts[have], {st: values[(m, st)][j][have] for st in r.stats})
         return out
 
     def metric(

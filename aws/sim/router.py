@@ -73,7 +73,7 @@ class SimState:
 
 def _load_services() -> None:
     # importing the service modules registers their handlers
-    from aws.sim import autoscaling, cloudwatch, costs, lambda_, logs, sts, tagging  # noqa: F401
+    from aws.sim import autoscaling, cloudwatch, costs, function_urls, lambda_, logs, organizations, sts, tagging  # noqa: F401
 
 
 def _header(headers, name: str) -> str | None:

@@ -162,6 +162,7 @@ class Grid:
     mu: np.ndarray  # median execution ms of the minute
     strat: np.ndarray  # stratification offset of the minute
     mem_level: np.ndarray  # memory level of the minute (MB)
+    mem_u: np.ndarray  # the uniform the memory level is drawn from (aws.sim.recent keeps it, not the level)
     params: Params
 
     def __init__(self, **kw) -> None:
@@ -356,7 +357,10 @@ def build_grid(
         throttles = np.where(busy, spiked - cap, 0)
         n = np.where(busy, cap, n)
 
-    timeouts = np.minimum(n, np.floor(n * tmo_p + u4 * (tmo_p > 0)).astype(np.int64))
+    if tmo_p.any():
+        timeouts = np.minimum(n, np.floor(n * tmo_p + u4 * (tmo_p > 0)).astype(np.int64))
+    else:  # no timeout incident in these minutes: floor(n × 0 + 0) = 0
+        timeouts = np.zeros_like(n)
     nn = n - timeouts
     errors = timeouts + np.minimum(nn, np.floor(nn * err_p + u5).astype(np.int64))
     cold = np.minimum(nn, np.floor(nn * p.cold[:, None] + u6).astype(np.int64))
@@ -372,8 +376,15 @@ def build_grid(
     conc = np.where(limited, np.minimum(conc, p.reserved[:, None]), conc)
     conc = np.where(throttles > 0, p.reserved[:, None], conc)
 
-    iterator_age = np.where(p.stream[:, None], np.rint(150.0 + 700.0 * u10 + age_extra), 0.0)
-    async_age = np.where(p.is_async[:, None], np.rint(25.0 + 300.0 * u11), 0.0)
+    # only stream consumers have an iterator age and only async functions an event age (0.0 elsewhere)
+    iterator_age = np.zeros((F, M))
+    rows_s = np.flatnonzero(p.stream)
+    if len(rows_s):
+        iterator_age[rows_s] = np.rint(150.0 + 700.0 * u10[rows_s] + age_extra[rows_s])
+    async_age = np.zeros((F, M))
+    rows_a = np.flatnonzero(p.is_async)
+    if len(rows_a):
+        async_age[rows_a] = np.rint(25.0 + 300.0 * u11[rows_a])
     mem_level = p.mem[:, None] * p.mem_frac[:, None] * (0.96 + 0.08 * u9)
 
     return Grid(
@@ -392,6 +403,7 @@ def build_grid(
         mu=mu,
         strat=u8,
         mem_level=mem_level,
+        mem_u=u9,
         params=p,
     )
 
