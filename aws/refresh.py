@@ -24,7 +24,9 @@ Refresh button (:func:`aws.cache.refresh`) always fetches.
 :class:`Refresher` runs one ticking daemon thread and at most ``workers`` refreshing daemon threads,
 bounded queue, stopped by :meth:`Refresher.stop`. :func:`start` runs the process's one refresher.
 :func:`projected_month_usd` is the same arithmetic for one question watched a few hours a day (the
-benchmark's figure). The spend is counted from this process's start (not persisted across restarts).
+benchmark's figure). The month's spend is kept across restarts in a small JSON file when a
+:class:`aws.ledger.SpendLedger` is given (the app's: ``.lambda-lens/aws-spend.json`` beside the digest
+state), written at most every :data:`SAVE_EVERY_S` as it grows and when the refresher stops.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from datetime import UTC, datetime
 from aws import cache
 from aws.concurrency import deadline
 from aws.errors import AwsError
+from aws.ledger import Spend, SpendLedger
 from aws.meter import METER, ApiMeter
 
 __all__ = ["Refresher", "Plan", "BudgetHeld", "start", "stop", "current", "projected_month_usd", "kind_of", "MonthPlan"]
@@ -55,6 +58,7 @@ MAX_SWR_S = 3600.0  # an answer older than its interval by more than this is fet
 PRIOR_WATCH_SHARE = 8 / 24  # until observed: someone watches 8 h a day
 TICK_S = 5.0
 QUEUE_MAX = 64
+SAVE_EVERY_S = 30.0  # the spend file is written at most this often (a restart forgets at most this much)
 
 
 def kind_of(key: Hashable) -> str:
@@ -102,6 +106,7 @@ class Plan:
     watched: int  # questions viewed within RECENT_S
     refreshing: tuple[str, ...] = field(default_factory=tuple)  # what is being refreshed now (source: key summary)
     watch_share: float = PRIOR_WATCH_SHARE
+    spent_note: str | None = None  # why ``spent_usd`` is lower than the month's (its record could not be read)
 
     @property
     def binding(self) -> bool:
@@ -127,14 +132,19 @@ class Refresher:
         workers: int = 2,
         tick_s: float = TICK_S,
         refresh_deadline_s: float = 300.0,
+        ledger: SpendLedger | None = None,
     ) -> None:
         self.budget_usd = float(budget_usd)
+        self._ledger = ledger
         self._clock, self._timer, self._caches, self._meter = clock, timer, caches, meter
         self.recent_s, self.tick_s, self.refresh_deadline_s = recent_s, tick_s, refresh_deadline_s
         self._workers_n = max(1, workers)
         self._lock = threading.Lock()
         self._month = month_bounds(clock())[2]
-        self._spent = 0.0
+        kept = ledger.load(self._month) if ledger is not None else Spend(self._month, 0.0)
+        self._spent, self._spent_note = kept.spent_usd, kept.note  # this month's spend before this start (the file's)
+        self._saved: tuple[str, float] = (self._month, self._spent)
+        self._saved_t: float | None = None
         self._seen = meter.snapshot().cost_usd  # spend before the refresher started is not this month's ledger's
         self._watched_s = 0.0
         self._elapsed_s = 0.0
@@ -154,8 +164,24 @@ class Refresher:
             delta = cur - self._seen if cur >= self._seen else cur  # the meter was reset (tests): all of it is new
             self._seen = cur
             if month != self._month:
-                self._month, self._spent = month, 0.0
+                self._month, self._spent, self._spent_note = month, 0.0, None
             self._spent += delta
+        self._save()
+
+    def _save(self, *, now: bool = False) -> None:
+        """Write the month's spend to the ledger when it changed (at most every :data:`SAVE_EVERY_S`, unless ``now``)."""
+        if self._ledger is None:
+            return
+        t = self._timer()
+        with self._lock:
+            state = (self._month, self._spent)
+            if state == self._saved or (
+                not now and state[0] == self._saved[0] and self._saved_t is not None and t - self._saved_t < SAVE_EVERY_S
+            ):
+                return
+            self._saved, self._saved_t = state, t
+            spend = Spend(self._month, self._spent, self._spent_note)
+        self._ledger.save(spend, now=datetime.fromtimestamp(self._clock(), UTC))
 
     def _watched(self) -> list[tuple[cache.SourceCache, cache.KeyInfo]]:
         now_t = self._timer()
@@ -177,10 +203,11 @@ class Refresher:
             spent = self._spent
             share = (self._watched_s + PRIOR_WATCH_SHARE * 86400) / (self._elapsed_s + 86400)
             refreshing = tuple(sorted(f"{name}: {_describe(k)}" for name, k in self._inflight))
+            note = self._spent_note
         watch_left = max(0.0, end - now) * share
         scale = stretch(rate, self.budget_usd - spent, watch_left) if self.budget_usd > 0 else float("inf")
         projected = spent + (rate / scale * watch_left if scale != float("inf") else 0.0)
-        return Plan(self.budget_usd, month, spent, projected, scale, len(watched), refreshing, share)
+        return Plan(self.budget_usd, month, spent, projected, scale, len(watched), refreshing, share, note)
 
     def interval_s(self, c: cache.SourceCache, info: cache.KeyInfo, plan: Plan) -> float:
         """How often ``info``'s question is refreshed under ``plan`` (a settled answer: its own long TTL)."""
@@ -288,6 +315,8 @@ class Refresher:
         for t in self._threads:
             t.join(timeout_s)
         self._threads = []
+        self._account()
+        self._save(now=True)
 
 
 def _describe(key: Hashable) -> str:
@@ -314,8 +343,9 @@ _lock = threading.Lock()
 _current: Refresher | None = None
 
 
-def start(budget_usd: float, *, refresh_deadline_s: float = 300.0) -> Refresher | None:
-    """The process's refresher, started once (its budget follows the settings); None when the budget is 0."""
+def start(budget_usd: float, *, refresh_deadline_s: float = 300.0, ledger: SpendLedger | None = None) -> Refresher | None:
+    """The process's refresher, started once (its budget follows the settings); None when the budget is 0.
+    ``ledger``: where the month's spend is kept across restarts (read when the refresher starts)."""
     global _current
     with _lock:
         if _current is not None:
@@ -326,7 +356,7 @@ def start(budget_usd: float, *, refresh_deadline_s: float = 300.0) -> Refresher 
             return _current
         if budget_usd <= 0:
             return None
-        _current = Refresher(budget_usd, refresh_deadline_s=refresh_deadline_s).start()
+        _current = Refresher(budget_usd, refresh_deadline_s=refresh_deadline_s, ledger=ledger).start()
         return _current
 
 
