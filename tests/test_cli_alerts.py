@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -156,9 +157,17 @@ def test_a_source_that_fails_exits_1_and_says_why_once(tmp_path):
     assert {r["state"] for r in by_rule["m"]} >= {"OK"} and {r["unread"] for r in by_rule["m"]} == {False}
 
 
-def test_it_runs_as_a_module(monkeypatch):
+def test_it_runs_as_a_module(tmp_path):
+    import yaml
+
+    # the repository's config, its state folder (the alert history the evaluation records) in the test's folder
+    doc = yaml.safe_load((ROOT / "config.yaml").read_text())
+    doc.setdefault("email", {})["state_path"] = str(tmp_path / "state" / "digest-state.json")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     proc = subprocess.run(
-        [sys.executable, "-m", "dashboard", "alerts", "--format", "json", "--range", "1h"], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+        [sys.executable, "-m", "dashboard", "alerts", "--format", "json", "--range", "1h"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "LAMBDA_LENS_CONFIG": str(tmp_path / "config.yaml")},
+    )  # fmt: skip
     assert (proc.returncode, proc.stderr) == (0, "")
     assert {r["state"] for r in json.loads(proc.stdout)} == {"ALARM"}
+    assert (tmp_path / "state" / "alert-history.json").exists()

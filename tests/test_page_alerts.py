@@ -63,6 +63,11 @@ def test_the_page_lists_what_fires_by_severity_with_links_to_the_rule_chart_and_
         "functions?fn=demo/eu-west-1/legacy-importer&range=24h&rule=no-invocations"
     )
     assert json.loads(rows.proto.columns)["link"]["type_config"] == {"type": "link", "display_text": fleet.FUNCTION_NAME}
+    # the condition reads as a sign and the configured threshold in the metric's unit, never "GreaterThanThreshold"
+    shown = rows.value.set_index("rule")
+    assert shown.loc["no-invocations", "condition_text"] == "< 1 invocations"
+    assert shown.loc["memory-high", "condition_text"].startswith("> ") and shown["condition_text"].str.endswith("% of memory").any()
+    assert not shown["condition_text"].str.contains("Threshold").any()
     assert at.subheader[1].value == "Transitions in the range"
     frames_equal(trans.value, columns.with_value_texts(evaluation.transition_rows(got.report, range_text="24h")))
     assert len(trans.value) > 0 and (trans.value["from_state"] != INSUFFICIENT_DATA).any()
@@ -74,7 +79,7 @@ def test_filters_by_state_severity_team_and_rule():
     run(at)
     got = domain(at)
     states = got.report.states
-    assert at.subheader[0].value == f"{len(states)} of {len(states)} states"
+    assert at.subheader[0].value == f"{len(states):,} of {len(states):,} states"
     frames_equal(at.dataframe[0].value, columns.with_value_texts(evaluation.alert_rows(states, states_wanted=None, range_text="24h")))
     shown = at.dataframe[0].value["state"].tolist()
     order = [ALARM, INSUFFICIENT_DATA, OK]

@@ -16,6 +16,10 @@ digests get alert states from (the engine itself is :mod:`dashboard.alerts`, pur
   same bin stand in and the cold-start rate is defined for those functions too.
 - :func:`alert_rows`, :func:`transition_rows` — filtered, sorted rows with a deep link to
   the chart that shows each alert (:data:`ALERT_SCHEMA`, :data:`TRANSITION_ROW_SCHEMA`).
+
+Every evaluation :func:`load_alerts` computes (not a memoised rerun) is recorded in the server's alert
+history (:mod:`dashboard.alerts.history`), and :attr:`AlertsLoaded.history` is what it holds: the alerts
+seen firing earlier and clear now, which a fleet evaluation (states only) cannot tell by itself.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from dashboard.alerts import (
     effective_rules,
     evaluate_all,
 )
+from dashboard.alerts import history as alert_history
 from dashboard.config.settings import AlertRule, AlertSettings, Settings
 from dashboard.present import links, registry
 from dashboard.query import sources
@@ -141,6 +146,8 @@ class AlertsLoaded:
     rule_metrics: dict[int, pd.DataFrame] = field(default_factory=dict)
     rule_starts: dict[int, object] = field(default_factory=dict)
     memory: pd.DataFrame | None = None
+    # what the server's evaluations saw before (dashboard.alerts.history), this one included: the alerts that cleared
+    history: alert_history.HistoryView | None = None
 
     @property
     def failed(self) -> list[sources.SourceStatus]:
@@ -437,13 +444,18 @@ def load_alerts(
     )
     reasons = {(s.account, s.region, s.source): s.error for s in statuses if s.failed}
     reasons |= {(a, r, "metrics"): f"CloudWatch did not give {', '.join(cols)}" for (a, r), cols in data.unknown.items()}
+    # once per memory frame and Invocations answer (kept while they stand: sources.built), not twice a call
+    counted = (
+        memory if memory is None or reports is None
+        else sources.built("report-counts", [memory, reports], lambda: with_report_counts(memory, reports))
+    )  # fmt: skip
 
     def run(functions: pd.DataFrame, rd: RuleData) -> AlertReport:
         report = evaluate_all(
             settings.alerts,
             inventory=functions,
             metrics=rd.frames,
-            memory=with_report_counts(memory, reports),
+            memory=counted,
             account_limit=limits,
             now=window.end,
             start=window.start,
@@ -452,6 +464,11 @@ def load_alerts(
         return mark_unread(report, unread, reasons=reasons)
 
     def evaluate() -> AlertReport:
+        report = states_and_transitions()
+        store.record(report.states, report.transitions, at=window.end)  # once per evaluation, not per memoised rerun
+        return report
+
+    def states_and_transitions() -> AlertReport:
         report = run(frame, data)
         if not fleet or report.states.empty:
             return report
@@ -471,11 +488,13 @@ def load_alerts(
         states = states.assign(_o=states["rule"].map(order)).sort_values([*KEY, "_o"], kind="stable").drop(columns="_o")
         return AlertReport(typed_frame(states.reset_index(drop=True), STATES_SCHEMA), report.transitions.iloc[0:0])
 
+    store = alert_history.store_for(settings)
     full = _MEMO.get(key, evaluate)
     report = AlertReport(full.states, _transitions_in(full.transitions, trange))
     return AlertsLoaded(
-        report, statuses, trange, window, list(dict.fromkeys(warnings)), data.frames, data.starts, with_report_counts(memory, reports)
-    )
+        report, statuses, trange, window, list(dict.fromkeys(warnings)), data.frames, data.starts, counted,
+        store.view(),
+    )  # fmt: skip
 
 
 _SOURCE_OF = {"metrics": "metrics", "memory": "logs"}  # an alert metric's frame → the source that fills it

@@ -16,6 +16,7 @@ from dashboard.alerts.evaluation import (
 )
 from dashboard.config.settings import ConfigError
 from dashboard.figures.fleet import FUNCTION_NAME
+from dashboard.present.registry import plural
 from dashboard.present.text import escape_markdown
 from dashboard.web import columns, ui
 
@@ -51,14 +52,17 @@ rows = alert_rows(
     states, states_wanted=want_state, severities=want_sev, teams=want_team, rules=want_rule, range_text=sel.range_text
 )
 firing_now = int((states["state"] == ALARM).sum())
-st.subheader(f"{firing_now} firing" if want_state == [ALARM] else f"{len(rows)} of {len(states)} states")
+st.subheader(f"{firing_now:,} firing" if want_state == [ALARM] else f"{len(rows):,} of {plural(len(states), 'state')}")
 if rows.empty:
     if not cfg.alerts.rules:
         st.info(NO_RULES, icon=":material/info:")
     elif want_state == [ALARM] and not (want_sev or want_team or want_rule):
         unread = int(states["unread"].fillna(False).sum()) if len(states) else 0
         if unread:  # data could not be read: no "all clear" is derived from it
-            st.warning(f"No alert is firing among what could be read; {unread:,} states could not be evaluated (said above).", icon=":material/help:")
+            st.warning(
+                f"No alert is firing among what could be read; {plural(unread, 'state')} could not be evaluated (said above).",
+                icon=":material/help:",
+            )
         else:
             st.success("No alert is firing.", icon=":material/check_circle:")
     else:
@@ -69,8 +73,7 @@ else:
         hide_index=True,
         width="stretch",
         column_order=[
-            "link", "severity", "state", "rule", "region", "team", "since", "value_text", "last_value_text", "threshold_text", "unit",
-            "comparison", "note",
+            "link", "severity", "state", "rule", "region", "team", "since", "value_text", "last_value_text", "condition_text", "note",
         ],
         column_config={
             "link": st.column_config.LinkColumn("function", display_text=FUNCTION_NAME, help="Open the chart that shows it", pinned=True),
@@ -88,7 +91,7 @@ else:
         columns.with_value_texts(trans),
         hide_index=True,
         width="stretch",
-        column_order=["timestamp", "link", "severity", "rule", "region", "from_state", "to_state", "value_text", "unit"],
+        column_order=["timestamp", "link", "severity", "rule", "region", "from_state", "to_state", "value_text"],
         column_config={
             "timestamp": st.column_config.DatetimeColumn("at (UTC)", format="YYYY-MM-DD HH:mm"),
             "link": st.column_config.LinkColumn("function", display_text=FUNCTION_NAME, help="Open the chart that shows it"),
