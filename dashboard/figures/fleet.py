@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -40,7 +41,9 @@ from aws.cache import Memo
 from aws.frames import typed_frame
 from dashboard.alerts import STATES_SCHEMA, TRANSITIONS_SCHEMA, AlertReport, evaluation
 from dashboard.config.settings import ConfigError, Settings
+from dashboard.figures import function_cost
 from dashboard.figures import spend as spend_figures
+from dashboard.figures.changes import alert_changes, top_movers
 from dashboard.figures.usage import TREND_POINTS, summarize, trend, usage
 from dashboard.present import links, registry
 from dashboard.present.registry import Unit
@@ -62,6 +65,9 @@ __all__ = [
     "fleet_totals",
     "health_tiles",
     "spend_tile",
+    "cost_tile",
+    "top_functions",
+    "movers_input",
     "function_table",
     "load_overview",
 ]
@@ -84,8 +90,13 @@ TABLE_SCHEMA: dict[str, str] = {
     "throttles": "float64",
     "duration_p99_ms": "float64",
     "memory_used_pct": "float64",
+    "cold_starts": "float64",
+    "est_cost_usd": "float64",  # estimated cost over the range (dashboard.figures.function_cost); NaN: unknown or not yet loaded
+    "mtd_cost_usd": "float64",  # the same over the month to date
     "alerts": "int64",  # alerts firing now
 }
+TOP_N = 5  # the Overview's first-screen lists
+TOP_COLUMNS = ("est_cost_usd", "errors", "throttles", "duration_p99_ms")  # what its top lists rank by
 
 
 @dataclass(frozen=True)
@@ -130,20 +141,23 @@ class Tile:
         if d is None:
             return None
         prev = float(self.previous)  # type: ignore[arg-type]
+        if d == 0:
+            return "±0"  # unchanged: no arrow either way (delta_color greys it)
         if self.unit is Unit.PERCENT:
             return f"{d:+.2f} pp"
         if prev == 0:
-            return "±0" if d == 0 else ("+" if d > 0 else "") + registry.format(self.metric, d)
+            return ("+" if d > 0 else "") + registry.format(self.metric, d)
         return f"{100.0 * d / prev:+.1f} %"
 
     @property
     def delta_color(self) -> str:
-        """For ``st.metric``: red when it got worse, green when better, grey when neither."""
-        return "off" if self.higher_is_worse is None else ("inverse" if self.higher_is_worse else "normal")
+        """For ``st.metric``: red when it got worse, green when better, grey when neither or unchanged."""
+        return registry.delta_color(self.metric, self.delta)
 
     @property
     def delta_description(self) -> str:
-        return f"vs {self.period}"
+        """Short enough for a tile at 1440 px (six in a row): "vs prior 24h"."""
+        return "vs " + re.sub(r"^previous\b", "prior", self.period)
 
 
 def _missing(v: float | None) -> bool:
@@ -224,7 +238,7 @@ def health_tiles(
         Tile("throttles", _title("throttles"), val("throttles"), prev("throttles"), "throttles",
              "Throttled requests over the range (CloudWatch Throttles, Sum); throttled requests are not invocations.",
              current_error, period),
-        Tile("duration_p99", "Weighted p99", val("duration_p99_ms"), prev("duration_p99_ms"), "duration_p99_ms",
+        Tile("duration_p99", "Typical p99 duration", val("duration_p99_ms"), prev("duration_p99_ms"), "duration_p99_ms",
              "p99 duration, invocation-weighted. Each function's p99 duration over the range, averaged with its invocations as weights: the p99 of the "
              "function a typical invocation ran in. Not a percentile of all invocations together (CloudWatch cannot "
              f"merge percentiles across functions).{slow}",
@@ -242,11 +256,16 @@ def _cost_total(loaded: sources.Loaded | None) -> tuple[float | None, str | None
     return float(frame["cost_usd"].sum()) if frame is not None and len(frame) else 0.0, None
 
 
-def spend_tile(this_month: sources.Loaded, last_month: sources.Loaded | None, *, today: date) -> Tile:
+WHOLE_ACCOUNTS = "whole accounts"  # the spend tile's label suffix when a region or team filter is set: the bill is per account
+
+
+def spend_tile(this_month: sources.Loaded, last_month: sources.Loaded | None, *, today: date, filtered: bool = False) -> Tile:
     """Month-to-date AWS Lambda spend vs the same days of the previous month (pure over the two loads).
 
     When Cost Explorer fails for any selected account the total would be partial: the tile
     reads "—" and ``error`` is the failure's sentence (the other tiles do not depend on it).
+    ``filtered`` (a region or team filter is set, which Cost Explorer's account total does not follow): the label
+    says plainly that the figure covers the whole accounts.
     """
     start, end, prev_start, prev_end = spend_figures.month_to_date(today)
     value, error = _cost_total(this_month)
@@ -258,9 +277,30 @@ def spend_tile(this_month: sources.Loaded, last_month: sources.Loaded | None, *,
         f"{prev_end - timedelta(days=1):%d %b}."
         + (" Recent days are Cost Explorer estimates until the bill is final." if est else "")
     )
+    label = _title("spend_mtd") + (f" · {WHOLE_ACCOUNTS}" if filtered else "")
+    if filtered:
+        help_text += " The region and team filters do not apply to it: Cost Explorer's Lambda total is per account (Est. cost follows the filters)."
     return Tile(
-        "spend_mtd", _title("spend_mtd"), value, previous, "spend_mtd", help_text, error,
+        "spend_mtd", label, value, previous, "spend_mtd", help_text, error,
         f"{prev_start:%b} 1–{(prev_end - timedelta(days=1)).day}",
+    )
+
+
+def cost_tile(costs: pd.DataFrame | None, *, range_text: str, period: str = "previous period", error: str | None = None) -> Tile:
+    """The selected functions' estimated cost over the range against the period before (pure over
+    :data:`dashboard.figures.function_cost.COST_SCHEMA`): unknown when any function's cost is (a partial sum is not the total)."""
+    value = previous = None
+    if costs is not None and error is None:
+        v = function_cost.total(costs["est_cost_usd"])
+        p = function_cost.total(costs["prev_cost_usd"])
+        value = None if math.isnan(v) else v
+        previous = None if math.isnan(p) else p
+    return Tile(
+        "est_cost", f"Est. cost ({range_text})", value, previous, "est_cost_usd",
+        "Estimated Lambda cost of the selected functions over the range, at list price before the free tier (requests, GB-seconds from "
+        "REPORT lines' Billed Duration, ephemeral storage, provisioned concurrency, SnapStart, streaming): the sum of the table's "
+        f"est. cost column, the Costs page's per-function estimate. It follows every filter. {function_cost.PER_RANGE_NOTE}",
+        error, period,
     )
 
 
@@ -274,9 +314,11 @@ def function_table(
     firing: pd.DataFrame | None = None,
     points: int = SPARK_POINTS,
     unread: Iterable[tuple[str, str]] = (),
+    costs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per function of ``summary`` (its order kept) with a link, a trend (:func:`~dashboard.figures.usage.trend`;
-    None for a function of an ``unread`` part) and the alerts firing (pure)."""
+    None for a function of an ``unread`` part), its cost (``costs``: :data:`dashboard.figures.function_cost.COST_SCHEMA`;
+    NaN where unknown or not given) and the alerts firing (pure)."""
     if summary.empty:
         return typed_frame([], TABLE_SCHEMA)
     spark = trend(metrics, start=start, end=end, points=points, functions=summary, unread=unread)
@@ -285,11 +327,43 @@ def function_table(
     if firing is not None and len(firing):
         for k in zip(firing["account"].astype(str), firing["region"].astype(str), firing["function"].astype(str), strict=True):
             counts[k] = counts.get(k, 0) + 1
-    out = summary[["function", "account", "region", "team", "invocations", "errors", "error_rate", "throttles", "duration_p99_ms", "memory_used_pct"]].copy()
+    cols = ["function", "account", "region", "team", "invocations", "errors", "error_rate", "throttles", "duration_p99_ms", "memory_used_pct"]
+    out = summary[cols].copy()
+    out["cold_starts"] = summary["cold_starts"] if "cold_starts" in summary else float("nan")
+    out = function_cost.with_costs(out, costs)
     out["link"] = [links.function_link(a, r, f, range_text=range_text) for a, r, f in keys]
     out["trend"] = pd.Series([spark.get(k) for k in keys], index=out.index, dtype="object")
     out["alerts"] = [counts.get(k, 0) for k in keys]
-    return typed_frame(out, TABLE_SCHEMA)
+    # what is on fire first, then what costs most, then the busiest (the summary's order)
+    out = out.assign(_order=range(len(out))).sort_values(
+        ["alerts", "est_cost_usd", "_order"], ascending=[False, False, True], na_position="last", kind="stable"
+    ).drop(columns="_order")
+    return typed_frame(out.reset_index(drop=True), TABLE_SCHEMA)
+
+
+def top_functions(table: pd.DataFrame, column: str, *, n: int = TOP_N) -> pd.DataFrame:
+    """The ``n`` rows of a function table highest in ``column``, known and above 0 only (pure): a list of what
+    costs most or fails most has no room for unknowns or nothing. Ties by name."""
+    if table.empty or column not in table:
+        return table.iloc[0:0]
+    v = pd.to_numeric(table[column], errors="coerce").astype("float64")
+    keep = table[v.notna() & (v > 0)].assign(_v=v)
+    return keep.sort_values(["_v", "function"], ascending=[False, True], kind="stable").head(n).drop(columns="_v").reset_index(drop=True)
+
+
+def movers_input(summary: pd.DataFrame, previous: pd.DataFrame | None, costs: pd.DataFrame | None) -> pd.DataFrame:
+    """Per function the current and previous figures :func:`dashboard.figures.changes.top_movers` compares (pure):
+    the summary, the previous period's range statistics (``<column>_prev``) and the costs of both periods."""
+    cols = [c for c in ("invocations", "errors", "duration_p99_ms") if c in summary]
+    out = summary[[*KEY, "team", *cols]].copy()
+    out = function_cost.with_costs(out, costs, ("est_cost_usd", "prev_cost_usd")).rename(columns={"prev_cost_usd": "est_cost_usd_prev"})
+    if previous is not None and len(previous):
+        p = previous[[*KEY, *cols]].astype({k: "string" for k in KEY}).rename(columns={c: f"{c}_prev" for c in cols})
+        out = out.astype({k: "string" for k in KEY}).merge(p, on=KEY, how="left")
+    else:
+        for c in cols:
+            out[f"{c}_prev"] = float("nan")
+    return out
 
 
 @dataclass
@@ -310,6 +384,13 @@ class Overview:
     alerts: evaluation.AlertsLoaded
     firing: pd.DataFrame  # evaluation.ALERT_SCHEMA: the ALARM rows, critical first, linked to their charts
     alerts_error: str | None = None  # the config's alert overrides are invalid (one line)
+    costs: sources.Loaded | None = None  # function_cost.COST_SCHEMA with the statuses of what it read
+    changes: pd.DataFrame | None = None  # changes.CHANGES_SCHEMA: alerts that started or cleared within the range
+    movers: pd.DataFrame | None = None  # changes.MOVERS_SCHEMA: the largest changes against the previous period
+
+    def top(self, column: str, n: int = TOP_N) -> pd.DataFrame:
+        """The table's ``n`` functions highest in ``column`` (:func:`top_functions`)."""
+        return top_functions(self.table, column, n=n)
 
     @property
     def unchecked(self) -> int:
@@ -337,6 +418,9 @@ FUNCTION_ROW_SCHEMA: dict[str, str] = {
     "throttles": "float64",
     "duration_p99_ms": "float64",
     "memory_used_pct": "float64",
+    "cold_starts": "float64",
+    "est_cost_usd": "float64",  # estimated cost over the range, list price (dashboard.figures.function_cost); null: unknown
+    "mtd_cost_usd": "float64",  # the same over the month to date
     "alerts_firing": "int64",
     "trend": "object",  # invocations per bucket over the range (dashboard.figures.usage.trend); None: unknown
 }
@@ -567,6 +651,7 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
         step.drawn(Partial(_tiles(early, q, previous, trend=False)))
     step("The trend, memory and cold starts of the selected functions…")
     series, memory = behind.result()
+    coster = _Behind(lambda q: function_cost.load_costs(q, mtd=True, previous=True), q)  # the range, the month, the period before
     parts = [inventory, series, stats, memory]
     if step.wants_partial:
         summary = usage(q)
@@ -587,22 +672,34 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
         alerts_error = str(e)
         empty = AlertReport(typed_frame([], STATES_SCHEMA), typed_frame([], TRANSITIONS_SCHEMA))
         alerts = evaluation.AlertsLoaded(empty, [], trange, trange)
+    step("Cost per function…")
+    with progress_mod.stage("costs"):
+        costs = coster.result()
     key = question + (
-        _versions(*(p.statuses for p in parts), previous.statuses, this_month.statuses, month_before.statuses, alerts.statuses),
+        _versions(*(p.statuses for p in parts), previous.statuses, this_month.statuses, month_before.statuses, alerts.statuses, costs.statuses),
+        None if alerts.history is None else alerts.history.version,  # what the alert history held: the cleared alerts
     )
 
     def compute() -> Overview:
         summary = usage(q)
         met = q.metrics
         tiles = _tiles(summary.frame, q, previous, trend=True)
+        cost_failed = [st for st in costs.statuses if st.failed]
+        cost_error = cost_failed[0].error if cost_failed and costs.frame["est_cost_usd"].isna().all() else None
+        tiles.append(cost_tile(costs.frame, range_text=selection.range_text, period=q.trange.previous().label or "previous period", error=cost_error))
         if spend:
-            tiles.append(spend_tile(this_month, month_before, today=today))
+            tiles.append(spend_tile(this_month, month_before, today=today, filtered=bool(selection.regions or selection.teams)))
         firing = evaluation.alert_rows(alerts.report.states, range_text=selection.range_text)
         t_start, t_end = q.trend_range
         table = function_table(
             summary.frame, met.frame, start=t_start, end=t_end, range_text=selection.range_text, firing=firing,
-            unread=q.unread("metrics"),
+            unread=q.unread("metrics"), costs=costs.frame,
         )  # fmt: skip
-        return Overview(trange, tiles, table, summary, previous, this_month, month_before, alerts, firing, alerts_error)
+        changed = alert_changes(alerts.report.states, alerts.report.transitions, start=trange.start, end=trange.end, history=alerts.history)
+        movers = top_movers(movers_input(summary.frame, previous.frame, costs.frame), n=TOP_N)
+        return Overview(
+            trange, tiles, table, summary, previous, this_month, month_before, alerts, firing, alerts_error,
+            costs=costs.loaded, changes=changed, movers=movers,
+        )  # fmt: skip
 
     return _MEMO.get(key, compute)
