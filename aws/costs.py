@@ -1,4 +1,4 @@
-"""Cost Explorer: daily AWS Lambda spend by usage type or by tag, and the month-end forecast.
+"""Cost Explorer: daily AWS Lambda spend by usage type or by tag, monthly totals, and the month-end forecast.
 
 Every request costs $0.01 (each page too), so requests are built with a fixed key
 order (identical questions are identical requests, and cache keys match them),
@@ -17,13 +17,22 @@ from aws import errors
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account, client
 
-__all__ = ["SCHEMA", "FORECAST_SCHEMA", "LAMBDA_FILTER", "cost_request", "daily_costs", "forecast", "active_tag_keys"]
+__all__ = [
+    "SCHEMA",
+    "FORECAST_SCHEMA",
+    "LAMBDA_FILTER",
+    "cost_request",
+    "daily_costs",
+    "monthly_costs",
+    "forecast",
+    "active_tag_keys",
+]
 
 LAMBDA_FILTER = {"Dimensions": {"Key": "SERVICE", "Values": ["AWS Lambda"]}}
 
 SCHEMA: dict[str, str] = {
     "account": "string",
-    "date": "datetime64[ns]",  # the day (Cost Explorer days are UTC dates)
+    "date": "datetime64[ns]",  # the day (Cost Explorer days are UTC dates); the month's first day for monthly_costs
     "group_by": "string",  # "USAGE_TYPE", "TAG:team", or "TOTAL"
     "group": "string",  # the usage type or tag value; "" = untagged
     "cost_usd": "float64",  # UnblendedCost
@@ -40,14 +49,16 @@ FORECAST_SCHEMA: dict[str, str] = {
 }
 
 
-def cost_request(*, start: date, end: date, group_by: str | None) -> dict:
+def cost_request(*, start: date, end: date, group_by: str | None, granularity: str = "DAILY") -> dict:
     """The GetCostAndUsage parameters, keys always in this order. ``end`` is exclusive.
 
-    ``group_by``: None (total), ``"USAGE_TYPE"`` or ``"TAG:<key>"``.
+    ``group_by``: None (total), ``"USAGE_TYPE"`` or ``"TAG:<key>"``; ``granularity``: ``"DAILY"`` or ``"MONTHLY"``.
     """
+    if granularity not in ("DAILY", "MONTHLY"):
+        raise ValueError(f"granularity must be 'DAILY' or 'MONTHLY', not {granularity!r}")
     req: dict = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-        "Granularity": "DAILY",
+        "Granularity": granularity,
         "Filter": LAMBDA_FILTER,
         "Metrics": ["UnblendedCost", "UsageQuantity"],
     }
@@ -78,7 +89,16 @@ def _pages(account: Account, operation: str, request: dict) -> Iterator[dict]:
 
 def daily_costs(*, account: Account, start: date, end: date, group_by: str | None = None) -> pd.DataFrame:
     """Daily Lambda spend from ``start`` to ``end`` (exclusive), one row per day and group."""
-    req = cost_request(start=start, end=end, group_by=group_by)
+    return _costs(account, cost_request(start=start, end=end, group_by=group_by), group_by)
+
+
+def monthly_costs(*, account: Account, start: date, end: date) -> pd.DataFrame:
+    """Lambda spend and usage per calendar month from ``start`` to ``end`` (exclusive), one ``TOTAL`` row per month
+    (``date`` its first day; one request for up to a year of months, $0.01)."""
+    return _costs(account, cost_request(start=start, end=end, group_by=None, granularity="MONTHLY"), None)
+
+
+def _costs(account: Account, req: dict, group_by: str | None) -> pd.DataFrame:
     label = group_by or "TOTAL"
     tag_prefix = group_by[4:] + "$" if group_by and group_by.startswith("TAG:") else None
     rows = []

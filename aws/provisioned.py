@@ -28,9 +28,14 @@ metrics, or assumed constant.
 function and when each was published (SnapStart's cache is billed while a version is active).
 
 :func:`streamed` — response streaming: ``cloudwatch:ListMetrics`` for StreamedOutgoingBytes (one free paged
-call per region names every function that streamed), then its Sum and Invocations' per day (GetMetricData,
-two metrics per streaming function). A sum only bounds the bytes beyond 6 MB a response
-(:func:`dashboard.figures.pricing.streamed_beyond_bounds`).
+call per region names every function that streamed in the last two weeks, the metrics ListMetrics keeps), then
+its Sum and Invocations' per day (GetMetricData, two metrics per streaming function). A sum only bounds the
+bytes beyond 6 MB a response (:func:`dashboard.figures.pricing.streamed_beyond_bounds`). For a range that starts
+before those two weeks, a function that streamed then and not since is not listed: given the inventory's
+functions, the ones not listed are probed with one StreamedOutgoingBytes Sum each over the range (GetMetricData,
+500 a call: at 1,000 functions two calls and $0.01, where one GetFunctionUrlConfig each would be 1,000 calls at
+Lambda's 15 control-plane requests a second and would miss InvokeWithResponseStream), and those that streamed
+are read in full. Streaming is charged only from StreamedOutgoingBytes, so only where it happened.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
@@ -61,9 +66,11 @@ __all__ = [
     "snapstart_versions",
     "streaming_functions",
     "streamed",
+    "LIST_METRICS_WINDOW",
 ]
 
 PC_DIMENSION = "lambda:function:ProvisionedConcurrency"
+LIST_METRICS_WINDOW = timedelta(days=14)  # ListMetrics names only metrics with data points this recent
 
 CONFIG_SCHEMA: dict[str, str] = {
     "account": "string",
@@ -218,9 +225,25 @@ def streaming_functions(*, account: Account, region: str) -> list[str]:
     return sorted(names)
 
 
-def streamed(*, account: Account, region: str, start: datetime, end: datetime, period: int = 86400) -> pd.DataFrame:
-    """Bytes streamed and invocations per ``period`` of every function that streams (see the module docstring)."""
+def streamed(
+    *,
+    account: Account,
+    region: str,
+    start: datetime,
+    end: datetime,
+    period: int = 86400,
+    functions: Iterable[str] | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """Bytes streamed and invocations per ``period`` of every function that streams (see the module docstring):
+    those ListMetrics names and, when ``functions`` (the inventory's) are given and the range starts more than
+    two weeks before ``now``, those of them whose StreamedOutgoingBytes over the range is above 0."""
     names = streaming_functions(account=account, region=region)
+    if functions is not None and start < (now or datetime.now(start.tzinfo)) - LIST_METRICS_WINDOW:
+        listed = set(names)
+        unlisted = [f for f in dict.fromkeys(functions) if f not in listed]
+        probe = _metric_rows(account, region, unlisted, start, end, period, (("streamed_bytes", "StreamedOutgoingBytes", "Sum"),))
+        names = sorted({*names, *(r["function"] for r in probe if (r.get("streamed_bytes") or 0) > 0)})
     queries = (("streamed_bytes", "StreamedOutgoingBytes", "Sum"), ("invocations", "Invocations", "Sum"))
     rows = _metric_rows(account, region, names, start, end, period, queries) if names else []
     return typed_frame(rows, STREAMED_SCHEMA).sort_values(["function", "timestamp"], ignore_index=True)

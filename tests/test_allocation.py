@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from aws import sim
 from aws.frames import typed_frame
 from dashboard.config.settings import Settings
-from dashboard.figures import allocation, cost_report
+from dashboard.figures import allocation, cost_report, cost_views
 from dashboard.figures.allocation import (
     FREE_TIER_LINE,
     UNEXPLAINED_LINE,
@@ -23,6 +23,7 @@ from dashboard.figures.allocation import (
     team_functions,
 )
 from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA
+from dashboard.present import cost_tables
 from dashboard.query.teams import assign_teams, team_sources
 
 
@@ -134,8 +135,9 @@ def test_allocation_separate_lines_add_up_to_the_bill():
         ].itertuples(index=False)
     }
     assert rows == {
-        "cc1": ["team", 2.0, 3.0, 0.0, 3.0, 0.0],
-        "ops": ["team", 1.0, 1.5, 0.0, 1.5, 0.0],
+        # Cost Explorer has no row for cc1 nor ops: unknown, not $0
+        "cc1": ["team", 2.0, 3.0, 0.0, 3.0, pytest.approx(float("nan"), nan_ok=True)],
+        "ops": ["team", 1.0, 1.5, 0.0, 1.5, pytest.approx(float("nan"), nan_ok=True)],
         "pay": ["team", 10.0, 15.0, 8.0, 7.0, 9.5],
         "untagged": ["untagged", 0.5, 0.75, 2.0, -1.25, 3.0],
         FREE_TIER_LINE: ["free_tier", -1.2, -1.2, 0.0, -1.2, pytest.approx(float("nan"), nan_ok=True)],
@@ -160,6 +162,32 @@ def test_without_cost_explorer_the_lines_add_up_to_the_estimate():
     assert UNEXPLAINED_LINE not in got["team"].tolist()
     assert round(got["mtd_usd"].sum(), 2) == 12.30
     assert got["ce_tag_usd"].isna().all()
+
+
+def test_cost_explorer_by_tag_no_row_is_unknown_and_a_zero_row_is_zero():
+    # tag key "team": pay's function carries it; cc1 comes from "cost-center", ops from the manual map
+    got = allocate(
+        estimate=EST, last_month_estimate=LAST, inventory=INV, actual_usd=13.0, ce_tag_usd={"pay": 0.0}, ce_tag_key="team",
+    ).set_index("team")  # fmt: skip
+    assert got.loc["pay", "ce_tag_usd"] == 0.0 and pd.isna(got.loc["pay", "ce_tag_gap"])  # a row of $0.00 is a figure
+    assert pd.isna(got.loc["cc1", "ce_tag_usd"]) and got.loc["cc1", "ce_tag_gap"] == "not_from_tag"
+    assert pd.isna(got.loc["ops", "ce_tag_usd"]) and got.loc["ops", "ce_tag_gap"] == "not_from_tag"
+    assert pd.isna(got.loc["untagged", "ce_tag_usd"]) and got.loc["untagged", "ce_tag_gap"] == "no_row"  # no "" row
+    # a team whose functions carry the tag but Cost Explorer has no row for yet (activation takes up to 24 h)
+    fresh = allocate(
+        estimate=EST, last_month_estimate=LAST, inventory=INV, actual_usd=13.0, ce_tag_usd={"": 1.0}, ce_tag_key="team",
+    ).set_index("team")  # fmt: skip
+    assert pd.isna(fresh.loc["pay", "ce_tag_usd"]) and fresh.loc["pay", "ce_tag_gap"] == "no_row"
+    assert fresh.loc["untagged", "ce_tag_usd"] == 1.0 and pd.isna(fresh.loc["untagged", "ce_tag_gap"])
+    # no by-tag answer at all: every team line says why, the shared lines have neither figure nor gap
+    for gap in ("tag_inactive", "tag_unread", "whole_account", "no_bill"):
+        none = allocate(estimate=EST, last_month_estimate=LAST, inventory=INV, actual_usd=13.0, ce_tag_gap=gap)
+        lines, shared = cost_views.team_lines(none), cost_views.shared_lines(none)
+        assert lines["ce_tag_usd"].isna().all() and (lines["ce_tag_gap"] == gap).all()
+        assert shared["ce_tag_usd"].isna().all() and shared["ce_tag_gap"].isna().all()
+        assert gap in allocation.CE_TAG_GAPS
+    # the shares still add up to 100 % of the team lines' month to date, whatever Cost Explorer knows
+    assert cost_views.team_lines(got.reset_index())["share"].sum() == pytest.approx(1.0)
 
 
 def test_team_functions_ranked():
@@ -218,3 +246,85 @@ def test_team_totals_add_up_to_the_simulated_bill_to_the_cent(sim_now):
     # ... and the CSV (as the page offers it) holds the same numbers
     csv = pd.read_csv(__import__("io").StringIO(teams.to_csv(index=False)))
     assert csv["mtd_usd"].tolist() == teams["mtd_usd"].tolist()
+
+
+@given(
+    costs=st.lists(st.floats(min_value=0.0, max_value=500.0, allow_nan=False), min_size=4, max_size=4),
+    free=st.floats(min_value=0.0, max_value=1.0),
+    bill=st.one_of(st.none(), st.floats(min_value=0.0, max_value=3000.0)),
+    shared=st.sampled_from(["separate", "proportional"]),
+)
+def test_the_team_lines_shares_add_up_to_100_percent(costs, free, bill, shared):
+    # four functions, one per line (pay, cc1, ops, untagged); the free tier takes a fraction of the first's cost
+    rows = [
+        {"function": f, "date": "2026-11-01", "total_usd": c, "free_tier_usd": free * c if f == "api" else 0.0}
+        for f, c in zip(["api", "web", "legacy", "stray"], costs, strict=True)
+    ]
+    got = allocate(estimate=_est(rows), last_month_estimate=LAST, inventory=INV, actual_usd=bill, shared_cost=shared)
+    lines = cost_views.team_lines(got)
+    assert set(lines["line"]) <= {"team", "untagged"}
+    if (lines["mtd_usd"] > 0).any():
+        assert lines["share"].sum() == pytest.approx(1.0, abs=1e-9)
+        assert (lines["share"] >= 0).all()
+    else:
+        assert lines["share"].isna().all()  # no base, no share (never 0 %)
+    assert cost_views.shared_lines(got)["share"].isna().all()
+    # what a page shows: the team lines with no internal column, no raw None, no -$0.00
+    shown = cost_tables.team_rows(got)
+    assert list(shown.columns) == cost_tables.TEAM_COLUMNS
+    assert not shown.drop(columns=["share", "change_pct"]).isna().any().any()
+    money = shown[["mtd_usd", "forecast_usd", "last_month_usd", "change_usd"]].to_numpy().ravel()
+    assert not any(v == 0 and str(v).startswith("-") for v in money)
+
+
+def test_cost_explorer_by_tag_says_what_it_is():
+    got = allocate(
+        estimate=EST, last_month_estimate=LAST, inventory=INV, actual_usd=13.0, ce_tag_usd={"pay": 9.5, "cc1": 0.0001, "": 3.0},
+    )  # fmt: skip
+    shown = cost_tables.team_rows(got).set_index("team")
+    assert shown.loc["pay", "ce_tag"] == "$9.50"
+    assert shown.loc["cc1", "ce_tag"] == f"$0.00 {cost_tables.FREE_TIER_PAID}"  # ours $2.00: the free tier paid it
+    assert shown.loc["untagged", "ce_tag"] == "$3.00"
+    none = cost_tables.team_rows(allocate(estimate=EST, last_month_estimate=LAST, inventory=INV, actual_usd=None))
+    assert (none["ce_tag"] == "— (bill not read)").all()  # no bill: unknown, not $0.00
+    inactive = allocate(estimate=EST, last_month_estimate=LAST, inventory=INV, actual_usd=13.0, ce_tag_gap="tag_inactive")
+    assert (cost_tables.team_rows(inactive)["ce_tag"] == "— (tag not activated)").all()
+    assert cost_tables.ce_tag_sentence(inactive, tag_key="team") == (
+        "Cost Explorer by tag team has no figure for any line. " + allocation.CE_TAG_GAPS["tag_inactive"]
+    )
+    # the known figures are added up and the unknown ones named, not counted as $0
+    partial = allocate(
+        estimate=EST, last_month_estimate=LAST, inventory=INV, actual_usd=13.0, ce_tag_usd={"pay": 9.5, "": 0.0}, ce_tag_key="team",
+    )  # fmt: skip
+    rows = cost_tables.team_rows(partial).set_index("team")
+    assert rows.loc["cc1", "ce_tag"] == "— (team not from this tag)" and rows.loc["untagged", "ce_tag"] == "$0.00 (free tier)"
+    assert cost_tables.ce_tag_sentence(partial, tag_key="team") == (
+        "Cost Explorer by tag team adds up to $9.50 over 2 lines, not counting 2 lines it has no figure for. "
+        f"cc1, ops: {allocation.CE_TAG_GAPS['not_from_tag']}"
+    )
+    sentence = cost_tables.shared_sentence(got, bill=True)
+    assert sentence == (
+        "The teams' lines add up to $13.50; not a team's: the free tier -$1.20 and the part of the bill our estimate does "
+        "not explain $0.70; together $13.00, the bill of the month's complete days."
+    )
+
+
+def test_top_functions_rank_every_team_by_cost():
+    fns = pd.DataFrame(
+        {
+            "account": "acme", "region": "us-east-1", "function": ["a", "b", "c", "d"], "team": ["x", "y", "x", "z"],
+            "est_cost_usd": [1.0, 5.0, 3.0, 1.0], "last_month_usd": [0.0, 4.0, 2.0, 1.0],
+        }
+    )  # fmt: skip
+    top = cost_views.top_functions(fns, n=3)
+    assert top["function"].tolist() == ["b", "c", "a"] and top["rank"].tolist() == [1, 2, 3]
+    assert top["share"].tolist() == pytest.approx([0.5, 0.3, 0.1])
+    assert cost_views.top_functions(fns.iloc[0:0]).empty
+
+
+def test_the_months_offered_are_this_one_and_those_cost_explorer_holds():
+    got = cost_views.months(today=datetime(2026, 12, 8).date())
+    assert got[0] == "2026-12" and got[1] == "2026-11" and got[-1] == "2026-01"  # its previous month is the 13th
+    assert len(got) == cost_report.HISTORY_MONTHS - 1
+    for m in got:
+        cost_report.month_bounds(m, today=datetime(2026, 12, 8).date())  # every one is accepted

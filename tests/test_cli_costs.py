@@ -150,6 +150,7 @@ def test_without_cost_explorer_every_usage_figure_still_works(tmp_path, sim_line
     rows = json.loads(out)
     assert [r["team"] for r in rows] == ["data", "media", "payments", "platform", "search", "untagged", "(free tier)"]
     assert all(r["ce_tag_usd"] is None for r in rows)
+    assert all(r["ce_tag_gap"] == "no_bill" for r in rows if not r["team"].startswith("("))  # unknown, and why
     assert rows[2]["mtd_usd"] > 10 and rows[-1]["mtd_usd"] < 0  # payments, and the free tier line
     code, out, err = run("costs", "--config", cfg, "--by", "usage-type", "--format", "json")
     types = json.loads(out)
@@ -196,3 +197,20 @@ def test_a_failed_forecast_leaves_the_bill(tmp_path):
     rows = json.loads(out)
     assert [r["team"] for r in rows][-2:] == ["(free tier)", "(unexplained)"]  # the bill is there: it is reconciled
     assert all(r["ce_tag_usd"] is not None for r in rows if not r["team"].startswith("("))
+
+
+@pytest.mark.aws
+def test_a_team_cost_explorer_has_no_row_for_is_unknown_with_its_reason(tmp_path):
+    # shared-orders-api has no team tag: the manual map names its team, which Cost Explorer cannot group by
+    cfg = _config(tmp_path, "    simulation: {functions: 48, seed: 7}\nallocation:\n  tag_keys: [team]\n  manual: {shared-orders-api: ops}\n")
+    code, out, err = run("costs", "--config", cfg, "--format", "json")
+    assert code == 0
+    rows = {r["team"]: r for r in json.loads(out)}
+    assert rows["ops"]["mtd_usd"] > 0 and rows["ops"]["ce_tag_usd"] is None and rows["ops"]["ce_tag_gap"] == "not_from_tag"
+    assert rows["payments"]["ce_tag_usd"] > 0 and rows["payments"]["ce_tag_gap"] is None
+    (note,) = [line for line in _lines(err) if "Cost Explorer by tag" in line]
+    known = sum(r["ce_tag_usd"] for r in rows.values() if r["ce_tag_usd"] is not None)
+    assert note.startswith(f"note: Cost Explorer by tag team adds up to ${known:,.2f} over 6 lines, not counting 1 line")
+    code, out, _ = run("costs", "--config", cfg, "--format", "csv")
+    csv = pd.read_csv(io.StringIO(out)).set_index("team")
+    assert pd.isna(csv.loc["ops", "ce_tag_usd"]) and csv.loc["ops", "ce_tag_gap"] == "not_from_tag"  # blank, not 0

@@ -116,7 +116,7 @@ def test_prices_lists_every_region_with_its_source_and_assumed_rates():
     rows = {r["region"]: r for r in json.loads(out)}
     assert set(rows) == set(load_prices().regions)
     use1, hk = rows["us-east-1"], rows["ap-east-1"]
-    assert (use1["source"], use1["gb_second_usd"], use1["assumed_prices"]) == ("file", 1.66667e-5, "streaming_gb")
+    assert (use1["source"], use1["gb_second_usd"], use1["assumed_prices"]) == ("file", 1.66667e-5, "")
     assert hk["gb_second_usd"] == 2.292e-5 and "gb_second" in hk["assumed_prices"].split(", ")
     assert use1["as_of"] == load_prices().as_of != ""
 

@@ -133,3 +133,35 @@ def test_cost_explorer_not_enabled():
     stub.add_client_error("get_cost_and_usage", service_error_code="DataUnavailableException", service_message="Data is not available.", http_status_code=400)
     with stub, pytest.raises(errors.NotEnabled, match="Cost Explorer is not enabled in prod"):
         costs.daily_costs(account=acct, start=date(2026, 11, 1), end=date(2026, 11, 2))
+
+
+def test_monthly_totals(moto_account, moto_url):
+    req = costs.cost_request(start=date(2026, 9, 1), end=date(2026, 12, 1), group_by=None, granularity="MONTHLY")
+    assert list(req) == ["TimePeriod", "Granularity", "Filter", "Metrics"] and req["Granularity"] == "MONTHLY"
+    month = [("2026-09-01", "2026-10-01", "0", "0"), ("2026-10-01", "2026-11-01", "0", "5000"), ("2026-11-01", "2026-12-01", "4.20", "9000")]
+    _queue(
+        moto_url,
+        [
+            {
+                "ResultsByTime": [
+                    {
+                        "TimePeriod": {"Start": a, "End": b},
+                        "Total": {"UnblendedCost": {"Amount": c, "Unit": "USD"}, "UsageQuantity": {"Amount": u, "Unit": "N/A"}},
+                        "Groups": [],
+                        "Estimated": False,
+                    }
+                    for a, b, c, u in month
+                ]
+            }
+        ],
+    )
+    frame = costs.monthly_costs(account=moto_account, start=date(2026, 9, 1), end=date(2026, 12, 1))
+    assert list(frame.columns) == list(costs.SCHEMA)
+    assert [(f"{d:%Y-%m}", c, u) for d, c, u in frame[["date", "cost_usd", "usage_quantity"]].itertuples(index=False)] == [
+        ("2026-09", 0.0, 0.0),
+        ("2026-10", 0.0, 5000.0),
+        ("2026-11", 4.2, 9000.0),
+    ]
+    assert METER.snapshot().count("GetCostAndUsage") == 1
+    with pytest.raises(ValueError):
+        costs.cost_request(start=date(2026, 9, 1), end=date(2026, 12, 1), group_by=None, granularity="HOURLY")

@@ -10,6 +10,7 @@ import pytest
 
 from aws import sim
 from aws.session import call
+from aws.sim.organizations import organization_id as organizations_id
 from dashboard.config.settings import Settings
 from dashboard.figures import cost_report, organizations
 
@@ -68,10 +69,12 @@ def test_the_simulated_bill_shares_one_free_tier_per_organisation(fixed_clock):
             assert u["free_quantity"].tolist() == pytest.approx((free * u["quantity"] / total).tolist())
 
 
-def test_costs_page_reconciles_within_1_percent_a_day_only_with_the_organisation(fixed_clock, monkeypatch):
-    settings = _settings()
+@pytest.mark.parametrize("org", ["acme", "auto"])  # named in config.yaml, or discovered with DescribeOrganization
+def test_costs_page_reconciles_within_1_percent_a_day_only_with_the_organisation(fixed_clock, monkeypatch, org):
+    settings = _settings(org)
     report = cost_report.gather(settings, now=NOW)
     rec = report.reconciliation()
+    assert not [w for w in report.warnings if "organisation" in w]  # "auto" resolved: nothing billed alone
     assert set(rec["account"]) == {"alpha", "beta"}
     assert len(rec) == 2 * 19 and rec["actual_usd"].notna().all()
     assert rec["unexplained_share"].abs().max() < 0.01, rec
@@ -84,7 +87,49 @@ def test_costs_page_reconciles_within_1_percent_a_day_only_with_the_organisation
 
     # the same usage and bill, the estimate billing each account alone: two free tiers, so the first days do not match
     monkeypatch.setattr(organizations, "resolve", lambda settings, force=False: ({}, []))
+    cost_report._REPORTS.clear()  # the report is kept per data version: the patched function is not data it read
     apart = cost_report.gather(settings, now=NOW).reconciliation()
     assert apart["actual_usd"].tolist() == pytest.approx(rec["actual_usd"].tolist())
     assert apart["unexplained_share"].abs().max() > 0.01, apart
     assert apart["free_tier_usd"].sum() < rec["free_tier_usd"].sum()  # more free tier (negative) when billed apart
+
+
+def test_auto_discovers_the_simulated_organisation_and_says_when_it_cannot(fixed_clock):
+    # the demo accounts of one config with `organization: auto` answer DescribeOrganization with one organisation,
+    # managed by the first of them; their simulated bill is consolidated as the estimate will be
+    settings = Settings(
+        accounts=[
+            {"name": "alpha", "demo": True, "organization": "auto"},
+            {"name": "beta", "demo": True, "organization": "auto"},
+            {"name": "gamma", "demo": True},  # not in the organisation
+            {"name": "delta", "demo": True, "organization": "named"},  # alone in a named one
+        ]
+    )
+    alpha, beta, gamma, delta = settings.aws_accounts()
+    got = [call(a, "organizations", "us-east-1", "describe_organization")["Organization"] for a in (alpha, beta)]
+    assert got[0] == got[1] and got[0]["Id"].startswith("o-") and got[0]["MasterAccountId"] == "123456789012"
+    assert [n for n, _, _ in alpha.sim.billing_group] == ["alpha", "beta"] == [n for n, _, _ in beta.sim.billing_group]
+    assert gamma.sim.billing_group == () == delta.sim.billing_group
+    orgs, warnings = organizations.resolve(settings, force=True)
+    assert orgs == {"alpha": got[0]["Id"], "beta": got[0]["Id"], "delta": "named"} and warnings == []
+
+    # an account outside any organisation, or one that may not ask: billed alone, one sentence each
+    lonely = Settings(
+        accounts=[
+            {"name": "solo", "demo": True, "organization": "auto"},
+            {"name": "other", "demo": True},
+            {"name": "shy", "demo": True, "organization": "auto",
+             "simulation": {"deny": ["organizations:DescribeOrganization"]}},
+        ]
+    )  # fmt: skip
+    solo = lonely.aws_accounts()[0]
+    assert [n for n, _, _ in solo.sim.billing_group] == ["solo", "shy"]  # both "auto": one organisation ...
+    orgs, warnings = organizations.resolve(lonely, force=True)
+    assert orgs == {"solo": organizations_id(("solo", "shy"))}  # ... which shy may not read
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "The organisation of account shy could not be read, so it is billed alone (its own free tier and duration tiers): "
+    )
+    assert "organizations:DescribeOrganization" in warnings[0]
+    single = Settings(accounts=[{"name": "solo", "demo": True, "organization": "auto"}])
+    orgs, warnings = organizations.resolve(single, force=True)
+    assert orgs == {} and len(warnings) == 1 and "not a member of an organization" in warnings[0]

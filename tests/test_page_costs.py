@@ -11,10 +11,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.config.settings import Settings
-from dashboard.figures import cost_report, reconcile
-from dashboard.present import plots
+from dashboard.figures import cost_report, cost_views, reconcile
+from dashboard.present import spend_plots
 from dashboard.present.text import escape_markdown as md
-from tests.apptest import APP, run
+from tests.apptest import APP, plain, run
 from tests.apptest import COST_NOW as NOW
 
 PAGE = "dashboard/pages/costs.py"
@@ -55,7 +55,7 @@ def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations()
         types["usage_type"].tolist()
         == cost_report.costs_table(report, Settings(), by="usage-type")["usage_type"].tolist()
     )
-    assert {"memory", "arm64", "provisioned_concurrency", "unused"} <= set(advice["kind"])
+    assert {"memory", "arm64", "provisioned concurrency", "unused"} <= set(advice["kind"])
     assert advice["monthly_usd"].iloc[0] == advice["monthly_usd"].max()
     assert md(month.sentence()) in [m.value for m in at.markdown]
     # the demo's eu-west-1 provisioned-concurrency arm64 rates are assumed (not verified): one info line says so
@@ -64,10 +64,10 @@ def test_costs_page_shows_the_bill_forecast_reconciliation_and_recommendations()
     (chart,) = at.get("plotly_chart")
     traces = json.loads(chart.proto.spec)["data"]
     names = [t.get("name") for t in traces]
-    assert "our estimate (after the free tier)" in names and "forecast" in names
+    assert spend_plots.ESTIMATE_NAME in names and "forecast a day" in names and "forecast total" in names
     # the bill's bars: one per kind of usage, in stacking order, adding up to Cost Explorer's daily spend
-    kinds = [n for n in names if n in plots.USAGE_KINDS]
-    assert kinds == [k for k in plots.USAGE_KINDS if k in kinds] and {"requests", "compute (GB-s)"} <= set(kinds)
+    kinds = [n for n in names if n in spend_plots.USAGE_KINDS]
+    assert kinds == [k for k in spend_plots.USAGE_KINDS if k in kinds] and {"requests", "compute (GB-s)"} <= set(kinds)
     billed = sum(float(np.sum(values(t["y"]))) for t in traces if t.get("name") in kinds)
     assert billed == pytest.approx(cost_report.usage_type_daily(report)["cost_usd"].sum())
 
@@ -98,7 +98,7 @@ def test_costs_page_without_cost_explorer_keeps_the_estimate(tmp_path, monkeypat
     assert not advice.empty and not at.error
     (chart,) = at.get("plotly_chart")
     names = [t.get("name") for t in json.loads(chart.proto.spec)["data"]]
-    assert names[0] == "our estimate (after the free tier)" and "forecast" in names
+    assert names[0] == spend_plots.ESTIMATE_NAME and "forecast total" in names
 
 
 @pytest.mark.aws
@@ -129,4 +129,90 @@ def test_function_page_shows_its_right_sizing():
     ],
 )
 def test_the_spend_chart_groups_usage_types_by_what_they_bill(usage_type, kind):
-    assert plots.usage_kind(usage_type) == kind
+    assert spend_plots.usage_kind(usage_type) == kind
+
+
+def spend_spec(at: AppTest) -> dict:
+    (chart,) = [c for c in at.get("plotly_chart") if "costs_figure" in c.proto.id]
+    return json.loads(chart.proto.spec)
+
+
+@pytest.mark.aws
+def test_the_spend_chart_puts_the_days_spent_first_and_explains_the_forecast():
+    at = costs_page()
+    spec = spend_spec(at)
+    traces = spec["data"]
+    # the forecast is never bars (it would dwarf the days spent) and never in a usage kind's colour
+    forecast = [t for t in traces if "forecast" in (t.get("name") or "")]
+    assert forecast and all(t["type"] == "scatter" for t in forecast)
+    bars = [t for t in traces if t["type"] == "bar"]
+    assert bars and all(t["name"] in spend_plots.USAGE_KINDS for t in bars)
+    assert spend_plots.FORECAST_COLOR not in {t["marker"]["color"] for t in bars}
+    # the largest component of the bill is drawn in a colour of its own
+    largest = max(bars, key=lambda t: float(np.sum(values(t["y"]))))
+    assert largest["marker"]["color"] == spend_plots.USAGE_KINDS[largest["name"]] != spend_plots.FORECAST_COLOR
+    # day ticks over the month, axes from $0
+    layout = spec["layout"]
+    assert layout["xaxis"]["dtick"] == 7 * 86_400_000 and layout["xaxis"]["tickformat"] == "%b %-d"
+    assert layout["yaxis"]["rangemode"] == "nonnegative" and layout["yaxis2"]["rangemode"] == "nonnegative"
+    assert layout["legend"]["y"] < 0  # under the plot: no title or toolbar on it
+    # the demo's free tier pays the first days, so the forecast runs above them: a sentence says why
+    report = cost_report.gather(Settings(), now=NOW)
+    note = cost_views.forecast_note(report)
+    assert note and "free tier" in note
+    assert md(note) in [c.value for c in at.caption]
+    assert [a["text"] for a in layout["annotations"] if "free tier" in a["text"]] == [cost_views.forecast_label(report)]
+
+
+@pytest.mark.aws
+def test_with_a_team_filter_the_chart_shows_days_from_zero_and_no_zero_line():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["team"] = "payments"
+    run(at)
+    at.switch_page(PAGE)
+    run(at)
+    spec = spend_spec(at)
+    layout = spec["layout"]
+    assert layout["xaxis"]["dtick"] == 7 * 86_400_000  # days, never hourly ticks
+    assert layout["yaxis"]["rangemode"] == "nonnegative"
+    (bars,) = [t for t in spec["data"] if t["type"] == "bar"]
+    assert bars["name"] == spend_plots.ESTIMATE_NAME and (values(bars["y"]) > 0).all()  # no $0 line
+    # the bill's forecast cannot be split by team: the run rate of our estimate stands in, as a line, never bars
+    assert all(t["type"] == "scatter" for t in spec["data"] if "forecast" in (t.get("name") or ""))
+
+
+@pytest.mark.aws
+def test_the_month_picker_changes_the_month_and_the_address():
+    at = costs_page()
+    picker = at.selectbox(key="cost_month")
+    assert picker.value == "2026-12" and at.query_params["month"] == "2026-12"
+    picker.set_value("2026-11")
+    run(at)
+    assert at.query_params["month"] == "2026-11" and not at.error
+    assert any(c.value.startswith("2026-11-01 → 2026-12-01") for c in at.caption)
+    spec = spend_spec(at)
+    assert not [t for t in spec["data"] if "forecast" in (t.get("name") or "")]  # a past month has no forecast
+    # ?month= still opens a month; a bad one is one sentence
+    again = run(AppTest.from_file(APP, default_timeout=120))
+    again.query_params["month"] = "2026-10"
+    again.switch_page(PAGE)
+    run(again)
+    assert again.selectbox(key="cost_month").value == "2026-10"
+    bad = run(AppTest.from_file(APP, default_timeout=120))
+    bad.query_params["month"] = "2026-13"
+    bad.switch_page(PAGE)
+    run(bad)
+    assert [plain(e.value) for e in bad.error] == ["The address asks for the month '2026-13', which is not a month; use YYYY-MM, e.g. 2026-12."]
+
+
+@pytest.mark.aws
+def test_a_second_run_of_the_page_computes_nothing_again():
+    at = costs_page()
+    n = cost_report._REPORTS.computed
+    run(at)  # the same session's next script run (a widget change, a rerun), on the same cached answers
+    shown = {m.label: m.value for m in at.metric}
+    second = run(AppTest.from_file(APP, default_timeout=120))  # another session
+    second.switch_page(PAGE)
+    run(second)
+    assert cost_report._REPORTS.computed == n  # the month's report and the recommendations: computed once
+    assert {m.label: m.value for m in second.metric} == shown

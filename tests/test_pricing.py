@@ -10,6 +10,7 @@ $0.0000097222 executing per GB-s (arm64 $0.0000033334 + $0.0000077778); free tie
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 
@@ -292,8 +293,8 @@ def test_the_price_file_holds_the_main_regions_and_the_published_us_east_1_rates
     assert use1.tiers("arm64") == ((0.0, 1.33334e-5), (7.5e9, 1.20001e-5), (1.875e10, 1.06667e-5))
     assert use1.provisioned_rates("x86_64") == (4.1667e-6, 9.7222e-6)
     assert use1.provisioned_rates("arm64") == (3.3334e-6, 7.7778e-6)
-    # the streaming rate is AWS's published one but not verified here, so figures using it say so
-    assert (use1.request, use1.ephemeral_gb_second, use1.assumed_fields) == (2e-7, 3.09e-8, frozenset({"streaming_gb"}))
+    # every us-east-1 rate is verified (the streaming rate by the pricing page's streaming example: "$0.008 per GB")
+    assert (use1.request, use1.ephemeral_gb_second, use1.assumed_fields) == (2e-7, 3.09e-8, frozenset())
     assert (use1.snapstart_cache_gb_second, use1.snapstart_restore_gb, use1.streaming_gb) == (1.5046e-6, 1.397998e-4, 0.008)
 
 
@@ -526,3 +527,54 @@ def test_price_list_errors_are_typed_and_not_cached(price_list_account):
     stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": []}, _request())
     with pytest.raises(PriceError, match="no AWS Lambda prices for us-east-1"):
         pricing.refresh_from_price_list(account=acct, region="us-east-1")
+
+
+def _recorded(sku: str, group: str, description: str, unit: str, usd: str) -> dict:
+    """A us-east-1 AWSLambda product as GetProducts gives it, without a usage type: the SKU, group description,
+    unit and price are the ones published for us-east-1 (AWS Pricing API, effective 2025-10-01, as transcribed in
+    a public record of a Pricing API query); ``group`` is the Price List's where a source names it, else "". The
+    usage-type strings of these products were found in no source, so none is made up here."""
+    term = f"{sku}.JRTCKXETXF"
+    attrs = {"regionCode": "us-east-1", "servicecode": "AWSLambda", "location": "US East (N. Virginia)",
+             "group": group, "groupDescription": description}  # fmt: skip
+    dim = {"unit": unit, "beginRange": "0", "endRange": "Inf", "pricePerUnit": {"USD": usd}}
+    return {"product": {"productFamily": "Serverless", "attributes": attrs, "sku": sku},
+            "terms": {"OnDemand": {term: {"priceDimensions": {f"{term}.6YS6EN2CT7": dim}, "sku": sku}}}}  # fmt: skip
+
+
+_SNAPSTART_AND_STREAMING = [
+    _recorded("WRKYMVM4XSRFFQ7B", "", "Duration snapshot is cached, weighted by memory and disk", "GB-Seconds",
+              "0.0000015046"),
+    _recorded("W3GTWG4PTZMXZ4F2", "", "Snapshot GB restored, measured in GB of memory and disk", "GB", "0.0001397998"),
+    _recorded("RJKWHBCSDT32Z53D", "AWS-Lambda-Processed-Bytes",
+              "Processed bytes for streamed response from Lambda invocation", "Processed-Gigabytes", "0.008"),
+    _recorded("NCWFKF9SX4W4MNY5", "AWS-Lambda-Processed-Bytes-ARM",
+              "Processed bytes for streamed response from Lambda invocation for ARM", "Processed-Gigabytes", "0.008"),
+    # another Lambda product, not a rate of the price file: ignored
+    _recorded("E9QEPQBP6HKCU5DW", "", "Duration weighted by Event Poller Units for Provisioned ESM",
+              "Event-Poller-Unit-Hours", "0.185"),
+]  # fmt: skip
+
+
+def test_price_list_refresh_maps_snapstart_and_streaming():
+    # a region whose SnapStart and streaming rates are unknown (zero, assumed) until the Price List answers
+    use1 = load_prices().prices("us-east-1")
+    base = dataclasses.replace(
+        use1,
+        snapstart_cache_gb_second=0.0,
+        snapstart_restore_gb=0.0,
+        streaming_gb=0.0,
+        assumed_fields=frozenset({"snapstart_cache_gb_second", "snapstart_restore_gb", "streaming_gb", "request"}),
+    )
+    got = pricing.prices_from_price_list(_SNAPSTART_AND_STREAMING, region="us-east-1", base=base)
+    assert (got.snapstart_cache_gb_second, got.snapstart_restore_gb, got.streaming_gb) == (1.5046e-6, 1.397998e-4, 0.008)
+    assert got.assumed_fields == {"request"} and got.source == "price_list"  # what it did not answer stays assumed
+    assert got.request == use1.request and got.gb_second == use1.gb_second  # ... and keeps its value
+    # matched by group description alone (no group), spacing and case as AWS may vary them
+    again = [json.dumps(p).replace("Snapshot GB restored, measured", "snapshot GB  restored, measured")
+             for p in _SNAPSTART_AND_STREAMING[:2]]  # fmt: skip
+    only = pricing.prices_from_price_list(again, region="us-east-1", base=base)
+    assert (only.snapstart_cache_gb_second, only.snapstart_restore_gb, only.streaming_gb) == (1.5046e-6, 1.397998e-4, 0.0)
+    # nothing Lambda Lens prices: the usual sentence
+    with pytest.raises(pricing.PriceError, match="no AWS Lambda prices for us-east-1"):
+        pricing.prices_from_price_list(_SNAPSTART_AND_STREAMING[4:], region="us-east-1", base=base)

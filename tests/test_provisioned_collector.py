@@ -71,3 +71,35 @@ def test_provisioned_evidence_from_the_simulated_account():
     spent = METER.snapshot() - before
     assert spent.count("DescribeScalingActivities") == 2  # 84 activities: two pages of 50
     assert spent.count("ListProvisionedConcurrencyConfigs") == 3 and spent.count("GetMetricData") == 1
+
+
+@pytest.mark.aws
+def test_streaming_functions_listmetrics_no_longer_names_are_found_by_their_bytes(monkeypatch):
+    # ListMetrics keeps two weeks: for last month's bill a function that streamed then and not since is unnamed; the
+    # inventory's functions are probed with one StreamedOutgoingBytes Sum each, and those that streamed are read
+    acct = _demo()
+    start, end = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
+    fns = [f["FunctionName"] for p in boto3_paginate(acct) for f in p["Functions"]]
+    listed = pcs.streamed(account=acct, region="us-east-1", start=start, end=end)
+    assert set(listed["function"]) == {"media-render-stream"} and (listed["streamed_bytes"] > 0).all()
+    monkeypatch.setattr(pcs, "streaming_functions", lambda **_: [])  # ListMetrics no longer names it
+    assert pcs.streamed(account=acct, region="us-east-1", start=start, end=end).empty
+    before = METER.snapshot()
+    found = pcs.streamed(account=acct, region="us-east-1", start=start, end=end, functions=fns, now=NOW)
+    assert set(found["function"]) == {"media-render-stream"}  # only the one that streamed, not every function probed
+    assert found["streamed_bytes"].tolist() == pytest.approx(listed["streamed_bytes"].tolist())
+    assert found["invocations"].tolist() == pytest.approx(listed["invocations"].tolist())
+    spent = METER.snapshot() - before
+    assert spent.count("GetMetricData") == 2  # the probe (one metric per function, 500 a call) and the full read
+    assert spent.count("GetFunctionUrlConfig", "lambda") == 0
+    # a range within ListMetrics' two weeks needs no probe: ListMetrics names every function that streamed
+    before = METER.snapshot()
+    recent = pcs.streamed(account=acct, region="us-east-1", start=datetime(2026, 11, 10, tzinfo=UTC), end=NOW,
+                          functions=fns, now=NOW)  # fmt: skip
+    assert recent.empty and (METER.snapshot() - before).count("GetMetricData") == 0
+
+
+def boto3_paginate(acct: Account):
+    from aws.session import client
+
+    return client(acct, "lambda", "us-east-1").get_paginator("list_functions").paginate()

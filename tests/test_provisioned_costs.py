@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -248,3 +249,61 @@ def test_costs_page_reconciliation_within_1_percent_a_day_with_pc_snapstart_and_
     ranker = est[est["function"] == "search-ranker-api"]
     assert (ranker["snapstart_usd"] > 0).all()
     assert (est.loc[est["function"] == "payments-ledger-java", "snapstart_usd"] == 0).all()
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize("source", ["lambda_insights", "logs_insights", "filter_log_events"])
+def test_snapstart_restores_are_read_from_report_lines_only_else_unknown_and_a_lower_estimate(source):
+    # Restores are in REPORT lines ("Restore Duration"), counted where each line is read (FilterLogEvents). Lambda
+    # Insights' performance events carry cold starts and init_duration, no restore (AWS's example event), and the
+    # Logs Insights query counts INIT: on those paths a SnapStart function's restores are unknown, not zero, and
+    # the estimate charges the cache alone and says it is a lower estimate (not on Java, which pays neither).
+    from dashboard.config.settings import Settings
+    from dashboard.figures import cost_report
+
+    settings = Settings(accounts=[{"name": "acme", "demo": True, "regions": ["us-east-1"],
+                                   "simulation": {"functions": 54, "seed": 7, "now": "2026-11-20T15:30:00Z"}}])  # fmt: skip
+    inv = sources.inventory(settings).frame
+    snap = inv[inv["snapstart"].fillna(False).astype(bool)]
+    assert set(snap["runtime"]) >= {"java21", "python3.12"}
+    day = pd.Timestamp("2026-11-19", tz="UTC")
+    mem = typed_frame(
+        [{"account": "acme", "region": "us-east-1", "function": f, "timestamp": day, "bin_s": 86400, "source": source,
+          "cold_starts": 40, "reports": None if source == "lambda_insights" else 10_000} for f in snap["function"]],
+        sources.MEMORY_SCHEMA,
+    )  # fmt: skip
+    start, end = datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+    _, feats, _, _ = cost_report.provisioned_history(
+        settings, inv, typed_frame([], LAMBDA_SCHEMA), mem, start, end, now=end, force=True
+    )
+    feats = feats.set_index("function")
+    assert (feats.loc[list(snap["function"]), "snapstart_cache_gb_s"] > 0).all()
+    restores = feats.loc[list(snap["function"]), "snapstart_restores"]
+    if source == "filter_log_events":
+        assert (restores == 40).all()
+    else:
+        assert restores.isna().all()
+    est = estimate(inventory=inv[inv["function"].isin(snap["function"])], metrics=typed_frame([], LAMBDA_SCHEMA),
+                   memory=mem, prices=PRICES, features=feats.reset_index(), free_tier=False)  # fmt: skip
+    by_runtime = est.merge(snap[["function", "runtime"]], on="function").set_index("runtime")
+    assert by_runtime.loc["java21", "snapstart_usd"] == 0.0 and not by_runtime.loc["java21", "lower_estimate"]
+    py = by_runtime.loc["python3.12"]
+    assert py["snapstart_usd"] > 0
+    assert bool(py["lower_estimate"]) is (source != "filter_log_events")
+    cache_usd = py["snapstart_cache_gb_s"] * USE1.snapstart_cache_gb_second
+    if source == "filter_log_events":
+        assert py["snapstart_usd"] == pytest.approx(cache_usd + 40 * py["memory_mb"] / 1024 * USE1.snapstart_restore_gb)
+    else:
+        assert py["snapstart_usd"] == pytest.approx(cache_usd) and np.isnan(py["snapstart_restore_gb"])
+
+
+def test_invocations_on_pc_not_read_are_not_taken_as_none():
+    # a day with PC whose ProvisionedConcurrencyInvocations could not be read (NaN): the day's invocations are taken
+    # as served by PC (the docstring's rule), not as 0 on PC (which would bill them all on demand)
+    met, mem = _day("app", "2026-11-10", 500_000, 50_000, 1536)
+    pc = typed_frame([{"account": "acme", "region": "us-east-1", "function": "app", "date": "2026-11-10",
+                       "environment_s": 100 * 28_800, "level_max": 100, "pc_invocations": np.nan,
+                       "pc_spillover": np.nan, "basis": "recorded", "note": ""}], pcf.PC_DAILY_SCHEMA)  # fmt: skip
+    est = estimate(inventory=_inv("app", 1536), metrics=typed_frame([met], LAMBDA_SCHEMA),
+                   memory=typed_frame([mem], sources.MEMORY_SCHEMA), prices=PRICES, provisioned=pc, free_tier=False)  # fmt: skip
+    assert est["provisioned_executing_gb_s"].tolist() == pytest.approx([75_000.0]) and est["compute_usd"].sum() == 0.0

@@ -81,7 +81,7 @@ def test_month_view_says_how_much_the_estimate_explains():
     assert m.unexplained_usd == pytest.approx(0.1) and m.explained_share == pytest.approx(5.5 / 5.6)
     assert (
         m.sentence()
-        == "The estimate explains 98.2% of the bill: $5.50 of $5.60 over 2 day(s) (free tier $2.50, unexplained $0.10)."
+        == "The estimate explains 98.2% of the bill: $5.50 of $5.60 over 2 days (free tier $2.50, unexplained $0.10)."
     )
 
 
@@ -91,7 +91,7 @@ def test_without_cost_explorer_the_estimate_still_shows():
     assert got["actual_usd"].isna().all() and got["unexplained_usd"].isna().all()
     m = reconcile.month(got)
     assert m.actual_usd is None and m.unexplained_usd is None
-    assert m.sentence() == "Estimated $5.50 over 2 day(s) (free tier $2.50); the actual bill is not available."
+    assert m.sentence() == "Estimated $5.50 over 2 days (free tier $2.50); the actual bill is not available."
     # a day only Cost Explorer knows (no usage seen) is all unexplained
     only_bill = reconcile.daily(estimate=EST.iloc[0:0], costs=COSTS)
     assert only_bill["unexplained_usd"].tolist() == [1.6, 4.0] and only_bill["unexplained_share"].tolist() == [1.0, 1.0]

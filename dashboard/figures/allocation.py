@@ -6,6 +6,9 @@
   change, plus the "untagged", "free tier" and "unexplained" lines, adding up to the bill to
   the cent; :func:`tag_coverage` (share of spend whose team comes from a tag) and
   :func:`team_functions` (a team's functions ranked by cost).
+- Cost Explorer's own by-tag figure beside a team (``ce_tag_usd``) is known only where Cost Explorer has a row
+  for the team's tag value; elsewhere it is NaN and ``ce_tag_gap`` names why (:data:`CE_TAG_GAPS`): a row of
+  $0.00 (the free tier paid it) is a figure, no row is not.
 
 Costs per function are :func:`dashboard.figures.cost_estimate.estimate`'s ``total_usd`` (list price). The
 account's free tier and the part of the bill the estimate does not explain are shared lines:
@@ -30,6 +33,7 @@ __all__ = [
     "TEAM_FUNCTIONS_SCHEMA",
     "FREE_TIER_LINE",
     "UNEXPLAINED_LINE",
+    "CE_TAG_GAPS",
     "allocate",
     "tag_coverage",
     "team_functions",
@@ -38,6 +42,20 @@ __all__ = [
 FREE_TIER_LINE = "(free tier)"
 UNEXPLAINED_LINE = "(unexplained)"
 _CENT = Decimal("0.01")
+
+# Why Cost Explorer's by-tag figure is unknown for a team line (``ce_tag_gap``), code → one sentence. The first
+# four hold for every line (the caller says which: ``ce_tag_gap=``); the last two are decided per line.
+CE_TAG_GAPS: dict[str, str] = {
+    "no_bill": "Cost Explorer could not be read.",
+    "whole_account": "Cost Explorer's bill covers whole accounts; a region or team filter cannot split it.",
+    "tag_inactive": "None of the allocation tag keys is activated as a cost-allocation tag in Cost Explorer "
+    "(Billing → Cost allocation tags), so Cost Explorer cannot group the bill by team.",
+    "tag_unread": "Cost Explorer's cost-allocation tags or its spend by tag could not be read.",
+    "not_from_tag": "This team comes from another tag key or the manual map, not from the tag Cost Explorer groups by: "
+    "Cost Explorer counts its spend under the untagged value.",
+    "no_row": "Cost Explorer has no spend under this tag value for these days: it has not attributed it yet (a newly "
+    "activated cost-allocation tag, or a tag newly put on a function, takes up to 24 hours to show).",
+}
 _KEYS = ["account", "region", "function"]
 
 
@@ -76,7 +94,8 @@ ALLOCATION_SCHEMA: dict[str, str] = {
     "change_usd": "float64",  # forecast − last month
     "change_pct": "float64",
     "share": "float64",  # of the teams' month to date (teams and untagged; they add up to 100 %); NaN for shared lines or no base
-    "ce_tag_usd": "float64",  # Cost Explorer's own figure for this tag value (active tag only), else NaN
+    "ce_tag_usd": "float64",  # Cost Explorer's own figure for this tag value where it has a row (0.0 is a row), else NaN
+    "ce_tag_gap": "string",  # why ce_tag_usd is NaN on a team line (a CE_TAG_GAPS code); <NA> where known or a shared line
     "priced_by_assumption": "boolean",  # some of the month's figure used a rate not verified for its region
 }
 
@@ -156,6 +175,8 @@ def allocate(
     last_month_actual_usd: float | None = None,
     remaining_usd: float | None = None,
     ce_tag_usd: Mapping[str, float] | None = None,
+    ce_tag_key: str | None = None,
+    ce_tag_gap: str | None = None,
 ) -> pd.DataFrame:
     """Per team: month to date, forecast to month end, last month and the change; one frame of :data:`ALLOCATION_SCHEMA`.
 
@@ -167,7 +188,10 @@ def allocate(
     days to the month's end (Cost Explorer's forecast, or a run rate); a team's forecast is
     its month to date plus its share of it (in proportion to the teams' month to date; the
     free-tier and unexplained lines keep their month to date). ``ce_tag_usd``: Cost Explorer's by-tag figure per
-    tag value (``""`` = untagged) where the tag is active.
+    tag value (``""`` = untagged) for the tag key ``ce_tag_key``, one entry per row Cost Explorer gave: a value it
+    has no row for is unknown (NaN, ``ce_tag_gap`` ``"not_from_tag"`` when none of the team's functions carries
+    ``ce_tag_key``, else ``"no_row"``), never $0. When ``ce_tag_usd`` is None, ``ce_tag_gap`` (a
+    :data:`CE_TAG_GAPS` code, default ``"no_bill"``) says why for every team line.
 
     Every money column is rounded to the cent so that the lines add up exactly to the
     period's total: Σ ``mtd_usd`` = the bill's month to date (to the cent).
@@ -202,11 +226,12 @@ def allocate(
     # a share is of the teams' lines (teams and untagged; the free tier and the unexplained part are not a
     # team's): they add up to 100 %; with no positive base there is no share
     share_base = sum(now_c[n] for n in names if not n.startswith("("))
+    carriers = _tag_carriers(inventory, ce_tag_key)
     rows = []
     for n in names:
         line = {FREE_TIER_LINE: "free_tier", UNEXPLAINED_LINE: "unexplained", untagged: "untagged"}.get(n, "team")
         change = fc[n] - prev_c[n]
-        tag_key = "" if line == "untagged" else n
+        ce_usd, gap = _ce_figure(n, line, ce_tag_usd, carriers, ce_tag_gap)
         rows.append(
             {
                 "team": n,
@@ -218,13 +243,39 @@ def allocate(
                 "change_usd": round(change, 2),
                 "change_pct": change / prev_c[n] if prev_c[n] else np.nan,
                 "share": now_c[n] / share_base if line in ("team", "untagged") and share_base > 0 else np.nan,
-                "ce_tag_usd": (ce_tag_usd or {}).get(tag_key, 0.0)
-                if ce_tag_usd is not None and line in ("team", "untagged")
-                else np.nan,
+                "ce_tag_usd": ce_usd,
+                "ce_tag_gap": gap,
                 "priced_by_assumption": n in assumed,
             }
         )
     return typed_frame(rows, ALLOCATION_SCHEMA)
+
+
+def _tag_carriers(inventory: pd.DataFrame, key: str | None) -> set[str] | None:
+    """The teams with at least one function carrying the tag ``key`` (None: not known, no key or no tags)."""
+    if key is None or "tags" not in inventory.columns:
+        return None
+    return {
+        str(t)
+        for t, tags in zip(inventory["team"], inventory["tags"], strict=True)
+        if isinstance(tags, Mapping) and str(tags.get(key) or "").strip()
+    }
+
+
+def _ce_figure(
+    name: str, line: str, ce: Mapping[str, float] | None, carriers: set[str] | None, gap: str | None
+) -> tuple[float, str | None]:
+    """Cost Explorer's by-tag figure for one line and, when it is unknown, why (a :data:`CE_TAG_GAPS` code)."""
+    if line not in ("team", "untagged"):
+        return np.nan, None  # a shared line has no tag value
+    if ce is None:
+        return np.nan, gap if gap in CE_TAG_GAPS else "no_bill"
+    value = "" if line == "untagged" else name
+    if value in ce and ce[value] is not None and not np.isnan(ce[value]):
+        return float(ce[value]), None
+    if line == "team" and carriers is not None and name not in carriers:
+        return np.nan, "not_from_tag"
+    return np.nan, "no_row"
 
 
 def tag_coverage(

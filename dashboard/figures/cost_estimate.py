@@ -455,7 +455,12 @@ def estimate(
         e["date"] = utc_day(extra["date"])
         for src, dst in mapping.items():
             e[dst] = extra[src].astype("object") if dst == "pc_basis_in" else pd.to_numeric(extra[src], errors="coerce").astype("float64")
-        e = e.groupby(cols, as_index=False, sort=False).agg({dst: ("first" if dst == "pc_basis_in" else "sum") for dst in mapping.values()})
+        # NaN (not read: restores, invocations on PC) stays NaN through the sum, not 0 (unknown is not zero)
+        keyed = e.groupby(cols, sort=False)
+        summed = keyed[[d for d in mapping.values() if d != "pc_basis_in"]].sum(min_count=1)
+        if "pc_basis_in" in mapping.values():
+            summed["pc_basis_in"] = keyed["pc_basis_in"].first()
+        e = summed.reset_index()
         usage = _fill(usage.merge(e, on=cols, how="outer"))
     for c, default in extra_cols.items():
         if c not in usage.columns:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,9 +38,9 @@ from dashboard.figures import allocation, organizations, reconcile
 from dashboard.figures.cost_estimate import ESTIMATE_SCHEMA, assumed_note, estimate
 from dashboard.figures.pricing import PriceBook, load_prices
 from dashboard.figures.provisioned import BASIS_RANK, PC_NONE
-from dashboard.query import sources
+from dashboard.query import days, sources
 from dashboard.query.load import unread_parts
-from dashboard.query.timerange import RangeError, TimeRange, parse_range
+from dashboard.query.timerange import RangeError, TimeRange
 
 __all__ = [
     "BY",
@@ -58,6 +59,7 @@ __all__ = [
     "team_drilldown",
     "usage_type_daily",
     "rightsizing",
+    "rightsizing_range",
 ]
 
 log = logging.getLogger(__name__)
@@ -174,7 +176,7 @@ def with_provisioned_concurrency(
 
 def provisioned_history(
     settings: Settings, inv: pd.DataFrame, metrics: pd.DataFrame, memory: pd.DataFrame, start: datetime, end: datetime,
-    *, now: datetime, force: bool = False,
+    *, now: datetime, force: bool = False, range_key: Hashable | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[sources.SourceStatus], list[str]]:
     """Provisioned concurrency per function and day from what AWS records, and SnapStart's cache and restores.
 
@@ -184,12 +186,15 @@ def provisioned_history(
     (:data:`dashboard.figures.provisioned.PC_DAILY_SCHEMA` frame, :data:`dashboard.figures.cost_estimate.FEATURES_SCHEMA`
     frame, statuses, sentences). Evidence that cannot be read is named in a sentence, and what it would have told
     is assumed constant (:func:`dashboard.figures.provisioned.daily`).
+    ``range_key``: what the range's answers are cached by (:func:`dashboard.query.sources.range_key`: a rolling range by
+    its name, as its other metrics, so a page run a minute later does not ask again); default its start and end.
     """
     from aws import provisioned as pcs
     from dashboard.figures import provisioned as pcf
     from dashboard.figures.cost_estimate import FEATURES_SCHEMA
     from dashboard.figures.pricing import SNAPSTART_MIN_S
 
+    rkey = (start, end) if range_key is None else range_key
     accounts = {a.name: a for a in settings.aws_accounts()}
     parts = sorted({(a, r) for a, r in zip(inv["account"], inv["region"], strict=True) if a in accounts}) if len(inv) else []
     parts = [(accounts[a], r) for a, r in parts]
@@ -229,9 +234,13 @@ def provisioned_history(
     mets, st3 = sources.fan_out(
         "metrics",
         pc_parts,
-        lambda a, r: (a.cache_id, r, "pc-metrics", names[(a.name, r)], start, end),
-        lambda a, r: pcs.pc_metrics(account=a, region=r, functions=names[(a.name, r)], start=start, end=end),
+        lambda a, r: (a.cache_id, r, "pc-metrics", names[(a.name, r)], *rkey),
+        lambda a, r: _by_day(
+            (a.cache_id, r, "pc-metrics-days", names[(a.name, r)]), settings, start, end, "timestamp",
+            lambda lo, hi: pcs.pc_metrics(account=a, region=r, functions=names[(a.name, r)], start=lo, end=hi),
+        ),
         force=force,
+        data_end=end,  # a past range settles: kept, not re-read every metrics TTL
     )
     statuses += [*st2, *st3]
     cfg = pd.concat(cfgs, ignore_index=True) if cfgs else typed_frame([], pcs.CONFIG_SCHEMA)
@@ -278,9 +287,16 @@ def provisioned_history(
     streams, st5 = sources.fan_out(
         "metrics",
         parts,
-        lambda a, r: (a.cache_id, r, "streamed", start, end),
-        lambda a, r: pcs.streamed(account=a, region=r, start=start, end=end),
+        lambda a, r: (a.cache_id, r, "streamed", *rkey),
+        lambda a, r: _by_day(
+            (a.cache_id, r, "streamed-days"), settings, start, end, "timestamp",
+            lambda lo, hi: pcs.streamed(
+                account=a, region=r, start=lo, end=hi, now=now,
+                functions=inv.loc[(inv["account"] == a.name) & (inv["region"] == r), "function"].tolist(),
+            ),
+        ),  # fmt: skip
         force=force,
+        data_end=end,
     )
     statuses += st5
     for f in streams:
@@ -307,7 +323,25 @@ def provisioned_history(
             for a, r, f, d in feats[[*_KEYS, "date"]].itertuples(index=False)
         ]
         feats = typed_frame(feats, FEATURES_SCHEMA)
-    return pc, feats, [s for s in statuses if s.error], sentences
+    # evidence that could not be read is not a figure lost: the sentence names it and the figure rests on what was read
+    # (pc_basis); only answers served stale are statuses (the freshness panel)
+    return pc, feats, [s for s in statuses if s.error and not s.failed], sentences
+
+
+def _by_day(
+    base: tuple, settings: Settings, start: datetime, end: datetime, column: str, read: Callable[[datetime, datetime], pd.DataFrame]
+) -> pd.DataFrame:
+    """``read(start, end)``, through the days kept of ``base`` when the range is whole UTC days (:mod:`dashboard.query.days`)."""
+    span = days.whole_days(start, end)
+    if span is None:
+        return read(start, end)
+    return days.read(
+        base, *span,
+        fetch=lambda lo, hi: read(days.midnight(lo), days.midnight(hi)),
+        day_of=lambda f: days.day_column(f, column),
+        settled_before=days.settled_metrics_before(settings.now()),
+        order=["function", column],
+    )  # fmt: skip
 
 
 FUNCTION_COST_SCHEMA: dict[str, str] = {
@@ -327,9 +361,11 @@ def function_costs(
     *,
     unread: Iterable[tuple[str, str]] = (),
     provisioned: pd.DataFrame | None = None,
+    features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The estimated cost of each function over the frames' range (pure): :func:`estimate` at list price (the
-    free tier is the account's, not a function's), provisioned concurrency from ``provisioned`` (:func:`provisioned_history`)
+    free tier is the account's, not a function's), SnapStart and response streaming from ``features`` (as
+    :func:`provisioned_history` gives them, as the Costs page prices them), provisioned concurrency from ``provisioned`` (:func:`provisioned_history`)
     or, without it, where ``inventory`` carries ``provisioned_concurrency`` (:func:`with_provisioned_concurrency`:
     today's allocation assumed constant). One row per inventory function; a function of an ``unread`` (account,
     region) part, whose usage could not be read, costs NaN (unknown). ``attrs["assumed_note"]``: the sentence naming
@@ -340,7 +376,8 @@ def function_costs(
         out = keys.assign(est_cost_usd=0.0, lower_estimate=False)
     else:
         est = estimate(
-            inventory=inventory, metrics=metrics, memory=memory, prices=prices, free_tier=False, provisioned=provisioned
+            inventory=inventory, metrics=metrics, memory=memory, prices=prices, free_tier=False, provisioned=provisioned,
+            features=features,
         )
         note = est.attrs.get("assumed_note")
         e = est.assign(**{k: est[k].astype(object) for k in _KEYS}, lower=est["lower_estimate"].astype(bool))
@@ -378,13 +415,25 @@ class CostReport:
     costs: pd.DataFrame  # Cost Explorer TOTAL daily, previous month's first .. month end or today (included)
     by_usage_type: pd.DataFrame  # Cost Explorer USAGE_TYPE daily, the month
     tag_key: str | None  # the allocation tag key active in Cost Explorer
-    tag_costs: pd.DataFrame | None
+    tag_costs: pd.DataFrame | None  # None: not read (tag_gap says why)
     forecast: pd.DataFrame
     prices: PriceBook
     statuses: list[sources.SourceStatus] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ce_missing: str | None = None  # one sentence: why the actual spend is missing
     forecast_missing: str | None = None  # one sentence: why Cost Explorer's forecast is missing (the bill may be there)
+    tag_gap: str | None = None  # why tag_costs is None: an allocation.CE_TAG_GAPS code ("tag_inactive", "tag_unread")
+    # what was computed of this report (tables, the reconciliation), kept with it: a report is shared by sessions and
+    # script runs (gather's memo), so its tables are built once; a narrowed report starts its own (init=False)
+    _kept: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def kept(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once for this report (shared: treat the result as read-only)."""
+        try:
+            return self._kept[key]
+        except KeyError:
+            value = self._kept[key] = compute()
+            return value
 
     @property
     def loaded(self) -> sources.Loaded:
@@ -449,6 +498,9 @@ class CostReport:
 
     def reconciliation(self) -> pd.DataFrame:
         """:func:`dashboard.figures.reconcile.daily` over the month's complete days."""
+        return self.kept("reconciliation", self._reconciliation)
+
+    def _reconciliation(self) -> pd.DataFrame:
         costs = None
         if self.ce_ok:
             costs = self.costs[
@@ -515,13 +567,67 @@ def _load_estimate(
     return est, [*met.statuses, *mem.statuses, *pc_status], warnings
 
 
+def month_to_date_costs(settings: Settings, inv: pd.DataFrame, *, today: date, force: bool = False) -> sources.Loaded:
+    """:data:`FUNCTION_COST_SCHEMA`: each of ``inv``'s functions' estimate over this month's complete UTC days (the
+    1st, 00:00, to ``today``, 00:00) — the Costs page's per-function figure of the current month: the same daily
+    reads (their settled days kept by the day, so a later load asks AWS only for the days not kept), the same
+    estimate (organisations, provisioned concurrency, SnapStart, streaming) and the same sum (:func:`per_function`).
+    NaN where the usage could not be read, and for every function on the 1st (no complete day yet: not known, not
+    $0). Computed once per version of the answers it reads (:data:`_MONTH_COSTS`)."""
+    first, end, _ = month_bounds(None, today=today)
+    keys = inv[_KEYS].astype(object) if not inv.empty else pd.DataFrame(columns=_KEYS)
+    if inv.empty or end <= first:
+        return sources.Loaded(typed_frame(keys.assign(est_cost_usd=np.nan, lower_estimate=pd.NA), FUNCTION_COST_SCHEMA))
+    fn_key = tuple(sorted(zip(keys["account"].astype(str), keys["region"].astype(str), keys["function"].astype(str), strict=True)))
+    question = ("month-to-date", settings.model_dump_json(), today, _price_key(settings), fn_key)
+
+    def compute() -> sources.Loaded:
+        with deadline(settings.aws.refresh_deadline_s):
+            est, statuses, warnings = _load_estimate(settings, inv, first, end, prices_for(settings), force=force)
+        agg = per_function(est)[[*_KEYS, "est_cost_usd", "lower_estimate"]]
+        out = keys.merge(agg, on=_KEYS, how="left")
+        out["est_cost_usd"] = pd.to_numeric(out["est_cost_usd"]).astype("float64").fillna(0.0)  # read: no usage
+        out["lower_estimate"] = out["lower_estimate"].fillna(False).astype(bool)
+        lost = unread_parts(sources.Loaded(est, statuses))
+        if lost:
+            gone = [(a, r) in lost for a, r in zip(out["account"].astype(str), out["region"].astype(str), strict=True)]
+            out.loc[gone, "est_cost_usd"] = np.nan
+        frame = typed_frame(out, FUNCTION_COST_SCHEMA)
+        frame.attrs["assumed_note"] = est.attrs.get("assumed_note")
+        return sources.Loaded(frame, statuses, warnings)
+
+    return _MONTH_COSTS.get(question, compute, force=force)
+
+
+_MONTH_COSTS: cache.Derived = cache.Derived("month-to-date-costs", size=8)
+
+
 def gather(
     settings: Settings, *, month: str | None = None, now: datetime | None = None, force: bool = False
 ) -> CostReport:
     """Load ``month`` (``YYYY-MM``, default the current one) and the month before it; see the module docstring.
-    The whole load ends within ``aws.refresh_deadline_s``."""
-    with deadline(settings.aws.refresh_deadline_s):
-        return _gather(settings, month=month, now=now, force=force)
+    The whole load ends within ``aws.refresh_deadline_s``.
+
+    Computed once per data version (:data:`_REPORTS`): asked again while every answer it was computed from still
+    stands, the same report is served without computing (shared by sessions: treat it as read-only)."""
+    today = _today(settings, now)
+    question = ("report", settings.model_dump_json(), month, today, _price_key(settings))
+
+    def compute() -> CostReport:
+        with deadline(settings.aws.refresh_deadline_s):
+            return _gather(settings, month=month, now=now, force=force)
+
+    return _REPORTS.get(question, compute, force=force)
+
+
+# The month's report and the recommendations, computed once per version of the answers they read (cache.Derived):
+# at 1,000 functions recomputing them from the cached frames took 12 s a script run.
+_REPORTS: cache.Derived = cache.Derived("cost-reports", size=8)
+
+
+def _price_key(settings: Settings) -> str:
+    """The price book a report is priced with (the config's overrides on the price file), as a key."""
+    return repr(prices_for(settings))
 
 
 def _gather(settings: Settings, *, month: str | None, now: datetime | None, force: bool) -> CostReport:
@@ -548,16 +654,20 @@ def _gather(settings: Settings, *, month: str | None, now: datetime | None, forc
         else sources.Loaded(typed_frame([], ce.SCHEMA))
     )
     statuses += by_type.statuses
-    tag_key, tag_costs = None, None
+    tag_key, tag_costs, tag_gap = None, None, None
     if not total.failed:
         active = _active_tags(settings, force=force)
         warnings += active.warnings
         keys = set().union(*active.frame) if active.frame else set()
         tag_key = next((k for k in settings.allocation.tag_keys if k in keys), None)
+        tag_gap = None if tag_key else ("tag_unread" if active.warnings else "tag_inactive")
         if tag_key:
             tc = sources.daily_costs(settings, start=first, end=ce_end, group_by=f"TAG:{tag_key}", force=force)
             statuses += tc.statuses
-            tag_costs = tc.frame
+            if tc.failed:  # a failed by-tag answer is no answer, not a month without rows
+                tag_gap = "tag_unread"
+            else:
+                tag_costs = tc.frame
     forecast = typed_frame([], ce.FORECAST_SCHEMA)
     if month_end > today and not total.failed:
         fc = sources.month_forecast(settings, today=today, force=force)
@@ -576,6 +686,7 @@ def _gather(settings: Settings, *, month: str | None, now: datetime | None, forc
         by_usage_type=by_type.frame,
         tag_key=tag_key,
         tag_costs=tag_costs,
+        tag_gap=tag_gap,
         forecast=forecast,
         prices=prices,
         statuses=statuses,
@@ -602,6 +713,12 @@ def narrow(
     accounts, regions, teams = set(accounts), set(regions), set(teams)
     if not (accounts or regions or teams):
         return report
+    # kept with the report it narrows: the same filter on the same report is one object (its tables built once)
+    key = ("narrow", tuple(sorted(accounts)), tuple(sorted(regions)), tuple(sorted(teams)))
+    return report.kept(key, lambda: _narrow(report, accounts, regions, teams))
+
+
+def _narrow(report: CostReport, accounts: set[str], regions: set[str], teams: set[str]) -> CostReport:
     inv = report.inventory
     keep = pd.Series(True, index=inv.index)
     for col, wanted in (("account", accounts), ("region", regions), ("team", teams)):
@@ -668,13 +785,18 @@ TEAM_COLUMNS = [
     "change_pct",
     "share",
     "ce_tag_usd",
+    "ce_tag_gap",
 ]
 
 
 def _team_table(report: CostReport, settings: Settings) -> pd.DataFrame:
     alloc = settings.allocation
-    ce_tag = None
-    if report.tag_costs is not None and report.ce_ok:
+    ce_tag, gap = None, None
+    if not report.ce_ok:
+        gap = "whole_account" if report.bill_hidden else "no_bill"
+    elif report.tag_costs is None:
+        gap = report.tag_gap or "tag_inactive"
+    else:  # one entry per tag value Cost Explorer has a row for: a value with none stays unknown (allocate)
         tc = report.tag_costs[report.tag_costs["date"] < pd.Timestamp(report.end)]
         ce_tag = {str(k): float(v) for k, v in tc.groupby(tc["group"].astype(object))["cost_usd"].sum().items()}
     return allocation.allocate(
@@ -687,6 +809,8 @@ def _team_table(report: CostReport, settings: Settings) -> pd.DataFrame:
         last_month_actual_usd=report.last_actual_usd,
         remaining_usd=report.remaining_usd(),
         ce_tag_usd=ce_tag,
+        ce_tag_key=report.tag_key,
+        ce_tag_gap=gap,
     )
 
 
@@ -719,33 +843,37 @@ def pc_basis_of(est: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _function_table(report: CostReport) -> pd.DataFrame:
-    def agg(est: pd.DataFrame) -> pd.DataFrame:
-        if est.empty:
-            return pd.DataFrame(
-                columns=[
-                    *_KEYS, "requests", "billed_gb_s", "est_cost_usd", "free_tier_usd", "lower_estimate",
-                    "priced_by_assumption",
-                ]
-            )  # fmt: skip
-        e = est.assign(
-            **{k: est[k].astype(object) for k in _KEYS},
-            lower=est["lower_estimate"].astype(bool),
-            assumed=est["priced_by_assumption"].astype(bool),
-        )
-        return e.groupby(_KEYS, as_index=False).agg(
-            requests=("requests", "sum"),
-            billed_gb_s=("billed_gb_s", "sum"),
-            est_cost_usd=("total_usd", "sum"),
-            free_tier_usd=("free_tier_usd", "sum"),
-            lower_estimate=("lower", "any"),
-            priced_by_assumption=("assumed", "any"),
-        )
+def per_function(est: pd.DataFrame) -> pd.DataFrame:
+    """The estimate's rows (:data:`ESTIMATE_SCHEMA`) summed per function: requests, billed GB-s, ``est_cost_usd``
+    (list price before the free tier), the free tier's share, and whether any day is a lower estimate or priced by
+    assumption. The one sum behind every per-function month figure (the Costs page, the month to date)."""
+    if est.empty:
+        return pd.DataFrame(
+            columns=[
+                *_KEYS, "requests", "billed_gb_s", "est_cost_usd", "free_tier_usd", "lower_estimate",
+                "priced_by_assumption",
+            ]
+        )  # fmt: skip
+    e = est.assign(
+        **{k: est[k].astype(object) for k in _KEYS},
+        lower=est["lower_estimate"].astype(bool),
+        assumed=est["priced_by_assumption"].astype(bool),
+    )
+    return e.groupby(_KEYS, as_index=False).agg(
+        requests=("requests", "sum"),
+        billed_gb_s=("billed_gb_s", "sum"),
+        est_cost_usd=("total_usd", "sum"),
+        free_tier_usd=("free_tier_usd", "sum"),
+        lower_estimate=("lower", "any"),
+        priced_by_assumption=("assumed", "any"),
+    )
 
+
+def _function_table(report: CostReport) -> pd.DataFrame:
     inv = report.inventory
     keys = pd.DataFrame({k: inv[k].astype(object) for k in _KEYS}).assign(team=inv["team"].astype(object))
-    out = keys.merge(agg(report.estimate), on=_KEYS, how="left")
-    last = agg(report.last_estimate)[[*_KEYS, "est_cost_usd"]].rename(columns={"est_cost_usd": "last_month_usd"})
+    out = keys.merge(per_function(report.estimate), on=_KEYS, how="left")
+    last = per_function(report.last_estimate)[[*_KEYS, "est_cost_usd"]].rename(columns={"est_cost_usd": "last_month_usd"})
     out = out.merge(last, on=_KEYS, how="left")
     for c in ("requests", "billed_gb_s", "est_cost_usd", "free_tier_usd", "last_month_usd"):
         out[c] = pd.to_numeric(out[c]).astype("float64").fillna(0.0)
@@ -773,6 +901,10 @@ PROVISIONED_SCHEMA: dict[str, str] = {
 
 def provisioned_table(report: CostReport) -> pd.DataFrame:
     """The month's functions with provisioned concurrency: what it cost and what that rests on (the Costs page)."""
+    return report.kept("provisioned", lambda: _provisioned_table(report))
+
+
+def _provisioned_table(report: CostReport) -> pd.DataFrame:
     est = report.estimate
     if est.empty:
         return typed_frame([], PROVISIONED_SCHEMA)
@@ -849,23 +981,28 @@ def _usage_type_table(report: CostReport) -> pd.DataFrame:
 
 
 def costs_table(report: CostReport, settings: Settings, *, by: str) -> pd.DataFrame:
-    """The month's rows by ``team``, ``function`` or ``usage-type`` (what the pages, CSV and CLI show)."""
+    """The month's rows by ``team``, ``function`` or ``usage-type`` (what the pages, CSV and CLI show; built once a
+    report: treat it as read-only)."""
     if by == "team":
-        return _team_table(report, settings)
+        return report.kept(("team", settings.allocation.model_dump_json()), lambda: _team_table(report, settings))
     if by == "function":
-        return _function_table(report)
+        return report.kept("function", lambda: _function_table(report))
     if by == "usage-type":
-        return _usage_type_table(report)
+        return report.kept("usage-type", lambda: _usage_type_table(report))
     raise ValueError(f"--by must be one of {', '.join(BY)}, not {echo(by)}")
 
 
 def team_drilldown(report: CostReport, *, team: str) -> pd.DataFrame:
     """The team's functions ranked by estimated cost over the month's complete days."""
-    return allocation.team_functions(report.estimate, report.inventory, team=team)
+    return report.kept(("team-functions", team), lambda: allocation.team_functions(report.estimate, report.inventory, team=team))
 
 
 def usage_type_daily(report: CostReport) -> pd.DataFrame:
     """Cost Explorer's daily spend by usage type over the month's complete days (date, usage_type, cost_usd), for a chart."""
+    return report.kept("usage-type-daily", lambda: _usage_type_daily(report))
+
+
+def _usage_type_daily(report: CostReport) -> pd.DataFrame:
     bt = report.by_usage_type
     if not report.ce_ok or bt.empty:
         return pd.DataFrame(
@@ -887,10 +1024,36 @@ def usage_type_daily(report: CostReport) -> pd.DataFrame:
 def rightsizing(
     settings: Settings, *, inventory: pd.DataFrame | None = None, now: datetime | None = None, force: bool = False
 ) -> tuple[pd.DataFrame, sources.Loaded]:
-    """:func:`dashboard.figures.rightsizing.rightsize` over the last 30 days (the "30d" range: cached with it),
-    at ``now`` (default: the config's clock); within ``aws.refresh_deadline_s``."""
-    with deadline(settings.aws.refresh_deadline_s):
-        return _rightsizing(settings, inventory=inventory, now=now, force=force)
+    """:func:`dashboard.figures.rightsizing.rightsize` over the 30 complete UTC days before ``now``'s day
+    (:func:`rightsizing_range`; default: the config's clock); within ``aws.refresh_deadline_s``."""
+    today = (now or settings.now()).astimezone(UTC).date()
+    question = ("rightsizing", settings.model_dump_json(), today, _price_key(settings), _inventory_key(inventory))
+
+    def compute() -> tuple[pd.DataFrame, sources.Loaded]:
+        with deadline(settings.aws.refresh_deadline_s):
+            return _rightsizing(settings, inventory=inventory, now=now, force=force)
+
+    return _REPORTS.get(question, compute, force=force)
+
+
+def _inventory_key(inventory: pd.DataFrame | None) -> tuple | None:
+    """The functions (and their settings) an inventory passed in holds: None for the configured inventory."""
+    if inventory is None:
+        return None
+    cols = [c for c in ("account", "region", "function", "memory_mb", "architecture", "team") if c in inventory.columns]
+    return tuple(pd.util.hash_pandas_object(inventory[cols].astype(str), index=False).tolist())
+
+
+RIGHTSIZE_DAYS = 30  # the recommendations' lookback: the complete UTC days before today
+RIGHTSIZE_BIN_S = 3600  # memory used: the maximum of each hour (its 99th percentile is the recommendation's basis)
+PC_UTILIZATION_S = 3600  # idle provisioned concurrency: the mean of each hour's maximum utilisation
+
+
+def rightsizing_range(today: date) -> TimeRange:
+    """The :data:`RIGHTSIZE_DAYS` complete UTC days before ``today``: a settled range (kept once read, not re-read
+    every few minutes as a rolling "30d" was), whose days line up with the estimate's daily periods."""
+    end = datetime.combine(today, time(), UTC)
+    return TimeRange(end - timedelta(days=RIGHTSIZE_DAYS), end, "custom")
 
 
 def _rightsizing(
@@ -898,13 +1061,28 @@ def _rightsizing(
 ) -> tuple[pd.DataFrame, sources.Loaded]:
     from dashboard.figures.rightsizing import rightsize
 
-    trange = parse_range("30d", now=now or settings.now())
+    trange = rightsizing_range((now or settings.now()).astimezone(UTC).date())
     inv = inventory if inventory is not None else sources.inventory(settings, force=force).frame
-    met = sources.metrics(settings, trange, inv, force=force)
-    mem = sources.memory(settings, trange, inv, force=force)
+    # resolution follows the question: the invocations and the compute cost are sums (one period a day, the three
+    # metrics the estimate reads), memory the hourly maxima; utilisation hourly, only of the functions with
+    # provisioned concurrency (was: every metric of every function at 1,800 s, 1,440 points each)
+    met = sources.metrics(settings, trange, inv, period=DAY_S, columns=ESTIMATE_COLUMNS, force=force)
+    # the estimate's usage by the day (the report's days, kept); the memory maxima by the hour: REPORT lines, and of
+    # Lambda Insights only its maximum memory used (not its seven metrics an hour)
+    usage = sources.memory(settings, trange, inv, bin_s=DAY_S, force=force)
+    mem = sources.memory(settings, trange, inv, bin_s=RIGHTSIZE_BIN_S, insights_columns=("used_memory_max_mb",), force=force)
     inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
+    has_pc = inv_pc["provisioned_concurrency"].fillna(0).astype("int64") > 0 if len(inv_pc) else pd.Series(dtype=bool)
+    util = None
+    unread = unread_parts(met) | unread_parts(mem) | unread_parts(usage)
+    statuses = [*met.statuses, *usage.statuses, *mem.statuses, *pc_status]
+    if has_pc.any():
+        u = sources.metrics(
+            settings, trange, inv_pc[has_pc.to_numpy()], period=PC_UTILIZATION_S, columns=("pc_utilization_max",), force=force
+        )
+        util, statuses, unread = u.frame, [*statuses, *u.statuses], unread | unread_parts(u)
     prices = prices_for(settings)
-    est = estimate(inventory=inv_pc, metrics=met.frame, memory=mem.frame, prices=prices, free_tier=False)
+    est = estimate(inventory=inv_pc, metrics=met.frame, memory=usage.frame, prices=prices, free_tier=False)
     frame = rightsize(
         inventory=inv_pc,
         metrics=met.frame,
@@ -912,9 +1090,10 @@ def _rightsizing(
         estimate=est,
         prices=prices,
         days=trange.duration.total_seconds() / 86400,
-        unread=unread_parts(met) | unread_parts(mem),
+        unread=unread,
+        utilization=util,
     )
-    return frame, sources.Loaded(frame, [*met.statuses, *mem.statuses, *pc_status], [*met.warnings, *mem.warnings])
+    return frame, sources.Loaded(frame, statuses, list(dict.fromkeys([*met.warnings, *usage.warnings, *mem.warnings])))
 
 
 # --- for the pages ----------------------------------------------------------------------------------

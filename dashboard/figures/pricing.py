@@ -115,8 +115,17 @@ _RATE_FIELDS = (
 _TIER_FIELDS = ("gb_second_tiers", "gb_second_arm_tiers")
 # Rates added later (SnapStart cache per GB-s and restore per GB, response streaming per GB beyond the first 6 MB
 # of each response): a price file or override without them still loads, with AWS's us-east-1 rate, marked assumed.
+# Durable functions (operations started, data written, data retained; AWS's us-east-1 rates as its pricing page's
+# durable-functions example states them) are priced by durable_cost_usd; their usage is not collected yet.
 OPTIONAL_RATES: Mapping[str, float] = MappingProxyType(
-    {"snapstart_cache_gb_second": 1.5046e-6, "snapstart_restore_gb": 1.397998e-4, "streaming_gb": 8.0e-3}
+    {
+        "snapstart_cache_gb_second": 1.5046e-6,
+        "snapstart_restore_gb": 1.397998e-4,
+        "streaming_gb": 8.0e-3,
+        "durable_operation": 8.0e-6,
+        "durable_written_gb": 0.25,
+        "durable_retained_gb_month": 0.15,
+    }
 )
 PRICE_FIELDS = _RATE_FIELDS + tuple(OPTIONAL_RATES) + _TIER_FIELDS
 
@@ -152,6 +161,9 @@ class Prices:
     snapstart_cache_gb_second: float = OPTIONAL_RATES["snapstart_cache_gb_second"]  # per GB-s of cached snapshot
     snapstart_restore_gb: float = OPTIONAL_RATES["snapstart_restore_gb"]  # per GB restored
     streaming_gb: float = OPTIONAL_RATES["streaming_gb"]  # per GB streamed beyond the first 6 MB of a response
+    durable_operation: float = OPTIONAL_RATES["durable_operation"]  # per durable operation (start, step, wait, ...)
+    durable_written_gb: float = OPTIONAL_RATES["durable_written_gb"]  # per GB written by durable operations
+    durable_retained_gb_month: float = OPTIONAL_RATES["durable_retained_gb_month"]  # per GB-month retained
     usage_type_prefix: str = ""
     assumed: bool = False
     assumed_fields: frozenset[str] = frozenset()
@@ -487,6 +499,7 @@ PART_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "provisioned_arm64": ("provisioned_concurrency_gb_second_arm", "provisioned_duration_gb_second_arm"),
         "snapstart": ("snapstart_cache_gb_second", "snapstart_restore_gb"),
         "streaming": ("streaming_gb",),
+        "durable": ("durable_operation", "durable_written_gb", "durable_retained_gb_month"),
     }
 )
 
@@ -541,6 +554,21 @@ _USAGE_TYPES: dict[str, str] = {
     "Lambda-Storage-GB-Second-ARM": "ephemeral_gb_second",
 }
 _USAGE_ORDER = {kind: i for i, kind in enumerate(_USAGE_TYPES)}
+# SnapStart and response streaming: their usage-type strings were not found in any source this was built from, so
+# their products are matched on stable product attributes instead (first match wins per field, x86 before ARM):
+# the ``group`` (the Price List's "AWS-Lambda-Processed-Bytes[-ARM]" for the streamed bytes, unit
+# "Processed-Gigabytes"), else the ``groupDescription`` AWS publishes with the us-east-1 SKUs (cached snapshots,
+# unit "GB-Seconds"; snapshot restore, unit "GB"; streamed bytes). Lambda@Edge, event pollers, durable functions
+# and managed instances are other groups and are ignored.
+_GROUPS: dict[str, str] = {
+    "AWS-Lambda-Processed-Bytes": "streaming_gb",
+    "AWS-Lambda-Processed-Bytes-ARM": "streaming_gb",
+}
+_GROUP_DESCRIPTIONS: dict[str, str] = {
+    "duration snapshot is cached, weighted by memory and disk": "snapstart_cache_gb_second",
+    "snapshot gb restored, measured in gb of memory and disk": "snapstart_restore_gb",
+    "processed bytes for streamed response from lambda invocation": "streaming_gb",
+}
 _USAGE_RE = re.compile(
     r"^(?:(?P<prefix>[A-Z]{2,4}\d?)-)?(?P<kind>"
     + "|".join(map(re.escape, sorted(_USAGE_TYPES, key=len, reverse=True)))
@@ -569,20 +597,32 @@ def prices_from_price_list(items: Iterable[Any], *, region: str, base: Prices) -
 
     Products are matched on ``regionCode`` and their usage type (``[<prefix>-]Request``,
     ``[<prefix>-]Lambda-GB-Second[-ARM]``, ...); the duration tiers come from the price
-    dimensions' ``beginRange``. Fields the answer lacks keep ``base``'s value (and stay in
-    ``assumed_fields`` if they were there). Other Lambda products (Lambda@Edge, SnapStart,
-    ...) are ignored.
+    dimensions' ``beginRange``. SnapStart's cache and restore and response streaming's processed bytes are
+    matched on the product's ``group`` or ``groupDescription`` (see :data:`_GROUPS`). Fields the answer lacks
+    keep ``base``'s value (and stay in ``assumed_fields`` if they were there). Other Lambda products
+    (Lambda@Edge, event pollers, durable functions, ...) are ignored.
     """
     candidates: list[tuple[int, str, list[tuple[float, float]], str | None]] = []
+    later = len(_USAGE_ORDER)
     for product in _price_items(items):
         attrs = (product.get("product") or {}).get("attributes") or {}
         if attrs.get("regionCode", region) != region:
             continue
         m = _USAGE_RE.match(str(attrs.get("usagetype", "")))
-        dims = _dimensions(product) if m else []
-        if m and dims:
+        group = str(attrs.get("group", ""))
+        described = " ".join(str(attrs.get("groupDescription", "")).lower().split())
+        if m:
             kind = m.group("kind")
-            candidates.append((_USAGE_ORDER[kind], _USAGE_TYPES[kind], dims, m.group("prefix")))
+            found_as = (_USAGE_ORDER[kind], _USAGE_TYPES[kind], m.group("prefix"))
+        elif group in _GROUPS:
+            found_as = (later + list(_GROUPS).index(group), _GROUPS[group], None)
+        elif described in _GROUP_DESCRIPTIONS:
+            found_as = (later + len(_GROUPS) + list(_GROUP_DESCRIPTIONS).index(described), _GROUP_DESCRIPTIONS[described], None)
+        else:
+            continue
+        dims = _dimensions(product)
+        if dims:
+            candidates.append((found_as[0], found_as[1], dims, found_as[2]))
     found: dict[str, Any] = {}
     prefix = base.usage_type_prefix
     for _, name, dims, pre in sorted(candidates, key=lambda c: c[0]):
@@ -663,6 +703,7 @@ __all__ += [
     "snapstart_cost_usd",
     "streamed_beyond_bounds",
     "streaming_cost_usd",
+    "durable_cost_usd",
 ]
 
 
@@ -717,3 +758,16 @@ def streamed_beyond_bounds(*, total_bytes: Number, responses: Number) -> tuple[N
     k = np.minimum(np.ceil(t / STREAM_MAX_BYTES), np.maximum(n, 1.0))
     high = np.maximum(np.clip(t - STREAM_FREE_BYTES * k, 0.0, None), low)
     return _out(low, total_bytes, responses), _out(high, total_bytes, responses)
+
+
+def durable_cost_usd(*, operations: Number, written_gb: Number, retained_gb_month: Number, prices: Prices) -> Number:
+    """Durable functions' own charges (Lambda's compute and requests, replays included, are priced as usual):
+    durable operations (starting an execution, completing a step, creating a wait, ...) × the operation rate, GB
+    those operations write × the write rate, and GB-months retained (while running and for the retention period
+    after, prorated) × the retention rate. AWS's example: 4M operations ($32.00), 104 GB written ($26.00),
+    (24.27 + 48.53) GB-month retained ($10.92): $68.92."""
+    o = np.asarray(operations, dtype="float64")
+    w = np.asarray(written_gb, dtype="float64")
+    r = np.asarray(retained_gb_month, dtype="float64")
+    cost = o * prices.durable_operation + w * prices.durable_written_gb + r * prices.durable_retained_gb_month
+    return _out(cost, operations, written_gb, retained_gb_month)

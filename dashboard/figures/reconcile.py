@@ -16,6 +16,7 @@ import pandas as pd
 
 from aws.frames import typed_frame
 from dashboard.figures.cost_estimate import free_tier_credit
+from dashboard.figures.metrics import Unit
 
 __all__ = ["RECONCILE_SCHEMA", "MonthReconciliation", "daily", "month"]
 
@@ -95,13 +96,15 @@ class MonthReconciliation:
     explained_share: float | None  # explained / actual
 
     def sentence(self) -> str:
-        """One line for a page or the CLI."""
+        """One line for a page or the CLI (money as the registry writes it: never ``$-0.00``)."""
+        usd = Unit.USD.format
+        days = f"{self.days:,} day{'' if self.days == 1 else 's'}"
         if self.actual_usd is None:
-            return f"Estimated ${self.explained_usd:,.2f} over {self.days} day(s) (free tier ${-self.free_tier_usd:,.2f}); the actual bill is not available."
+            return f"Estimated {usd(self.explained_usd)} over {days} (free tier {usd(-self.free_tier_usd)}); the actual bill is not available."
         share = "" if self.explained_share is None else f"{self.explained_share:.1%} of "
         return (
-            f"The estimate explains {share}the bill: ${self.explained_usd:,.2f} of ${self.actual_usd:,.2f} over "
-            f"{self.days} day(s) (free tier ${-self.free_tier_usd:,.2f}, unexplained ${self.unexplained_usd:,.2f})."
+            f"The estimate explains {share}the bill: {usd(self.explained_usd)} of {usd(self.actual_usd)} over "
+            f"{days} (free tier {usd(-self.free_tier_usd)}, unexplained {usd(round(self.unexplained_usd, 2))})."
         )
 
 

@@ -106,11 +106,14 @@ def rightsize(
     percentile: float = 99.0,
     headroom: float = 0.2,
     unread: Collection[tuple[str, str]] = (),
+    utilization: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per inventory function over a range of ``days`` (see the module docstring).
 
     A function of an ``unread`` (account, region) part, whose metrics or memory could not be read, gets no
     figure and no advice: its row says so in ``data_note`` (unknown is not "unused").
+    ``utilization``: the provisioned-concurrency utilisation read at its own period (``pc_utilization_max`` per
+    function and period); without it, ``metrics``' own column (then at ``metrics``' period).
     """
     gone = set(unread)
     if inventory.empty:
@@ -129,6 +132,10 @@ def rightsize(
         magg = m.groupby(_KEYS, as_index=False).agg(invocations=("inv_", "sum"), pc_utilization=("pcu", "mean"))
     else:
         magg = pd.DataFrame(columns=[*_KEYS, "invocations", "pc_utilization"])
+    if utilization is not None:
+        u = _obj(utilization).assign(pcu=_num(utilization, "pc_utilization_max").fillna(0.0))
+        uagg = u.groupby(_KEYS, as_index=False).agg(pc_utilization=("pcu", "mean")) if len(u) else pd.DataFrame(columns=[*_KEYS, "pc_utilization"])
+        magg = magg.drop(columns=["pc_utilization"]).merge(uagg, on=_KEYS, how="left")
     if not memory.empty:
         mm = _obj(memory).assign(used=_num(memory, "used_mb_max"))
         mm = mm[mm["used"].notna()]

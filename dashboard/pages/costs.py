@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.figures import cost_report
+from dashboard.figures import cost_report, cost_views
 from dashboard.figures import reconcile as rc
 from dashboard.figures.rightsizing import recommendations
-from dashboard.present import plots
+from dashboard.present import cost_tables, spend_plots
 from dashboard.present.links import function_link
-from dashboard.present.tables import render
+from dashboard.present.tables import spreadsheet_csv
 from dashboard.present.text import escape_markdown as md
 from dashboard.web import ui
 
@@ -18,7 +18,8 @@ cfg = st.session_state["settings"]
 st.title("Costs", anchor=False)
 report = ui.month_report(cfg)
 st.caption(
-    f"{report.first:%Y-%m-%d} → {report.end:%Y-%m-%d} (complete UTC days) · prices at list, free tier as its own line"
+    f"{report.first:%Y-%m-%d} → {report.end:%Y-%m-%d} (complete UTC days of the calendar month) · prices at list, "
+    "free tier as its own line"
 )
 ui.show_statuses(cost_report.usage_statuses(report), what="Usage data")
 if report.assumed_note:
@@ -44,24 +45,28 @@ c4.metric("Explained", "—" if month_rec.explained_share is None else f"{month_
 if report.forecast_missing and not report.bill_hidden:
     st.warning(md(report.forecast_missing), icon=":material/trending_up:")
 
-st.subheader("Spend per day", anchor=False)
+st.subheader("Spend this month", anchor=False)
 st.plotly_chart(
-    plots.spend_figure(report),
+    spend_plots.spend_figure(report),
     theme="streamlit",
     width="stretch",
     key="costs_figure",
-    config={"displaylogo": False},
+    config=spend_plots.PHONE_CONFIG,
 )
+if note := cost_views.forecast_note(report):
+    st.caption(md(note))
 
 st.subheader("Reconciliation", anchor=False)
 st.markdown(md(month_rec.sentence()))
+rec_shown = cost_tables.cents(rec, ["estimate_usd", "free_tier_usd", "explained_usd", "actual_usd"])
+rec_shown = cost_tables.cents(rec_shown, ["unexplained_usd"], digits=4)  # no "-$0.0000"
 st.dataframe(
-    rec.drop(columns=["account"]) if rec["account"].nunique() <= 1 else rec,
+    rec_shown.drop(columns=["account"]) if rec["account"].nunique() <= 1 else rec_shown,
     hide_index=True,
     width="stretch",
     key="costs_reconcile",
     column_config={
-        "date": st.column_config.DateColumn("day (UTC)"),
+        "date": st.column_config.DateColumn("day (UTC)", pinned=True),
         "estimate_usd": st.column_config.NumberColumn("estimate", format="dollar"),
         "free_tier_usd": st.column_config.NumberColumn("free tier", format="dollar"),
         "explained_usd": st.column_config.NumberColumn("explained", format="dollar"),
@@ -69,7 +74,9 @@ st.dataframe(
         "unexplained_usd": st.column_config.NumberColumn("unexplained", format="$%.4f"),
         "unexplained_share": st.column_config.NumberColumn("unexplained share", format="percent"),
         "actual_estimated": st.column_config.CheckboxColumn("bill not final"),
-        "lower_estimate": st.column_config.CheckboxColumn("lower estimate"),
+        "lower_estimate": st.column_config.CheckboxColumn(
+            "lower bound", help="The estimate is a lower bound that day: the Duration metric lacks INIT, or rounding or provisioned concurrency was not seen"
+        ),
     },
 )
 
@@ -81,6 +88,7 @@ st.dataframe(
     width="stretch",
     key="costs_usage_types",
     column_config={
+        "usage_type": st.column_config.TextColumn("usage type", pinned=True, width="medium"),
         "est_usage_quantity": st.column_config.NumberColumn("estimated quantity", format="localized"),
         "est_cost_usd": st.column_config.NumberColumn("estimate (list price)", format="dollar"),
         "actual_usage_quantity": st.column_config.NumberColumn("billed quantity", format="localized"),
@@ -89,7 +97,7 @@ st.dataframe(
 )
 st.download_button(
     "Download CSV",
-    render(types, "csv"),
+    spreadsheet_csv(types),
     file_name=f"costs-usage-types-{report.month}.csv",
     mime="text/csv",
     key="costs_csv",
@@ -110,6 +118,7 @@ if not pc_rows.empty:
         width="stretch",
         key="costs_provisioned",
         column_config={
+            "function": st.column_config.TextColumn("function", pinned=True),
             "pc_basis": st.column_config.TextColumn("rests on"),
             "level_max": st.column_config.NumberColumn("highest level"),
             "enabled_gb_s": st.column_config.NumberColumn("enabled GB-s", format="localized"),
@@ -130,6 +139,7 @@ if advice.empty:
     st.caption("Nothing to recommend.")
 else:
     advice = advice.assign(
+        kind=advice["kind"].str.replace("_", " "),
         link=[
             function_link(a, r, f, range_text="30d")
             for a, r, f in advice[["account", "region", "function"]].itertuples(index=False)
@@ -141,8 +151,11 @@ else:
         width="stretch",
         key="costs_advice",
         column_order=["link", "kind", "advice", "monthly_usd", "note"],
+        row_height=72,  # taller rows let the advice and the note wrap instead of being cut off
         column_config={
-            "link": st.column_config.LinkColumn("function", display_text=r"fn=[^/&]+/[^/&]+/([^&]+)"),
+            "link": st.column_config.LinkColumn("function", display_text=r"fn=[^/&]+/[^/&]+/([^&]+)", pinned=True),
+            "advice": st.column_config.TextColumn("advice", width="large"),
+            "note": st.column_config.TextColumn("note", width="medium"),
             "monthly_usd": st.column_config.NumberColumn(
                 "per month", format="dollar", help="Saving per month (negative: costs more)"
             ),
