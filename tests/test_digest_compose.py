@@ -153,6 +153,12 @@ def test_a_teams_spend_comes_from_its_tag_and_its_forecast_pro_rata():
     assert untagged.mtd_usd == 30.0  # Cost Explorer's empty group is the untagged label
     down = spend_facts(ORG, FORECAST, today=TODAY, budget_usd=50.0, error="Access denied: the credentials may not call ce:GetCostAndUsage.")
     assert (down.status, down.mtd_usd, down.error) == ("unavailable", None, "Access denied: the credentials may not call ce:GetCostAndUsage.")
+    # a team Cost Explorer has no row for under the tag is unknown, not $0.00; a row of $0.00 is a figure
+    search = spend_facts(ORG, FORECAST, today=TODAY, budget_usd=50.0, team="search", team_costs=TEAMS)
+    assert (search.status, search.mtd_usd, search.forecast_usd) == ("unavailable", None, None)
+    assert "no spend under the tag team = search" in search.error and "24 hours" in search.error
+    zero = daily([("2026-11-25", "search", 0.0, False)], group_by="TAG:team")
+    assert spend_facts(ORG, FORECAST, today=TODAY, budget_usd=50.0, team="search", team_costs=zero).mtd_usd == 0.0
 
 
 def test_alerts_of_an_unreadable_part_are_kept_and_vanished_ones_resolved():

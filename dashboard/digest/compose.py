@@ -56,13 +56,12 @@ from dashboard.alerts import (
 from dashboard.config.echo import echo
 from dashboard.config.settings import ConfigError, DigestSettings, Settings
 from dashboard.digest.state import AlertMemo, DigestRecord
+from dashboard.figures import function_cost
+from dashboard.figures.changes import ADVICE_SCHEMA, MOVER_METRICS, MOVERS_SCHEMA, advise, top_movers
 from dashboard.figures.cost_report import function_costs
 from dashboard.figures.pricing import PriceBook, load_prices
-from dashboard.figures.rightsizing import recommend_memory
 from dashboard.figures.usage import summarize
-from dashboard.present import registry
 from dashboard.present.links import function_key
-from dashboard.present.registry import Unit
 from dashboard.query import sources
 from dashboard.query.load import Query
 from dashboard.query.selection import select
@@ -116,29 +115,6 @@ ALERTS_SCHEMA: dict[str, str] = {
     "threshold": "float64",
     "comparison": "string",
     "note": "string",
-}
-MOVER_METRICS: dict[str, str] = {  # column → its registry label
-    k: registry.label(k) for k in ("invocations", "errors", "duration_p99_ms", "est_cost_usd")
-}
-MOVERS_SCHEMA: dict[str, str] = {
-    "metric": "string",  # a key of MOVER_METRICS
-    "account": "string",
-    "region": "string",
-    "function": "string",
-    "team": "string",
-    "previous": "float64",
-    "current": "float64",
-    "change": "float64",
-    "change_pct": "float64",  # NaN when the previous value is 0
-}
-ADVICE_SCHEMA: dict[str, str] = {
-    "account": "string",
-    "region": "string",
-    "function": "string",
-    "team": "string",
-    "kind": "string",  # timeout | memory_high | throttles | errors | iterator_age | not_running | cold_starts | memory_low | idle
-    "priority": "int64",  # 0 = most urgent
-    "text": "string",  # one line: what to do and the figure that says so
 }
 FUNCTIONS_SCHEMA: dict[str, str] = {
     "account": "string",
@@ -225,6 +201,9 @@ class Inputs:
     # the (account, region) parts whose metrics / memory could not be read, this period and the one before
     unread: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]] = (frozenset(), frozenset())
     prev_unread: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]] = (frozenset(), frozenset())
+    # cost per function over this period and the one before (dashboard.figures.function_cost.COST_SCHEMA: the
+    # Overview's and the CLI's figure); None: priced in compose from the frames above
+    function_costs: pd.DataFrame | None = None
 
 
 def gather(settings: Settings, *, now: datetime | None = None, range_text: str = "24h", team_costs: bool = True, force: bool = False) -> Inputs:
@@ -261,6 +240,8 @@ def gather(settings: Settings, *, now: datetime | None = None, range_text: str =
     statuses += fc.statuses
     got = evaluation.load_alerts(settings, q.selection, query=q)  # the Alerts page's report: same window, quotas, caches
     statuses += [s for s in got.statuses if s not in statuses]
+    priced_fns = function_cost.load_costs(q, mtd=False, previous=True)  # the Overview's cost per function
+    statuses += [s for s in priced_fns.statuses if s not in statuses]
     return Inputs(
         now=now,
         trange=q.trange,
@@ -286,6 +267,7 @@ def gather(settings: Settings, *, now: datetime | None = None, range_text: str =
         alert_memory=got.memory,
         unread=(q.unread("metrics"), q.unread("memory")),
         prev_unread=(prev.unread("metrics"), prev.unread("memory")),
+        function_costs=priced_fns.frame,
     )
 
 
@@ -492,127 +474,6 @@ def classify_alerts(
     return typed_frame(out.drop(columns=["_c", "_s"]).reset_index(drop=True), ALERTS_SCHEMA)
 
 
-# Noise floors: a change smaller than both its floor and 20 % of the previous value is not a mover.
-_MOVER_FLOOR = {"invocations": 100.0, "errors": 5.0, "duration_p99_ms": 50.0, "est_cost_usd": 0.01}
-_MOVER_SHARE = 0.2
-
-
-def top_movers(functions: pd.DataFrame, *, n: int) -> pd.DataFrame:
-    """The ``n`` largest changes per metric of :data:`MOVER_METRICS` against the previous period (:data:`MOVERS_SCHEMA`).
-
-    ``functions`` has KEY, ``team`` and, per metric, the current column and ``<column>_prev``.
-    Counts and cost missing on one side count as 0; a p99 needs both sides. A change must
-    pass its noise floor (100 invocations, 5 errors, 50 ms, $0.01) and 20 % of the previous value.
-    """
-    rows = []
-    if n <= 0 or functions.empty:
-        return typed_frame([], MOVERS_SCHEMA)
-    for col in MOVER_METRICS:
-        cur = pd.to_numeric(functions[col], errors="coerce").astype("float64")
-        prev = pd.to_numeric(functions[f"{col}_prev"], errors="coerce").astype("float64")
-        if col != "duration_p99_ms":
-            cur, prev = cur.fillna(0.0), prev.fillna(0.0)
-        change = cur - prev
-        floor = np.maximum(_MOVER_FLOOR[col], _MOVER_SHARE * prev.abs())
-        ok = change.notna() & (change.abs() >= floor)
-        part = functions.loc[ok, [*KEY, "team"]].assign(previous=prev[ok], current=cur[ok], change=change[ok], metric=col)
-        part = part.assign(_abs=part["change"].abs()).sort_values(["_abs", "function"], ascending=[False, True], kind="stable").head(n)
-        rows.append(part.drop(columns="_abs"))
-    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    if out.empty:
-        return typed_frame([], MOVERS_SCHEMA)
-    prev = out["previous"].to_numpy(dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["change_pct"] = np.where(prev != 0, 100.0 * out["change"].to_numpy(dtype="float64") / np.abs(prev), np.nan)
-    return typed_frame(out.reset_index(drop=True), MOVERS_SCHEMA)
-
-
-_ms = Unit.MILLISECONDS.format  # a duration in advice, as every surface writes it
-
-
-def _mb_step(mb: float) -> int:
-    """Round up to a multiple of 64 MB within Lambda's 128 MB - 10,240 MB."""
-    return int(min(10240, max(128, math.ceil(mb / 64.0) * 64)))
-
-
-def advise(functions: pd.DataFrame, firing: pd.DataFrame, *, range_text: str) -> pd.DataFrame:
-    """One line of advice per function where the numbers say what to do (:data:`ADVICE_SCHEMA`), most urgent first.
-
-    ``functions`` has the :data:`FUNCTIONS_SCHEMA` columns plus ``reserved_concurrency``
-    and ``log_group``; ``firing`` is the ALARM rows of the alert states (for the rules on
-    metrics the summary lacks: iterator age, no invocations). In order of urgency: p99
-    duration ≥ 90 % of the timeout; memory peak ≥ 90 %; throttles; error rate ≥ 5 % with ≥
-    10 errors; an iterator-age alarm or a no-invocations alarm; cold starts on ≥ 20 % of
-    invocations; memory peak ≤ 25 % of ≥ 512 MB; no invocations in this period nor the one
-    before (and no rule saying it should run).
-    """
-    iter_alarm: dict[tuple[str, str, str], float] = {}
-    silent: set[tuple[str, str, str]] = set()
-    if not firing.empty:
-        it = firing[firing["metric"] == "iterator_age_ms"]
-        iter_alarm = {(a, r, f): float(v) for a, r, f, v in it[[*KEY, "last_value"]].itertuples(index=False)}
-        silent = {(a, r, f) for a, r, f in firing.loc[firing["metric"] == "no_invocations", KEY].itertuples(index=False)}
-    rows = []
-    for rec in functions.to_dict(orient="records"):
-        k = (rec["account"], rec["region"], rec["function"])
-        found = _advice_for(rec, iter_alarm.get(k), k in iter_alarm, range_text, expected_to_run=k in silent)
-        if found:
-            kind, prio, text = found
-            rows.append({"account": k[0], "region": k[1], "function": k[2], "team": rec.get("team"), "kind": kind, "priority": prio, "text": text})
-    out = typed_frame(rows, ADVICE_SCHEMA)
-    return out.sort_values(["priority", "function"], kind="stable", ignore_index=True)
-
-
-def _num(v) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return float("nan")
-    return f
-
-
-def _advice_for(rec: Mapping, iter_age: float | None, iter_alarm: bool, range_text: str, *, expected_to_run: bool = False) -> tuple[str, int, str] | None:
-    inv = _num(rec.get("invocations"))  # NaN: could not be read; no advice rests on it
-    p99 = _num(rec.get("duration_p99_ms"))
-    timeout_ms = _num(rec.get("timeout_s")) * 1000.0
-    mem_pct = _num(rec.get("memory_used_pct"))
-    mem_mb = _num(rec.get("memory_mb"))
-    used = _num(rec.get("max_memory_used_mb"))
-    throttles = _num(rec.get("throttles"))
-    errors = _num(rec.get("errors"))
-    err_rate = _num(rec.get("error_rate_pct"))
-    cold = _num(rec.get("cold_starts"))
-    reserved = rec.get("reserved_concurrency")
-    if timeout_ms > 0 and p99 >= 0.9 * timeout_ms:
-        return (
-            "timeout",
-            0,
-            f"raise the timeout or make it faster: p99 duration {_ms(p99)} is {100 * p99 / timeout_ms:.0f} % of its {_ms(timeout_ms)} timeout",
-        )
-    if mem_pct >= 90:
-        return "memory_high", 1, f"raise memory to {_mb_step(mem_mb * 1.5)} MB: it peaks at {mem_pct:.0f} % of its {mem_mb:.0f} MB"
-    if throttles > 0:
-        if reserved is not None and reserved is not pd.NA and not (isinstance(reserved, float) and math.isnan(reserved)):
-            return "throttles", 2, f"raise its reserved concurrency ({int(reserved)}): {throttles:,.0f} requests were throttled"
-        return "throttles", 2, f"reserve concurrency for it or ask AWS for a higher account limit: {throttles:,.0f} requests were throttled"
-    if err_rate >= 5 and errors >= 10:
-        where = rec.get("log_group") or f"/aws/lambda/{rec['function']}"
-        return "errors", 3, f"read the errors in {where}: {err_rate:.1f} % of invocations failed ({errors:,.0f} errors)"
-    if iter_alarm:
-        age = f" (iterator age {_ms(iter_age)})" if iter_age is not None and not math.isnan(iter_age) else ""
-        return "iterator_age", 4, f"raise its batch size or parallelization factor: it falls behind its stream{age}"
-    if expected_to_run:
-        return "not_running", 4, "check its trigger or schedule: a rule expects it to run, and it is not being invoked"
-    if inv >= 100 and cold >= 0.2 * inv:
-        return "cold_starts", 5, f"consider provisioned concurrency or SnapStart: {100 * cold / inv:.0f} % of invocations were cold starts"
-    if mem_mb >= 512 and not math.isnan(used) and mem_pct <= 25:
-        return "memory_low", 6, f"lower memory to {recommend_memory(used)} MB: it peaks at {mem_pct:.0f} % of its {mem_mb:.0f} MB"
-    prev = _num(rec.get("invocations_prev"))
-    if inv == 0 and prev == 0:  # both measured: an unknown period is not an idle one
-        return "idle", 7, f"no invocations in the last {range_text} nor the {range_text} before: remove it if it is no longer used"
-    return None
-
-
 def spend_facts(
     costs: pd.DataFrame,
     forecast: pd.DataFrame,
@@ -648,6 +509,12 @@ def spend_facts(
         group = "" if team == untagged_label else team
         src = team_costs[team_costs["group"] == group]
         note = f"Cost Explorer, tag {tag_key} = {team or '(untagged)'}"
+        if src.empty:  # no row for the tag value is no figure, not $0 (allocation.CE_TAG_GAPS)
+            why = (
+                f"Cost Explorer has no spend under the tag {tag_key} = {team or '(untagged)'} this month: the tag may not be "
+                "activated as a cost-allocation tag, or Cost Explorer has not attributed the spend yet (up to 24 hours)"
+            )
+            return Spend(scope, month_start, month_end, today, None, None, budget_usd, "unavailable", empty_daily, note=note, error=why)
     daily = (
         src.groupby("date", as_index=False).agg(cost_usd=("cost_usd", "sum"), estimated=("estimated", "max"))
         if not src.empty
@@ -745,11 +612,17 @@ def compose(
     cur = summarize(inv, met, mem, stats, unread_metrics=um, unread_memory=uy)
     prv = summarize(inv, pmet, pmem, pstats, unread_metrics=pum, unread_memory=puy)
     prices = inputs.prices or load_prices()
-    costed = function_costs(inv, met, mem, prices, unread=um | uy, provisioned=inputs.provisioned)
-    cost_now = costed[[*KEY, "est_cost_usd"]]
-    cost_prev = function_costs(inv, pmet, pmem, prices, unread=pum | puy, provisioned=inputs.prev_provisioned)[
-        [*KEY, "est_cost_usd"]
-    ]
+    if inputs.function_costs is not None:  # the Overview's and the CLI's cost per function (one definition)
+        costed = _only(inputs.function_costs, keys).reset_index(drop=True)
+        cost_now = costed[[*KEY, "est_cost_usd"]]
+        cost_prev = costed[[*KEY, "prev_cost_usd"]].rename(columns={"prev_cost_usd": "est_cost_usd"})
+        costed.attrs["assumed_note"] = inputs.function_costs.attrs.get("assumed_note")
+    else:
+        costed = function_costs(inv, met, mem, prices, unread=um | uy, provisioned=inputs.provisioned)
+        cost_now = costed[[*KEY, "est_cost_usd"]]
+        cost_prev = function_costs(inv, pmet, pmem, prices, unread=pum | puy, provisioned=inputs.prev_provisioned)[
+            [*KEY, "est_cost_usd"]
+        ]
     firing = report.states[report.states["state"] == ALARM] if not report.states.empty else report.states
     funcs = _functions(inv, cur, prv, cost_now, cost_prev, firing)
     movers = top_movers(funcs, n=digest.top_movers)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import io
 import re
 import secrets
 from collections.abc import Sequence
@@ -54,10 +53,11 @@ from jinja2.nodes import EvalContext
 from markupsafe import escape
 
 from dashboard.digest.compose import MOVER_METRICS, NEW, ONGOING, RESOLVED, Digest
-from dashboard.digest.images import HEIGHT_PX, WIDTH_PX, alert_chart, spend_chart
+from dashboard.digest.images import HEIGHT_PX, WIDTH_PX, alert_chart, omitted, spend_chart
 from dashboard.present import registry
 from dashboard.present.links import function_link
 from dashboard.present.registry import Unit
+from dashboard.present.tables import csv_text
 
 __all__ = [
     "Image",
@@ -240,6 +240,7 @@ def _templates() -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    env.filters["plural"] = registry.plural  # {{ n|plural("source") }} → "1 source", "3 sources"
     env.globals.update(
         INK=INK, MUTED=MUTED, LINE=LINE, BG=BG, CARD=CARD, LINK=LINK, FONT=FONT,
         SEV_COLOURS=SEV_COLOURS, CHIP_OTHER=CHIP_OTHER, WIDTH_PX=WIDTH_PX, HEIGHT_PX=HEIGHT_PX,
@@ -332,6 +333,7 @@ def _view(d: Digest, images: Sequence[Image]) -> dict:
         ],
         "alert_groups": _alert_groups(d, tz),
         "alert_images": [by_key[k] for k in (_chart_cid_key(d, c.key) for c in d.charts) if k in by_key],
+        "chart_notes": [note for note in (omitted(c) for c in d.charts) if note],  # a sentence where a chart is left out
         "advice": advice,
         "advice_shown": advice[:ADVICE_ROWS],
         "advice_more": max(0, len(advice) - ADVICE_ROWS),
@@ -375,9 +377,7 @@ def render_csv(d: Digest) -> str:
     for col in frame.columns:
         if frame[col].dtype == "string" or frame[col].dtype == object:
             frame[col] = frame[col].map(_csv_safe, na_action="ignore")
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, lineterminator="\r\n")
-    return buf.getvalue()
+    return csv_text(frame, lineterminator="\r\n")  # floats at the registry's precision, never 17 digits
 
 
 # --- the message -----------------------------------------------------------------------------------
