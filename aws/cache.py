@@ -46,7 +46,7 @@ from aws.meter import METER
 
 __all__ = [
     "Cached", "SourceCache", "Memo", "DEFAULT_TTLS", "SETTLE_S", "SETTLED_TTL_S", "Policy", "KeyInfo",
-    "source", "configure", "refresh", "clear_all", "sources", "set_policy", "ttl_for",
+    "source", "configure", "refresh", "clear_all", "sources", "set_policy", "ttl_for", "Derived", "on_clear",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -129,6 +129,13 @@ class _Meta:
 
 
 _policy: Policy | None = None
+# set while a tracked computation runs (:class:`Derived`): every answer it reads, as (cache, key, version)
+_READS: contextvars.ContextVar[list | None] = contextvars.ContextVar("lambda_lens_cache_reads", default=None)
+
+
+def _version(got: Cached) -> tuple:
+    """What tells one answer from another of the same key: its fetch time, and whether (and why) it is stale."""
+    return (got.fetched_at, got.stale, None if got.error is None else str(got.error))
 # set while a refresh runs behind the pages: what it asks of other caches is not a viewer's ask either
 _BEHIND: contextvars.ContextVar[bool] = contextvars.ContextVar("lambda_lens_refresh_behind", default=False)
 
@@ -193,6 +200,52 @@ class SourceCache:
         ``viewer``: asked for a viewer (False: by the refresh scheduler, which does not count as a view).
         With a policy installed, an expired answer may be served while it is refreshed behind (or held).
         """
+        served = self._lookup(key, force=force, viewer=viewer)
+        if served is not None:
+            return self._read(key, served)
+        with self._lock:
+            fut = self._inflight.get(key)
+            leader = fut is None
+            if leader:
+                fut = Future()
+                self._inflight[key] = fut
+        if not leader:
+            return self._read(key, fut.result())
+        try:
+            with METER.probe() as spent:
+                value = fetch()
+        except AwsError as e:
+            with self._lock:
+                self._inflight.pop(key, None)
+                self._dropped.discard(key)
+                last = self._last.get(key)
+            if last is None:
+                fut.set_exception(e)
+                raise
+            res = Cached(last.value, last.fetched_at, stale=True, error=e)
+            fut.set_result(res)
+            return self._read(key, res)
+        except BaseException as e:
+            with self._lock:
+                self._inflight.pop(key, None)
+            fut.set_exception(e)
+            raise
+        res = Cached(value, self._clock())
+        ttl = ttl_for(self._ttl, data_end, res.fetched_at)
+        with self._lock:
+            self._fresh[key] = (res, ttl)
+            self._last[key] = res
+            meta = self._meta.get(key) or _Meta()
+            meta.refetch, meta.cost_usd, meta.fetched_t, meta.ttl_s = fetch, spent.cost_usd, self._timer(), ttl
+            self._meta[key] = meta
+            self._dropped.discard(key)
+            self._inflight.pop(key, None)
+        fut.set_result(res)
+        return self._read(key, res)
+
+    def _lookup(self, key: Hashable, *, force: bool, viewer: bool) -> Cached | None:
+        """What ``get`` serves without waiting for AWS (a fresh answer, or an expired one the policy serves, holds or
+        refreshes behind), or None when it must fetch. Counts the view."""
         policy = _policy if self.swr else None
         viewer = viewer and not _BEHIND.get()
         with self._lock:
@@ -217,45 +270,19 @@ class SourceCache:
                 return replace(last, hit=True)
             if decision == "hold":
                 return replace(last, hit=True, stale=True, error=policy.held_error(self, key))
-        with self._lock:
-            fut = self._inflight.get(key)
-            leader = fut is None
-            if leader:
-                fut = Future()
-                self._inflight[key] = fut
-        if not leader:
-            return fut.result()
-        try:
-            with METER.probe() as spent:
-                value = fetch()
-        except AwsError as e:
-            with self._lock:
-                self._inflight.pop(key, None)
-                self._dropped.discard(key)
-                last = self._last.get(key)
-            if last is None:
-                fut.set_exception(e)
-                raise
-            res = Cached(last.value, last.fetched_at, stale=True, error=e)
-            fut.set_result(res)
-            return res
-        except BaseException as e:
-            with self._lock:
-                self._inflight.pop(key, None)
-            fut.set_exception(e)
-            raise
-        res = Cached(value, self._clock())
-        ttl = ttl_for(self._ttl, data_end, res.fetched_at)
-        with self._lock:
-            self._fresh[key] = (res, ttl)
-            self._last[key] = res
-            meta = self._meta.get(key) or _Meta()
-            meta.refetch, meta.cost_usd, meta.fetched_t, meta.ttl_s = fetch, spent.cost_usd, self._timer(), ttl
-            self._meta[key] = meta
-            self._dropped.discard(key)
-            self._inflight.pop(key, None)
-        fut.set_result(res)
-        return res
+        return None
+
+    def _read(self, key: Hashable, got: Cached) -> Cached:
+        reads = _READS.get()
+        if reads is not None and self.swr:  # an answer (not a Memo's computation) read by a tracked computation
+            reads.append((self, key, _version(got)))
+        return got
+
+    def current(self, key: Hashable) -> tuple | None:
+        """The version (fetch time, stale, error) of the answer ``get(key)`` would give now without asking AWS, or
+        None when it would have to ask. As ``get`` does, it counts as a view and lets the policy refresh behind."""
+        got = self._lookup(key, force=False, viewer=True)
+        return None if got is None else _version(got)
 
     def revalidate(self, key: Hashable) -> bool:
         """Fetch ``key`` again as its last fetch did (for the scheduler: not a view). False when it cannot be."""
@@ -353,6 +380,64 @@ class Memo(Generic[T]):
         return len(self._cache)
 
 
+@dataclass(frozen=True)
+class _Entry(Generic[T]):
+    value: T
+    reads: tuple  # ((cache, key, version), ...): the answers it was computed from
+
+
+class Derived(Generic[T]):
+    """A few values computed from cached answers (a month's cost report), kept while the answers they were computed
+    from still stand: once per data version however many sessions and script runs ask.
+
+    A computation is tracked: every answer it reads through a :class:`SourceCache` is noted with its version (fetch
+    time, stale, error). Asked again, the value is served when each of those answers is still the one the cache
+    would serve (:meth:`SourceCache.current`: a view, and a refresh behind per the policy, as a read would be); when
+    one has expired, been refreshed or dropped, it is computed again (single-flight: sessions asking together share
+    one computation). The question must name everything else the value depends on (the settings, the day).
+    A value served inside another tracked computation adds its reads to it. Shared: treat values as read-only.
+    """
+
+    def __init__(self, name: str, *, size: int) -> None:
+        self._asks: Memo[_Entry[T]] = Memo(f"{name}-asks", size=size)
+        self._lock = threading.Lock()
+        self._kept: LRUCache = LRUCache(size)
+        self.computed = 0  # how many times a value was computed (for tests and the benchmark)
+
+    def get(self, question: Hashable, compute: Callable[[], T], *, force: bool = False) -> T:
+        outer = _READS.get()
+        if not force:
+            with self._lock:
+                entry = self._kept.get(question)
+            if entry is not None and all(c.current(k) == v for c, k, v in entry.reads):
+                if outer is not None:
+                    outer.extend(entry.reads)
+                return entry.value
+
+        def tracked() -> _Entry[T]:
+            reads: list = []
+            token = _READS.set(reads)
+            try:
+                value = compute()
+            finally:
+                _READS.reset(token)
+            self.computed += 1
+            # the last version of each answer read (a part may be read twice: its first answer, then a refresh)
+            return _Entry(value, tuple({(id(c), k): (c, k, v) for c, k, v in reads}.values()))
+
+        entry = self._asks.get(question, tracked, force=True)
+        with self._lock:
+            self._kept[question] = entry
+        if outer is not None:
+            outer.extend(entry.reads)
+        return entry.value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+        self._asks.clear()
+
+
 def source(name: str) -> SourceCache:
     """The process-wide cache of one source, created with its default TTL on first use."""
     with _registry_lock:
@@ -393,7 +478,17 @@ def refresh(*, source_name: str | None = None, account: str | None = None, regio
     return n
 
 
+_clear_hooks: list[Callable[[], None]] = []
+
+
+def on_clear(fn: Callable[[], None]) -> None:
+    """Have :func:`clear_all` call ``fn`` too (a store of answers kept outside the source caches)."""
+    _clear_hooks.append(fn)
+
+
 def clear_all() -> None:
     """Forget everything, last good answers included (tests)."""
     for c in sources().values():
         c.clear()
+    for fn in _clear_hooks:
+        fn()

@@ -30,7 +30,7 @@ __all__ = ["Account", "SimSpec", "SIM_SERVICES", "client", "call", "reset_client
 CE_REGION = "us-east-1"  # Cost Explorer has one endpoint, in us-east-1.
 # The services the simulated account answers (botocore's names), which its faults (down, throttle_services,
 # deny) can name; aws/sim registers a handler for each.
-SIM_SERVICES = ("lambda", "cloudwatch", "logs", "ce", "resourcegroupstaggingapi", "sts", "application-autoscaling")
+SIM_SERVICES = ("lambda", "cloudwatch", "logs", "ce", "resourcegroupstaggingapi", "sts", "application-autoscaling", "organizations")
 
 
 @dataclass(frozen=True)

@@ -153,3 +153,71 @@ def test_configure_sets_ttls():
     cache.configure({"costs": 21600, "metrics": 30})
     assert cache.source("costs").ttl_s == 21600
     assert cache.source("metrics").ttl_s == 30
+
+
+# --- cache.Derived: a value computed from cached answers, once per version of them ------------------------------
+
+
+def test_a_derived_value_is_computed_once_while_its_answers_stand_and_again_when_one_changes():
+    clock = Clock()
+    metrics = SourceCache("metrics", 60, timer=clock, clock=clock)
+    costs = SourceCache("costs", 600, timer=clock, clock=clock)
+    derived: cache.Derived[str] = cache.Derived("t", size=4)
+    fetched = {"m": 0, "c": 0}
+
+    def fetch(what):
+        def go():
+            fetched[what] += 1
+            return f"{what}{fetched[what]}"
+
+        return go
+
+    def compute():
+        return metrics.get("m", fetch("m")).value + "+" + costs.get("c", fetch("c")).value
+
+    assert derived.get("q", compute) == "m1+c1" and derived.computed == 1
+    assert derived.get("q", compute) == "m1+c1" and derived.computed == 1  # a second script run: nothing computed
+    clock.t += 61  # the metrics answer expired: asked again (and read anew), the value is computed again
+    assert derived.get("q", compute) == "m2+c1" and derived.computed == 2 and fetched == {"m": 2, "c": 1}
+    assert derived.get("q", compute) == "m2+c1" and derived.computed == 2
+    costs.invalidate()  # a viewer's Refresh of the bill: a new answer, a new value
+    assert derived.get("q", compute) == "m2+c2" and derived.computed == 3
+    assert derived.get("q", compute, force=True) == "m2+c2" and derived.computed == 4  # force computes afresh
+    assert derived.get("other", compute) == "m2+c2" and derived.computed == 5  # another question is its own
+
+
+def test_a_derived_value_tracks_answers_read_on_worker_threads():
+    from aws.concurrency import run_within
+
+    clock = Clock()
+    store = SourceCache("metrics", 60, timer=clock, clock=clock)
+    derived: cache.Derived[list] = cache.Derived("t", size=4)
+
+    def compute():
+        return run_within(lambda k: store.get(k, lambda: clock.t).value, ["a", "b"], timeout_s=lambda _: 5,
+                          on_timeout=lambda k, s: None, max_workers=2)
+
+    first = derived.get("q", compute)
+    store.invalidate(lambda k: k == "b")  # one part refreshed, on a worker thread's read
+    clock.t += 1
+    assert derived.get("q", compute) != first and derived.computed == 2
+
+
+def test_sessions_asking_together_share_one_computation():
+    store = SourceCache("metrics", 60)
+    derived: cache.Derived[int] = cache.Derived("t", size=4)
+    gate = threading.Event()
+
+    def compute():
+        gate.wait(5)
+        return store.get("k", lambda: 1).value
+
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(derived.get("q", compute))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert out == [1, 1, 1, 1] and derived.computed == 1

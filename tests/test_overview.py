@@ -66,7 +66,10 @@ def test_health_tiles_show_value_and_change_against_the_previous_period():
     ]
     p99 = tiles[3]
     assert p99.help.endswith(" Slowest: nightly\\_batch, p99 900 ms.")  # names are markdown-escaped in the help
-    assert tiles[0].delta_description == "vs previous 24h"
+    assert tiles[0].delta_description == "vs prior 24h"  # short enough for six tiles at 1440 px
+    # unchanged is neither better nor worse: no arrow, grey
+    same = fleet.health_tiles(now, now, period="previous 24h")
+    assert [(t.delta_text(), t.delta_color) for t in same] == [("±0", "off")] * 4
 
 
 def test_unknown_current_figures_read_as_a_dash_with_the_sentence():
@@ -235,6 +238,7 @@ def test_the_overview_of_the_simulated_account_matches_its_truth(clock):
         "The trend, memory and cold starts of the selected functions…",
         "Lambda spend from Cost Explorer…",
         "Alert rules…",
+        "Cost per function…",
     ]
     tiles = {t.key: t for t in ov.tiles}
     window = sources.metrics(cfg, trange, sources.inventory(cfg).frame).frame

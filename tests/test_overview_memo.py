@@ -38,6 +38,7 @@ LOAD_LABELS = [
     "The trend, memory and cold starts of the selected functions…",
     "Lambda spend from Cost Explorer…",
     "Alert rules…",
+    "Cost per function…",
 ]
 
 

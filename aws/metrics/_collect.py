@@ -168,12 +168,12 @@ def lambda_queries(functions: Sequence[str], optional: pd.DataFrame, columns: Co
     return queries
 
 
-def insights_queries(functions: Sequence[str]) -> list[Query]:
-    """The GetMetricData queries of :func:`insights_metrics`: 5 per function."""
+def insights_queries(functions: Sequence[str], columns: Collection[str] | None = None) -> list[Query]:
+    """The GetMetricData queries of :func:`insights_metrics`: one per function and column (only ``columns`` when given)."""
     return [
         Query(fn, s.column, INSIGHTS_NS, s.metric, ((INSIGHTS_DIM, fn),), s.stat)
         for fn in functions
-        for s in INSIGHTS_SPECS
+        for s in _specs(INSIGHTS_SPECS, columns)
     ]
 
 
@@ -275,6 +275,7 @@ def insights_metrics(
     end: datetime,
     period: int | None = None,
     available: set[str] | None = None,
+    columns: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Lambda Insights metrics of those ``functions`` that have the extension enabled.
 
@@ -282,8 +283,10 @@ def insights_metrics(
     used_memory_max_mb, memory_utilization_max_pct, total_memory_mb, init_duration_max_ms
     (Maximum) and cpu_total_time_sum_ms (Sum); float64, NaN where missing. Only functions in
     ``available`` are queried (``None``: :func:`insights_functions` finds them). Same paging,
-    packing and ``attrs`` as :func:`lambda_metrics`.
+    packing and ``attrs`` as :func:`lambda_metrics`. ``columns``: only these are asked for (GetMetricData bills per
+    metric), the others are NaN.
     """
+    _check_columns(columns, INSIGHTS_SCHEMA)
     period, lo, hi, points = resolve_range(start=start, end=end, period=period)
     names = _function_names(functions)
     if names and available is None:
@@ -294,7 +297,7 @@ def insights_metrics(
     return _collect(
         account=account,
         region=region,
-        queries=insights_queries(names),
+        queries=insights_queries(names, columns),
         schema=INSIGHTS_SCHEMA,
         period=period,
         start=lo,

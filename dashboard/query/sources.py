@@ -14,10 +14,13 @@ if a refresh fails; a fixed range is keyed by its start and end.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -30,11 +33,11 @@ from aws.errors import AwsError, TimedOut
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account
 from dashboard.config.settings import Settings
-from dashboard.query import progress
+from dashboard.query import days, progress
 from dashboard.query.teams import assign_teams
 from dashboard.query.timerange import PRESETS, TimeRange
 
-__all__ = ["SourceStatus", "Loaded", "inventory", "fan_out", "daily_costs", "month_forecast"]
+__all__ = ["SourceStatus", "Loaded", "inventory", "fan_out", "daily_costs", "month_forecast", "built"]
 
 log = logging.getLogger(__name__)
 
@@ -183,11 +186,63 @@ def _parts(settings: Settings, accounts: Iterable[str] | None = None, regions: I
     ]
 
 
+class _Built:
+    """Frames built from cached answers, kept by the identity of the answers they were built from.
+
+    A cached answer is one shared, read-only object until it is refreshed: the frame built from the same
+    objects is the same frame, so a script run (every widget change, every page view) reuses it instead of
+    concatenating every account × region again (seconds and a new copy of the fleet's series at 10,000
+    functions); a refresh gives new objects, hence a new build. The inputs are held with the result, so an id
+    is never that of another object. Bounded: the last ``size`` builds, and the older ones dropped while all
+    together hold more than ``max_bytes`` (the newest is always kept).
+    """
+
+    def __init__(self, size: int, max_bytes: int) -> None:
+        self._size = size
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, tuple[tuple, Any, int]] = OrderedDict()
+
+    def get(self, kind: Hashable, inputs: Iterable[Any], build: Callable[[], Any]) -> Any:
+        held = tuple(inputs)
+        key = (kind, tuple(id(x) for x in held))
+        with self._lock:
+            got = self._kept.get(key)
+            if got is not None:
+                self._kept.move_to_end(key)
+                return got[1]
+        value = build()
+        size = int(value.memory_usage(index=False).sum()) if isinstance(value, pd.DataFrame) else 0
+        with self._lock:
+            self._kept[key] = (held, value, size)
+            self._kept.move_to_end(key)
+            total = sum(v[2] for v in self._kept.values())
+            while len(self._kept) > 1 and (len(self._kept) > self._size or total > self._max_bytes):
+                total -= self._kept.popitem(last=False)[1][2]
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_BUILT = _Built(size=32, max_bytes=1 << 30)  # a few fleet frames at 10,000 functions
+cache.on_clear(_BUILT.clear)
+
+
+def built(kind: Hashable, inputs: Iterable[Any], build: Callable[[], Any]) -> Any:
+    """``build()`` of ``inputs`` (frames of cached answers, or frames built from them), kept while they are the same
+    objects (:class:`_Built`): what a figure derives from the loads alone is derived once per answer, not per run.
+    ``kind`` names the build and anything else it depends on. The value is shared: read-only."""
+    return _BUILT.get(kind, inputs, build)
+
+
 def _concat(frames: list[pd.DataFrame], schema_frame: pd.DataFrame) -> pd.DataFrame:
+    """The parts' frames as one (kept while the parts are the same answers, :class:`_Built`: shared, read-only)."""
     frames = [f for f in frames if not f.empty]
     if not frames:
         return schema_frame.iloc[0:0].copy()
-    return pd.concat(frames, ignore_index=True)
+    return _BUILT.get("concat", frames, lambda: pd.concat(frames, ignore_index=True))
 
 
 def _in_part(frame: pd.DataFrame, account: Account, region: str) -> pd.DataFrame:
@@ -224,18 +279,22 @@ def inventory(
     tag_frames, tag_status = fan_out(
         "tags", parts, lambda a, r: (a.cache_id, r, "tags"), lambda a, r: tagging.function_tags(account=a, region=r), force=force
     )
-    funcs = _concat(fn_frames, typed_frame([], lam.SCHEMA))
-    tags = _concat(tag_frames, typed_frame([], tagging.SCHEMA))
-    by_arn: dict[str, dict[str, str]] = {}
-    for arn, k, v in tags[["arn", "key", "value"]].itertuples(index=False):
-        by_arn.setdefault(arn, {})[k] = v
-    funcs = funcs.copy()
-    funcs["tags"] = [by_arn.get(a, {}) for a in funcs["arn"]]
     alloc = settings.allocation
-    funcs["team"] = assign_teams(funcs, tag_keys=alloc.tag_keys, manual=alloc.manual, untagged=alloc.untagged_label)
-    warnings = _frame_warnings(fn_frames)
-    funcs = funcs.sort_values(["account", "region", "function"], ignore_index=True)
-    return Loaded(funcs, fn_status + tag_status, warnings)
+
+    def build() -> pd.DataFrame:
+        funcs = _concat(fn_frames, typed_frame([], lam.SCHEMA))
+        tags = _concat(tag_frames, typed_frame([], tagging.SCHEMA))
+        by_arn: dict[str, dict[str, str]] = {}
+        for arn, k, v in tags[["arn", "key", "value"]].itertuples(index=False):
+            by_arn.setdefault(arn, {})[k] = v
+        funcs = funcs.copy()
+        funcs["tags"] = [by_arn.get(a, {}) for a in funcs["arn"]]
+        funcs["team"] = assign_teams(funcs, tag_keys=alloc.tag_keys, manual=alloc.manual, untagged=alloc.untagged_label)
+        return funcs.sort_values(["account", "region", "function"], ignore_index=True)
+
+    # the same answers and allocation settings: the same frame (kept, shared read-only: _Built)
+    funcs = _BUILT.get(("inventory", alloc.model_dump_json(), len(fn_frames)), [*fn_frames, *tag_frames], build)
+    return Loaded(funcs, fn_status + tag_status, _frame_warnings(fn_frames))
 
 
 def settles(trange: TimeRange) -> datetime | None:
@@ -263,11 +322,27 @@ def daily_costs(
     """Cost Explorer daily Lambda spend per account (asked once per question per TTL)."""
     cache.configure(settings.cache_ttl_s.model_dump())
     accts = [(a, CE_REGION) for a in settings.aws_accounts() if not accounts or a.name in set(accounts)]
+    # the days before yesterday are kept by the day (dashboard.query.days): a refresh inside a day asks only for
+    # yesterday and today, a range of kept days (the month before) asks nothing; the kept days are read again daily
+    settled = settings.now().astimezone(UTC).date() - timedelta(days=1)
+
+    def fetch(a: Account) -> pd.DataFrame:
+        return days.read(
+            (a.cache_id, "global", "costs-days", group_by or "TOTAL"),
+            start,
+            end,
+            fetch=lambda lo, hi: ce.daily_costs(account=a, start=lo, end=hi, group_by=group_by),
+            day_of=lambda f: days.day_column(f, "date"),
+            settled_before=settled,
+            max_age_s=days.CE_MAX_AGE_S,
+            order=["date"],
+        )
+
     frames, status = fan_out(
         "costs",
         accts,
         lambda a, r: (a.cache_id, "global", "costs", group_by or "TOTAL", start.isoformat(), end.isoformat()),
-        lambda a, r: ce.daily_costs(account=a, start=start, end=end, group_by=group_by),
+        lambda a, r: fetch(a),
         force=force,
     )
     return Loaded(_concat(frames, typed_frame([], ce.SCHEMA)), status)
@@ -379,25 +454,41 @@ def metrics(
         return cache.source("inventory").get((a.cache_id, r, "optional-metrics"), lambda: cw.discover_optional(account=a, region=r)).value
 
     wants_optional = cols is None or bool(set(cols) & {s.column for s in cw.OPTIONAL_SPECS})
+
+    def read(a: Account, r: str, lo: datetime, hi: datetime) -> pd.DataFrame:
+        return cw.lambda_metrics(
+            account=a,
+            region=r,
+            functions=_fn_key(groups[(a, r)]),
+            start=lo,
+            end=hi,
+            period=step,
+            optional=optional(a, r) if wants_optional else None,
+            columns=cols,
+            anchored=anchored,
+        )
+
+    # whole UTC days at one period a day (the cost estimate's, the recommendations'): the settled days are kept by
+    # the day, so a new day reads only the days not kept (dashboard.query.days)
+    span = days.whole_days(start, end) if step == days.DAY_S and not anchored and not rolling else None
+
+    def fetch(a: Account, r: str) -> pd.DataFrame:
+        if span is None:
+            return read(a, r, start, end)
+        return days.read(
+            (a.cache_id, r, "metrics-days", step, cols, _fn_key(groups[(a, r)])),
+            *span,
+            fetch=lambda lo, hi: read(a, r, days.midnight(lo), days.midnight(hi)),
+            day_of=lambda f: days.day_column(f, "timestamp"),
+            settled_before=days.settled_metrics_before(settings.now()),
+            order=["function", "timestamp"],
+        )
+
     frames, status = fan_out(
         "metrics",
         groups,
         lambda a, r: (a.cache_id, r, "metrics", range_key(trange), step, anchored, cols, _fn_key(groups[(a, r)])),
-        lambda a, r: _in_part(
-            cw.lambda_metrics(
-                account=a,
-                region=r,
-                functions=_fn_key(groups[(a, r)]),
-                start=start,
-                end=end,
-                period=step,
-                optional=optional(a, r) if wants_optional else None,
-                columns=cols,
-                anchored=anchored,
-            ),
-            a,
-            r,
-        ),
+        lambda a, r: _in_part(fetch(a, r), a, r),
         force=force,
         data_end=settles(trange),
     )
@@ -455,14 +546,21 @@ def _insights_as_memory(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def memory(
-    settings: Settings, trange: TimeRange, inv: pd.DataFrame, *, bin_s: int | None = None, force: bool = False
+    settings: Settings,
+    trange: TimeRange,
+    inv: pd.DataFrame,
+    *,
+    bin_s: int | None = None,
+    insights_columns: tuple[str, ...] | None = None,
+    force: bool = False,
 ) -> Loaded:
     """Memory used, cold starts, init and billed duration per function and bin (``bin_s``, default
     :func:`aws.logs.choose_bin` of the range; the cost estimate asks for UTC days, 86,400).
 
     Functions with Lambda Insights are read from its metrics (cheap); the others from their
     REPORT lines (Logs Insights, or FilterLogEvents where the endpoint lacks it, per
-    ``logs.source`` in the settings).
+    ``logs.source`` in the settings). ``insights_columns``: only those Lambda Insights metrics are asked for
+    (e.g. ``("used_memory_max_mb",)`` for the recommendations' hourly maxima), the others are NaN.
     """
     from aws import logs as cwl
     from aws import metrics as cw
@@ -475,7 +573,7 @@ def memory(
     def insights_set(a: Account, r: str) -> frozenset[str]:
         return cache.source("insights").get((a.cache_id, r, "insights-functions"), lambda: frozenset(cw.insights_functions(account=a, region=r))).value
 
-    def fetch(a: Account, r: str) -> pd.DataFrame:
+    def read(a: Account, r: str, lo: datetime, hi: datetime) -> pd.DataFrame:
         rows = groups[(a, r)]
         parts = []
         warnings = []
@@ -487,7 +585,7 @@ def memory(
         ins = [f for f in rows["function"] if f in with_insights]
         if ins:
             try:
-                m = cw.insights_metrics(account=a, region=r, functions=ins, start=trange.start, end=trange.end, period=bin_s, available=set(ins))
+                m = cw.insights_metrics(account=a, region=r, functions=ins, start=lo, end=hi, period=bin_s, available=set(ins), columns=insights_columns)
             except AwsError as e:  # Lambda Insights unreadable: those functions' REPORT lines still tell
                 warnings.append(f"Lambda Insights metrics unavailable, read from REPORT lines instead: {e}")
                 with_insights = frozenset()
@@ -498,7 +596,7 @@ def memory(
             groups_map = dict(zip(rest["function"], rest["log_group"], strict=True))
             parts.append(
                 typed_frame(
-                    cwl.memory_and_cold_starts(account=a, region=r, log_groups=groups_map, start=trange.start, end=trange.end, bin_s=bin_s, prefer=prefer),
+                    cwl.memory_and_cold_starts(account=a, region=r, log_groups=groups_map, start=lo, end=hi, bin_s=bin_s, prefer=prefer),
                     MEMORY_SCHEMA,
                 )
             )
@@ -506,8 +604,24 @@ def memory(
         out.attrs["warnings"] = warnings
         return out
 
+    # whole UTC days in bins that divide a day (the estimate's days, the recommendations' hours): the settled days
+    # are kept by the day, so a new day reads (and Logs Insights scans) only the days not kept (dashboard.query.days)
+    span = days.whole_days(trange.start, trange.end) if trange.label not in PRESETS and days.DAY_S % bin_s == 0 else None
+
+    def fetch(a: Account, r: str) -> pd.DataFrame:
+        if span is None:
+            return read(a, r, trange.start, trange.end)
+        return days.read(
+            (a.cache_id, r, "memory-days", bin_s, settings.logs.source, insights_columns, _fn_key(groups[(a, r)])),
+            *span,
+            fetch=lambda lo, hi: read(a, r, days.midnight(lo), days.midnight(hi)),
+            day_of=lambda f: days.day_column(f, "timestamp"),
+            settled_before=days.settled_metrics_before(settings.now()),
+            order=["function", "timestamp"],
+        )
+
     frames, status = fan_out(
-        "logs", groups, lambda a, r: (a.cache_id, r, "memory", range_key(trange), bin_s, settings.logs.source, _fn_key(groups[(a, r)])), fetch, force=force,
+        "logs", groups, lambda a, r: (a.cache_id, r, "memory", range_key(trange), bin_s, settings.logs.source, *((insights_columns,) if insights_columns else ()), _fn_key(groups[(a, r)])), fetch, force=force,
         data_end=settles(trange),
     )  # fmt: skip
     return Loaded(_concat(frames, typed_frame([], MEMORY_SCHEMA)), status, _frame_warnings(frames))
