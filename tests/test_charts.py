@@ -118,7 +118,7 @@ def test_every_panel_shares_one_time_axis_and_the_range():
 
 def test_one_trace_per_series_in_its_metric_colour_with_units_on_hover():
     fig = full_figure()
-    got = {t.name: (t.yaxis, t.hovertemplate) for t in fig.data}
+    got = {t.name: (t.yaxis, t.hovertemplate) for t in fig.data if t.hoverinfo != "skip"}  # not the lines' legend entries
     assert got == {
         "invocations": ("y", "%{y:,.0f} / 1 min"),
         "errors": ("y", "%{y:,.0f} / 1 min"),
@@ -136,11 +136,11 @@ def test_one_trace_per_series_in_its_metric_colour_with_units_on_hover():
         "cold starts": ("y8", "%{y:,.0f} / 5 min"),
         "init (mean)": ("y9", "%{y:,.2f} ms"),
     }
-    for t in fig.data:
+    for t in (t for t in fig.data if t.hoverinfo != "skip"):
         colour = t.marker.color if isinstance(t, go.Bar) or t.mode == "markers" else t.line.color
         assert colour == registry.colour(t.meta["metric"]), t.name
     # one colour per metric, never shared between two metrics drawn together
-    drawn = {t.meta["metric"] for t in fig.data}
+    drawn = {t.meta["metric"] for t in fig.data if t.hoverinfo != "skip"}
     assert len({registry.colour(m) for m in drawn}) == len(drawn)
     # the series are the frame's own numbers (exact on hover)
     assert list(traces(fig)["p99"].y[:3]) == [400.0, 400.0, 400.0]
@@ -163,6 +163,11 @@ def test_units_on_every_y_axis():
     }
 
 
+def line_legend(fig) -> dict:
+    """The legend entries of the horizontal lines (timeout, thresholds, ...), by the line's shape name."""
+    return {t.legendgroup: t for t in fig.data if t.hoverinfo == "skip"}
+
+
 def test_reference_lines_at_the_timeout_reserved_concurrency_and_memory_size():
     fig = full_figure()
     (timeout,) = shapes(fig, "timeout")
@@ -172,7 +177,12 @@ def test_reference_lines_at_the_timeout_reserved_concurrency_and_memory_size():
     assert (reserved.yref, reserved.y0) == (traces(fig)["concurrent executions (max)"].yaxis, 10.0)
     assert (size.yref, size.y0) == (traces(fig)["max memory used"].yaxis, 256.0)
     assert timeout.xref == "x2 domain" and (timeout.x0, timeout.x1) == (0, 1)
-    assert timeout.label.text == "timeout 6,000 ms" and size.label.text == "memory allocated 256 MB"
+    # named in the panel's legend in the line's own colour and dash, not written on the line over the data
+    assert timeout.label.text is None and size.label.text is None
+    legend = line_legend(fig)
+    assert legend["timeout"].name == "timeout 6,000 ms" and legend["memory allocated"].name == "memory allocated 256 MB"
+    assert (legend["timeout"].line.color, legend["timeout"].line.dash, legend["timeout"].yaxis) == (timeout.line.color, timeout.line.dash, "y3")
+    assert legend["memory allocated"].legend == "legend5"  # the memory panel's legend
     # a timeout 12× the slowest invocation: a log axis shows both, on 1-2-5 ticks
     assert axis(fig, timeout.yref).type == "log"
     assert list(axis(fig, timeout.yref).tickvals) == [100, 200, 500, 1000, 2000, 5000, 10000]
@@ -183,6 +193,24 @@ def test_reference_lines_at_the_timeout_reserved_concurrency_and_memory_size():
     cfg = {**CONFIG, "reserved_concurrency": pd.NA}
     fig = plots.function_figure(metrics=metrics_frame(), memory=memory_frame(), config=cfg)
     assert shapes(fig, "reserved concurrency") == []
+
+
+def test_each_panels_legend_under_its_panel_clear_of_the_next_title():
+    fig = full_figure()
+    rows = len([k for k in fig.layout.to_plotly_json() if k.startswith("legend")])  # one legend per panel
+    assert rows >= 4
+    height = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b  # paper units are of the plot area
+    for row in range(1, rows + 1):
+        legend = fig.layout["legend" if row == 1 else f"legend{row}"]
+        panel = fig.get_subplot(row, 1).yaxis.domain
+        assert legend.yanchor == "top" and legend.y < panel[0]  # it hangs under its own panel, never over a title
+        if row < rows:  # and leaves room for a row of entries and the next panel's title
+            below = fig.get_subplot(row + 1, 1).yaxis.domain[1]
+            assert (legend.y - below) * height >= 40, (row, legend.y, below)
+        else:  # under the time axis's ticks and title, inside the figure's bottom margin
+            assert (panel[0] - legend.y) * height >= 40 and fig.layout.margin.b - (panel[0] - legend.y) * height >= 20
+    # the one phone config: plotly's toolbar only on hover, no logo
+    assert plots.PHONE_CONFIG["displayModeBar"] == "hover" and plots.PHONE_CONFIG["displaylogo"] is False
 
 
 def test_thresholds_on_the_panel_of_their_metric_in_its_unit():
@@ -208,7 +236,7 @@ def test_thresholds_on_the_panel_of_their_metric_in_its_unit():
         "conc": (t["concurrent executions (max)"].yaxis, 4.0),  # 80 % of an account limit of 5
         "thr": (t["throttles"].yaxis, 0.0),
     }
-    labels = {s.name: s.label.text for s in fig.layout.shapes if s.name.startswith("threshold:")}
+    labels = {k: t.name.replace("<br>", " ") for k, t in line_legend(fig).items() if k.startswith("threshold:")}  # wrapped for phones
     # every number as the registry writes it (the Alerts page and the digest write the threshold the same)
     assert labels["threshold:near-timeout"] == "near-timeout: p99 duration > 90.00 % of the timeout (5,400 ms)"
     assert labels["threshold:errors"] == "errors: errors > 40 per 5 min"
@@ -259,7 +287,7 @@ def test_highlighted_rule_is_drawn_emphasised_and_its_panel_marked():
     (plain,) = shapes(fig, "threshold:err")
     assert (strong.line.width, strong.line.dash) == (3.0, "solid")
     assert (plain.line.width, plain.line.dash) == (1.2, "dash")
-    assert [a.text for a in fig.layout.annotations] == ["Invocations and errors", "▶ Duration", "Concurrent executions"]
+    assert [a.text for a in fig.layout.annotations] == ["▶ Duration", "Invocations and errors", "Concurrent executions"]  # the rule's panel first
 
 
 def test_a_line_far_above_the_data_keeps_the_data_scale_and_is_named_in_the_title():
@@ -270,7 +298,7 @@ def test_a_line_far_above_the_data_keeps_the_data_scale_and_is_named_in_the_titl
     assert tuple(axis(fig, yref).range) == (0, pytest.approx(2.3))
     assert shapes(fig, "threshold:conc")[0].y0 == 800.0  # still at its true value, off the scale
     assert shapes(fig, "reserved concurrency")[0].y0 == 5.0  # within 4× the data: drawn to scale
-    assert fig.layout.annotations[2].text == "Concurrent executions  ·  off the scale: conc at 800"
+    assert fig.layout.annotations[2].text == "Concurrent executions<br>off the scale: conc at 800"  # the note on its own line
 
 
 # --- empty series ----------------------------------------------------------------------------------------------

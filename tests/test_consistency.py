@@ -74,6 +74,9 @@ def surfaces(request, tmp_path, monkeypatch):
     code, out, err = cli("alerts", "--config", str(path), "--format", "json", "--range", "24h")
     assert code == 0, err
     alerts = json.loads(out)
+    code, out, err = cli("costs", "--config", str(path), "--format", "json", "--by", "function")
+    assert code == 0, err
+    costs = json.loads(out)
     code, _, err = cli("digest", "--config", str(path), "--dry-run", "--out", str(tmp_path / "out"))
     assert code == 0, err
     (digest_file,) = (tmp_path / "out").glob("org-*.json")
@@ -83,6 +86,7 @@ def surfaces(request, tmp_path, monkeypatch):
         "overview": overview,
         "summary": summary,
         "alerts": alerts,
+        "costs": costs,
         "digest": digest,
         "overview_page": page(),
         "functions_page": page("dashboard/pages/functions.py"),
@@ -120,8 +124,38 @@ def test_every_surface_shows_the_same_figures(surfaces):
         for name, frame in pages.items():
             assert by_function(frame, column) == want, (name, column)
 
-    # the trend: the Overview's and the Functions list's are one bucketing
-    trends = {tuple(r[k] for k in KEY): r["trend"] for r in ov["functions"]}
+    # cost per function over the range (dashboard.figures.function_cost): the Overview's table and the CLI's, the
+    # summary, the Functions list and the digest's table; the month to date on every table
+    want = by_function(ov["functions"], "est_cost_usd")
+    assert len(want) == 16 and any(v for v in want.values())
+    assert by_function(summary, "est_cost_usd") == want
+    assert by_function(digest["functions"], "est_cost_usd") == pytest.approx(want, rel=1e-12)
+    for name, frame in pages.items():
+        assert by_function(frame, "est_cost_usd") == want, name
+    # the month to date is the Costs page's per-function figure of the current month (its complete UTC days): on
+    # the 1st there is none yet, and that is unknown, not $0
+    mtd_fn = by_function(ov["functions"], "mtd_cost_usd")
+    if surfaces["now"].startswith("2026-12-01"):
+        assert all(v is None for v in mtd_fn.values())
+    else:
+        assert all(v is not None for v in mtd_fn.values()) and any(mtd_fn.values())
+        month = by_function(surfaces["costs"], "est_cost_usd")
+        assert mtd_fn == pytest.approx({k: month[k] for k in mtd_fn}, rel=1e-9, abs=1e-9)
+    assert by_function(summary, "mtd_cost_usd") == mtd_fn
+    for name, frame in pages.items():
+        assert by_function(frame, "mtd_cost_usd") == mtd_fn, name
+    # the Est. cost tile is the table's sum
+    assert tiles["est_cost"]["value"] == pytest.approx(sum(want.values()), rel=1e-12)
+
+    # the trend: the Overview's and the Functions list's are one bucketing (the pages leave out a last bucket
+    # still in progress, unknown, rather than draw it as 0)
+    def ended(values):
+        vals = list(values) if values is not None else None
+        while vals and (vals[-1] is None or (isinstance(vals[-1], float) and math.isnan(vals[-1]))):
+            vals.pop()
+        return vals
+
+    trends = {tuple(r[k] for k in KEY): ended(r["trend"]) for r in ov["functions"]}
     for name, frame in pages.items():
         got = {tuple(r[k] for k in KEY): list(r["trend"]) for r in frame.to_dict(orient="records")}
         assert got == trends, name

@@ -199,7 +199,7 @@ def test_rule_link_highlights_the_rules_panel():
     fig = spec(at)
     line = next(s for s in fig["layout"]["shapes"] if s["name"] == "threshold:duration-near-timeout")
     assert (line["y0"], line["line"]["width"], line["line"]["dash"]) == (5400, 3, "solid")
-    assert [a["text"] for a in fig["layout"]["annotations"]][1] == "▶ Duration"
+    assert [a["text"] for a in fig["layout"]["annotations"]][0] == "▶ Duration"  # the panel the visitor came for comes first
     assert states.loc["duration-near-timeout", "alarm_periods"] > 0  # the timeout incident
 
     at.query_params["rule"] = "no-such-rule"
@@ -254,3 +254,48 @@ def test_a_denied_source_is_one_sentence_and_the_other_panels_still_draw(tmp_pat
     ]
     names = [t["name"] for t in spec(at)["data"]]
     assert names[:2] == ["max memory used", "mean memory used"] and "invocations" not in names  # REPORT lines still tell
+
+
+def test_the_list_puts_health_and_cost_first_with_the_name_pinned():
+    from dashboard.figures import function_cost
+    from dashboard.query.load import Query
+    from dashboard.query.selection import select
+
+    at = open_page(range="24h")
+    (element,) = [d for d in at.dataframe if "link" in d.value.columns]
+    order = list(element.proto.column_order)
+    assert order[:10] == ["function", "invocations", "errors", "error_rate", "throttles", "duration_p99_ms", "cold_starts", "memory_used_pct", "est_cost_usd", "mtd_cost_usd"]
+    assert "link" not in order and order.index("runtime") > order.index("mtd_cost_usd")  # configuration after
+    cols = json.loads(element.proto.columns)
+    assert cols["function"]["pinned"] is True
+    assert cols["est_cost_usd"]["label"] == "est. cost (24h)" and cols["mtd_cost_usd"]["label"] == "est. cost MTD"
+    cfg = load_settings()
+    costs = function_cost.load_costs(Query(cfg, select(cfg, range_text="24h"))).frame
+    rows = element.value
+    want = {f: c for f, c in zip(costs["function"], costs["est_cost_usd"], strict=True)}
+    assert {f: c for f, c in zip(rows["function"], rows["est_cost_usd"], strict=True)} == want
+    assert rows["est_cost_usd"].notna().all() and (rows["mtd_cost_usd"] >= rows["est_cost_usd"] - 1e-12).all()
+
+
+def test_the_function_page_opens_with_a_header_of_totals_and_its_costs():
+    from dashboard.query.selection import select
+    from dashboard.web import function_view as fv
+
+    at = open_page(fn="demo/us-east-1/payments-checkout-api", range="24h")
+    labels = [m.label for m in at.metric]
+    assert labels == ["Invocations", "Error rate", "p99 duration", "Cold starts", "Max memory used", "Est. cost", "Est. cost MTD"]
+    cfg = load_settings()
+    sel = select(cfg, range_text="24h")
+    view = fv.load_function(cfg, sel, "demo/us-east-1/payments-checkout-api")
+    assert [(m.value, m.delta) for m in at.metric] == [(v, d) for _, v, d, _ in view.header()]
+    # the same figures as the list's row: one definition of each
+    rows = fv.load_list(cfg, sel).frame.set_index("function").loc["payments-checkout-api"]
+    from dashboard.present import registry
+
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Invocations"] == registry.format("invocations", rows["invocations"])
+    assert shown["Est. cost"] == registry.format("est_cost_usd", rows["est_cost_usd"])
+    assert shown["Est. cost MTD"] == registry.format("est_cost_usd", rows["mtd_cost_usd"])
+    assert shown["Max memory used"] == registry.format("max_memory_used_mb", rows["max_memory_used_mb"])
+    assert {m.label: m.delta for m in at.metric}["Max memory used"].startswith(f"of {registry.format('memory_mb', rows['memory_mb'])}")
+    assert all(v != "—" for v in shown.values())

@@ -236,3 +236,85 @@ def test_the_alerts_page_and_the_digest_write_the_same_alert_the_same(tmp_path):
     for rule, *_ in ROWS:
         row = shown.loc[rule]
         assert f"{rule}: {row['value_text']} > {row['threshold_text']}" in text, rule
+
+
+# --- words around the numbers: plurals, conditions, deltas, CSV precision -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "noun", "many", "text"),
+    [
+        (1, "function", None, "1 function"),
+        (3, "warning", None, "3 warnings"),
+        (0, "alert", None, "0 alerts"),
+        (1204, "function", None, "1,204 functions"),
+        (1.0, "day", None, "1 day"),
+        (2, "query", "queries", "2 queries"),
+        (None, "state", None, "— states"),
+        (float("nan"), "state", None, "— states"),
+    ],
+)
+def test_plural(n, noun, many, text):
+    assert registry.plural(n, noun, many) == text
+
+
+@pytest.mark.parametrize(
+    ("metric", "comparison", "threshold", "text"),
+    [
+        ("duration_p99_ms", "GreaterThanThreshold", 60000, "> 60,000 ms"),
+        ("error_rate", "GreaterThanOrEqualToThreshold", 5, "≥ 5 %"),
+        ("error_rate", "GreaterThanThreshold", 2.5, "> 2.5 %"),
+        ("duration_p99_timeout_share", "GreaterThanThreshold", 80, "> 80 % of timeout"),
+        ("memory_utilization", "GreaterThanThreshold", 90, "> 90 % of memory"),
+        ("errors", "GreaterThanThreshold", 10, "> 10 errors"),
+        ("no_invocations", "LessThanThreshold", 1, "< 1 invocations"),
+        ("iterator_age_ms", "LessThanOrEqualToThreshold", 1_234_567.5, "≤ 1,234,567.5 ms"),
+        ("cost_usd", "GreaterThanThreshold", 1500, "> $1,500"),
+        ("not-a-metric", "GreaterThanThreshold", 60000, "> 60,000"),
+        ("error_rate", "GreaterThanThreshold", None, "—"),
+    ],
+)
+def test_a_threshold_reads_as_configured_with_its_unit_and_a_sign(metric, comparison, threshold, text):
+    assert registry.threshold_text(metric, comparison, threshold) == text
+    assert "Threshold" not in text
+
+
+def test_every_cloudwatch_comparison_has_a_sign():
+    compare = typing.get_args(settings_mod.AlertRule.model_fields["comparison"].annotation)
+    assert compare and set(compare) <= set(registry.COMPARISONS)
+    assert registry.comparison_text("GreaterThanThreshold") == ">"
+
+
+@pytest.mark.parametrize(
+    ("key", "delta", "colour"),
+    [
+        ("errors", 0, "off"),  # unchanged is never red
+        ("errors", 0.0, "off"),
+        ("errors", None, "off"),
+        ("errors", 3, "inverse"),  # more errors: red
+        ("errors", -3, "inverse"),
+        ("invocations", 500, "off"),  # neither way is worse
+        ("no_invocations", 1, "normal"),  # fewer is worse
+    ],
+)
+def test_delta_colour_is_grey_for_no_change(key, delta, colour):
+    assert registry.delta_color(key, delta) == colour
+
+
+@pytest.mark.parametrize("value", [-0.0, -1e-12, -0.0000000001])
+def test_money_that_rounds_to_nothing_is_never_negative(value):
+    assert not registry.format("cost_usd", value).startswith("-$0.00")
+
+
+def test_csv_text_keeps_the_registry_precision_never_17_digits():
+    from dashboard.present.tables import csv_text
+
+    frame = pd.DataFrame(
+        {"invocations": [24919.0, 3.0], "est_cost_usd": [0.1 + 0.2, 1 / 3], "share": [1 / 3, float("nan")], "team": ["a", "b"]}
+    )
+    text = csv_text(frame)
+    rows = text.splitlines()
+    assert rows[0] == "invocations,est_cost_usd,share,team"
+    assert rows[1] == "24919,0.3,0.3333,a" and rows[2] == "3,0.333333,,b"
+    assert "24919.0" not in text and "0.30000000000000004" not in text
+    assert csv_text(frame, lineterminator="\r\n").endswith("\r\n")

@@ -240,6 +240,8 @@ _TABLE: tuple[Metric, ...] = (
     # --- money ----------------------------------------------------------------------------------------------------
     Metric("est_cost_usd", "estimated cost", Unit.USD, "Our estimate at list price: requests, GB-seconds, ephemeral storage and provisioned concurrency.",
            "estimate", "dashboard.figures.cost_estimate, at the region's list prices", "Sum", colour=GOLD),
+    Metric("mtd_cost_usd", "estimated cost MTD", Unit.USD, "Our estimate at list price over this month's complete UTC days (the 1st to yesterday): the Costs page's per-function figure for the month.",
+           "estimate", "dashboard.figures.function_cost, at the region's list prices", "Sum", colour=GOLD),
     Metric("cost_usd", "Lambda cost", Unit.USD, "AWS Lambda cost from Cost Explorer (unblended).",
            "costs", "Cost Explorer UnblendedCost, service AWS Lambda", "Sum", colour=GOLD),
     Metric("spend_mtd", "Lambda spend MTD", Unit.USD, "AWS Lambda cost from Cost Explorer from the 1st of the month through today (UTC days).",

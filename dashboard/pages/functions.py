@@ -10,16 +10,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.present import plots, registry
-from dashboard.present.tables import spreadsheet_safe
+from dashboard.present.tables import spreadsheet_csv
 from dashboard.present.text import escape_markdown as md
-from dashboard.web import columns, ui
+from dashboard.web import columns, drill, ui
 from dashboard.web import function_view as fv
 
 PAGE = "dashboard/pages/functions.py"
+HEADER_PER_ROW = 4
 
 
 def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | None) -> None:
-    st.page_link(PAGE, label="All functions", icon=":material/arrow_back:", query_params={"range": sel.range_text})
+    st.page_link(PAGE, label="All functions", icon=":material/arrow_back:", query_params=drill.params(sel))
     st.title(md(view.name), anchor=False)
     cfg = view.config
     assert cfg is not None
@@ -27,6 +28,10 @@ def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | Non
         f"{md(cfg['account'])} / {md(cfg['region'])} · team {md(cfg.get('team') or '')} · "
         f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({md(sel.range_text)})"
     )
+    header = view.header()
+    for start in range(0, len(header), HEADER_PER_ROW):  # two rows: every value whole at 1440 px beside the sidebar
+        for col, (label, value, detail, help_text) in zip(st.columns(HEADER_PER_ROW), header[start : start + HEADER_PER_ROW], strict=False):
+            col.metric(label, value, detail, delta_color="off", delta_arrow="off", help=help_text, border=True)
     ui.show_statuses(view.loaded, what="Data")
     if view.problem:
         st.error(md(view.problem), icon=":material/error:")
@@ -51,7 +56,7 @@ def show_function(view: fv.FunctionView, sel: ui.Selection, rule_name: str | Non
 
     fig = view.figure(highlight_rule=highlight)
     if fig is not None:  # the charts get the page's whole width; the configuration and tags sit below them
-        st.plotly_chart(fig, theme="streamlit", width="stretch", key="fn_figure", config={"displaylogo": False})
+        st.plotly_chart(fig, theme="streamlit", width="stretch", key="fn_figure", config=plots.PHONE_CONFIG)
     for note in view.notes(highlight_rule=highlight):
         st.info(md(note), icon=":material/info:")
     left, right = st.columns(2, gap="medium")
@@ -144,19 +149,28 @@ def show_list(sel: ui.Selection, cfg) -> None:
         return
     if len(frame) != view.count:
         st.caption(f"{len(frame)} of {view.count} functions")
-    st.dataframe(
-        frame,
+    st.caption("Select a row to open the function.")
+    shown = frame.assign(trend=columns.ending_with_data(frame["trend"])).reset_index(drop=True)
+    small = {c: columns.number_column(c, width="small") for c in fv.HEALTH_COLUMNS if c in registry.REGISTRY}
+    event = st.dataframe(
+        shown,
         hide_index=True,
         width="stretch",
         key="fn_table",
-        column_order=[c for c in fv.LIST_COLUMNS if c != "function"],
+        on_select="rerun",
+        selection_mode="single-row",
+        column_order=[c for c in fv.LIST_COLUMNS if c != "link"],
         column_config={
             **columns.metric_columns(frame, progress=["memory_used_pct"]),
-            "link": st.column_config.LinkColumn("function", display_text=r"fn=[^/&]+/[^/&]+/([^&]+)", help="Open the function's page"),
+            **small,
+            "memory_used_pct": columns.progress_column("memory_used_pct", width="small"),
+            **{k: v for k, v in columns.cost_columns(sel.range_text).items()},
+            "function": st.column_config.TextColumn("function", pinned=True, width="medium", help="Select the row to open the function's page"),
             "trend": st.column_config.LineChartColumn("trend", y_min=0, color=registry.colour("invocations"), help="Invocations over the range"),
         },
     )
-    csv = spreadsheet_safe(frame.drop(columns=["link", "trend"])).to_csv(index=False)  # a tag may be "=HYPERLINK(...)"
+    drill.open_selected(event, shown, sel)
+    csv = spreadsheet_csv(frame.drop(columns=["link", "trend"]))  # a tag may be "=HYPERLINK(...)"
     st.download_button("Download CSV", csv, file_name="functions.csv", mime="text/csv", key="fn_csv", icon=":material/download:")
 
 

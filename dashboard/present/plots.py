@@ -4,7 +4,9 @@
   (:mod:`dashboard.present.registry`), the same on every page; :data:`REFERENCE_COLOR`,
   :data:`SEVERITY_COLORS` and :data:`ALARM_FILL` are for reference lines, thresholds and ALARM
   periods. The colours are mid-tones that read on Streamlit's light and dark backgrounds.
-- :func:`base_layout` — layout defaults (hover "x unified", margins, legend above the plot).
+- :func:`base_layout` — layout defaults (hover "x unified", margins, the legend under the plot:
+  :func:`legend_below`, so that on a phone it never overlaps a title and plotly's toolbar never covers it).
+  Pages draw every chart with :data:`PHONE_CONFIG` (toolbar on hover only, no logo, responsive).
   Backgrounds, fonts and grid colours are left unset on purpose: pages draw with
   ``st.plotly_chart(fig, theme="streamlit")``, whose template follows the app's light or
   dark theme. Traces carry :func:`dashboard.present.registry.hovertemplate`; :func:`axis_title`
@@ -20,13 +22,14 @@
 - :func:`sparkline_values` — a short list of values per function, for table sparklines.
 - :func:`timeseries_figure` — a single-panel chart of a few metrics (for other pages).
 
+The Costs and Teams pages' charts are :mod:`dashboard.present.spend_plots`.
+
 Everything here is pure: frames in, ``plotly.graph_objects.Figure`` or frames out.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,8 +41,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.alerts import ALARM, DEFAULT_ACCOUNT_LIMIT
-from dashboard.figures import cost_report
-from dashboard.figures.cost_report import CostReport
 from dashboard.present import registry
 from dashboard.present.registry import Unit, period_text
 
@@ -54,6 +55,8 @@ __all__ = [
     "PANELS",
     "PanelSpec",
     "base_layout",
+    "legend_below",
+    "PHONE_CONFIG",
     "axis_title",
     "panel_for_rule",
     "rule_condition",
@@ -61,9 +64,6 @@ __all__ = [
     "drawn_panels",
     "empty_notes",
     "function_figure",
-    "USAGE_KINDS",
-    "usage_kind",
-    "spend_figure",
     "timeseries_figure",
 ]
 
@@ -87,6 +87,16 @@ def axis_title(what: str, metric: str, *, period_s: int | None = None) -> str:
     return f"{what} ({registry.unit_text(metric)})"
 
 
+# plotly's toolbar only on hover, never the plotly logo: on a phone it otherwise sits on the legend
+PHONE_CONFIG: dict[str, Any] = {"displaylogo": False, "displayModeBar": "hover", "responsive": True}
+
+
+def legend_below(y: float = -0.12, *, font_size: int = 12) -> dict[str, Any]:
+    """A horizontal legend whose top is at paper ``y`` (under the plot): it never overlaps a title and plotly's
+    toolbar never covers it, at any width (phones)."""
+    return {"orientation": "h", "yanchor": "top", "y": y, "xanchor": "left", "x": 0, "title": {"text": ""}, "font": {"size": font_size}}
+
+
 def base_layout(*, height: int | None = None, showlegend: bool = True, x_title: str | None = "time (UTC)") -> dict[str, Any]:
     """Layout defaults every chart shares; apply with ``fig.update_layout(**base_layout())``.
 
@@ -97,7 +107,7 @@ def base_layout(*, height: int | None = None, showlegend: bool = True, x_title: 
         "hovermode": "x unified",
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
         "showlegend": showlegend,
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0, "title": {"text": ""}},
+        "legend": legend_below(),
         "hoverlabel": {"namelength": -1},
         "bargap": 0.1,
     }
@@ -448,6 +458,8 @@ def function_figure(
     rule_by_panel = {_rule_panel_key(r.rule): r for r in _rule_panels(rules)}
     placed = {r.rule.name: panel_for_rule(r.rule, config=config, account_limit=account_limit) for r in rules}
     highlighted = placed[highlight_rule][0] if highlight_rule in placed else None
+    if highlighted in keys:  # the panel the visitor came for comes first
+        keys = [highlighted, *(k for k in keys if k != highlighted)]
 
     specs: list[PanelSpec] = []
     for k in keys:
@@ -463,7 +475,7 @@ def function_figure(
         rows=len(specs),
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=min(0.06, 0.3 / max(len(specs), 1)),
+        vertical_spacing=min(0.06, 0.3 / max(len(specs), 1)),  # replaced by :func:`_stack_panels`, in px
         specs=[[{"secondary_y": s.secondary_unit is not None}] for s in specs],
         subplot_titles=titles,
     )
@@ -541,7 +553,8 @@ def function_figure(
         fig.update_yaxes(title_text=axis_title(s.y_title, s.metrics[0], period_s=period), row=row, col=1, secondary_y=False)
         if s.secondary:
             fig.update_yaxes(
-                title_text=axis_title(s.secondary_title or "", s.secondary[0]), row=row, col=1, secondary_y=True, showgrid=False, rangemode="tozero"
+                title_text=axis_title(s.secondary_title or "", s.secondary[0]), row=row, col=1, secondary_y=True, showgrid=False, rangemode="tozero",
+                tickmode="auto", nticks=5,  # its own round ticks (Streamlit's theme syncs them to the left axis: 2.77, 5.54, ...)
             )
         if s.unit in (Unit.COUNT, Unit.MEGABYTES, Unit.PERCENT):
             fig.update_yaxes(rangemode="tozero", row=row, col=1, secondary_y=False)
@@ -594,28 +607,93 @@ def function_figure(
     shapes.extend(_draw_lines(fig, lines, title_text, has_secondary))
     fig.update_layout(shapes=shapes)
 
-    layout = base_layout(height=max(260, panel_height * len(specs) + 80), x_title=None)
-    layout["margin"] = {"l": 10, "r": 10, "t": 30, "b": 10}
+    rows = len(specs)
+    legend_px = [_legend_height([t.name for t in fig.data if (t.legend or "legend") == _legend_id(r) and t.showlegend is not False])
+                 for r in range(1, rows + 1)]  # fmt: skip
+    # a title with a note ("off the scale: …") puts the note on its own line: whole on a phone
+    title_text = {r: t.replace("  ·  ", "<br>") for r, t in title_text.items()}
+    title_px = [PANEL_TITLE + TITLE_LINE * title_text[r].count("<br>") for r in range(1, rows + 1)]
+    area, tops = _stack_panels(fig, rows, panel_height, legend_px, title_px)
+    top_px = PANEL_TOP + TITLE_LINE * title_text[1].count("<br>")
+    layout = base_layout(height=area + top_px + LAST_LEGEND_DROP + legend_px[-1] + 10, x_title=None)
+    layout["margin"] = {"l": 10, "r": 10, "t": top_px, "b": LAST_LEGEND_DROP + legend_px[-1] + 10}
     fig.update_layout(**layout)
-    fig.update_xaxes(title_text="time (UTC)", row=len(specs), col=1)
+    fig.update_xaxes(title_text="time (UTC)", row=rows, col=1)
     if x_range is not None:
         fig.update_xaxes(range=[pd.Timestamp(x_range[0]), pd.Timestamp(x_range[1])])
-    # subplot titles: left-aligned above each panel; each panel has its own legend, right-aligned above it
-    for i, a in enumerate(fig.layout.annotations[: len(specs)]):
-        a.update(text=title_text[i + 1], x=0, xanchor="left", font={"size": 13})
-    for row in range(1, len(specs) + 1):
-        top = fig.get_subplot(row, 1).yaxis.domain[1]
-        fig.layout["legend" if row == 1 else f"legend{row}"] = {
-            "orientation": "h",
-            "x": 1,
-            "xanchor": "right",
-            "y": top,
-            "yanchor": "bottom",
-            "font": {"size": 11},
-            "bgcolor": "rgba(0,0,0,0)",
-            "title": {"text": ""},
-        }
+    # subplot titles: left-aligned above each panel; each panel has its own legend, under it (in the gap before the
+    # next panel's title, the last one under the time axis), the gap as tall as the legend's rows at 390 px: on a
+    # phone a legend wraps downwards, never onto a title
+    for i, a in enumerate(fig.layout.annotations[:rows]):
+        a.update(text=title_text[i + 1], x=0, xanchor="left", align="left", y=tops[i], yanchor="bottom", font={"size": 13})
+    for row in range(1, rows + 1):
+        bottom = fig.get_subplot(row, 1).yaxis.domain[0]
+        below = LAST_LEGEND_DROP if row == rows else 4
+        fig.layout[_legend_id(row)] = {**legend_below(bottom - below / area, font_size=11), "bgcolor": "rgba(0,0,0,0)"}
     return fig
+
+
+def _legend_id(row: int) -> str:
+    return "legend" if row == 1 else f"legend{row}"
+
+
+PHONE_LEGEND_WIDTH = 170  # px a legend has on a 390 px screen: the plot's width between the y axes' titles
+LEGEND_ROW = 22  # px a row of entries at 11 px takes
+
+
+LEGEND_LINE_CHARS = 24  # a legend entry longer than this is written on lines of at most this many characters
+
+
+def _wrapped(label: str) -> str:
+    """A long legend entry (a threshold's condition) on several lines: whole within a phone's width."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= LEGEND_LINE_CHARS:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _legend_height(names: Sequence[str]) -> int:
+    """The px a horizontal legend of these entries takes at 390 px: entries wrapped into rows (about 6 px a
+    character at 11 px, 40 px of symbol and spacing each)."""
+    rows, used, tall = (1 if names else 0), 0.0, 1
+    for name in names:
+        parts = str(name or "").split("<br>")
+        w = 40 + 6.2 * max(len(p) for p in parts)
+        if used and used + w > PHONE_LEGEND_WIDTH:
+            rows, used, tall = rows + tall, 0.0, 1
+        used += w
+        tall = max(tall, len(parts))  # a row is as tall as its entry of most lines
+    rows += tall - 1 if names else 0
+    return rows * LEGEND_ROW + 6
+
+
+def _stack_panels(
+    fig: go.Figure, rows: int, panel_height: int, legend_px: Sequence[int], title_px: Sequence[int]
+) -> tuple[int, list[float]]:
+    """Lay the panels out top to bottom in px (each ``panel_height``, then its legend and the next one's title);
+    returns the plot area's height in px and each panel's top in paper units."""
+    gaps = [legend_px[r] + 4 + title_px[r + 1] for r in range(rows - 1)]
+    area = rows * panel_height + sum(gaps)
+    tops: list[float] = []
+    y = 0
+    for r in range(1, rows + 1):
+        top, bottom = 1 - y / area, 1 - (y + panel_height) / area
+        tops.append(top)
+        for secondary in (False, True):
+            sub = fig.get_subplot(r, 1, secondary_y=secondary) if secondary else fig.get_subplot(r, 1)
+            if sub is not None and sub.yaxis is not None:
+                sub.yaxis.domain = [max(0.0, bottom), min(1.0, top)]
+        y += panel_height + (gaps[r - 1] if r < rows else 0)
+    return area, tops
+
+
+PANEL_TITLE = 26  # px above a panel: its title
+TITLE_LINE = 18  # px each further line of a title takes
+PANEL_TOP = 30  # px above the first panel: its title
+LAST_LEGEND_DROP = 76  # px under the last panel to its legend: the time axis's ticks (two lines: time, then date) and title first
 
 
 def _adder(fig: go.Figure, row: int):
@@ -700,6 +778,15 @@ def _draw_lines(fig: go.Figure, lines: list[_Line], titles: dict[int, str], has_
             off.setdefault(row, []).extend(ln.short or ln.label for ln in far)
         xref = _ref(fig.get_subplot(row, 1).xaxis)
         for ln in group:
+            if ln not in far:  # named in the panel's legend, not written on the line over the data
+                fig.add_trace(
+                    go.Scatter(
+                        x=[None], y=[None], mode="lines", name=_wrapped(ln.label), hoverinfo="skip", legendgroup=ln.name,
+                        line={"color": ln.color, "width": ln.width, "dash": ln.dash},
+                        legend="legend" if row == 1 else f"legend{row}",
+                    ),
+                    row=row, col=1, secondary_y=secondary or None,
+                )  # fmt: skip
             shapes.append(
                 {
                     "type": "line",
@@ -711,7 +798,6 @@ def _draw_lines(fig: go.Figure, lines: list[_Line], titles: dict[int, str], has_
                     "y0": ln.y,
                     "y1": ln.y,
                     "line": {"color": ln.color, "width": ln.width, "dash": ln.dash},
-                    "label": {"text": ln.label, "textposition": ln.textposition, "font": {"size": 11, "color": ln.color}},
                     "layer": "above",
                 }
             )
@@ -760,68 +846,4 @@ def timeseries_figure(
         fig.update_yaxes(title_text=y_title or axis_title(registry.label(first), first, period_s=period_s))
         if registry.unit(first) in (Unit.COUNT, Unit.MEGABYTES, Unit.PERCENT, Unit.USD):
             fig.update_yaxes(rangemode="tozero")
-    return fig
-
-
-# --- the Costs page's spend chart ----------------------------------------------------------------------
-
-# what a Lambda usage type bills, in stacking order, with one colour each (regions and architectures summed;
-# the usage-type table beside the chart has them one by one)
-USAGE_KINDS: dict[str, str] = {
-    "requests": "#2563eb",
-    "compute (GB-s)": "#f59e0b",
-    "provisioned concurrency": "#9ca3af",
-    "provisioned compute (GB-s)": "#7c3aed",
-    "ephemeral storage": "#10b981",
-    "other": "#ef4444",
-}
-
-
-def usage_kind(usage_type: str) -> str:
-    """The :data:`USAGE_KINDS` key of a Cost Explorer usage type such as ``USE1-Lambda-GB-Second-ARM``."""
-    base = re.sub(r"^[A-Z0-9]+-(?=Request|Lambda)", "", usage_type).removesuffix("-ARM")  # us-east-1 has no prefix
-    return {
-        "Request": "requests",
-        "Lambda-GB-Second": "compute (GB-s)",
-        "Lambda-Provisioned-Concurrency": "provisioned concurrency",
-        "Lambda-Provisioned-GB-Second": "provisioned compute (GB-s)",
-        "Lambda-Ephemeral-Storage-GB-Second": "ephemeral storage",
-    }.get(base, "other")
-
-
-def spend_figure(report: CostReport) -> go.Figure:
-    """Daily spend of the month: Cost Explorer by usage type (stacked bars), our estimate (a line), and the
-    forecast to month end spread over the days left (faint bars). Without Cost Explorer: the estimate only."""
-    fig = go.Figure()
-    daily = cost_report.usage_type_daily(report)
-    if not daily.empty:
-        daily = daily.assign(kind=[usage_kind(str(u)) for u in daily["usage_type"]])
-        by_kind = daily.groupby(["kind", "date"], as_index=False)["cost_usd"].sum()
-        for kind, color in USAGE_KINDS.items():
-            rows = by_kind[by_kind["kind"] == kind]
-            if rows.empty:
-                continue
-            fig.add_bar(
-                x=rows["date"], y=rows["cost_usd"], name=kind, marker_color=color, hovertemplate=registry.hovertemplate("cost_usd")
-            )
-    rec = report.reconciliation()
-    if not rec.empty:
-        line = rec.groupby("date", as_index=False)["explained_usd"].sum()
-        fig.add_scatter(
-            x=line["date"], y=line["explained_usd"], name="our estimate (after the free tier)", mode="lines+markers",
-            line={"color": registry.colour("cost_usd"), "width": 2}, hovertemplate=registry.hovertemplate("cost_usd"),
-        )  # fmt: skip
-    days_left = (report.month_end - report.end).days
-    remaining = report.remaining_usd()
-    if days_left > 0 and remaining > 0:
-        days = pd.date_range(pd.Timestamp(report.end), periods=days_left, freq="D")
-        fig.add_bar(
-            x=days, y=[remaining / days_left] * days_left, name="forecast", opacity=0.45, hovertemplate=registry.hovertemplate("cost_usd"),
-            marker={"color": "#cbd5e1", "pattern": {"shape": "/", "fgcolor": "#64748b"}},  # hatched: not spent yet
-        )
-    fig.update_layout(
-        **base_layout(height=380, x_title="day (UTC)"),
-        barmode="stack",
-        yaxis={"title": {"text": "USD a day"}, "tickprefix": "$"},
-    )
     return fig

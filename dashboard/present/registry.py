@@ -12,6 +12,11 @@ digest and CLI ask it. Every function takes a key of the table and raises ``KeyE
   the figure it watches (:func:`watches`).
 - :func:`d3_format`, :func:`hovertemplate` — plotly's format of a value and its hover text;
   :func:`column_format` — Streamlit's ``NumberColumn`` format.
+- :func:`plural` — a count with its noun (``1 function``, ``3 warnings``, ``1,204 functions``);
+  :func:`comparison_text` (``>``, ``≥``) and :func:`threshold_text` — a rule's threshold as it reads
+  (``> 60,000 ms``, ``≥ 80 %``), the number as configured, with thousands separators and its unit.
+- :func:`delta_color` — ``st.metric``'s ``delta_color`` for a change of ``key``: ``"off"`` (grey) when
+  the change is nil or neither way is worse, so an unchanged value is never red.
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ __all__ = [
     "d3_format",
     "hovertemplate",
     "column_format",
+    "plural",
+    "COMPARISONS",
+    "comparison_text",
+    "threshold_text",
+    "delta_color",
 ]
 
 
@@ -156,3 +166,67 @@ def hovertemplate(key: str, *, period_s: int | None = None) -> str:
 def column_format(key: str) -> str:
     """Streamlit's ``NumberColumn`` format for ``key``: printf-style (``"%,.0f"``, ``"%,.2f %%"``) or a preset (``"dollar"``)."""
     return entry(key).unit.printf
+
+
+def plural(n: object, noun: str, many: str | None = None) -> str:
+    """``n`` with ``noun`` in the singular or plural: ``1 function``, ``3 warnings``, ``1,204 functions``,
+    ``0 alerts``; ``many`` when the plural is not ``noun + "s"`` (``plural(2, "day", "days")``). Unknown: ``— <plural>``."""
+    v = _finite_number(n)
+    word = noun if v is not None and abs(v) == 1 else (many or noun + "s")
+    return f"{MISSING if v is None else Unit.COUNT.format(v)} {word}"
+
+
+def _finite_number(v: object) -> float | None:
+    text = Unit.COUNT.format(v)
+    return None if text == MISSING else float(v)  # type: ignore[arg-type]
+
+
+COMPARISONS: dict[str, str] = {
+    "GreaterThanThreshold": ">",
+    "GreaterThanOrEqualToThreshold": "≥",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "≤",
+}
+
+
+def comparison_text(comparison: object) -> str:
+    """CloudWatch's comparison operator as a sign: ``GreaterThanThreshold`` → ``>``; an unknown one as given."""
+    return COMPARISONS.get(str(comparison), str(comparison)) if comparison is not None else ""
+
+
+def _exact(v: float) -> str:
+    """A configured number as written, with thousands separators: ``60,000``, ``2.5``, ``0.05``."""
+    if v == int(v):
+        return f"{v:,.0f}"
+    return f"{v:,.6f}".rstrip("0").rstrip(".")
+
+
+def threshold_text(metric: object, comparison: object, threshold: object) -> str:
+    """A rule's condition as it reads: ``> 60,000 ms``, ``≥ 80 % of timeout``, ``> 5 errors``, ``< 1 invocations``.
+
+    The threshold is written as configured (its exact number in the metric's unit, thousands separated), not
+    rescaled, so it matches config.yaml; ``—`` when unknown. An unknown metric gets the bare number."""
+    v = _finite_number(threshold)
+    if v is None:
+        return MISSING
+    sign = comparison_text(comparison)
+    number = _exact(v + 0.0)
+    if isinstance(metric, str) and metric in REGISTRY:
+        m = entry(metric)
+        if m.unit is Unit.USD:
+            number = ("-" if v < 0 else "") + "$" + _exact(abs(v))
+        elif m.unit is Unit.RATIO:
+            number = _exact(100.0 * v) + " %"
+        else:
+            number = f"{number} {unit_text(metric)}"
+    return f"{sign} {number}".strip()
+
+
+def delta_color(key: str, delta: object) -> str:
+    """``st.metric``'s ``delta_color`` for a change of ``key``: ``"off"`` when the change is nil or unknown or
+    neither way is worse (invocations), ``"inverse"`` when a rise is bad news, ``"normal"`` when a fall is."""
+    worse = higher_is_worse(key)
+    v = _finite_number(delta)
+    if worse is None or v is None or v == 0:
+        return "off"
+    return "inverse" if worse else "normal"

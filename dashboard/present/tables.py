@@ -17,7 +17,7 @@ import pandas as pd
 from dashboard.present import registry
 from dashboard.present.text import one_line
 
-__all__ = ["render", "FORMATS", "spreadsheet_safe", "jsonable", "records"]
+__all__ = ["render", "csv_text", "spreadsheet_csv", "FORMATS", "spreadsheet_safe", "jsonable", "records"]
 
 FORMATS = ("table", "json", "csv")
 
@@ -82,13 +82,25 @@ def _floats(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c].dtype)]
 
 
+def csv_text(frame: pd.DataFrame, *, lineterminator: str = "\n") -> str:
+    """``frame`` as CSV with every float at its unit's precision (the registry's digits; :data:`DEFAULT_DIGITS`
+    for a column it does not know): ``24919``, ``0.123457``, never ``24919.0`` or 17 digits; unknown is empty."""
+    numbers = {c: frame[c].map(functools.partial(_plain, digits=_digits(c))) for c in _floats(frame)}
+    return frame.assign(**numbers).to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ", lineterminator=lineterminator)
+
+
+def spreadsheet_csv(frame: pd.DataFrame) -> str:
+    """A page's "Download CSV": :func:`csv_text` of :func:`spreadsheet_safe` (numbers at the registry's precision,
+    a name or tag from AWS that a spreadsheet would run as a formula made text)."""
+    return csv_text(spreadsheet_safe(frame))
+
+
 def render(frame: pd.DataFrame, fmt: str) -> str:
     """``frame`` as ``table``, ``json`` or ``csv`` text (see the module docstring for the numbers)."""
     if fmt == "json":
         return json.dumps(records(frame), indent=2, ensure_ascii=False)
     if fmt == "csv":
-        numbers = {c: frame[c].map(functools.partial(_plain, digits=_digits(c))) for c in _floats(frame)}
-        return frame.assign(**numbers).to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+        return csv_text(frame)
     if fmt == "table":
         if frame.empty:
             return "(no rows)"

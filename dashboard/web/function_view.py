@@ -43,12 +43,14 @@ from dashboard.alerts import (
 )
 from dashboard.config.echo import cut, echo
 from dashboard.config.settings import AlertRule, ConfigError, Settings
-from dashboard.figures.usage import trend, usage
+from dashboard.figures.cost_report import month_to_date_costs
+from dashboard.figures.function_cost import costs_over, load_costs, with_costs
+from dashboard.figures.usage import summarize, trend, usage
 from dashboard.present import plots, registry
 from dashboard.present.links import function_key, function_link, parse_function_key
 from dashboard.present.registry import Unit
 from dashboard.query import sources
-from dashboard.query.load import Query
+from dashboard.query.load import Query, unread_parts
 from dashboard.query.selection import Selection
 from dashboard.query.timerange import PRESETS, TimeRange
 
@@ -56,6 +58,7 @@ __all__ = [
     "KEY",
     "NO_RUNTIME",
     "LIST_COLUMNS",
+    "HEALTH_COLUMNS",
     "RULE_STATES_SCHEMA",
     "RuleEval",
     "FunctionView",
@@ -161,6 +164,9 @@ class FunctionView:
     problem: str | None = None  # why there is no view (bad key, unknown function) or why rules are missing
     account_limit: int = DEFAULT_ACCOUNT_LIMIT
     alert_states: pd.DataFrame | None = None  # this function's rows of dashboard.alerts.STATES_SCHEMA
+    totals: pd.Series | None = None  # its summary row over the range (dashboard.figures.usage.SCHEMA) plus p50/p90 and reports
+    cost_usd: float = float("nan")  # estimated cost over the range (dashboard.figures.function_cost); NaN: unknown
+    mtd_cost_usd: float = float("nan")  # the same over the month to date
 
     @property
     def found(self) -> bool:
@@ -175,6 +181,35 @@ class FunctionView:
     def loaded(self) -> sources.Loaded:
         """The sources' statuses, for :func:`dashboard.web.ui.show_statuses`."""
         return sources.Loaded(pd.DataFrame(), list(self.statuses), list(self.warnings))
+
+    def header(self) -> list[tuple[str, str, str | None, str]]:
+        """The header's tiles: (label, value, detail, help), every figure written by the registry ("—" when unknown);
+        the value short enough to show whole in a tile, the detail (a second, smaller line) saying what it is of."""
+        t = self.totals if self.totals is not None else pd.Series(dtype="object")
+
+        def num(k: str) -> float:
+            v = t.get(k)
+            return float("nan") if v is None or pd.isna(v) else float(v)
+
+        f = registry.format
+        reports, cold = num("reports"), num("cold_starts")
+        if not reports > 0:  # Lambda Insights counts no REPORT lines: the invocations are the same count
+            reports = num("invocations")
+        cold_pct = 100.0 * cold / reports if reports > 0 else float("nan")
+        size, used = num("memory_mb"), num("max_memory_used_mb")
+        used_pct = 100.0 * used / size if size > 0 else float("nan")
+        return [
+            ("Invocations", f("invocations", num("invocations")), f"{f('throttles', num('throttles'))} throttled", registry.help_text("invocations")),
+            ("Error rate", f("error_rate", num("error_rate")), f"{f('errors', num('errors'))} errors", registry.help_text("error_rate")),
+            ("p99 duration", f("duration_p99_ms", num("duration_p99_ms")),
+             f"p50 {f('duration_p50_ms', num('duration_p50_ms'))} · p90 {f('duration_p90_ms', num('duration_p90_ms'))}",
+             "Duration percentiles over the whole range (CloudWatch Duration, one datapoint each)."),
+            ("Cold starts", f("cold_start_rate", cold_pct), f"{f('cold_starts', cold)} of {f('reports', reports)}", registry.help_text("cold_start_rate")),
+            ("Max memory used", f("max_memory_used_mb", used), f"of {f('memory_mb', size)} ({f('memory_used_pct', used_pct)})",
+             registry.help_text("max_memory_used_mb") + " Against the configured memory size."),
+            ("Est. cost", f("est_cost_usd", self.cost_usd), f"over {self.trange.label or 'the range'}", registry.help_text("est_cost_usd") + " Over the selected range."),
+            ("Est. cost MTD", f("est_cost_usd", self.mtd_cost_usd), "this month to yesterday (UTC)", registry.help_text("mtd_cost_usd")),
+        ]  # fmt: skip
 
     def rule(self, name: str | None) -> RuleEval | None:
         return next((r for r in self.rules if r.rule.name == name), None)
@@ -281,6 +316,15 @@ class FunctionView:
         )
 
 
+def _finished(metrics: pd.DataFrame, end: datetime) -> pd.DataFrame:
+    """The periods over by ``end``: a period still in progress holds part of its counts and would draw a false drop
+    at the chart's end (its line ends with the data instead)."""
+    if metrics.empty or "period_s" not in metrics:
+        return metrics
+    ends = pd.to_datetime(metrics["timestamp"], utc=True) + pd.to_timedelta(pd.to_numeric(metrics["period_s"]), unit="s")
+    return metrics[(ends <= pd.Timestamp(end)).to_numpy()].reset_index(drop=True)
+
+
 def _only(frame: pd.DataFrame, key: tuple[str, str, str]) -> pd.DataFrame:
     if frame.empty:
         return frame
@@ -345,7 +389,7 @@ def load_function(
     met = sources.metrics(settings, trange, hit, period=step, force=force)
     mem = sources.memory(settings, trange, peers, force=force)
     k = (account, region, name)
-    m_one, mem_one = _only(met.frame, k), _only(mem.frame, k)
+    m_one, mem_one = _finished(_only(met.frame, k), trange.end), _only(mem.frame, k)
     statuses = inv.statuses + met.statuses + mem.statuses
     warnings = inv.warnings + met.warnings + mem.warnings
     problem = None
@@ -392,6 +436,9 @@ def load_function(
         scope = dataclasses.replace(selection, accounts=(account,), regions=(region,), teams=tuple(teams) if row.get("team") in teams else ())
         got = evaluation.load_alerts(settings, scope, only=k, force=force)
         report = got.report
+    totals, cost, mtd, more = _totals(settings, selection, hit, met, mem, k, force=force)
+    statuses += [s for s in more.statuses if s not in statuses]
+    warnings += more.warnings
     return FunctionView(
         text,
         trange,
@@ -404,35 +451,68 @@ def load_function(
         problem,
         limit,
         None if report is None else report.states,
+        totals,
+        cost,
+        mtd,
     )
+
+
+HEADER_STATS = ("invocations", "errors", "throttles", "duration_avg_ms", "duration_p50_ms", "duration_p90_ms", "duration_p99_ms", "duration_max_ms", "concurrency_max")
+
+
+def _totals(settings, selection: Selection, hit: pd.DataFrame, met: sources.Loaded, mem: sources.Loaded, k, *, force: bool):
+    """The header's figures of one function: its summary over the range (whole-range statistics, memory) and its
+    cost over the range (:func:`dashboard.figures.function_cost.costs_over`, the Overview's) and this month's complete
+    days (:func:`dashboard.figures.cost_report.month_to_date_costs`, the Costs page's)."""
+    trange = selection.trange
+    stats = sources.range_stats(settings, trange, hit, columns=HEADER_STATS, force=force)
+    mem_one = sources.Loaded(_only(mem.frame, k), mem.statuses, mem.warnings)
+    unread_m, unread_y = unread_parts(stats), unread_parts(mem)
+    summary = summarize(hit, pd.DataFrame(), mem_one.frame, stats.frame, unread_metrics=unread_m, unread_memory=unread_y)
+    totals = summary.iloc[0].copy() if len(summary) else pd.Series(dtype="object")
+    sf = stats.frame
+    for c in ("duration_p50_ms", "duration_p90_ms"):
+        totals[c] = float(sf[c].iloc[0]) if len(sf) and c in sf and not pd.isna(sf[c].iloc[0]) and k[:2] not in unread_m else float("nan")
+    r = pd.to_numeric(mem_one.frame["reports"], errors="coerce") if len(mem_one.frame) else pd.Series(dtype="float64")
+    totals["reports"] = float(r.sum()) if r.notna().any() and k[:2] not in unread_y else float("nan")
+    cost = costs_over(settings, hit, stats, mem_one, trange, now=selection.now, detect=met.frame, unread=unread_m | unread_y, force=force)
+    mtd = month_to_date_costs(settings, hit, today=selection.today, force=force)  # the Costs page's figure
+    first = lambda f: float(f["est_cost_usd"].iloc[0]) if len(f) and not pd.isna(f["est_cost_usd"].iloc[0]) else float("nan")  # noqa: E731
+    more = sources.Loaded(pd.DataFrame(), [*stats.statuses, *cost.statuses, *mtd.statuses], [*cost.warnings, *mtd.warnings])
+    return totals, first(cost.frame), first(mtd.frame), more
 
 
 # --- the list ---------------------------------------------------------------------------------------------
 
-LIST_COLUMNS: tuple[str, ...] = (
-    "link",
-    "function",
-    "account",
-    "region",
-    "team",
-    "runtime",
-    "architecture",
-    "memory_mb",
-    "timeout_s",
+HEALTH_COLUMNS: tuple[str, ...] = (
     "invocations",
-    "trend",
     "errors",
     "error_rate",
     "throttles",
-    "duration_avg_ms",
     "duration_p99_ms",
+    "cold_starts",
+    "memory_used_pct",
+    "est_cost_usd",
+    "mtd_cost_usd",
+)  # first, after the pinned name: how each function is doing and what it costs
+LIST_COLUMNS: tuple[str, ...] = (
+    "function",
+    *HEALTH_COLUMNS,
+    "trend",
+    "team",
+    "region",
+    "account",
+    "runtime",
+    "architecture",
+    "memory_mb",
+    "max_memory_used_mb",
+    "timeout_s",
+    "duration_avg_ms",
     "duration_max_ms",
     "concurrency_max",
-    "cold_starts",
-    "max_memory_used_mb",
-    "memory_used_pct",
     "billed_gb_seconds",
     "tags",
+    "link",
 )
 
 
@@ -442,8 +522,10 @@ def list_frame(
     *,
     range_text: str | None = None,
     sparklines: Mapping[tuple[str, str, str], list[float] | None] | None = None,
+    costs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The list's rows (pure): the summary with ``tags`` as text, a ``trend`` sparkline and a ``link``.
+    """The list's rows (pure): the summary with ``tags`` as text, a ``trend`` sparkline, a ``link`` and the cost over the
+    range and the month to date (``costs``: :data:`dashboard.figures.function_cost.COST_SCHEMA`).
 
     ``link`` is the relative URL of the function's page keeping the range
     (``functions?fn=account/region/name&range=24h``); runtime is "container image" where
@@ -463,6 +545,7 @@ def list_frame(
     out["link"] = pd.array([function_link(a, r, f, range_text=range_text) for a, r, f in keys], dtype="string")
     spark = sparklines or {}
     out["trend"] = pd.Series([spark.get(k) for k in keys], dtype=object, index=out.index)
+    out = with_costs(out, costs)  # NaN where unknown or not loaded
     return out[list(LIST_COLUMNS)].reset_index(drop=True)
 
 
@@ -520,5 +603,9 @@ def load_list(settings: Settings, selection: Selection, *, force: bool = False) 
     loaded = usage(q)
     start, end = q.trend_range
     spark = trend(q.metrics.frame, start=start, end=end, functions=loaded.frame, unread=q.unread("metrics"))
-    rows = list_frame(loaded.frame, q.functions, range_text=selection.range_text, sparklines=spark)
-    return ListView(rows, loaded)
+    costs = load_costs(q)
+    rows = list_frame(loaded.frame, q.functions, range_text=selection.range_text, sparklines=spark, costs=costs.frame)
+    merged = sources.Loaded(
+        loaded.frame, [*loaded.statuses, *(s for s in costs.statuses if s not in loaded.statuses)], [*loaded.warnings, *costs.warnings]
+    )
+    return ListView(rows, merged)

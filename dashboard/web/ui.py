@@ -18,6 +18,7 @@ from aws.meter import METER
 from dashboard.config import access
 from dashboard.config import settings as settings_mod
 from dashboard.config.settings import ConfigError, Settings
+from dashboard.present.registry import plural
 from dashboard.present.text import escape_markdown
 from dashboard.query import progress
 from dashboard.query.selection import Selection
@@ -99,10 +100,12 @@ def _query_list(name: str) -> list[str]:
     return [v for v in st.query_params.get_all(name) if v]
 
 
-def sidebar(cfg: Settings, teams: list[str], who: access.Viewer = access.EVERYONE) -> Selection:
+def sidebar(cfg: Settings, teams: list[str], who: access.Viewer = access.EVERYONE, *, month_page: bool = False) -> Selection:
     """Filters shared by every page, mirrored in the URL so a pasted link shows the same view.
 
-    A team-scoped viewer is offered only their teams, and choosing none means all of theirs."""
+    A team-scoped viewer is offered only their teams, and choosing none means all of theirs. On a page that
+    shows a calendar month (``month_page``: Costs, Teams) the time range is kept (and stays in the URL) but
+    shown disabled, with one line saying the page picks its month itself: no filter that silently does nothing."""
     teams = who.visible(teams)
     accounts = [a.name for a in cfg.accounts]
     regions = sorted({r for a in cfg.accounts for r in a.regions})
@@ -121,10 +124,15 @@ def sidebar(cfg: Settings, teams: list[str], who: access.Viewer = access.EVERYON
         options = list(PRESETS) + ["custom"]
         wanted = st.query_params.get("range", cfg.default_range)
         default_idx = options.index(wanted) if wanted in options else (options.index("custom") if ".." in wanted else options.index(cfg.default_range))
-        choice = st.selectbox("Time range", options, index=default_idx, key="f_range")
+        choice = st.selectbox("Time range", options, index=default_idx, key="f_range", disabled=month_page)
+        if month_page:
+            st.caption(MONTH_ONLY)
         range_text = choice
         if choice == "custom":
-            custom = st.text_input("From..to (UTC, ISO 8601)", value=wanted if ".." in wanted else "", key="f_custom", placeholder="2026-11-20..2026-11-21T12:00")
+            custom = st.text_input(
+                "From..to (UTC, ISO 8601)", value=wanted if ".." in wanted else "", key="f_custom",
+                placeholder="2026-11-20..2026-11-21T12:00", disabled=month_page,
+            )  # fmt: skip
             range_text = custom or cfg.default_range
         now = cfg.now()
         try:
@@ -235,17 +243,30 @@ def freshness_panel() -> None:
     marks = 0
     for (source, account, region), s in sorted(latest.items()):
         if s.failed:
-            mark, marks = "failed", marks + 1
+            mark, marks = "**failed**", marks + 1
         elif s.stale:
-            mark, marks = f"STALE, {fmt_age(s.age_s(now))} old", marks + 1
+            mark, marks = f"**stale**, {fmt_age(s.age_s(now))} old", marks + 1
         else:
             mark = f"{fmt_age(s.age_s(now))} old"
-        lines.append(f"{source:<10} {account}/{region}: {mark}")
+        lines.append(f"- {escape_markdown(source)} · {escape_markdown(f'{account}/{region}')}: {mark}")
     label = "Data freshness" + (f" ({marks} stale or failed)" if marks else "")
     with st.sidebar.expander(label, icon=":material/schedule:"):
-        st.code("\n".join(lines), language=None)
+        # a list that wraps at any width (a code block would be cut off in the sidebar)
+        st.markdown("\n".join(lines))
         if (text := refresh_text()) is not None:
             st.caption(escape_markdown(text))
+
+
+SPEND_FILE = "aws-spend.json"  # the dashboard's own AWS spend this month, beside the digest state (aws.ledger)
+
+
+def spend_ledger(cfg: Settings):
+    """Where the refresher keeps the month's AWS spend across restarts: the app's state folder (the digest state's)."""
+    from aws.ledger import SpendLedger
+    from dashboard.digest.pipeline import state_path
+    from dashboard.digest.state import atomic_write
+
+    return SpendLedger(state_path(cfg).parent / SPEND_FILE, write=atomic_write)
 
 
 def refresh_text(refresher=None) -> str | None:
@@ -259,38 +280,80 @@ def refresh_text(refresher=None) -> str | None:
     pace = (
         "nothing is refreshed behind the pages (press Refresh for newer data)"
         if plan.exhausted
-        else f"the {plan.watched} question(s) viewed lately are refreshed {plan.scale:,.1f}× less often than their TTL asks, to stay within it"
+        else f"the {plural(plan.watched, 'question')} viewed lately are refreshed {plan.scale:,.1f}× less often than their TTL asks, to stay within it"
         if plan.binding
-        else f"the {plan.watched} question(s) viewed lately are refreshed before they expire"
+        else f"the {plural(plan.watched, 'question')} viewed lately are refreshed before they expire"
     )
     now = f" Refreshing: {'; '.join(plan.refreshing)}." if plan.refreshing else ""
+    partial = f" {plan.spent_note}" if plan.spent_note else ""
     return (
         f"AWS spend of the dashboard in {plan.month}: ${plan.spent_usd:,.2f} so far, ${plan.projected_usd:,.2f} projected "
-        f"(budget ${plan.budget_usd:,.2f}): {pace}.{now}"
+        f"(budget ${plan.budget_usd:,.2f}): {pace}.{now}{partial}"
     )
 
 
-def month_report(cfg: Settings):
-    """The month's cost report (``?month=YYYY-MM`` or this month) for the Costs and Teams pages, with progress,
-    narrowed to the sidebar's accounts, regions and teams; a bad month stops the page with one sentence.
-    Under it: what the report covers, and why the bill is missing when it is."""
-    from dashboard.figures import cost_report
+MONTH_PAGES = ("costs", "teams")  # pages that show a calendar month (picked on the page), not the sidebar's range
+MONTH_ONLY = "Costs and Teams show a calendar month, picked on the page; this range applies to the other pages."
 
-    month = st.query_params.get("month")
-    now = cost_report.clock(cfg)  # one clock for the check and the load
+
+def month_label(month: str, *, current: str) -> str:
+    """``"2026-12"`` → ``"December 2026 (this month)"``."""
+    from datetime import datetime
+
+    text = f"{datetime.strptime(month, '%Y-%m'):%B %Y}"
+    return f"{text} (this month)" if month == current else text
+
+
+def month_picker(cfg: Settings, *, now) -> str | None:
+    """The month the Costs and Teams pages show: a picker of this month and the ones before it that had Lambda spend
+    or usage (:func:`dashboard.figures.cost_months.month_choice`: one Cost Explorer request a day), started from
+    ``?month=`` and kept there, so a pasted link shows the same month. A readable month without spend can still be
+    opened with ``?month=`` and says so; when the months with spend cannot be read, every readable month is offered
+    with one sentence. A bad ``?month=`` stops the page with one sentence. None: the current month."""
+    from dashboard.figures import cost_months, cost_report
+
+    asked = st.query_params.get("month")
     try:  # before the progress box, which is collapsed: the sentence is said on the page, without the CLI's --month
-        cost_report.check_month(cfg, month, now=now)
+        cost_report.check_month(cfg, asked, now=now)
     except cost_report.MonthError as e:
         st.error(escape_markdown(f"The address asks for the month {e.value}, which {e.problem}."), icon=":material/event_busy:")
         st.stop()
+    choice = cost_months.month_choice(cfg, today=now.date())
+    current = choice.readable[0]
+    options = list(choice.offered)
+    if asked in choice.readable and asked not in options:  # a month without spend, asked for by its address
+        options = sorted({*options, asked}, reverse=True)
+    if "cost_month" not in st.session_state or st.session_state["cost_month"] not in options:
+        st.session_state["cost_month"] = asked if asked in options else current
+    picked = st.selectbox(
+        "Month", options, key="cost_month", format_func=lambda m: month_label(m, current=current),
+        help="A calendar month in UTC (the sidebar's time range does not apply here). Offered: this month and the months "
+        "Cost Explorer has Lambda spend or usage for.",
+    )  # fmt: skip
+    st.query_params["month"] = picked
+    if choice.note:
+        st.caption(escape_markdown(choice.note))
+    if choice.has_spend(picked) is False:
+        st.info(escape_markdown(cost_months.no_spend_sentence(picked)), icon=":material/money_off:")
+    return None if picked == current else picked
+
+
+def month_report(cfg: Settings):
+    """The month's cost report (the page's month picker, ``?month=YYYY-MM``, or this month) for the Costs and Teams
+    pages, with progress, narrowed to the sidebar's accounts, regions and teams; a bad month stops the page with one
+    sentence. Under it: what the report covers, and why the bill is missing when it is."""
+    from dashboard.figures import cost_report
+
+    now = cost_report.clock(cfg)  # one clock for the check and the load
+    month = month_picker(cfg, now=now)
     with loading("Reading Cost Explorer and pricing the usage…") as doing:
         report = cost_report.gather(cfg, month=month, now=now)
-        doing.finish(f"{report.month}: {(report.end - report.first).days} complete day(s)")
+        doing.finish(f"{report.month}: {plural((report.end - report.first).days, 'complete day')}")
     sel = selection()
     report = cost_report.narrow(report, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
     scope = [f"{what} {', '.join(values)}" for what, values in (("accounts", sel.accounts), ("regions", sel.regions), ("teams", sel.teams)) if values]
     if scope:
-        st.caption(escape_markdown(f"Only the functions of {'; '.join(scope)} ({len(report.inventory)} functions)."))
+        st.caption(escape_markdown(f"Only the functions of {'; '.join(scope)} ({plural(len(report.inventory), 'function')})."))
     if report.ce_missing:
         if report.bill_hidden:
             st.info(escape_markdown(report.ce_missing), icon=":material/filter_alt:")
