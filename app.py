@@ -21,7 +21,7 @@ st.session_state["_statuses"] = []
 
 with METER.scope(scope):
     cfg = ui.load_settings()
-    refresh.start(cfg.aws.monthly_budget_usd, refresh_deadline_s=cfg.aws.refresh_deadline_s)  # what viewers look at, kept fresh
+    refresh.start(cfg.aws.monthly_budget_usd, refresh_deadline_s=cfg.aws.refresh_deadline_s, ledger=ui.spend_ledger(cfg))  # what viewers look at, kept fresh
     who = ui.sign_in(cfg)  # with sign-in on, stops at the sign-in page before any AWS call
     with deadline(FRAME_WAIT_S):  # the frame (sidebar, navigation) never waits long on one slow account
         inv = inventory(cfg)
@@ -29,7 +29,15 @@ with METER.scope(scope):
     teams = sorted(set(inv.frame["team"].dropna().tolist()))
     st.session_state["settings"] = cfg
     st.session_state["viewer"] = who
-    st.session_state["selection"] = ui.sidebar(cfg, teams, who)
+    pages = [
+        st.Page("dashboard/pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("dashboard/pages/functions.py", title="Functions", icon=":material/list:", url_path="functions"),
+        st.Page("dashboard/pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
+        st.Page("dashboard/pages/costs.py", title="Costs", icon=":material/payments:", url_path="costs"),
+        st.Page("dashboard/pages/teams.py", title="Teams", icon=":material/groups:", url_path="teams"),
+    ]
+    page = st.navigation(pages)  # first, so the sidebar knows whether the page shows a calendar month
+    st.session_state["selection"] = ui.sidebar(cfg, teams, who, month_page=page.url_path in ui.MONTH_PAGES)
 
     if cfg.is_demo:
         st.info(
@@ -42,14 +50,6 @@ with METER.scope(scope):
             for source in ("metrics", "logs", "insights", "inventory", "tags"):
                 cache.refresh(source_name=source)
 
-    pages = [
-        st.Page("dashboard/pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("dashboard/pages/functions.py", title="Functions", icon=":material/list:", url_path="functions"),
-        st.Page("dashboard/pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
-        st.Page("dashboard/pages/costs.py", title="Costs", icon=":material/payments:", url_path="costs"),
-        st.Page("dashboard/pages/teams.py", title="Teams", icon=":material/groups:", url_path="teams"),
-    ]
-    page = st.navigation(pages)
     page.run()
 
 ui.freshness_panel()

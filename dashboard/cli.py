@@ -154,12 +154,16 @@ def _check_teams(cfg: Settings, teams, *, accounts, regions) -> None:
 
 
 def cmd_summary(args: argparse.Namespace, out, err) -> int:
+    from dashboard.figures.function_cost import COST_COLUMNS, load_costs, with_costs
     from dashboard.figures.usage import usage
 
     cfg = _load(args.config)
-    loaded = usage(Query(cfg, _selection(cfg, args)))
-    out.write(render(loaded.frame, args.format) + "\n")
-    return _report(loaded, err)
+    q = Query(cfg, _selection(cfg, args))
+    loaded = usage(q)
+    costs = load_costs(q)  # the Overview's and the Functions list's cost columns: the range and the month to date
+    frame = with_costs(loaded.frame, costs.frame, COST_COLUMNS)
+    out.write(render(frame, args.format) + "\n")
+    return _report(Loaded(frame, [*loaded.statuses, *(s for s in costs.statuses if s not in loaded.statuses)], [*loaded.warnings, *costs.warnings]), err)
 
 
 def cmd_overview(args: argparse.Namespace, out, err) -> int:
@@ -180,7 +184,7 @@ def cmd_overview(args: argparse.Namespace, out, err) -> int:
         out.write(render(tiles if args.part == "tiles" else functions.drop(columns="trend"), args.format) + "\n")
     else:
         out.write(render(tiles, "table") + "\n\n" + render(functions.drop(columns="trend"), "table") + "\n")
-    parts = [ov.summary, ov.previous, ov.spend, ov.spend_before, ov.alerts.as_loaded()]
+    parts = [ov.summary, ov.previous, ov.spend, ov.spend_before, ov.alerts.as_loaded(), *([ov.costs] if ov.costs is not None else [])]
     merged = Loaded(functions, [s for p in parts for s in p.statuses], [w for p in parts for w in p.warnings])
     return _report(merged, err)
 
@@ -224,8 +228,15 @@ def cmd_costs(args: argparse.Namespace, out, err) -> int:
     _check_teams(cfg, args.team, accounts=args.account, regions=args.region)
     report = cost_report.gather(cfg, month=args.month)
     report = cost_report.narrow(report, accounts=args.account or (), regions=args.region or (), teams=args.team or ())
-    out.write(render(cost_report.costs_table(report, cfg, by=args.by), args.format) + "\n")
+    table = cost_report.costs_table(report, cfg, by=args.by)
+    out.write(render(table, args.format) + "\n")
     code = _report(cost_report.usage_statuses(report), err)  # Cost Explorer's failures are said once, below
+    if args.by == "team" and report.ce_ok:  # Cost Explorer's by-tag figure: which lines it does not cover, and why
+        from dashboard.present.cost_tables import ce_tag_sentence
+
+        gaps = table["ce_tag_gap"].dropna()
+        if len(gaps):
+            err.write(f"note: {ce_tag_sentence(table, tag_key=report.tag_key)}\n")
     if report.assumed_note:  # the rows it concerns carry priced_by_assumption
         err.write(f"note: {report.assumed_note}\n")
     if report.bill_hidden:

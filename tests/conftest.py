@@ -32,8 +32,31 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.aws)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _state_outside_the_repository(tmp_path_factory):
+    """The alert history every evaluation records (dashboard/alerts/history.py) and the AWS spend ledger go to a folder of the session, never
+    the repository's .lambda-lens/, also for module-scoped fixtures (each test then gets its own: _isolated_aws)."""
+    from dashboard.alerts import history
+
+    folder = tmp_path_factory.mktemp("lambda-lens-state")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(history, "file_for", lambda settings: folder / history.FILE)
+        _spend_ledger_in(mp, folder)
+        yield
+
+
+def _spend_ledger_in(mp: pytest.MonkeyPatch, folder) -> None:
+    """The app's AWS spend ledger (dashboard.web.ui.spend_ledger, aws/ledger.py) in ``folder``, not the repository's
+    .lambda-lens/ (an AppTest of the repo's config.yaml would write it there)."""
+    from aws.ledger import SpendLedger
+    from dashboard.digest.state import atomic_write
+    from dashboard.web import ui
+
+    mp.setattr(ui, "spend_ledger", lambda cfg: SpendLedger(folder / ui.SPEND_FILE, write=atomic_write))
+
+
 @pytest.fixture(autouse=True)
-def _isolated_aws(monkeypatch, tmp_path):
+def _isolated_aws(monkeypatch, tmp_path, tmp_path_factory):
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -52,6 +75,13 @@ def _isolated_aws(monkeypatch, tmp_path):
 
         monkeypatch.setattr(session, "_simulator", refuse)
     METER.reset()
+    from dashboard.alerts import history
+
+    # the alert history every evaluation records (dashboard/alerts/history.py) goes to the test's folder, never the
+    # repository's .lambda-lens/ (nor another test's), nor the test's own tmp_path, which tests list
+    state = tmp_path_factory.mktemp("lambda-lens-state")
+    monkeypatch.setattr(history, "file_for", lambda settings: state / history.FILE)
+    _spend_ledger_in(monkeypatch, state)
     from aws import cache
 
     cache.clear_all()

@@ -282,9 +282,11 @@ def test_a_team_scoped_viewer_sees_only_their_team_on_every_page(signed):
             assert set(df.value["team"]) <= {"payments"}
 
     teams = signed({"email": "alice@example.com"}, page="dashboard/pages/teams.py")
-    rows = teams.dataframe[0].value
-    assert set(rows.loc[rows["line"] == "team", "team"]) == {"payments"}
+    rows = teams.dataframe[0].value  # the team lines only
+    assert set(rows["team"]) == {"payments"}
     assert not set(rows["team"]) & set(TEAMS) - {"payments"}
+    top = teams.dataframe[1].value  # the organisation's top list holds only what the viewer may see
+    assert len(top) > 0 and set(top["team"]) == {"payments"}
     assert cost_report.WHOLE_ACCOUNT_BILL in texts(teams, "info")
     assert [o for o in teams.selectbox(key="teams_pick").options] == ["payments"]
 

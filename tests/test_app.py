@@ -80,9 +80,16 @@ def test_search_box_filters_by_name():
 
 
 @pytest.mark.aws
-def test_refresh_asks_aws_again():
+def test_refresh_asks_aws_again(tmp_path, monkeypatch):
+    import yaml
+
     from aws.meter import METER
 
+    # no budgeted refresh behind the page (aws.monthly_budget_usd: 0): what is counted is the page's own asking
+    doc = yaml.safe_load((ROOT / "config.yaml").read_text())
+    doc.setdefault("aws", {})["monthly_budget_usd"] = 0
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(doc))
+    monkeypatch.setenv("LAMBDA_LENS_CONFIG", str(tmp_path / "config.yaml"))
     at = run(AppTest.from_file(APP, default_timeout=60))
     before = METER.snapshot().count("GetMetricData")
     run(at)  # a rerun is served from the cache

@@ -177,13 +177,13 @@ CASES = [
     # --- values that were accepted and meant nothing, or something else ---
     Case("simulation-down-typo", DEMO.replace("{functions: 6}", "{functions: 6, down: [cloudwtach]}"), ("demo", "--config", "{cfg}"), 2,
          "error: {cfg}: accounts[0].simulation.down[0]: 'cloudwtach' is not a simulated service; "
-         "use one of lambda, cloudwatch, logs, ce, resourcegroupstaggingapi, sts, application-autoscaling"),
+         "use one of lambda, cloudwatch, logs, ce, resourcegroupstaggingapi, sts, application-autoscaling, organizations"),
     Case("simulation-throttle-typo", DEMO.replace("{functions: 6}", "{functions: 6, throttle_services: [logs, cost-explorer]}"), ("demo", "--config", "{cfg}"), 2,
          "error: {cfg}: accounts[0].simulation.throttle_services[1]: 'cost-explorer' is not a simulated service; "
-         "use one of lambda, cloudwatch, logs, ce, resourcegroupstaggingapi, sts, application-autoscaling"),
+         "use one of lambda, cloudwatch, logs, ce, resourcegroupstaggingapi, sts, application-autoscaling, organizations"),
     Case("simulation-deny-typo", DEMO.replace("{functions: 6}", "{functions: 6, deny: ['cloudwtach:GetMetricData']}"), ("demo", "--config", "{cfg}"), 2,
          "error: {cfg}: accounts[0].simulation.deny[0]: 'cloudwtach:GetMetricData' names no simulated service; "
-         "its part before ':' is one of lambda, cloudwatch, logs, ce, tag, sts, application-autoscaling"),
+         "its part before ':' is one of lambda, cloudwatch, logs, ce, tag, sts, application-autoscaling, organizations"),
     Case("account-name-control-markdown", 'accounts:\n  - name: "de\\x1bmo *x*"\n    demo: true\n', ("demo", "--config", "{cfg}"), 2,
          "error: {cfg}: accounts[0].name: 'de\\x1bmo *x*' is not an account name; use 1 to 64 letters, digits, '.', '_' or '-'"),
     Case("account-name-65", "accounts:\n  - name: " + "a" * 65 + "\n    demo: true\n", ("demo", "--config", "{cfg}"), 2,
@@ -258,6 +258,7 @@ def results():
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 @pytest.mark.aws
+@pytest.mark.timeout(1200)  # the first case's setup runs every case's CLI (two at a time): minutes on a loaded machine
 def test_bad_input(case: Case, results):
     if case.user and os.geteuid() != 0:
         pytest.skip("needs root to run the CLI as another user (a file mode does not stop its owner)")

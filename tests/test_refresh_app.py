@@ -29,10 +29,16 @@ def test_a_warm_page_after_expiry_is_served_from_memory_while_a_refresh_runs(app
 
     at = run(AppTest.from_file(APP, default_timeout=120))  # cold: fetched while the page waits
     assert METER.snapshot().count("GetMetricData") > 0
+    for _ in range(5):  # on a loaded machine the frame hands over before every part is in: until the page is warm
+        warm = METER.snapshot()
+        run(at)
+        if (METER.snapshot() - warm).total_calls == 0:
+            break
     time.sleep(1.5)  # every metrics answer is past its TTL
     before = METER.snapshot()
     run(at)
-    assert (METER.snapshot() - before).total_calls == 0  # the warm page asked AWS nothing: served from memory
+    spent = METER.snapshot() - before
+    assert spent.total_calls == 0, dict(spent.calls)  # the warm page asked AWS nothing: served from memory
     queued = []
     while not r._queue.empty():
         queued.append(r._queue.get_nowait())

@@ -168,6 +168,18 @@ def test_spreadsheet_csv_neutralises_formulas_and_the_cli_csv_stays_verbatim():
     assert render(frame, "csv").splitlines()[1] == '"=HYPERLINK(""http://evil.example"")",-5'  # --format csv: verbatim
 
 
+def test_the_pages_csv_download_is_spreadsheet_safe_and_at_the_registrys_precision():
+    import pandas as pd
+
+    from dashboard.present.tables import spreadsheet_csv
+
+    frame = pd.DataFrame({"team": pd.array(['=HYPERLINK("http://evil.example")', "payments"], dtype="string"),
+                          "invocations": [24919.0, 3.0], "est_cost_usd": [0.1 + 0.2, 1.0]})  # fmt: skip
+    lines = spreadsheet_csv(frame).splitlines()
+    assert lines[1].startswith('"\'=HYPERLINK(') and ",24919," in lines[1]  # a formula made text; no "24919.0"
+    assert "0.30000000000000004" not in lines[1] and lines[2].startswith("payments,3,")
+
+
 @pytest.mark.aws
 def test_the_digest_shows_hostile_tags_as_text(tmp_path):
     cfg = tmp_path / "hostile.yaml"

@@ -114,7 +114,7 @@ BAD = [
         "config.yaml: pricing.us-east-1.gb_secnd: unknown price field; use one of request, gb_second, gb_second_arm, ephemeral_gb_second, "
         "provisioned_concurrency_gb_second, provisioned_concurrency_gb_second_arm, provisioned_duration_gb_second, "
         "provisioned_duration_gb_second_arm, snapstart_cache_gb_second, snapstart_restore_gb, streaming_gb, "
-        "gb_second_tiers, gb_second_arm_tiers",
+        "durable_operation, durable_written_gb, durable_retained_gb_month, gb_second_tiers, gb_second_arm_tiers",
     ),
     ("pricing:\n  us-east-1:\n    gb_second_tiers: [[6000000000, 0.000015], [100, 0.00001]]\n", "config.yaml: pricing.us-east-1.gb_second_tiers: tier starts must be > 0 and increasing, got [6000000000.0, 100.0]"),
     ("pricing:\n  us-east-1: 0.2\n", "config.yaml: pricing.us-east-1: expected a mapping (key: value lines), got 0.2"),

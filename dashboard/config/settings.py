@@ -642,7 +642,10 @@ class Settings(_Model):
             )
             for a in self.accounts
         ]
-        return _simulated_billing(accounts, self.organizations())
+        # demo accounts with `organization: auto` share the simulated organisation (aws.sim.organizations answers
+        # DescribeOrganization for them alike), so the simulated bill groups them as the estimate will
+        auto = {a.name: ORGANIZATION_AUTO for a in self.accounts if a.demo and a.organization == ORGANIZATION_AUTO}
+        return _simulated_billing(accounts, self.organizations() | auto)
 
     @property
     def is_demo(self) -> bool:

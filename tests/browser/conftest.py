@@ -100,8 +100,15 @@ def streamlit_server(
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
-    """`streamlit run app.py` on the demo config, on a free loopback port."""
-    with streamlit_server(tmp_path_factory.mktemp("streamlit")) as server:
+    """`streamlit run app.py` on the demo config, on a free loopback port; its state folder (the alert history, the
+    AWS spend ledger) in the test's folder, not the repository's .lambda-lens/."""
+    import yaml
+
+    folder = tmp_path_factory.mktemp("streamlit")
+    doc = yaml.safe_load((ROOT / "config.yaml").read_text())
+    doc.setdefault("email", {})["state_path"] = str(folder / "state" / "digest-state.json")
+    (folder / "config.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    with streamlit_server(folder, env={**server_env(), "LAMBDA_LENS_CONFIG": str(folder / "config.yaml")}) as server:
         yield server.url
 
 
@@ -115,6 +122,21 @@ def browser():
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """``open_page(viewport, scheme)``: a page in a context of its own at that size and colour scheme, closed after the test."""
+    contexts = []
+
+    def make(viewport: dict, scheme: str = "light"):
+        ctx = browser.new_context(viewport=viewport, color_scheme=scheme)
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
 
 
 @pytest.fixture
