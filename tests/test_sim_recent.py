@@ -84,6 +84,23 @@ def test_a_moved_clock_or_another_seed_is_not_served_from_the_window():
     assert recent.grid(m, rows, hi - 7 * 1440, hi - 6 * 1440, valid=(hi - 7 * 1440, hi), anchor=clock.anchor(NOW), now=NOW) is None
 
 
+def test_a_clock_that_moves_on_keeps_only_the_newest_windows_of_a_model(monkeypatch):
+    """A dashboard left open asks at a new clock minute every refresh: passed minutes' windows are let go."""
+    monkeypatch.setattr(recent, "_windows", type(recent._windows)())
+    m, other = fresh(functions=12), fresh(functions=12, seed=8)
+    rows = np.arange(12)
+    _, hi0 = other.window(NOW)
+    _same_grid(other, rows, hi0 - 1440, hi0, (hi0 - 1440, hi0), NOW)  # another model's window stays
+    for k in range(5):
+        now = NOW + timedelta(minutes=2 * k)
+        _, hi = m.window(now)
+        _same_grid(m, rows, hi - 1440, hi, (hi - 1440, hi), now)  # each minute's answers still right
+        mine = [key for key in recent._windows if key[0] == m._number]
+        assert len(mine) == min(k + 1, recent.PER_MODEL)
+        assert max(key[1] for key in mine) == hi  # the newest is kept
+    assert [key for key in recent._windows if key[0] == other._number]
+
+
 def _overview_requests(m: Model) -> list[MetricRequest]:
     """What the Overview asks over a day: whole-range statistics, the trend, Lambda Insights at 5 minutes."""
     lam = {name: METRICS[("AWS/Lambda", name)] for name in ("Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions")}

@@ -32,3 +32,24 @@ def test_builds_are_bounded_by_count_and_bytes_the_newest_kept():
     huge = pd.DataFrame({"x": range(10_000)})
     big = kept.get("k", [huge], huge.copy)
     assert kept.get("k", [huge], lambda: "rebuilt") is big  # one build past the budget alone is still kept
+
+
+def test_a_build_goes_with_the_answer_it_was_built_from_and_so_do_builds_made_from_it():
+    """A refreshed answer is let go by the cache: nothing built from it may keep it (or itself) alive."""
+    import gc
+    import weakref
+
+    kept = sources._Built(size=32, max_bytes=1 << 30)
+    answer, other = pd.DataFrame({"x": range(100)}), pd.DataFrame({"x": [1]})
+    first = kept.get("concat", [answer, other], lambda: pd.concat([answer, other], ignore_index=True))
+    derived = kept.get("sum", [first], lambda: first.sum())
+    assert len(kept) == 2
+    watch_answer, watch_first = weakref.ref(answer), weakref.ref(first)
+    del answer, first, derived
+    gc.collect()
+    assert watch_answer() is None  # not held by the build made from it
+    assert len(kept) == 0  # its build went (at the next look), and the build made from that build
+    gc.collect()
+    assert watch_first() is None
+    again = kept.get("concat", [other], lambda: other.copy())
+    assert len(kept) == 1 and again["x"].tolist() == [1]

@@ -32,13 +32,14 @@ import numpy as np
 
 from aws.sim.series import Grid, build_grid, chunks
 
-__all__ = ["MAX_BYTES", "MAX_WINDOWS", "SPAN", "grid", "covers", "stats"]
+__all__ = ["MAX_BYTES", "MAX_WINDOWS", "PER_MODEL", "SPAN", "grid", "covers", "stats"]
 
 SPAN = 2 * 1440  # the minutes a fleet view reads: the last 24 hours and the 24 before
 _MARGIN = 60  # minutes either side (bins lined up on a start that is not on the minute grid)
 _MIN_FILL = 720  # a request generates the window's rows only if it spans at least this many minutes
 MAX_BYTES = 1 << 30  # every model's windows together
 MAX_WINDOWS = 32  # windows kept (an account model and a clock minute each)
+PER_MODEL = 2  # windows kept per account model: its newest clock minutes (a load may straddle a minute)
 _BUDGET = 1_000_000  # (F, M, J) elements a generation chunk, as aws.sim.series.chunks counts them
 _ZEROED = ("n", "errors", "throttles", "timeouts", "cold", "init_cms", "conc")  # no activity outside valid
 _INTS = _ZEROED
@@ -244,6 +245,14 @@ def _evict(keep: Window) -> None:
             del _windows[key]
 
 
+def _forget_passed(number: int) -> None:
+    """Keep a model's :data:`PER_MODEL` newest windows: a clock that moved on does not ask a passed minute's window
+    again (kept, a dashboard left open held up to :data:`MAX_WINDOWS` stale windows, tests/load/test_soak.py)."""
+    mine = sorted((k for k in _windows if k[0] == number), key=lambda k: k[1], reverse=True)
+    for key in mine[PER_MODEL:]:
+        del _windows[key]
+
+
 def _window(model, now: datetime, anchor: datetime) -> Window:
     lo_hist, hi = model.window(now)
     key = (model._number, hi, anchor)
@@ -252,6 +261,7 @@ def _window(model, now: datetime, anchor: datetime) -> Window:
         if w is None:
             w0, w1 = hi - SPAN - _MARGIN, hi + _MARGIN
             w = _windows[key] = Window(w0, w1, (max(lo_hist, w0), hi))
+            _forget_passed(model._number)
             while len(_windows) > MAX_WINDOWS:  # models gone and clocks passed (a test run makes hundreds)
                 _windows.popitem(last=False)
         _windows.move_to_end(key)

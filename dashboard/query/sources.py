@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -187,14 +188,18 @@ def _parts(settings: Settings, accounts: Iterable[str] | None = None, regions: I
 
 
 class _Built:
-    """Frames built from cached answers, kept by the identity of the answers they were built from.
+    """Frames built from cached answers, kept while the answers they were built from live.
 
     A cached answer is one shared, read-only object until it is refreshed: the frame built from the same
     objects is the same frame, so a script run (every widget change, every page view) reuses it instead of
     concatenating every account × region again (seconds and a new copy of the fleet's series at 10,000
-    functions); a refresh gives new objects, hence a new build. The inputs are held with the result, so an id
-    is never that of another object. Bounded: the last ``size`` builds, and the older ones dropped while all
-    together hold more than ``max_bytes`` (the newest is always kept).
+    functions); a refresh gives new objects, hence a new build. The inputs are held weakly: once the cache
+    lets go of an answer (refreshed, expired, cleared), every build made from it is dropped with it — a build
+    held the replaced answers alive until 32 newer builds pushed it out, and a dashboard left open grew by a
+    fleet's answers per refresh (tests/load/test_soak.py). An input that cannot be referenced weakly is held.
+    A build is dropped at the latest on the next ``get`` after its input went; the id of an input that went is
+    never looked up again (its key is dropped before the id can be reused). Bounded as well: the last ``size``
+    builds, and the older ones dropped while all together hold more than ``max_bytes`` (the newest is kept).
     """
 
     def __init__(self, size: int, max_bytes: int) -> None:
@@ -202,28 +207,49 @@ class _Built:
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
         self._kept: OrderedDict[Hashable, tuple[tuple, Any, int]] = OrderedDict()
+        self._gone: list[Hashable] = []  # keys whose inputs went (appended by weakref callbacks: no lock taken)
 
     def get(self, kind: Hashable, inputs: Iterable[Any], build: Callable[[], Any]) -> Any:
-        held = tuple(inputs)
-        key = (kind, tuple(id(x) for x in held))
+        inputs = tuple(inputs)
+        key = (kind, tuple(id(x) for x in inputs))
         with self._lock:
+            self._drop_gone()
             got = self._kept.get(key)
             if got is not None:
                 self._kept.move_to_end(key)
                 return got[1]
         value = build()
         size = int(value.memory_usage(index=False).sum()) if isinstance(value, pd.DataFrame) else 0
+        held = tuple(self._hold(x, key) for x in inputs)
         with self._lock:
             self._kept[key] = (held, value, size)
             self._kept.move_to_end(key)
             total = sum(v[2] for v in self._kept.values())
             while len(self._kept) > 1 and (len(self._kept) > self._size or total > self._max_bytes):
                 total -= self._kept.popitem(last=False)[1][2]
+            self._drop_gone()
         return value
+
+    def _hold(self, x: Any, key: Hashable) -> Any:
+        gone = self._gone
+        try:
+            return weakref.ref(x, lambda _ref: gone.append(key))
+        except TypeError:
+            return x
+
+    def _drop_gone(self) -> None:
+        while self._gone:  # dropping a build may let go of a build made from it: its key is appended
+            self._kept.pop(self._gone.pop(), None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._drop_gone()
+            return len(self._kept)
 
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
+            self._gone.clear()
 
 
 _BUILT = _Built(size=32, max_bytes=1 << 30)  # a few fleet frames at 10,000 functions
