@@ -209,6 +209,10 @@ def test_each_panels_legend_under_its_panel_clear_of_the_next_title():
             assert (legend.y - below) * height >= 40, (row, legend.y, below)
         else:  # under the time axis's ticks and title, inside the figure's bottom margin
             assert (panel[0] - legend.y) * height >= 40 and fig.layout.margin.b - (panel[0] - legend.y) * height >= 20
+    # the time ticks stay level and few (plotly turns them 30° on a phone's narrow plot, and the turned labels push the
+    # axis title down onto the last legend), on every panel's axis
+    for axis in (fig.layout[k] for k in fig.layout.to_plotly_json() if k.startswith("xaxis")):
+        assert axis.tickangle == 0 and axis.nticks == plots.TIME_TICKS <= 6
     # the one phone config: plotly's toolbar only on hover, no logo
     assert plots.PHONE_CONFIG["displayModeBar"] == "hover" and plots.PHONE_CONFIG["displaylogo"] is False
 

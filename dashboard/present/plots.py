@@ -619,6 +619,9 @@ def function_figure(
     layout["margin"] = {"l": 10, "r": 10, "t": top_px, "b": LAST_LEGEND_DROP + legend_px[-1] + 10}
     fig.update_layout(**layout)
     fig.update_xaxes(title_text="time (UTC)", row=rows, col=1)
+    # the time ticks stay level and few enough to fit a phone's plot width: plotly would otherwise turn them 30° on a
+    # phone, which pushes the axis title down onto the last legend (LAST_LEGEND_DROP assumes level ticks)
+    fig.update_xaxes(tickangle=0, nticks=TIME_TICKS)
     if x_range is not None:
         fig.update_xaxes(range=[pd.Timestamp(x_range[0]), pd.Timestamp(x_range[1])])
     # subplot titles: left-aligned above each panel; each panel has its own legend, under it (in the gap before the
@@ -693,6 +696,7 @@ def _stack_panels(
 PANEL_TITLE = 26  # px above a panel: its title
 TITLE_LINE = 18  # px each further line of a title takes
 PANEL_TOP = 30  # px above the first panel: its title
+TIME_TICKS = 6  # at most this many time ticks: level labels ("06:00", then the date under the day's first) fit 230 px
 LAST_LEGEND_DROP = 76  # px under the last panel to its legend: the time axis's ticks (two lines: time, then date) and title first
 
 
