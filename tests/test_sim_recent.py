@@ -99,6 +99,11 @@ def test_a_clock_that_moves_on_keeps_only_the_newest_windows_of_a_model(monkeypa
         assert len(mine) == min(k + 1, recent.PER_MODEL)
         assert max(key[1] for key in mine) == hi  # the newest is kept
     assert [key for key in recent._windows if key[0] == other._number]
+    # a clock set back (a test pinning an earlier time) gets its window and a right answer, and keeps it while used
+    back = NOW - timedelta(hours=3)
+    _, hi_back = m.window(back)
+    _same_grid(m, rows, hi_back - 1440, hi_back, (hi_back - 1440, hi_back), back)
+    assert any(key[0] == m._number and key[1] == hi_back for key in recent._windows)
 
 
 def _overview_requests(m: Model) -> list[MetricRequest]:

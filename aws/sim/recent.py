@@ -245,11 +245,13 @@ def _evict(keep: Window) -> None:
             del _windows[key]
 
 
-def _forget_passed(number: int) -> None:
-    """Keep a model's :data:`PER_MODEL` newest windows: a clock that moved on does not ask a passed minute's window
-    again (kept, a dashboard left open held up to :data:`MAX_WINDOWS` stale windows, tests/load/test_soak.py)."""
-    mine = sorted((k for k in _windows if k[0] == number), key=lambda k: k[1], reverse=True)
-    for key in mine[PER_MODEL:]:
+def _forget_passed(number: int, made: tuple) -> None:
+    """Keep a model's windows of its :data:`PER_MODEL` newest clock minutes (every anchor of them) and the window
+    just ``made``: a clock that moved on does not ask a passed minute's window again (kept, a dashboard left open
+    held up to :data:`MAX_WINDOWS` stale windows, tests/load/test_soak.py). A clock set back (tests) keeps its new
+    window too."""
+    his = sorted({k[1] for k in _windows if k[0] == number}, reverse=True)[:PER_MODEL]
+    for key in [k for k in _windows if k[0] == number and k[1] not in his and k != made]:
         del _windows[key]
 
 
@@ -261,7 +263,7 @@ def _window(model, now: datetime, anchor: datetime) -> Window:
         if w is None:
             w0, w1 = hi - SPAN - _MARGIN, hi + _MARGIN
             w = _windows[key] = Window(w0, w1, (max(lo_hist, w0), hi))
-            _forget_passed(model._number)
+            _forget_passed(model._number, key)
             while len(_windows) > MAX_WINDOWS:  # models gone and clocks passed (a test run makes hundreds)
                 _windows.popitem(last=False)
         _windows.move_to_end(key)
