@@ -40,12 +40,17 @@ def test_a_build_goes_with_the_answer_it_was_built_from_and_so_do_builds_made_fr
     import weakref
 
     kept = sources._Built(size=32, max_bytes=1 << 30)
-    answer, other = pd.DataFrame({"x": range(100)}), pd.DataFrame({"x": [1]})
-    first = kept.get("concat", [answer, other], lambda: pd.concat([answer, other], ignore_index=True))
-    derived = kept.get("sum", [first], lambda: first.sum())
-    assert len(kept) == 2
-    watch_answer, watch_first = weakref.ref(answer), weakref.ref(first)
-    del answer, first, derived
+    other = pd.DataFrame({"x": [1]})
+
+    def build_and_drop() -> tuple[weakref.ref, weakref.ref]:
+        """A page's run: builds from an answer, then lets the answer and the builds go (the cache refreshed it)."""
+        answer = pd.DataFrame({"x": range(100)})
+        first = kept.get("concat", [answer, other], lambda: pd.concat([answer, other], ignore_index=True))
+        kept.get("sum", [first], lambda: first.sum())
+        assert len(kept) == 2
+        return weakref.ref(answer), weakref.ref(first)
+
+    watch_answer, watch_first = build_and_drop()
     gc.collect()
     assert watch_answer() is None  # not held by the build made from it
     assert len(kept) == 0  # its build went (at the next look), and the build made from that build
