@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from aws import errors, session
 from aws import logs as L
 from aws.logs import _insights
+from aws.logs._common import finish_frame
 from aws.meter import METER
 from aws.session import Account, SimSpec
 
@@ -569,6 +570,55 @@ def test_missing_values_and_custom_log_group(stub, clock):
     assert frame["function"].tolist() == ["api"]
     assert math.isnan(frame.loc[0, "init_ms_mean"]) and math.isnan(frame.loc[0, "init_ms_p99"])
     assert frame.loc[0, "cold_starts"] == 0 and frame.loc[0, "billed_ms_sum"] == 40.0
+
+
+def _reference_records(raw, *, by_group, bin_s):
+    """The rows as the collector read them one by one before it read them column by column: the reference."""
+    out = []
+    for row in raw:
+        log_field = row.get("@log", "")
+        group = log_field if log_field in by_group else log_field.rpartition(":")[2]
+        bin_value = next((v for k, v in row.items() if k.startswith("bin(")), None)
+        if group not in by_group or bin_value is None:
+            continue
+        values = {k: _insights._count(row.get(k)) for k in _insights._INT_FIELDS}
+        values.update({k: _insights._number(row.get(k)) for k in _insights._FLOAT_FIELDS})
+        for function in by_group[group]:
+            out.append({"account": "stub", "region": "us-east-1", "function": function, "timestamp": bin_value,
+                        "bin_s": bin_s, **values, "source": L.SOURCE_INSIGHTS})  # fmt: skip
+    return out
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(["", "nan", "inf", "-inf", " 12 ", "1e3", "abc", "0.5", "7"]),
+    st.floats(min_value=-1e12, max_value=1e12).map(repr),  # a count of REPORT lines fits int64 by far
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {"@log": st.sampled_from(["/aws/lambda/a", "123456789012:/aws/lambda/b", "/shared", "/elsewhere", ""])},
+            optional={"bin(3600s)": st.sampled_from(["2026-11-01 00:00:00.000", "2026-11-01 01:00:00.000"]),
+                      **{k: _VALUES for k in (*_insights._INT_FIELDS, *_insights._FLOAT_FIELDS)}},  # fmt: skip
+        ),
+        max_size=12,
+    )
+)
+def test_rows_read_column_by_column_equal_the_rows_read_one_by_one(rows):
+    """Counts that are not numbers are 0, other fields NaN; a shared log group gives each of its functions the
+    row; rows of other groups or without a bin are skipped; the order is kept."""
+    by_group = {"/aws/lambda/a": ["a"], "/aws/lambda/b": ["b"], "/shared": ["s1", "s2"]}
+    got = finish_frame(
+        _insights._to_frame(rows, by_group=by_group, account=STUB_ACCOUNT, region="us-east-1", bin_s=3600),
+        source=L.SOURCE_INSIGHTS,
+        bin_s=3600,
+    )
+    want = finish_frame(_reference_records(rows, by_group=by_group, bin_s=3600), source=L.SOURCE_INSIGHTS, bin_s=3600)
+    pd.testing.assert_frame_equal(got, want)
+    assert len(got) == sum(len(by_group.get(r["@log"].rpartition(":")[2], ())) for r in rows if "bin(3600s)" in r)
 
 
 def test_concurrency_limit_and_account_limit(stub, clock):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -354,32 +355,57 @@ def _count(value: str | None) -> int:
     return int(n) if math.isfinite(n) else 0
 
 
-def _to_records(
+def _numbers(values: list[str | None]) -> np.ndarray:
+    """:func:`_number` of each value, as one float64 array: parsed in one call, value by value only when one of
+    them is not a number (then that one is NaN, as :func:`_number` makes it)."""
+    try:
+        return np.array(values, dtype=np.float64)  # None is NaN
+    except (TypeError, ValueError):  # an empty or unreadable value
+        return np.array([_number(v) for v in values], dtype=np.float64)
+
+
+def _to_frame(
     raw: list[dict[str, str]], *, by_group: Mapping[str, list[str]], account: Account, region: str, bin_s: int
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+) -> pd.DataFrame | list:
+    """The rows as one frame, one row per function of each row's log group (a group several functions log to gives
+    each of them the row). A row of another log group or without its bin is skipped with a warning. Column by
+    column: at 1,000 functions the recommendations read ~720,000 hourly rows, which a dict a row took ~40 s to
+    convert."""
+    kept: list[dict[str, str]] = []
+    groups: list[str] = []
+    bins: list[str] = []
+    bin_key: str | None = None  # every row of a query names its bin the same: bin(3600s)
     for row in raw:
         log_field = row.get("@log", "")
         group = log_field if log_field in by_group else log_field.rpartition(":")[2]
-        bin_value = next((v for k, v in row.items() if k.startswith("bin(")), None)
+        bin_value = row.get(bin_key) if bin_key is not None else None
+        if bin_value is None:
+            bin_key = next((k for k in row if k.startswith("bin(")), None)
+            bin_value = row.get(bin_key) if bin_key is not None else None
         if group not in by_group or bin_value is None:
             log.warning("unexpected Logs Insights row skipped: %r", row)
             continue
-        values: dict[str, Any] = {k: _count(row.get(k)) for k in _INT_FIELDS}
-        values.update({k: _number(row.get(k)) for k in _FLOAT_FIELDS})
-        for function in by_group[group]:
-            out.append(
-                {
-                    "account": account.name,
-                    "region": region,
-                    "function": function,
-                    "timestamp": bin_value,
-                    "bin_s": bin_s,
-                    **values,
-                    "source": SOURCE_INSIGHTS,
-                }
-            )
-    return out
+        kept.append(row)
+        groups.append(group)
+        bins.append(bin_value)
+    if not kept:
+        return []
+    functions = [by_group[g] for g in groups]
+    take = np.repeat(np.arange(len(kept)), [len(f) for f in functions])
+    columns: dict[str, Any] = {
+        "account": account.name,
+        "region": region,
+        "function": [name for names in functions for name in names],
+        "timestamp": np.array(bins, dtype=object)[take],
+        "bin_s": bin_s,
+    }
+    for k in _INT_FIELDS:  # a count that is not a finite number is 0 (:func:`_count`)
+        v = _numbers([row.get(k) for row in kept])
+        columns[k] = np.trunc(np.where(np.isfinite(v), v, 0.0)).astype(np.int64)[take]
+    for k in _FLOAT_FIELDS:
+        columns[k] = _numbers([row.get(k) for row in kept])[take]
+    columns["source"] = SOURCE_INSIGHTS
+    return pd.DataFrame(columns)
 
 
 def report_stats(
@@ -423,8 +449,8 @@ def report_stats(
             poll_timeout_s=poll_timeout_s,
         )
         outcome = runner.run(specs)
-    records = _to_records(outcome.rows, by_group=by_group, account=account, region=region, bin_s=bin_s)
-    frame = finish_frame(records, source=SOURCE_INSIGHTS, bin_s=bin_s)
+    rows = _to_frame(outcome.rows, by_group=by_group, account=account, region=region, bin_s=bin_s)
+    frame = finish_frame(rows, source=SOURCE_INSIGHTS, bin_s=bin_s)
     frame.attrs["bytes_scanned"] = outcome.bytes_scanned
     frame.attrs["queries"] = outcome.queries
     frame.attrs["missing_log_groups"] = sorted(outcome.missing_groups)
