@@ -351,6 +351,18 @@ def test_build_query():
     for bad in (0, -60, 1.5, True, "60"):
         with pytest.raises(ValueError):
             L.build_query(bad)  # type: ignore[arg-type]
+    # fewer figures: the counts always, then the ones asked, in the stats stage's order
+    some = L.build_query(300, ("used_mb_max", "init_ms_p99")).split("\n")
+    assert some[:3] + some[4:] == lines[:3] + lines[4:]
+    assert some[3] == (
+        "| stats count(*) as reports, count(init_ms) as cold_starts, pct(init_ms, 99) as init_ms_p99,"
+        " max(used_mb) as used_mb_max by @log, bin(300s)"
+    )
+    assert L.build_query(300, L.REPORT_FIGURES) == q
+    with pytest.raises(ValueError, match="unknown REPORT figures"):
+        L.build_query(300, ("reports_p99",))
+    with pytest.raises(TypeError):
+        L.build_query(300, "used_mb_max")
 
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

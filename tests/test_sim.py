@@ -483,6 +483,31 @@ def test_list_metrics_lists_what_exists():
     assert "payments-checkout-api" in recent and "media-nightly-report" not in recent
 
 
+@pytest.mark.aws
+def test_a_query_asking_only_the_memory_maxima_answers_them_as_the_whole_query_does():
+    """The recommendations ask Logs Insights for max(used_mb) an hour and the counts only: the same numbers as the
+    whole query's, the figures not asked unknown (NaN), not zero; fewer bytes on the wire."""
+    from aws import logs as cwl
+
+    acct = demo()
+    names = ["payments-checkout-api", "search-catalog-java", "payments-auth-api"]
+    specs = [model_for(acct).lookup(fn) for fn in names]
+    region = specs[0].region
+    groups = {s.name: s.log_group for s in specs if s.region == region}
+    assert len(groups) >= 2
+    kw = {"account": acct, "region": region, "log_groups": groups, "start": HOUR - timedelta(hours=6), "end": HOUR, "bin_s": 3600}
+    whole = cwl.memory_and_cold_starts(**kw)
+    some = cwl.memory_and_cold_starts(**kw, fields=("used_mb_max",))
+    assert len(whole) == len(some) >= 6 * len(groups) - 2 and some.attrs["source"] == cwl.SOURCE_INSIGHTS
+    keys = ["function", "timestamp", "reports", "cold_starts", "used_mb_max"]
+    assert some[keys].equals(whole[keys])
+    assert whole["used_mb_max"].notna().all() and whole["init_ms_mean"].notna().any()
+    others = [c for c in cwl.REPORT_FIGURES if c != "used_mb_max"]
+    assert some[others].isna().all().all()
+    with pytest.raises(ValueError, match="unknown REPORT figures"):
+        cwl.memory_and_cold_starts(**kw, fields=("used_mb_p99",))
+
+
 # ---- one model: metrics == Logs Insights == REPORT lines == bill --------------------------------
 @pytest.mark.parametrize("fn", ["payments-checkout-api", "search-catalog-java", "search-reindex-worker"])
 @pytest.mark.aws

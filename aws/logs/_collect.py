@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import pandas as pd
@@ -29,6 +29,7 @@ def memory_and_cold_starts(
     end: datetime,
     bin_s: int | None = None,
     prefer: str = "insights",
+    fields: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Reports, cold starts, init duration, billed duration, GB-s and memory per function and bin.
 
@@ -36,13 +37,15 @@ def memory_and_cold_starts(
     endpoint has no Logs Insights (StartQuery unknown / not implemented, or the stats
     ignored, as on emulators); ``prefer="events"`` reads FilterLogEvents directly.
     ``attrs["source"]`` says which path answered ("logs_insights" | "filter_log_events").
+    ``fields``: the figures Logs Insights is asked for besides the counts (``aws.logs.build_query``; the others are
+    NaN); FilterLogEvents reads whole lines and gives every figure.
     """
     if prefer not in _PREFER:
         raise ValueError(f"prefer must be one of {_PREFER}, not {prefer!r}")
     kwargs = {"account": account, "region": region, "log_groups": log_groups, "start": start, "end": end}
     if prefer == "insights":
         try:
-            return report_stats(**kwargs, bin_s=bin_s)
+            return report_stats(**kwargs, bin_s=bin_s, fields=fields)
         except LogsInsightsUnavailable as e:
             log.info("%s", e)
     return report_stats_from_events(**kwargs, bin_s=bin_s)

@@ -1067,10 +1067,11 @@ def _rightsizing(
     # metrics the estimate reads), memory the hourly maxima; utilisation hourly, only of the functions with
     # provisioned concurrency (was: every metric of every function at 1,800 s, 1,440 points each)
     met = sources.metrics(settings, trange, inv, period=DAY_S, columns=ESTIMATE_COLUMNS, force=force)
-    # the estimate's usage by the day (the report's days, kept); the memory maxima by the hour: REPORT lines, and of
-    # Lambda Insights only its maximum memory used (not its seven metrics an hour)
+    # the estimate's usage by the day (the report's days, kept); the memory maxima by the hour, and only they: of
+    # Lambda Insights its maximum memory used (not its seven metrics an hour), of the REPORT lines max(used_mb) beside
+    # the counts (not the init percentile and five more statistics an hour)
     usage = sources.memory(settings, trange, inv, bin_s=DAY_S, force=force)
-    mem = sources.memory(settings, trange, inv, bin_s=RIGHTSIZE_BIN_S, insights_columns=("used_memory_max_mb",), force=force)
+    mem = sources.memory(settings, trange, inv, bin_s=RIGHTSIZE_BIN_S, columns=("used_mb_max",), force=force)
     inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
     has_pc = inv_pc["provisioned_concurrency"].fillna(0).astype("int64") > 0 if len(inv_pc) else pd.Series(dtype=bool)
     util = None

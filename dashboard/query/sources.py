@@ -552,6 +552,16 @@ def range_stats(
     return Loaded(_concat(frames, typed_frame([], cw.RANGE_SCHEMA)), status, _frame_warnings(frames), _unknown_columns(frames))
 
 
+# the Lambda Insights metric columns each memory figure is read from (:func:`_insights_as_memory`)
+_INSIGHTS_GIVES: dict[str, tuple[str, ...]] = {
+    "used_mb_max": ("used_memory_max_mb",),
+    "memory_mb": ("total_memory_mb",),
+    "cold_starts": ("init_duration_count",),
+    "init_ms_mean": ("init_duration_avg_ms",),
+    "init_ms_p99": ("init_duration_max_ms",),
+}
+
+
 def _insights_as_memory(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(
         {
@@ -577,7 +587,7 @@ def memory(
     inv: pd.DataFrame,
     *,
     bin_s: int | None = None,
-    insights_columns: tuple[str, ...] | None = None,
+    columns: tuple[str, ...] | None = None,
     force: bool = False,
 ) -> Loaded:
     """Memory used, cold starts, init and billed duration per function and bin (``bin_s``, default
@@ -585,8 +595,9 @@ def memory(
 
     Functions with Lambda Insights are read from its metrics (cheap); the others from their
     REPORT lines (Logs Insights, or FilterLogEvents where the endpoint lacks it, per
-    ``logs.source`` in the settings). ``insights_columns``: only those Lambda Insights metrics are asked for
-    (e.g. ``("used_memory_max_mb",)`` for the recommendations' hourly maxima), the others are NaN.
+    ``logs.source`` in the settings). ``columns``: only these figures (of :data:`MEMORY_SCHEMA`, e.g.
+    ``("used_mb_max",)`` for the recommendations' hourly maxima) are asked for, of Lambda Insights (its metrics that
+    give them) and of Logs Insights (those statistics besides the counts); the others are NaN.
     """
     from aws import logs as cwl
     from aws import metrics as cw
@@ -595,6 +606,13 @@ def memory(
     groups = _by_part(settings, inv)
     prefer = "events" if settings.logs.source == "filter" else "insights"
     bin_s = cwl.choose_bin(start=trange.start, end=trange.end) if bin_s is None else int(bin_s)
+    insights_columns = report_fields = None
+    if columns is not None:
+        unknown = set(columns) - set(MEMORY_SCHEMA)
+        if unknown:
+            raise ValueError(f"unknown memory figures {sorted(unknown)}")
+        insights_columns = tuple(dict.fromkeys(c for f in columns for c in _INSIGHTS_GIVES.get(f, ()))) or None
+        report_fields = tuple(f for f in columns if f in cwl.REPORT_FIGURES)
 
     def insights_set(a: Account, r: str) -> frozenset[str]:
         return cache.source("insights").get((a.cache_id, r, "insights-functions"), lambda: frozenset(cw.insights_functions(account=a, region=r))).value
@@ -622,7 +640,7 @@ def memory(
             groups_map = dict(zip(rest["function"], rest["log_group"], strict=True))
             parts.append(
                 typed_frame(
-                    cwl.memory_and_cold_starts(account=a, region=r, log_groups=groups_map, start=lo, end=hi, bin_s=bin_s, prefer=prefer),
+                    cwl.memory_and_cold_starts(account=a, region=r, log_groups=groups_map, start=lo, end=hi, bin_s=bin_s, prefer=prefer, fields=report_fields),
                     MEMORY_SCHEMA,
                 )
             )
@@ -638,7 +656,7 @@ def memory(
         if span is None:
             return read(a, r, trange.start, trange.end)
         return days.read(
-            (a.cache_id, r, "memory-days", bin_s, settings.logs.source, insights_columns, _fn_key(groups[(a, r)])),
+            (a.cache_id, r, "memory-days", bin_s, settings.logs.source, columns, _fn_key(groups[(a, r)])),
             *span,
             fetch=lambda lo, hi: read(a, r, days.midnight(lo), days.midnight(hi)),
             day_of=lambda f: days.day_column(f, "timestamp"),
@@ -647,7 +665,7 @@ def memory(
         )
 
     frames, status = fan_out(
-        "logs", groups, lambda a, r: (a.cache_id, r, "memory", range_key(trange), bin_s, settings.logs.source, *((insights_columns,) if insights_columns else ()), _fn_key(groups[(a, r)])), fetch, force=force,
+        "logs", groups, lambda a, r: (a.cache_id, r, "memory", range_key(trange), bin_s, settings.logs.source, *((columns,) if columns else ()), _fn_key(groups[(a, r)])), fetch, force=force,
         data_end=settles(trange),
     )  # fmt: skip
     return Loaded(_concat(frames, typed_frame([], MEMORY_SCHEMA)), status, _frame_warnings(frames))
