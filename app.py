@@ -50,6 +50,7 @@ with METER.scope(scope):
             for source in ("metrics", "logs", "insights", "inventory", "tags"):
                 cache.refresh(source_name=source)
 
+    ui.page_style()
     page.run()
 
 ui.freshness_panel()

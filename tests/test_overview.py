@@ -128,6 +128,12 @@ def test_spend_tile_sums_the_month_and_compares_with_the_same_days_last_month():
     t = fleet.spend_tile(costs(1.25, 2.5, 3.0, est=True), costs(2.0, 2.0), today=date(2026, 11, 3))
     assert (t.value, t.previous, t.value_text(), t.delta_text(), t.delta_color) == (6.75, 4.0, "$6.75", "+68.8 %", "inverse")
     assert t.delta_description == "vs Oct 1–3"
+    # said once above the tiles (six in a row cut a caption each): the most common basis, then the others by tile
+    health = [
+        fleet.Tile(k, k.title(), 10.0, 8.0, "invocations", "", period="previous 24h") for k in ("invocations", "errors")
+    ] + [fleet.Tile("throttles", "Throttles", 1.0, None, "throttles", "", period="previous 24h")]  # no change: not said
+    assert fleet.comparison_text([*health, t]) == "changes vs prior 24h; Lambda spend MTD vs Oct 1–3"
+    assert fleet.comparison_text(health[2:]) is None  # no change known: nothing to compare with is said
     assert t.help.startswith("Lambda spend month to date: AWS Lambda cost from Cost Explorer (unblended), 01 Nov – 03 Nov 2026") and "estimates" in t.help
 
 

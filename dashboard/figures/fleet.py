@@ -60,6 +60,7 @@ __all__ = [
     "SPARK_POINTS",
     "TABLE_SCHEMA",
     "Tile",
+    "comparison_text",
     "Overview",
     "escape_markdown",
     "fleet_totals",
@@ -158,6 +159,20 @@ class Tile:
     def delta_description(self) -> str:
         """Short enough for a tile at 1440 px (six in a row): "vs prior 24h"."""
         return "vs " + re.sub(r"^previous\b", "prior", self.period)
+
+
+def comparison_text(tiles: list[Tile]) -> str | None:
+    """What the tiles' changes compare with, said once (a tile at 1440 px, six in a row, cut its own caption):
+    ``"changes vs prior 24h; Lambda spend MTD vs Nov 1–4"``; None when no tile has a change."""
+    by: dict[str, list[str]] = {}
+    for t in tiles:
+        if t.delta is not None:
+            by.setdefault(t.delta_description, []).append(t.label)
+    if not by:
+        return None
+    main = max(by, key=lambda d: len(by[d]))
+    others = [f"{', '.join(labels)} {d}" for d, labels in by.items() if d != main]
+    return "; ".join([f"changes {main}", *others])
 
 
 def _missing(v: float | None) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.alerts.evaluation import NO_RULES, SINCE_HELP
-from dashboard.figures.fleet import Partial, Tile, load_overview
+from dashboard.figures.fleet import Partial, Tile, comparison_text, load_overview
 from dashboard.present.text import escape_markdown
 from dashboard.query.sources import Loaded
 from dashboard.web import columns, drill, first_screen, ui
@@ -33,7 +33,9 @@ def show_problems(loaded: Loaded, *, what: str, by_source: bool = False) -> None
 
 
 st.title("Overview", anchor=False)
-st.caption(escape_markdown(f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({sel.range_text})"))
+RANGE_TEXT = f"{sel.trange.start:%Y-%m-%d %H:%M} → {sel.trange.end:%Y-%m-%d %H:%M} UTC ({sel.range_text})"
+range_slot = st.empty()  # the range, then (with the tiles) what their changes compare with
+range_slot.caption(escape_markdown(RANGE_TEXT))
 
 status = st.status("Collecting metrics, costs and alerts…", expanded=False)
 tiles_slot = st.empty()  # drawn as soon as the whole-range figures are in, again when everything is
@@ -43,6 +45,8 @@ table_slot = st.empty()  # the function table: once the trend, memory and cold s
 
 
 def draw_tiles(tiles: list[Tile]) -> None:
+    compared = comparison_text(tiles)
+    range_slot.caption(escape_markdown(RANGE_TEXT + (f" · {compared}" if compared else "")))
     with tiles_slot.container():
         for col, tile in zip(st.columns(len(tiles)), tiles, strict=True):
             with col:
@@ -51,7 +55,6 @@ def draw_tiles(tiles: list[Tile]) -> None:
                     tile.value_text(),
                     tile.delta_text(),
                     delta_color=tile.delta_color,
-                    delta_description=tile.delta_description if tile.delta is not None else None,
                     help=tile.help,
                     border=True,
                 )

@@ -30,6 +30,20 @@ __all__ = ["load_settings", "sign_in", "viewer", "Selection", "sidebar", "select
 log = logging.getLogger(__name__)
 
 
+# Streamlit writes a page link's label on one line, cut with "…": on the Overview's first screen that cut the
+# value off an entry ("error-rate · 23.94…"). Labels wrap instead (every page; in-app links only).
+PAGE_STYLE = """<style>
+[data-testid="stPageLink"] span, [data-testid="stPageLink"] [data-testid="stMarkdownContainer"], [data-testid="stPageLink"] p {
+  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere;
+}
+</style>"""
+
+
+def page_style() -> None:
+    """The app's few style rules (:data:`PAGE_STYLE`), once per run; they take no space on the page."""
+    st.html(PAGE_STYLE)
+
+
 def load_settings() -> Settings:
     """The settings the app runs with; a bad file stops the page with its one line."""
     try:

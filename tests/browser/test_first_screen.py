@@ -26,8 +26,11 @@ def in_first_viewport(page, locator) -> bool:
 
 
 def cut_texts(page) -> list[str]:
-    """The metric values drawn cut short ("19,…"): an element inside a value wider than its box."""
-    return page.locator('[data-testid="stMetricValue"], [data-testid="stMetricValue"] *').evaluate_all(
+    """The metric values and in-app link labels drawn cut short ("19,…", "error-rate · 23.9…"): an element inside
+    one wider than its box."""
+    return page.locator(
+        '[data-testid="stMetricValue"], [data-testid="stMetricValue"] *, [data-testid="stPageLink"] *'
+    ).evaluate_all(
         "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"
     )
 
@@ -49,6 +52,8 @@ def test_overview_first_screen_answers_without_scrolling(screen, app_url):
     # entries, not only headings: the first firing alert, the costliest function and the cost comparison
     links = screen.locator('[data-testid="stPageLink"]')
     links.nth(2).wait_for(timeout=60_000)  # Streamlit draws the page as it runs: the links may follow the headings
+    links.last.wait_for(timeout=30_000)
+    assert cut_texts(screen) == []  # every entry whole: "error-rate · 23.94 %", not "error-rate · 23.9…"
     assert in_first_viewport(screen, links.first)
     cost_line = screen.get_by_text("Est. cost $").first
     assert in_first_viewport(screen, cost_line)
