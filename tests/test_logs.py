@@ -593,7 +593,8 @@ def _reference_records(raw, *, by_group, bin_s):
         bin_value = next((v for k, v in row.items() if k.startswith("bin(")), None)
         if group not in by_group or bin_value is None:
             continue
-        values = {k: _insights._count(row.get(k)) for k in _insights._INT_FIELDS}
+        counts = {k: _insights._number(row.get(k)) for k in _insights._INT_FIELDS}
+        values = {k: int(n) if math.isfinite(n) else 0 for k, n in counts.items()}  # not a finite number: 0
         values.update({k: _insights._number(row.get(k)) for k in _insights._FLOAT_FIELDS})
         for function in by_group[group]:
             out.append({"account": "stub", "region": "us-east-1", "function": function, "timestamp": bin_value,

@@ -370,11 +370,6 @@ def _number(value: str | None) -> float:
         return math.nan
 
 
-def _count(value: str | None) -> int:
-    n = _number(value)
-    return int(n) if math.isfinite(n) else 0
-
-
 def _numbers(values: list[str | None]) -> np.ndarray:
     """:func:`_number` of each value, as one float64 array: parsed in one call, value by value only when one of
     them is not a number (then that one is NaN, as :func:`_number` makes it)."""
@@ -382,6 +377,12 @@ def _numbers(values: list[str | None]) -> np.ndarray:
         return np.array(values, dtype=np.float64)  # None is NaN
     except (TypeError, ValueError):  # an empty or unreadable value
         return np.array([_number(v) for v in values], dtype=np.float64)
+
+
+def _counts(values: list[str | None]) -> np.ndarray:
+    """Counts as int64: a value that is not a finite number is 0, the others truncated."""
+    v = _numbers(values)
+    return np.trunc(np.where(np.isfinite(v), v, 0.0)).astype(np.int64)
 
 
 def _to_frame(
@@ -419,9 +420,8 @@ def _to_frame(
         "timestamp": np.array(bins, dtype=object)[take],
         "bin_s": bin_s,
     }
-    for k in _INT_FIELDS:  # a count that is not a finite number is 0 (:func:`_count`)
-        v = _numbers([row.get(k) for row in kept])
-        columns[k] = np.trunc(np.where(np.isfinite(v), v, 0.0)).astype(np.int64)[take]
+    for k in _INT_FIELDS:
+        columns[k] = _counts([row.get(k) for row in kept])[take]
     for k in _FLOAT_FIELDS:
         columns[k] = _numbers([row.get(k) for row in kept])[take]
     columns["source"] = SOURCE_INSIGHTS
