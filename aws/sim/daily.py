@@ -32,9 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from aws.concurrency import run_concurrently
 from aws.sim import provisioned
 from aws.sim.metrics import METRICS, reduce_bins
-from aws.sim.series import build_grid, chunks
+from aws.sim.series import WORKERS, build_grid, chunks
 
 __all__ = ["Day", "day", "DAY_METRICS", "served", "insights_served", "INSIGHTS_WANT", "recent", "CACHE_ENV"]
 
@@ -299,48 +300,15 @@ def _insights_metric(g, name: str, n: np.ndarray, cls: dict, one: np.ndarray) ->
 
 def _fill(model, d: Day, rows: np.ndarray, anchor, now=None) -> None:
     """Generate the day's minutes for catalog ``rows`` and reduce every group's figures from them (a recent day's
-    minutes from the window of the last two days, aws.sim.recent, when ``now`` is given)."""
-    from aws.sim import recent
-    from aws.sim.insights import _reduce
+    minutes from the window of the last two days, aws.sim.recent, when ``now`` is given).
 
-    v0, v1 = d.v0, d.v1
-    M = v1 - v0
+    The chunks of functions are independent: they run on up to one thread per core (numpy releases the GIL in
+    its loops, so a day of the fleet takes the machine's cores, not one)."""
     incidents = model.incident_objects(anchor)
-    for sl in chunks(len(rows), M, _BUDGET):
-        part = rows[sl]
-        g = recent.grid(model, part, v0, v1, valid=(v0, v1), anchor=anchor, now=now)
-        if g is None:
-            g = build_grid(params=model.params.take(part), seed=model.seed, m0=v0, m1=v1, incidents=incidents, valid=(v0, v1))
-        cls = classes(g)
-        bm = g.billed_ms  # computed class by class
-        out: dict[str, np.ndarray] = {}
-        n = g.n.sum(axis=1)
-        out["n"] = n
-        out["cold"] = g.cold.sum(axis=1)
-        out["billed_ms"] = bm.sum(axis=1)
-        on_pc, _ = provisioned.split(g)
-        out["pc_billed_ms"] = (bm * np.divide(on_pc, g.n, out=np.zeros(bm.shape), where=g.n > 0)).sum(axis=1)
-        out["env_s"] = provisioned.levels(g.params, g.minutes).sum(axis=1) * 60.0
-        out["restores"] = (g.cold * g.params.snapstart[:, None]).sum(axis=1)
-        out["beyond"] = provisioned.streamed(g)[1].sum(axis=1)
-        out.update(_metrics(g, M, cls))
-        out["i:n"] = n
-        out["i:cold"] = out["cold"]
-        one = np.ones(len(part))
-        for q, sts in INSIGHTS_WANT.items():
-            if q == "used":  # Max Memory Used of every invocation (count = invocations)
-                total = cls["used_sum"].sum(axis=1) * one
-                count, vals = n, {
-                    _AVG: np.divide(total, n, out=np.zeros_like(total), where=n > 0),
-                    _MAX: cls["used_max"].max(axis=1) * one,
-                }
-            else:
-                count, vals = _reduce(g, q, sorted(sts, key=str), M)
-                count, vals = count[:, 0], {k: v[:, 0] for k, v in vals.items()}
-            out[f"i:{q}:count"] = count
-            for st in sts:
-                out[f"i:{q}:{_name(st)}"] = vals[st]
-        del g, cls, bm
+    parts = [rows[sl] for sl in chunks(len(rows), d.v1 - d.v0, _BUDGET)]
+
+    def one(part: np.ndarray) -> None:
+        out = _totals(model, part, d.v0, d.v1, anchor, now, incidents)
         with d.lock:
             for k, v in out.items():
                 arr = d.a.get(k)
@@ -348,6 +316,49 @@ def _fill(model, d: Day, rows: np.ndarray, anchor, now=None) -> None:
                     arr = d.a[k] = np.zeros(len(d.have), dtype=v.dtype)
                 arr[part] = v
             d.have[part] = True
+
+    run_concurrently(one, parts, max_workers=WORKERS, name="sim-day")
+
+
+def _totals(model, part: np.ndarray, v0: int, v1: int, anchor, now, incidents) -> dict[str, np.ndarray]:
+    """Every figure of :class:`Day` for catalog rows ``part`` over minutes [v0, v1)."""
+    from aws.sim import recent
+    from aws.sim.insights import _reduce
+
+    M = v1 - v0
+    g = recent.grid(model, part, v0, v1, valid=(v0, v1), anchor=anchor, now=now)
+    if g is None:
+        g = build_grid(params=model.params.take(part), seed=model.seed, m0=v0, m1=v1, incidents=incidents, valid=(v0, v1))
+    cls = classes(g)
+    bm = g.billed_ms  # computed class by class
+    out: dict[str, np.ndarray] = {}
+    n = g.n.sum(axis=1)
+    out["n"] = n
+    out["cold"] = g.cold.sum(axis=1)
+    out["billed_ms"] = bm.sum(axis=1)
+    on_pc, _ = provisioned.split(g)
+    out["pc_billed_ms"] = (bm * np.divide(on_pc, g.n, out=np.zeros(bm.shape), where=g.n > 0)).sum(axis=1)
+    out["env_s"] = provisioned.levels(g.params, g.minutes).sum(axis=1) * 60.0
+    out["restores"] = (g.cold * g.params.snapstart[:, None]).sum(axis=1)
+    out["beyond"] = provisioned.streamed(g)[1].sum(axis=1)
+    out.update(_metrics(g, M, cls))
+    out["i:n"] = n
+    out["i:cold"] = out["cold"]
+    one = np.ones(len(part))
+    for q, sts in INSIGHTS_WANT.items():
+        if q == "used":  # Max Memory Used of every invocation (count = invocations)
+            total = cls["used_sum"].sum(axis=1) * one
+            count, vals = n, {
+                _AVG: np.divide(total, n, out=np.zeros_like(total), where=n > 0),
+                _MAX: cls["used_max"].max(axis=1) * one,
+            }
+        else:
+            count, vals = _reduce(g, q, sorted(sts, key=str), M)
+            count, vals = count[:, 0], {k: v[:, 0] for k, v in vals.items()}
+        out[f"i:{q}:count"] = count
+        for st in sts:
+            out[f"i:{q}:{_name(st)}"] = vals[st]
+    return out
 
 
 # ---- the optional folder of complete days --------------------------------------------------------------

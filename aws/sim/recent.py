@@ -30,7 +30,8 @@ from datetime import datetime
 
 import numpy as np
 
-from aws.sim.series import Grid, build_grid, chunks
+from aws.concurrency import run_concurrently
+from aws.sim.series import WORKERS, Grid, build_grid, chunks
 
 __all__ = ["MAX_BYTES", "MAX_WINDOWS", "PER_MODEL", "SPAN", "grid", "covers", "stats"]
 
@@ -128,10 +129,10 @@ class Window:
             missing = np.array([r for r in missing.tolist() if r not in self.where], dtype=np.int64)
             M = self.w1 - self.w0
             incidents = model.incident_objects(anchor)
-            for sl in chunks(len(missing), M, _BUDGET):  # chunks() counts (F, M, J) elements: ~37 functions
+
+            def one(part: np.ndarray) -> None:  # chunks are independent: generated on up to one thread per core
                 if self.full:
                     return
-                part = missing[sl]
                 g = build_grid(
                     params=model.params.take(part), seed=model.seed, m0=self.w0, m1=self.w1,
                     incidents=incidents, valid=self.valid,
@@ -142,12 +143,15 @@ class Window:
                     # twice the chunk: its class sums come later (about as large)
                     if _total() + 2 * c.nbytes > MAX_BYTES:
                         _evict(keep=self)
-                    if _total() + 2 * c.nbytes > MAX_BYTES:
+                    if self.full or _total() + 2 * c.nbytes > MAX_BYTES:
                         self.full = True
                         return
                     for i, f in enumerate(part.tolist()):
                         self.where[f] = (c, i)
                     self.nbytes += c.nbytes
+
+            # chunks() counts (F, M, J) elements: ~37 functions
+            run_concurrently(one, [missing[sl] for sl in chunks(len(missing), M, _BUDGET)], max_workers=WORKERS, name="sim-window")
 
     def has(self, rows: np.ndarray) -> bool:
         return all(r in self.where for r in rows.tolist())
@@ -156,12 +160,14 @@ class Window:
         """The grid of catalog ``rows`` over [m0, m1) with activity inside ``valid``, its per-minute sums over the
         duration classes (``aws.sim.daily.classes``, ``Grid.billed_ms``) included."""
         chunks_of = {id(self.where[f][0]): self.where[f][0] for f in rows.tolist()}
-        for c in chunks_of.values():
-            if c.classes is None:
-                whole = self._slice(model, c.rows, self.w0, self.w1, self.valid, classes=False)
-                added = c.with_classes(whole)
-                with _lock:
-                    self.nbytes += added
+
+        def add_classes(c: _Chunk) -> None:
+            whole = self._slice(model, c.rows, self.w0, self.w1, self.valid, classes=False)
+            added = c.with_classes(whole)
+            with _lock:
+                self.nbytes += added
+
+        run_concurrently(add_classes, [c for c in chunks_of.values() if c.classes is None], max_workers=WORKERS, name="sim-window")
         return self._slice(model, rows, m0, m1, valid, classes=True)
 
     def _slice(self, model, rows: np.ndarray, m0: int, m1: int, valid: tuple[int, int], *, classes: bool) -> Grid:

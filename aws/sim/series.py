@@ -19,6 +19,7 @@ faults of huge temporaries and keep a 1,000-function refresh fast.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,7 @@ from aws.sim.catalog import TZ_OFFSET_H, FunctionSpec
 from aws.sim.incidents import Incident
 from aws.sim.noise import hash64, uniforms
 
-__all__ = ["Grid", "Params", "LEVELS", "Z", "K", "J", "build_grid", "chunks", "CONC_BURST"]
+__all__ = ["Grid", "Params", "LEVELS", "Z", "K", "J", "build_grid", "chunks", "CONC_BURST", "WORKERS"]
 
 LEVELS = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.99, 1.0])
 # standard normal quantiles at each class's mid level (0.1, 0.3, ..., 0.995)
@@ -35,6 +36,9 @@ Z = np.array([-1.2816, -0.5244, 0.0, 0.5244, 1.0364, 1.4395, 1.8808, 2.5758])
 K = len(Z)  # quantile classes
 J = K + 1  # + the timeout class
 CONC_BURST = 1.6  # peak concurrency within a minute vs. its average
+# threads generating the chunks of one answer at once: numpy releases the GIL in its loops, so a fleet's minutes
+# take the machine's cores rather than one (aws.sim.daily, aws.sim.recent)
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 _PATTERNS = {"business": 0, "diurnal": 1, "steady": 2, "nightly": 3, "hourly": 4, "idle": 5}
 
