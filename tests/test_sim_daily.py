@@ -14,6 +14,7 @@ import pytest
 
 from aws import sim
 from aws.logs._insights import QUERY as COLLECTOR_QUERY
+from aws.logs._insights import build_query
 from aws.session import SimSpec
 from aws.sim import billing, clock, daily, insights
 from aws.sim.model import MetricRequest, Model
@@ -101,6 +102,36 @@ def test_insights_by_day_from_daily_totals_equal_the_minutes(monkeypatch):
     assert len(rows) > 200
     assert rows == want_rows
     assert stats == want_stats
+
+
+def _hourly_insights(m: Model, start: datetime) -> tuple[list, dict]:
+    """The recommendations' own query (hourly counts and largest memory used) over both regions' functions."""
+    q = insights.parse(build_query(3600, ["used_mb_max"]))
+    return insights.run(
+        m, q, list(m.specs), start_s=int(start.timestamp()), end_s=int(NOW.timestamp()), now=NOW, account_id=m.account_id
+    )
+
+
+@pytest.mark.parametrize("start", [NOW - timedelta(days=30), MIDNIGHT - timedelta(hours=3)])
+def test_insights_by_hour_from_the_days_hourly_figures_equal_the_minutes(monkeypatch, start):
+    m = fresh()
+    rows, stats = _hourly_insights(m, start)
+    assert m.__dict__.get("_daily"), "one-hour bins of the counts and the memory maximum come from the days"
+    monkeypatch.setattr(daily, "hourly_served", lambda want: False)
+    fresh_model = fresh()
+    want_rows, want_stats = _hourly_insights(fresh_model, start)
+    assert not fresh_model.__dict__.get("_daily")
+    assert len(rows) > 24 * 20  # most functions ran most hours: the comparison compared something
+    assert any(f["field"] == "cold_starts" and f["value"] != "0" for r in rows for f in r)
+    assert rows == want_rows
+    assert stats == want_stats
+    assert any(s.snapstart for s in m.specs), "a SnapStart function's restores are cold starts, not INIT lines"
+
+
+def test_a_percentile_by_hour_is_answered_from_the_minutes():
+    assert not daily.hourly_served({"init": {("p", 99.0)}})
+    assert not daily.hourly_served({"used": {("Average", None)}})
+    assert daily.hourly_served({None: {("SampleCount", None)}, "used": {("Maximum", None)}})
 
 
 def _bill_from_minutes(m: Model, day) -> dict[str, np.ndarray]:

@@ -248,6 +248,39 @@ def _reduce(g: Grid, quantity: str | None, stats: list, b: int):
     return reduce_bins(keys, w, scale, b=b, stats=stats)
 
 
+def _by_hour(model, index: dict, idx: list, want: dict, a0: int, a1: int, lo: int, hi: int, anchor, stats: dict, now=None):
+    """``run``'s groups of functions ``idx`` for one-hour bins over minutes [a0, a1) (whole hours), valid [lo, hi):
+    the hourly figures of the days they fall on (the same integers as ``_reduce`` over the minutes)."""
+    rows = np.array(idx, dtype=np.int64)
+    first = a0 // 1440 * 1440
+    hours = []
+    for d in range(first, a1, 1440):
+        v0, v1 = max(d, lo), min(d + 1440, hi)
+        if v1 <= v0:  # no valid minute that day: no activity
+            hours.append({k: np.full((len(rows), 24), -1 if k == "h:used_max" else 0) for k in daily.HOURLY})
+            continue
+        day = daily.day(model, d, v0, v1, anchor, rows, now=now)
+        hours.append({k: day.a[k][rows] for k in daily.HOURLY})
+    cut = slice((a0 - first) // 60, (a1 - first) // 60)
+
+    def stacked(name: str) -> np.ndarray:
+        return np.concatenate([h[name] for h in hours], axis=1)[:, cut].astype(np.int64)
+
+    counts, cold = stacked("h:n"), stacked("h:cold")
+    _count_scanned(stats, index, idx, counts.sum(axis=1), cold.sum(axis=1))
+    init = cold * ~model.params.snapstart[rows][:, None]  # count(init_ms): a SnapStart restore has no INIT
+    values: dict = {}
+    for quantity in want:
+        if quantity == "init":
+            values[quantity] = (init, {("SampleCount", None): init.astype(np.float64)})
+        elif quantity == "used":
+            values[quantity] = (counts, {("Maximum", None): stacked("h:used_max").astype(np.float64)})
+        else:
+            values[quantity] = (counts, {("SampleCount", None): counts.astype(np.float64)})
+    rr, jj = np.nonzero(counts > 0)
+    return [index[f] for f in idx], rr, jj, values
+
+
 def _by_day(model, index: dict, idx: list, want: dict, a0: int, a1: int, lo: int, hi: int, anchor, stats: dict, now=None):
     """``run``'s groups of functions ``idx`` for one-day bins over minutes [a0, a1), valid [lo, hi)."""
     rows = np.array(idx, dtype=np.int64)
@@ -361,6 +394,10 @@ def run(
     if b == 1440 and a0 % 1440 == 0 and daily.insights_served(want):
         # one-day bins: the daily totals (aws.sim.daily), shared with the bill and the metrics
         parts.append(_by_day(model, index, idx, want, a0, a1, lo, hi, anchor, stats, now))
+        idx = []
+    elif b == 60 and a0 % 60 == 0 and daily.hourly_served(want):
+        # one-hour bins of the counts and the largest memory used: the days' hourly figures (aws.sim.daily)
+        parts.append(_by_hour(model, index, idx, want, a0, a1, lo, hi, anchor, stats, now))
         idx = []
     for part, g in model.grids(idx, a0, a1, valid=(lo, hi), anchor=anchor, now=now):
         n_all = g.n.sum(axis=1)
