@@ -216,3 +216,35 @@ def test_a_second_run_of_the_page_computes_nothing_again():
     run(second)
     assert cost_report._REPORTS.computed == n  # the month's report and the recommendations: computed once
     assert {m.label: m.value for m in second.metric} == shown
+
+
+@pytest.mark.aws
+def test_the_months_report_is_read_while_the_picker_reads_the_months(monkeypatch):
+    """The month shown is read beside the picker's months (two Cost Explorer requests side by side, not one after
+    the other); a month the address gets wrong starts nothing."""
+    import threading
+
+    from dashboard.figures import cost_months
+
+    started, seen = threading.Event(), []
+    gather, month_choice = cost_report.gather, cost_months.month_choice
+
+    def gathering(*a, **kw):
+        started.set()
+        return gather(*a, **kw)
+
+    def choosing(*a, **kw):
+        seen.append(started.wait(timeout=60))  # asked one after the other, the report would start only after this
+        return month_choice(*a, **kw)
+
+    monkeypatch.setattr(cost_report, "gather", gathering)
+    monkeypatch.setattr(cost_months, "month_choice", choosing)
+    at = costs_page()
+    assert seen and all(seen) and not at.error
+    assert at.selectbox(key="cost_month").value == "2026-12" and at.metric[0].value.startswith("$")
+    started.clear()
+    bad = run(AppTest.from_file(APP, default_timeout=120))
+    bad.query_params["month"] = "2026-13"
+    bad.switch_page(PAGE)
+    run(bad)
+    assert bad.error and not started.is_set()

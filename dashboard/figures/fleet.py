@@ -24,10 +24,8 @@ The function table's trend is :func:`dashboard.figures.usage.trend`, the Functio
 
 from __future__ import annotations
 
-import contextvars
 import math
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -615,33 +613,6 @@ def _trend_and_memory(q: Query) -> tuple[sources.Loaded, sources.Loaded]:
     return series, q.memory
 
 
-class _Behind:
-    """``fn(q)`` on a daemon thread in a copy of the caller's context (its meter scope, deadline and progress);
-    :meth:`result` waits for it while the caller's progress still reports."""
-
-    def __init__(self, fn: Callable[[Query], Any], q: Query) -> None:
-        self._out: list[Any] = []
-        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, fn, q), name="overview-behind", daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[[Query], Any], q: Query) -> None:
-        try:
-            self._out.append((True, fn(q)))
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-            self._out.append((False, e))
-
-    def result(self) -> Any:
-        tracker = progress_mod.current()
-        while self._thread.is_alive():
-            self._thread.join(0.25)
-            if tracker is not None:
-                tracker.tick()
-        ok, value = self._out[0]
-        if not ok:
-            raise value
-        return value
-
-
 def _load(settings: Settings, selection: Selection, question: tuple, *, spend: bool, step: _Steps) -> Overview:
     """Ask the loaders (their caches), then the memoised Overview of what they answered.
 
@@ -652,10 +623,10 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
     step("The functions and their figures over the range…")
     inventory = q.inventory
     q.functions  # noqa: B018 - read here, before the parts that need it run side by side
-    behind = _Behind(_trend_and_memory, q)  # asked meanwhile: a part slow in one account-region is waited for once, not per step
+    behind = progress_mod.Behind(lambda: _trend_and_memory(q))  # asked meanwhile: a part slow in one account-region is waited for once, not per step
     start, end, prev_start, prev_end = spend_figures.month_to_date(today)
     accounts = list(selection.accounts) or None
-    bill = _Behind(lambda _: _bill(settings, start, end, prev_start, prev_end, accounts), q) if spend else None
+    bill = progress_mod.Behind(lambda: _bill(settings, start, end, prev_start, prev_end, accounts)) if spend else None
     with progress_mod.stage("whole range"):
         stats = q.range_stats
     step("The previous period, for comparison…")
@@ -666,7 +637,7 @@ def _load(settings: Settings, selection: Selection, question: tuple, *, spend: b
         step.drawn(Partial(_tiles(early, q, previous, trend=False)))
     step("The trend, memory and cold starts of the selected functions…")
     series, memory = behind.result()
-    coster = _Behind(lambda q: function_cost.load_costs(q, mtd=True, previous=True), q)  # the range, the month, the period before
+    coster = progress_mod.Behind(lambda: function_cost.load_costs(q, mtd=True, previous=True))  # the range, the month, the period before
     parts = [inventory, series, stats, memory]
     if step.wants_partial:
         summary = usage(q)

@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Progress", "Counter", "Batch", "tracking", "current", "stage"]
+__all__ = ["Progress", "Counter", "Batch", "Behind", "tracking", "current", "stage"]
 
 # what a source's parts hold, for the progress line
 SOURCE_NAMES = {
@@ -161,3 +162,31 @@ def stage(name: str | None) -> Iterator[None]:
         yield
     finally:
         _STAGE.reset(token)
+
+
+class Behind:
+    """``fn()`` on a daemon thread in a copy of the caller's context (its meter scope, deadline and progress), so a
+    load runs while the caller asks or draws something else; :meth:`result` waits for it while the caller's
+    progress (or ``tracker``) still reports."""
+
+    def __init__(self, fn: Callable[[], object], *, name: str = "load-behind") -> None:
+        self._out: list[tuple[bool, object]] = []
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, fn), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], object]) -> None:
+        try:
+            self._out.append((True, fn()))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            self._out.append((False, e))
+
+    def result(self, tracker: Progress | None = None) -> Any:
+        tracker = tracker if tracker is not None else current()
+        while self._thread.is_alive():
+            self._thread.join(0.25)
+            if tracker is not None:
+                tracker.tick()
+        ok, value = self._out[0]
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value

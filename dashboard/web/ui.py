@@ -352,6 +352,22 @@ def month_picker(cfg: Settings, *, now) -> str | None:
     return None if picked == current else picked
 
 
+def _likely_month(cfg: Settings, now) -> str | None | bool:
+    """The month :func:`month_picker` will most likely return (as it returns it: None for the current one) before
+    its months are read: the one picked before in this session, else ``?month=``, else the current one; False when
+    ``?month=`` is one the picker refuses (the page stops there)."""
+    from dashboard.figures import cost_report
+    from dashboard.figures.cost_views import months
+
+    current = months(today=now.date())[0]
+    picked = st.session_state.get("cost_month") or st.query_params.get("month") or current
+    try:
+        cost_report.check_month(cfg, picked, now=now)
+    except cost_report.MonthError:
+        return False
+    return None if picked == current else picked
+
+
 def month_report(cfg: Settings):
     """The month's cost report (the page's month picker, ``?month=YYYY-MM``, or this month) for the Costs and Teams
     pages, with progress, narrowed to the sidebar's accounts, regions and teams; a bad month stops the page with one
@@ -359,10 +375,23 @@ def month_report(cfg: Settings):
     from dashboard.figures import cost_report
 
     now = cost_report.clock(cfg)  # one clock for the check and the load
+    # the month about to be shown is read while the picker asks which months had spend (a separate Cost Explorer
+    # request): the page waits for the slower of the two, not for both in turn
+    likely, early, said = _likely_month(cfg, now), None, [None]
+    tracker = progress.Progress(lambda line: said[0] and said[0](line))  # reports once the status box below exists
+    if likely is not False:
+        with progress.tracking(tracker):
+            early = progress.Behind(lambda: cost_report.gather(cfg, month=likely, now=now), name="month-report")
     month = month_picker(cfg, now=now)
     with loading("Reading Cost Explorer and pricing the usage…") as doing:
-        report = cost_report.gather(cfg, month=month, now=now)
-        doing.finish(f"{report.month}: {plural((report.end - report.first).days, 'complete day')}")
+        if early is not None and month == likely:
+            said[0] = doing.count
+            with progress.tracking(tracker):  # what reporting raised (a rerun) is raised once the report is in
+                report = early.result(tracker)
+            detail = tracker.summary() or None
+        else:  # another month was picked: the one read meanwhile stays cached for when it is
+            report, detail = cost_report.gather(cfg, month=month, now=now), None
+        doing.finish(f"{report.month}: {plural((report.end - report.first).days, 'complete day')}", detail)
     sel = selection()
     report = cost_report.narrow(report, accounts=sel.accounts, regions=sel.regions, teams=sel.teams)
     scope = [f"{what} {', '.join(values)}" for what, values in (("accounts", sel.accounts), ("regions", sel.regions), ("teams", sel.teams)) if values]
