@@ -205,7 +205,7 @@ def _classes(g) -> dict[str, np.ndarray]:
         u = used_of(k)
         u *= cnt
         used_sum.__iadd__(u)
-        top[cnt > 0] = k
+        np.copyto(top, np.int8(k), where=cnt > 0)
 
     prev = np.zeros(n.shape, dtype=np.float32)  # the cumulative count below the class (level 0: none)
     for k in range(K):

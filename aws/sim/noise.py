@@ -19,12 +19,27 @@ _M1 = 0xBF58476D1CE4E5B9
 _M2 = 0x94D049BB133111EB
 
 
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_UM1, _UM2, _UG = np.uint64(_M1), np.uint64(_M2), np.uint64(_G)
+
+
 def _mix(x: np.ndarray) -> np.ndarray:
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(_M1)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(_M2)
-    return x ^ (x >> np.uint64(31))
+    """splitmix64's finaliser, in place on ``x`` (an array the caller owns): one temporary, not five."""
+    if not isinstance(x, np.ndarray) or x.ndim == 0:  # a scalar
+        x = x ^ (x >> _S30)
+        x = x * _UM1
+        x = x ^ (x >> _S27)
+        x = x * _UM2
+        return x ^ (x >> _S31)
+    t = np.right_shift(x, _S30)
+    x ^= t
+    x *= _UM1
+    np.right_shift(x, _S27, out=t)
+    x ^= t
+    x *= _UM2
+    np.right_shift(x, _S31, out=t)
+    x ^= t
+    return x
 
 
 def hash64(*parts, prefix: np.ndarray | None = None) -> np.ndarray:
@@ -39,7 +54,7 @@ def hash64(*parts, prefix: np.ndarray | None = None) -> np.ndarray:
             a = np.asarray(p)
             if a.dtype != np.uint64:
                 a = a.astype(np.int64).astype(np.uint64)
-            h = _mix(h ^ (a + np.uint64(_G)))
+            h = _mix(np.bitwise_xor(h, a + _UG, dtype=np.uint64))  # a new array: mixed in place
         return np.asarray(h, dtype=np.uint64)
 
 

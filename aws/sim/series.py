@@ -264,25 +264,30 @@ class Grid:
 
 
 def _shape(p: Params, t: np.ndarray) -> np.ndarray:
-    """Daily/weekly load shape (F, M) from each function's local time."""
-    tloc = t[None, :] + p.tz_min[:, None]
+    """Daily/weekly load shape (F, M) from each function's local time: computed once per (pattern, time zone)
+    the functions share (a handful), then one row per function."""
+    keys, rows = np.unique(np.stack([p.pattern, p.tz_min], axis=1), axis=0, return_inverse=True)
+    return _shapes(keys[:, 0], keys[:, 1], t)[rows.reshape(-1)]
+
+
+def _shapes(pattern: np.ndarray, tz_min: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The load shape (len(pattern), M) of each (pattern, time-zone offset) over absolute minutes ``t``."""
+    tloc = t[None, :] + tz_min[:, None]
     mod = tloc % 1440
     hour = mod / 60.0
     weekend = (((tloc // 1440) + 3) % 7) >= 5  # 1970-01-01 was a Thursday
-    pat = p.pattern[:, None]
     out = np.zeros(tloc.shape)
     for code, fn in (
         (0, lambda h, w: (0.22 + 1.9 * np.clip(np.sin(np.pi * (h - 7.0) / 12.0), 0.0, None)) * np.where(w, 0.45, 1.0)),
         (1, lambda h, w: (0.55 + 0.45 * np.sin(2 * np.pi * (h - 12.0) / 24.0)) * np.where(w, 1.1, 1.0)),
         (2, lambda h, w: 0.9 + 0.15 * np.sin(2 * np.pi * h / 24.0)),
     ):
-        rows = np.flatnonzero(p.pattern == code)
+        rows = np.flatnonzero(pattern == code)
         if len(rows):
             out[rows] = fn(hour[rows], weekend[rows])
-    nightly = np.flatnonzero(p.pattern == 3)
+    nightly = np.flatnonzero(pattern == 3)
     if len(nightly):
         out[nightly] = ((mod[nightly] >= 120) & (mod[nightly] < 140)).astype(np.float64)
-    del pat
     return out
 
 
