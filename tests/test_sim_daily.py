@@ -249,3 +249,25 @@ def test_duration_totals_per_bin_equal_the_statistics_of_the_classes(b):
     has = want_count > 0
     for st in stats:
         assert np.array_equal(got[st][has], want[st][has]), st
+
+
+def test_chunks_take_spare_threads_only_while_the_process_has_them():
+    import threading
+
+    from aws.sim import series
+
+    seen: list[tuple[int, int]] = []
+    series.each_chunk(lambda x: seen.append((x, threading.get_ident())), list(range(6)))
+    assert sorted(x for x, _ in seen) == list(range(6))  # every chunk, once
+    if series.WORKERS > 1:
+        assert threading.get_ident() not in {t for _, t in seen}  # a lone answer: spread over the spare threads
+    taken = 0
+    while series._SPARE.acquire(blocking=False):  # other answers hold every spare thread
+        taken += 1
+    try:
+        seen.clear()
+        series.each_chunk(lambda x: seen.append((x, threading.get_ident())), list(range(6)))
+        assert [x for x, _ in seen] == list(range(6)) and {t for _, t in seen} == {threading.get_ident()}
+    finally:
+        for _ in range(taken):
+            series._SPARE.release()

@@ -32,10 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aws.concurrency import run_concurrently
 from aws.sim import provisioned
 from aws.sim.metrics import METRICS, reduce_bins
-from aws.sim.series import WORKERS, build_grid, chunks
+from aws.sim.series import build_grid, chunks, each_chunk
 
 __all__ = ["Day", "day", "DAY_METRICS", "served", "insights_served", "hourly_served", "INSIGHTS_WANT", "HOURLY", "recent", "CACHE_ENV"]
 
@@ -329,7 +328,7 @@ def _fill(model, d: Day, rows: np.ndarray, anchor, now=None) -> None:
                 arr[part] = v
             d.have[part] = True
 
-    run_concurrently(one, parts, max_workers=WORKERS, name="sim-day")
+    each_chunk(one, parts)
 
 
 def _hourly(g, cls: dict, v0: int) -> dict[str, np.ndarray]:

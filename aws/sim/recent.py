@@ -30,8 +30,7 @@ from datetime import datetime
 
 import numpy as np
 
-from aws.concurrency import run_concurrently
-from aws.sim.series import WORKERS, Grid, build_grid, chunks
+from aws.sim.series import Grid, build_grid, chunks, each_chunk
 
 __all__ = ["MAX_BYTES", "MAX_WINDOWS", "PER_MODEL", "SPAN", "grid", "covers", "stats"]
 
@@ -151,7 +150,7 @@ class Window:
                     self.nbytes += c.nbytes
 
             # chunks() counts (F, M, J) elements: ~37 functions
-            run_concurrently(one, [missing[sl] for sl in chunks(len(missing), M, _BUDGET)], max_workers=WORKERS, name="sim-window")
+            each_chunk(one, [missing[sl] for sl in chunks(len(missing), M, _BUDGET)])
 
     def has(self, rows: np.ndarray) -> bool:
         return all(r in self.where for r in rows.tolist())
@@ -167,7 +166,7 @@ class Window:
             with _lock:
                 self.nbytes += added
 
-        run_concurrently(add_classes, [c for c in chunks_of.values() if c.classes is None], max_workers=WORKERS, name="sim-window")
+        each_chunk(add_classes, [c for c in chunks_of.values() if c.classes is None])
         return self._slice(model, rows, m0, m1, valid, classes=True)
 
     def _slice(self, model, rows: np.ndarray, m0: int, m1: int, valid: tuple[int, int], *, classes: bool) -> Grid:

@@ -20,6 +20,8 @@ faults of huge temporaries and keep a 1,000-function refresh fast.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +30,7 @@ from aws.sim.catalog import TZ_OFFSET_H, FunctionSpec
 from aws.sim.incidents import Incident
 from aws.sim.noise import hash64, uniforms
 
-__all__ = ["Grid", "Params", "LEVELS", "Z", "K", "J", "build_grid", "chunks", "CONC_BURST", "WORKERS"]
+__all__ = ["Grid", "Params", "LEVELS", "Z", "K", "J", "build_grid", "chunks", "CONC_BURST", "WORKERS", "each_chunk"]
 
 LEVELS = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.99, 1.0])
 # standard normal quantiles at each class's mid level (0.1, 0.3, ..., 0.995)
@@ -36,9 +38,10 @@ Z = np.array([-1.2816, -0.5244, 0.0, 0.5244, 1.0364, 1.4395, 1.8808, 2.5758])
 K = len(Z)  # quantile classes
 J = K + 1  # + the timeout class
 CONC_BURST = 1.6  # peak concurrency within a minute vs. its average
-# threads generating the chunks of one answer at once: numpy releases the GIL in its loops, so a fleet's minutes
-# take the machine's cores rather than one (aws.sim.daily, aws.sim.recent)
+# threads generating the chunks of answers at once, process-wide: numpy releases the GIL in its loops, so a fleet's
+# minutes take the machine's cores rather than one (aws.sim.daily, aws.sim.recent; :func:`each_chunk`)
 WORKERS = max(1, min(4, os.cpu_count() or 1))
+_SPARE = threading.Semaphore(WORKERS - 1)  # threads beyond the asking ones, shared by every answer
 
 _PATTERNS = {"business": 0, "diurnal": 1, "steady": 2, "nightly": 3, "hourly": 4, "idle": 5}
 
@@ -421,3 +424,24 @@ def chunks(n_functions: int, minutes: int, budget: int = 1_000_000) -> list[slic
     """Row slices so one chunk's (F, M, J) arrays hold about ``budget`` elements."""
     per = max(1, budget // max(1, minutes * J))
     return [slice(i, min(n_functions, i + per)) for i in range(0, n_functions, per)]
+
+
+def each_chunk(fn: Callable[[object], None], items: Sequence) -> None:
+    """``fn(x)`` for every chunk ``x``: on spare threads too while the process has some (:data:`WORKERS` in all),
+    else in this thread alone. Spare threads are taken without waiting, so answers asked side by side (a page's
+    many requests) keep one chunk each in flight, as before, and a lone large answer takes the machine's cores;
+    never more than ``WORKERS - 1`` chunks beyond the askers' own are held in memory at once."""
+    from aws.concurrency import run_concurrently
+
+    extra = 0
+    while extra < min(WORKERS, len(items)) - 1 and _SPARE.acquire(blocking=False):
+        extra += 1
+    try:
+        if extra == 0:
+            for x in items:
+                fn(x)
+        else:
+            run_concurrently(fn, items, max_workers=extra + 1, name="sim-chunks")
+    finally:
+        for _ in range(extra):
+            _SPARE.release()
