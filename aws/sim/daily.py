@@ -5,7 +5,8 @@ The Cost Explorer bill (:mod:`aws.sim.billing`), GetMetricData at a period of on
 (:mod:`aws.sim.insights`) all read the same per-minute activity of the same days. Built per answer, each
 generated those minutes again (a month of 1,000 functions is 44 M function-minutes, three times a load).
 Here a day's minutes are generated once per function, every day-level figure is reduced from them at
-once, and the few numbers per function and day are kept (:class:`Day`).
+once, and the few numbers per function and day are kept (:class:`Day`), with a few per hour (:data:`HOURLY`:
+what the recommendations' hourly REPORT query asks, so a month of it reads the days the bill generated).
 
 Each figure is computed by the function the per-answer path calls (``Metric.keys`` and ``reduce_bins``,
 ``insights._reduce``, ``provisioned.split`` / ``streamed``), or for the sums over the duration classes by
