@@ -314,8 +314,8 @@ def _fill(model, d: Day, rows: np.ndarray, anchor, now=None) -> None:
     """Generate the day's minutes for catalog ``rows`` and reduce every group's figures from them (a recent day's
     minutes from the window of the last two days, aws.sim.recent, when ``now`` is given).
 
-    The chunks of functions are independent: they run on up to one thread per core (numpy releases the GIL in
-    its loops, so a day of the fleet takes the machine's cores, not one)."""
+    The chunks of functions are independent: they take the process's spare threads while it has some
+    (:func:`aws.sim.series.each_chunk`)."""
     incidents = model.incident_objects(anchor)
     parts = [rows[sl] for sl in chunks(len(rows), d.v1 - d.v0, _BUDGET)]
 

@@ -24,14 +24,8 @@ _UM1, _UM2, _UG = np.uint64(_M1), np.uint64(_M2), np.uint64(_G)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser, in place on ``x`` (an array the caller owns): one temporary, not five."""
-    if not isinstance(x, np.ndarray) or x.ndim == 0:  # a scalar
-        x = x ^ (x >> _S30)
-        x = x * _UM1
-        x = x ^ (x >> _S27)
-        x = x * _UM2
-        return x ^ (x >> _S31)
-    t = np.right_shift(x, _S30)
+    """splitmix64's finaliser, in place on ``x`` (an array the caller owns, 0-d included): one temporary, not five."""
+    t = np.right_shift(x, _S30, out=np.empty_like(x))
     x ^= t
     x *= _UM1
     np.right_shift(x, _S27, out=t)
@@ -54,7 +48,7 @@ def hash64(*parts, prefix: np.ndarray | None = None) -> np.ndarray:
             a = np.asarray(p)
             if a.dtype != np.uint64:
                 a = a.astype(np.int64).astype(np.uint64)
-            h = _mix(np.bitwise_xor(h, a + _UG, dtype=np.uint64))  # a new array: mixed in place
+            h = _mix(np.asarray(np.bitwise_xor(h, a + _UG, dtype=np.uint64)))  # a new array: mixed in place
         return np.asarray(h, dtype=np.uint64)
 
 

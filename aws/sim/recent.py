@@ -129,7 +129,7 @@ class Window:
             M = self.w1 - self.w0
             incidents = model.incident_objects(anchor)
 
-            def one(part: np.ndarray) -> None:  # chunks are independent: generated on up to one thread per core
+            def one(part: np.ndarray) -> None:  # chunks are independent (aws.sim.series.each_chunk)
                 if self.full:
                     return
                 g = build_grid(

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aws.concurrency import run_concurrently
 from aws.sim.catalog import TZ_OFFSET_H, FunctionSpec
 from aws.sim.incidents import Incident
 from aws.sim.noise import hash64, uniforms
@@ -431,8 +432,6 @@ def each_chunk(fn: Callable[[object], None], items: Sequence) -> None:
     else in this thread alone. Spare threads are taken without waiting, so answers asked side by side (a page's
     many requests) keep one chunk each in flight, as before, and a lone large answer takes the machine's cores;
     never more than ``WORKERS - 1`` chunks beyond the askers' own are held in memory at once."""
-    from aws.concurrency import run_concurrently
-
     extra = 0
     while extra < min(WORKERS, len(items)) - 1 and _SPARE.acquire(blocking=False):
         extra += 1
