@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aws.sim import provisioned
+from aws.sim import kernels, provisioned
 from aws.sim.metrics import METRICS, reduce_bins
 from aws.sim.series import build_grid, chunks, each_chunk
 
@@ -162,95 +162,29 @@ def _const(per_class: np.ndarray, kvec: np.ndarray, scale: np.ndarray, stats) ->
 
 def _classes(g) -> dict[str, np.ndarray]:
     """(F, M) sums over a minute's duration classes — Billed Duration (INIT included), Σ count × Duration (1/100
-    ms), Σ count × Max Memory Used and the largest Max Memory Used with a count — class by class.
+    ms), Σ count × Max Memory Used and the largest Max Memory Used with a count — class by class
+    (:func:`aws.sim.kernels.class_sums`).
 
     The same numbers as ``Grid.billed_ms`` and the einsums and maxima over ``Grid.dur_cms`` / ``cnt`` /
     ``used_mb``: each class's duration and memory come from the same float32/float64 operations as those
-    (F, M, J) arrays, one (F, M) class at a time. The products and sums are integers held in float64 (exact
-    below 2**53: a minute's billed milliseconds are ~1e10 at most); ceil(d / 100.0) is (d + 99) // 100 for an
-    integer d (the quotient is correctly rounded and an integer is never missed by 1/100).
+    (F, M, J) arrays, one class at a time. The products and sums are integers held in float64 (exact below
+    2**53: a minute's billed milliseconds are ~1e10 at most); ceil(d / 100.0) is (d + 99) // 100 for an integer
+    d (the quotient is correctly rounded and an integer is never missed by 1/100).
     """
     from aws.sim.series import LEVELS, Z
 
     p = g.params
-    n, timeouts = g.n, g.timeouts
-    nn = n - timeouts
-    nn32 = nn.astype(np.float32)
-    strat32 = g.strat.astype(np.float32)
-    levels = LEVELS.astype(np.float32)
-    mu32 = g.mu.astype(np.float32)
-    spread = (np.exp(p.sigma[:, None] * Z[None, :]) * 100.0).astype(np.float32)  # (F, K)
-    cap = (p.timeout_cms - 100).astype(np.float32)[:, None]
     K = len(Z)
-    lift = np.concatenate([0.94 + 0.015 * np.arange(K), [0.94 + 0.015 * (K - 1)]])
-    mem = p.mem[:, None]
-    billed = np.zeros(n.shape)
-    dur_sum = np.zeros(n.shape)
-    used_sum = np.zeros(n.shape)
-    top = np.full(n.shape, -1, dtype=np.int8)  # the highest class with a count (Max Memory Used rises with it)
-
-    def used_of(k) -> np.ndarray:
-        u = np.multiply(g.mem_level, lift[k])
-        np.rint(u, out=u)
-        np.clip(u, 1, mem, out=u)
-        return u
-
-    def add(cnt: np.ndarray, dur: np.ndarray, k: int) -> None:
-        w = np.divide(dur, 100.0)
-        np.ceil(w, out=w)
-        w *= cnt
-        billed.__iadd__(w)
-        np.multiply(dur, cnt, out=w)
-        dur_sum.__iadd__(w)
-        u = used_of(k)
-        u *= cnt
-        used_sum.__iadd__(u)
-        np.copyto(top, np.int8(k), where=cnt > 0)
-
-    prev = np.zeros(n.shape, dtype=np.float32)  # the cumulative count below the class (level 0: none)
-    for k in range(K):
-        if k + 1 == K:
-            cum = nn.astype(np.float32)
-        else:
-            cum = np.multiply(levels[k + 1], nn32)
-            np.subtract(cum, strat32, out=cum)
-            np.ceil(cum, out=cum)
-        cnt = np.subtract(cum, prev, dtype=np.float64)
-        cls = np.multiply(mu32, spread[:, k : k + 1])
-        np.rint(cls, out=cls)
-        np.minimum(cls, cap, out=cls)
-        np.maximum(cls, 1.0, out=cls)
-        add(cnt, cls.astype(np.float64), k)
-        prev = cum
-    add(timeouts.astype(np.float64), np.broadcast_to(p.timeout_cms[:, None].astype(np.float64), n.shape), K)
-    used_max = np.full(n.shape, -1, dtype=np.int64)
-    has = top >= 0
-    fi_u, mi_u = np.nonzero(has)
-    u = np.multiply(g.mem_level[fi_u, mi_u], lift[top[fi_u, mi_u]])
-    np.rint(u, out=u)
-    np.clip(u, 1, p.mem[fi_u], out=u)
-    used_max[fi_u, mi_u] = u.astype(np.int64)
-    billed = billed.astype(np.int64)
-    # cold starts take the fastest classes first and bill their INIT (a SnapStart restore is not billed)
-    fi, mi = np.nonzero(g.cold > 0)
-    if len(fi):
-        c_nn = nn32[fi, mi]
-        tmp = levels[None, :] * c_nn[:, None]
-        tmp -= strat32[fi, mi][:, None]
-        np.ceil(tmp, out=tmp)
-        cum = tmp.astype(np.int32)
-        cum[:, 0] = 0
-        cum[:, -1] = nn[fi, mi]
-        cnt = cum[:, 1:] - cum[:, :-1]
-        ck = np.clip(g.cold[fi, mi, None] - cum[:, :K], 0, cnt)
-        cls = np.rint(mu32[fi, mi][:, None] * spread[fi])
-        np.minimum(cls, cap[fi], out=cls)
-        np.maximum(cls, 1.0, out=cls)
-        dur = cls.astype(np.int64)
-        with_init = np.where(p.snapstart[fi], 0, g.init_cms[fi, mi])
-        extra = (dur + with_init[:, None] + 99) // 100 - (dur + 99) // 100
-        billed[fi, mi] += (ck * extra).sum(axis=1)
-    return {"billed": billed, "dur_sum": dur_sum.astype(np.int64), "used_sum": used_sum.astype(np.int64), "used_max": used_max}
+    shape = g.n.shape
+    out = {k: np.empty(shape, dtype=np.int64) for k in ("billed", "dur_sum", "used_sum", "used_max")}
+    if g.n.size:
+        kernels.class_sums(
+            g.n, g.timeouts, g.cold, g.init_cms, g.strat, g.mu, g.mem_level,
+            (np.exp(p.sigma[:, None] * Z[None, :]) * 100.0).astype(np.float32),  # (F, K)
+            (p.timeout_cms - 100).astype(np.float32), p.timeout_cms, p.mem, p.snapstart, LEVELS.astype(np.float32),
+            np.concatenate([0.94 + 0.015 * np.arange(K), [0.94 + 0.015 * (K - 1)]]), *out.values(),
+        )  # fmt: skip
+    return out
 
 
 def classes(g) -> dict[str, np.ndarray]:

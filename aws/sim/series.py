@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from aws.concurrency import run_concurrently
+from aws.sim import kernels
 from aws.sim.catalog import TZ_OFFSET_H, FunctionSpec
 from aws.sim.incidents import Incident
-from aws.sim.noise import hash64, uniforms
 
 __all__ = ["Grid", "Params", "LEVELS", "Z", "K", "J", "build_grid", "chunks", "CONC_BURST", "WORKERS", "each_chunk"]
 
@@ -267,11 +267,11 @@ class Grid:
         return used.astype(np.int64)
 
 
-def _shape(p: Params, t: np.ndarray) -> np.ndarray:
-    """Daily/weekly load shape (F, M) from each function's local time: computed once per (pattern, time zone)
-    the functions share (a handful), then one row per function."""
+def _shape_rows(p: Params, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Daily/weekly load shapes over minutes ``t``: one row (P, M) per (pattern, time zone) the functions share (a
+    handful), and each function's row (F,)."""
     keys, rows = np.unique(np.stack([p.pattern, p.tz_min], axis=1), axis=0, return_inverse=True)
-    return _shapes(keys[:, 0], keys[:, 1], t)[rows.reshape(-1)]
+    return _shapes(keys[:, 0], keys[:, 1], t), rows.reshape(-1).astype(np.int64)
 
 
 def _shapes(pattern: np.ndarray, tz_min: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -295,6 +295,25 @@ def _shapes(pattern: np.ndarray, tz_min: np.ndarray, t: np.ndarray) -> np.ndarra
     return out
 
 
+def _incident_rows(p: Params, incidents: tuple[Incident, ...], m0: int, M: int) -> tuple[np.ndarray, ...]:
+    """The incidents of the grid's functions that overlap its minutes, as the kernel's arrays: by row (CSR
+    pointers ``ptr``, F + 1), in the order given (a later one overrides an earlier one in the same minutes)."""
+    rows = {int(f): r for r, f in enumerate(p.index)}
+    got = []
+    for inc in incidents:
+        r = rows.get(inc.index)
+        if r is None or inc.kind not in kernels.N_KINDS:
+            continue
+        a = max(inc.start_min, m0) - m0
+        b = min(inc.end_min, m0 + M) - m0
+        if b > a:
+            got.append((r, kernels.N_KINDS[inc.kind], a, b, inc.level, inc.start_min, inc.end_min))
+    got.sort(key=lambda x: x[0])  # stable: each row's incidents keep their order
+    ptr = np.searchsorted(np.array([g[0] for g in got], dtype=np.int64), np.arange(len(p.index) + 1))
+    col = lambda i, dtype: np.array([g[i] for g in got], dtype=dtype)  # noqa: E731
+    return ptr.astype(np.int64), col(1, np.int64), col(2, np.int64), col(3, np.int64), col(4, np.float64), col(5, np.int64), col(6, np.int64)
+
+
 def build_grid(
     *,
     params: Params,
@@ -304,121 +323,34 @@ def build_grid(
     incidents: tuple[Incident, ...],
     valid: tuple[int, int] | None = None,
 ) -> Grid:
-    """Generate minutes [m0, m1) for the functions in ``params`` (activity only inside ``valid``)."""
+    """Generate minutes [m0, m1) for the functions in ``params`` (activity only inside ``valid``).
+
+    Each function-minute draws from its own stream (a hash of seed, function and minute, :mod:`aws.sim.noise`):
+    its demand from the load shape of its pattern and time zone and a per-day factor, its median duration,
+    then timeouts, errors and cold starts (incidents raise the rates in their minutes; a throttling episode
+    caps invocations at what reserved concurrency allows), INIT duration, peak concurrency, the event and
+    iterator ages and the memory level. The loop is compiled (:func:`aws.sim.kernels.grid_minutes`)."""
     p = params
     M = max(0, int(m1) - int(m0))
     F = len(p.index)
     t = np.arange(m0, m0 + M, dtype=np.int64)
-    fi = p.index[:, None]
-    cell = hash64(seed, fi, t[None, :])  # each (function, minute)'s own stream, drawn from three times
-    u1, u2, u3, u4 = uniforms(hash64(1, prefix=cell))
-    u5, u6, u7, u8 = uniforms(hash64(2, prefix=cell))
-    u9, u10, u11, _ = uniforms(hash64(3, prefix=cell))
-    del cell
-    if M:
-        days = t // 1440
-        d0 = int(days[0])
-        u_day = uniforms(hash64(seed, fi, np.arange(d0, int(days[-1]) + 1)[None, :], 4))[0]
-        day_factor = 0.88 + 0.24 * u_day[:, days - d0]
-    else:
-        day_factor = np.zeros((F, 0))
-
-    shape = _shape(p, t)
-    lam = p.rate[:, None] * shape * day_factor
-    demand = np.floor(lam * (0.8 + 0.4 * u1) + u2).astype(np.int64)
-    hourly = np.flatnonzero(p.pattern == _PATTERNS["hourly"])
-    if len(hourly):
-        demand[hourly] = (t[None, :] % 60) == p.hour_offset[hourly, None]
-    if valid is not None:
-        demand[:, (t < valid[0]) | (t >= valid[1])] = 0
-
-    load = 1.0 + 0.08 * np.clip(shape - 1.0, -1.0, 2.0)
-    mu = p.dmed[:, None] * (0.92 + 0.16 * u3) * load  # median execution ms of the minute
-    mean_ms = mu * mean_factor(p.sigma)[:, None]
-
-    n = demand
-    throttles = np.zeros_like(n)
-    err_p = np.broadcast_to(p.err[:, None], (F, M)).copy()
-    tmo_p = np.zeros((F, M))
-    age_extra = np.zeros((F, M))
-    throttle_win = np.zeros((F, M), dtype=bool)
-    rows = {int(f): r for r, f in enumerate(p.index)}
-    for inc in incidents:
-        r = rows.get(inc.index)
-        if r is None:
-            continue
-        a = max(inc.start_min, m0) - m0
-        b = min(inc.end_min, m0 + M) - m0
-        if b <= a:
-            continue
-        if inc.kind == "errors":
-            err_p[r, a:b] = inc.level
-        elif inc.kind == "timeout":
-            tmo_p[r, a:b] = inc.level
-        elif inc.kind == "throttles":
-            throttle_win[r, a:b] = True
-        elif inc.kind == "iterator_age":
-            frac = (t[a:b] - inc.start_min) / max(1, inc.end_min - inc.start_min)
-            age_extra[r, a:b] = inc.level * frac
-
-    if throttle_win.any():
-        # the episode: a backlog drains faster than reserved concurrency allows; the excess is throttled
-        res = np.where(p.reserved > 0, p.reserved, 10)[:, None]
-        cap = np.floor(res * 60000.0 / (CONC_BURST * mean_ms)).astype(np.int64)
-        spiked = np.floor(cap * (1.3 + 0.5 * u4)).astype(np.int64)
-        busy = throttle_win & (n > 0)
-        throttles = np.where(busy, spiked - cap, 0)
-        n = np.where(busy, cap, n)
-
-    if tmo_p.any():
-        timeouts = np.minimum(n, np.floor(n * tmo_p + u4 * (tmo_p > 0)).astype(np.int64))
-    else:  # no timeout incident in these minutes: floor(n × 0 + 0) = 0
-        timeouts = np.zeros_like(n)
-    nn = n - timeouts
-    errors = timeouts + np.minimum(nn, np.floor(nn * err_p + u5).astype(np.int64))
-    cold = np.minimum(nn, np.floor(nn * p.cold[:, None] + u6).astype(np.int64))
-    spread_i = p.init_spread[:, None]
-    init_cms = np.rint(p.init_ms[:, None] * (1.0 - spread_i + 2.0 * spread_i * u7) * 100.0).astype(np.int64)
-    init_cms[cold == 0] = 0
-
-    # peak concurrency ≈ busy execution time in the minute / 60 s × a burst factor
-    exec_ms = nn * mean_ms + timeouts * (p.timeout_cms[:, None] / 100.0)
-    exec_ms += cold * init_cms * (~p.snapstart[:, None]) / 100.0
-    conc = np.where(n > 0, np.maximum(1, np.ceil(exec_ms / 60000.0 * CONC_BURST)), 0).astype(np.int64)
-    limited = p.reserved[:, None] > 0
-    conc = np.where(limited, np.minimum(conc, p.reserved[:, None]), conc)
-    conc = np.where(throttles > 0, p.reserved[:, None], conc)
-
-    # only stream consumers have an iterator age and only async functions an event age (0.0 elsewhere)
-    iterator_age = np.zeros((F, M))
-    rows_s = np.flatnonzero(p.stream)
-    if len(rows_s):
-        iterator_age[rows_s] = np.rint(150.0 + 700.0 * u10[rows_s] + age_extra[rows_s])
-    async_age = np.zeros((F, M))
-    rows_a = np.flatnonzero(p.is_async)
-    if len(rows_a):
-        async_age[rows_a] = np.rint(25.0 + 300.0 * u11[rows_a])
-    mem_level = p.mem[:, None] * p.mem_frac[:, None] * (0.96 + 0.08 * u9)
-
-    return Grid(
-        fidx=p.index,
-        m0=int(m0),
-        minutes=t,
-        n=n,
-        errors=errors,
-        throttles=throttles,
-        timeouts=timeouts,
-        cold=cold,
-        init_cms=init_cms,
-        conc=conc,
-        iterator_age=iterator_age,
-        async_age=async_age,
-        mu=mu,
-        strat=u8,
-        mem_level=mem_level,
-        mem_u=u9,
-        params=p,
-    )
+    i64 = lambda: np.empty((F, M), dtype=np.int64)  # noqa: E731
+    f64 = lambda: np.empty((F, M), dtype=np.float64)  # noqa: E731
+    out = {
+        "n": i64(), "errors": i64(), "throttles": i64(), "timeouts": i64(), "cold": i64(), "init_cms": i64(),
+        "conc": i64(), "iterator_age": f64(), "async_age": f64(), "mu": f64(), "strat": f64(), "mem_level": f64(),
+        "mem_u": f64(),
+    }  # fmt: skip
+    if F and M:
+        shapes, shape_of = _shape_rows(p, t)
+        v0, v1 = valid if valid is not None else (np.iinfo(np.int64).min, np.iinfo(np.int64).max)
+        kernels.grid_minutes(
+            np.int64(seed), p.index, p.rate, p.pattern, p.dmed, p.err, p.cold, p.init_ms, p.init_spread,
+            p.timeout_cms, p.reserved, p.stream, p.is_async, p.snapstart, p.hour_offset, p.mem, p.mem_frac,
+            mean_factor(p.sigma), shapes, shape_of, np.int64(m0), np.int64(v0), np.int64(v1), CONC_BURST,
+            *_incident_rows(p, incidents, int(m0), M), *out.values(),
+        )  # fmt: skip
+    return Grid(fidx=p.index, m0=int(m0), minutes=t, params=p, **out)
 
 
 def chunks(n_functions: int, minutes: int, budget: int = 1_000_000) -> list[slice]:
