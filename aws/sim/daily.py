@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from aws.sim import kernels, provisioned
-from aws.sim.metrics import METRICS, reduce_bins
+from aws.sim.metrics import METRICS
 from aws.sim.series import build_grid, chunks, each_chunk
 
 __all__ = ["Day", "day", "DAY_METRICS", "served", "insights_served", "hourly_served", "INSIGHTS_WANT", "HOURLY", "recent", "CACHE_ENV"]
@@ -215,11 +215,45 @@ def _metrics(g, M: int, cls: dict) -> dict[str, np.ndarray]:
             vals = {_SC: n.astype(np.float64), _SUM: cls["dur_sum"].sum(axis=1) * (one / 100.0)}
         elif m.namespace == "LambdaInsights":
             vals = _insights_metric(g, m.name, n, cls, one)
-        else:
-            keys, w, scale = m.keys(g)
-            vals = {k: v[:, 0] for k, v in reduce_bins(keys, w, scale, b=M, stats=list(stats))[1].items()}
+        else:  # one key a minute (ConcurrentExecutions, ProvisionedConcurrencyUtilization)
+            vals = _one_key(m, g, stats)
         for st in stats:
             out[f"m:{m.name}:{st[0]}"] = vals[st]
+    return out
+
+
+def _rows(g, rows: np.ndarray):
+    """The grid's functions ``rows`` (their per-minute activity; what ``Metric.keys`` and :mod:`aws.sim.provisioned`
+    read of a grid)."""
+    from aws.sim.series import Grid
+
+    return Grid(
+        fidx=g.fidx[rows], m0=g.m0, minutes=g.minutes, params=g.params.take(rows),
+        n=g.n[rows], conc=g.conc[rows], throttles=g.throttles[rows],
+    )  # fmt: skip
+
+
+def _one_key(m, g, stats) -> dict:
+    """reduce_bins' day statistics of a metric with one key a minute, over the functions it exists for: the same
+    integers summed and the same smallest and largest key (:func:`aws.sim.kernels.row_stats`). A function without
+    the metric has no sample (count 0: no datapoint, whatever the value)."""
+    F = g.n.shape[0]
+    has = np.flatnonzero(m.exists_in(g.params))
+    count, total = np.zeros(F, np.int64), np.zeros(F, np.int64)
+    lo, hi = np.full(F, np.iinfo(np.int64).max), np.full(F, -1, np.int64)
+    scale = np.ones(F)
+    if len(has):
+        sub = g if len(has) == F else _rows(g, has)
+        keys, w, sc = m.keys(sub)
+        R, M = sub.n.shape
+        got = [np.empty(R, np.int64) for _ in range(4)]
+        kernels.row_stats(np.broadcast_to(keys, w.shape)[:, :, 0], w[:, :, 0], *got)
+        for arr, v in zip((count, total, lo, hi), got, strict=True):
+            arr[has] = v
+        scale[has] = sc
+    out = {}
+    for st in stats:
+        out[st] = {_SC: count.astype(np.float64), _SUM: total * scale, _MIN: lo * scale, _MAX: hi * scale}[st]
     return out
 
 
@@ -301,11 +335,20 @@ def _totals(model, part: np.ndarray, v0: int, v1: int, anchor, now, incidents) -
     out["n"] = n
     out["cold"] = g.cold.sum(axis=1)
     out["billed_ms"] = bm.sum(axis=1)
-    on_pc, _ = provisioned.split(g)
-    out["pc_billed_ms"] = (bm * np.divide(on_pc, g.n, out=np.zeros(bm.shape), where=g.n > 0)).sum(axis=1)
-    out["env_s"] = provisioned.levels(g.params, g.minutes).sum(axis=1) * 60.0
-    out["restores"] = (g.cold * g.params.snapstart[:, None]).sum(axis=1)
-    out["beyond"] = provisioned.streamed(g)[1].sum(axis=1)
+    # provisioned concurrency and streaming beyond 6 MB, over the functions that have them (the others: 0)
+    p = g.params
+    out["pc_billed_ms"], out["env_s"], out["beyond"] = np.zeros(len(part)), np.zeros(len(part)), np.zeros(len(part))
+    pc = np.flatnonzero(provisioned.has_pc(p))
+    if len(pc):
+        sub = _rows(g, pc)
+        on_pc, _ = provisioned.split(sub)
+        n_pc = sub.n
+        out["pc_billed_ms"][pc] = (bm[pc] * np.divide(on_pc, n_pc, out=np.zeros(on_pc.shape), where=n_pc > 0)).sum(axis=1)
+        out["env_s"][pc] = provisioned.levels(sub.params, g.minutes).sum(axis=1) * 60.0
+    big = np.flatnonzero(provisioned.beyond_six_mb(p))
+    if len(big):
+        out["beyond"][big] = provisioned.streamed(_rows(g, big))[1].sum(axis=1)
+    out["restores"] = (g.cold * p.snapstart[:, None]).sum(axis=1)
     out.update(_metrics(g, M, cls))
     out["i:n"] = n
     out["i:cold"] = out["cold"]

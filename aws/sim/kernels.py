@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["grid_minutes", "class_sums", "N_KINDS"]
+__all__ = ["grid_minutes", "class_sums", "row_stats", "ranked_keys", "N_KINDS", "CLASSES"]
 
 _G = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -30,6 +30,7 @@ _INV = 1.0 / 65536.0
 # incident kinds in the arrays handed to grid_minutes (aws.sim.incidents.Incident.kind)
 N_KINDS = {"errors": 0, "timeout": 1, "throttles": 2, "iterator_age": 3}
 _HOURLY = 4  # aws.sim.series._PATTERNS["hourly"]
+CLASSES = 8  # quantile classes of a minute's durations (aws.sim.series.K): a constant, so class loops unroll
 
 
 @njit(inline="always", cache=True)
@@ -165,22 +166,20 @@ def class_sums(
     starts included, which take the fastest classes first), Σ count × Duration (1/100 ms), Σ count × Max Memory
     Used and the largest Max Memory Used with a count (-1: none), each (F, M).
 
-    ``spread`` (F, K) float32: exp(σ·z) × 100; ``cap`` (F,) float32: the timeout less 1 ms, in 1/100 ms;
-    ``levels`` (K + 1,) float32; ``lift`` (K + 1,) float64."""
+    ``spread`` (F, CLASSES) float32: exp(σ·z) × 100; ``cap`` (F,) float32: the timeout less 1 ms, in 1/100 ms;
+    ``levels`` (CLASSES + 1,) float32; ``lift`` (CLASSES + 1,) float64. The classes are a constant count and every
+    class is summed, empty or not (adding 0), so the loop over a function's minutes runs in vector registers; the
+    cold starts' INIT is added in a second pass over the minutes that have some."""
     F, M = n.shape
-    K = spread.shape[1]
-    cum_i = np.empty(K + 1, np.int64)
-    dur_i = np.empty(K, np.int64)
     for r in range(F):
         mem_r = np.float64(mem[r])
+        cap_r = cap[r]
+        tmo_d = np.float64(timeout_cms[r])
+        tmo_b = np.ceil(tmo_d / 100.0)
+        sp = spread[r]
         for j in range(M):
-            nn = n[r, j] - timeouts[r, j]
-            if nn == 0 and timeouts[r, j] == 0:  # no invocation: every class counts 0 (most minutes of many functions)
-                billed_out[r, j] = 0
-                dur_out[r, j] = 0
-                used_sum_out[r, j] = 0
-                used_max_out[r, j] = -1
-                continue
+            t = timeouts[r, j]
+            nn = n[r, j] - t
             nn32 = np.float32(nn)
             strat32 = np.float32(strat[r, j])
             mu32 = np.float32(mu[r, j])
@@ -188,41 +187,103 @@ def class_sums(
             billed = 0.0
             dur_sum = 0.0
             used_sum = 0.0
-            top = -1
+            u_top = -1.0  # Max Memory Used of the highest class with a count (it rises with the class)
             prev = np.float32(0.0)
-            cum_i[0] = 0
-            for k in range(K + 1):
-                if k < K:
-                    if k + 1 == K:
-                        cum = np.float32(nn)
-                    else:
-                        cum = np.float32(np.ceil(np.float32(levels[k + 1] * nn32) - strat32))
-                    cnt = np.float64(cum) - np.float64(prev)
-                    c = np.float32(np.rint(np.float32(mu32 * spread[r, k])))
-                    c = min(c, cap[r])
-                    c = max(c, np.float32(1.0))
-                    dur = np.float64(c)
-                    dur_i[k] = np.int64(c)
-                    cum_i[k + 1] = np.int64(cum) if k + 1 < K else nn
-                    prev = cum
-                else:
-                    cnt = np.float64(timeouts[r, j])
-                    dur = np.float64(timeout_cms[r])
+            for k in range(CLASSES):
+                cum = np.float32(nn) if k + 1 == CLASSES else np.float32(np.ceil(np.float32(levels[k + 1] * nn32) - strat32))
+                cnt = np.float64(cum) - np.float64(prev)
+                prev = cum
+                dur = np.float64(max(min(np.float32(np.rint(np.float32(mu32 * sp[k]))), cap_r), np.float32(1.0)))
                 billed += np.ceil(dur / 100.0) * cnt
                 dur_sum += dur * cnt
                 u = min(max(np.rint(level * lift[k]), 1.0), mem_r)
                 used_sum += u * cnt
-                if cnt > 0:
-                    top = k
-            b = np.int64(billed)
-            cs = cold[r, j]
-            if cs > 0:
-                with_init = 0 if snapstart[r] else init_cms[r, j]
-                for k in range(K):
-                    ck = min(max(cs - cum_i[k], 0), cum_i[k + 1] - cum_i[k])
-                    d = dur_i[k]
-                    b += ck * ((d + with_init + 99) // 100 - (d + 99) // 100)
-            billed_out[r, j] = b
+                u_top = u if cnt > 0.0 else u_top
+            tf = np.float64(t)  # the timeout class
+            billed += tmo_b * tf
+            dur_sum += tmo_d * tf
+            u = min(max(np.rint(level * lift[CLASSES]), 1.0), mem_r)
+            used_sum += u * tf
+            u_top = u if tf > 0.0 else u_top
+            billed_out[r, j] = np.int64(billed)
             dur_out[r, j] = np.int64(dur_sum)
             used_sum_out[r, j] = np.int64(used_sum)
-            used_max_out[r, j] = np.int64(min(max(np.rint(level * lift[top]), 1.0), mem_r)) if top >= 0 else -1
+            used_max_out[r, j] = np.int64(u_top)
+        for j in range(M):  # the cold starts, in the fastest classes first, bill their INIT (a SnapStart restore not)
+            cs = cold[r, j]
+            if cs <= 0:
+                continue
+            nn = n[r, j] - timeouts[r, j]
+            nn32 = np.float32(nn)
+            strat32 = np.float32(strat[r, j])
+            mu32 = np.float32(mu[r, j])
+            with_init = 0 if snapstart[r] else init_cms[r, j]
+            b = billed_out[r, j]
+            lo = np.int64(0)
+            for k in range(CLASSES):
+                hi = nn if k + 1 == CLASSES else np.int64(np.ceil(np.float32(levels[k + 1] * nn32) - strat32))
+                ck = min(max(cs - lo, 0), hi - lo)
+                lo = hi
+                if ck > 0:
+                    d = np.int64(max(min(np.float32(np.rint(np.float32(mu32 * sp[k]))), cap_r), np.float32(1.0)))
+                    b += ck * ((d + with_init + 99) // 100 - (d + 99) // 100)
+            billed_out[r, j] = b
+
+
+@njit(nogil=True, cache=True)
+def row_stats(keys, weights, count_out, total_out, min_out, max_out):
+    """Per row of (R, M) integer ``keys`` and ``weights``: Σ weights, Σ keys × weights, and the smallest and the
+    largest key with a weight (int64 max and -1 when none): :func:`aws.sim.metrics.reduce_bins` of a one-key-a-minute
+    metric over one bin, before its scale."""
+    R, M = weights.shape
+    for r in range(R):
+        c = np.int64(0)
+        t = np.int64(0)
+        lo = np.iinfo(np.int64).max
+        hi = np.int64(-1)
+        for j in range(M):
+            w = np.int64(weights[r, j])
+            if w > 0:
+                k = np.int64(keys[r, j])
+                c += w
+                t += k * w
+                lo = min(lo, k)
+                hi = max(hi, k)
+        count_out[r] = c
+        total_out[r] = t
+        min_out[r] = lo
+        max_out[r] = hi
+
+
+@njit(nogil=True, cache=True)
+def ranked_keys(keys, weights, ranks, out):
+    """The key of the ``ranks[i, q]``-th sample (1-based) of each row ``i`` of (N, L) integer ``keys`` with sample
+    counts ``weights``, the samples in key order, into ``out`` (N, Q). A row's samples are gathered (those with a
+    weight) and sorted by key; a row without samples gets -1 (it has no datapoint)."""
+    N, L = weights.shape
+    Q = ranks.shape[1]
+    buf_k = np.empty(L, np.int64)
+    buf_w = np.empty(L, np.int64)
+    for i in range(N):
+        m = 0
+        for j in range(L):
+            w = np.int64(weights[i, j])
+            if w > 0:
+                buf_k[m] = keys[i, j]
+                buf_w[m] = w
+                m += 1
+        if m == 0:
+            for q in range(Q):
+                out[i, q] = -1
+            continue
+        order = np.argsort(buf_k[:m])
+        for q in range(Q):
+            target = ranks[i, q]
+            cum = np.int64(0)
+            value = buf_k[order[m - 1]]  # a rank beyond the samples: the largest key
+            for o in range(m):
+                cum += buf_w[order[o]]
+                if cum >= target:
+                    value = buf_k[order[o]]
+                    break
+            out[i, q] = value

@@ -17,15 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aws.sim import provisioned
+from aws.sim import kernels, provisioned
 from aws.sim.series import Grid
 
 __all__ = ["METRICS", "Metric", "reduce_bins", "parse_stat", "STANDARD_STATS", "metric_for"]
 
 STANDARD_STATS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 _PCT = re.compile(r"^p(\d{1,2}(?:\.\d{1,10})?|100(?:\.0+)?)$")
-_KEY_BITS = 36  # weights live in the low 36 bits of a packed sort key
-_WMASK = (1 << _KEY_BITS) - 1
 
 
 def parse_stat(stat: str) -> tuple[str, float | None] | None:
@@ -56,6 +54,11 @@ class Metric:
             "streaming": spec.stream_bytes > 0,
             "insights": spec.insights,
         }[self.applies]
+
+    def exists_in(self, p) -> np.ndarray:
+        """(F,) whether the metric exists for each function of ``p`` (a ``series.Params``): :meth:`exists_for`,
+        vectorised; ``keys`` weighs no sample of the others."""
+        return self._mask_of(p).astype(bool)
 
     def keys(self, g: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(keys, weights, scale): keys/weights (F, M, j) int64, scale (F,) float (value = key × scale)."""
@@ -119,7 +122,9 @@ class Metric:
         raise KeyError(name)
 
     def _mask(self, g: Grid) -> np.ndarray:
-        p = g.params
+        return self._mask_of(g.params)
+
+    def _mask_of(self, p) -> np.ndarray:
         if self.applies == "stream":
             return p.stream.astype(np.int64)
         if self.applies == "async":
@@ -166,35 +171,13 @@ def metric_for(namespace: str, name: str) -> Metric | None:
     return METRICS.get((namespace, name))
 
 
-def _sorted_bins(keys, weights, k, w, per_class, kvec, F: int, B: int, L: int):
-    """Each bin's samples in key order; returns ``at(rank)``: the key of the rank-th sample (1-based) of each bin.
-
-    Keys and weights are packed in one int64 (key in the high bits) and sorted row by row; one cumulative
-    sum over all rows (weights are ≥ 0, so it never decreases) finds every bin's rank with one searchsorted.
-    """
-    if k is None:
-        k = np.broadcast_to(kvec[None, None, :], (F, B, L))
-        w = per_class
-    if int(k.max(initial=0)) >= (1 << (63 - _KEY_BITS)) or int(w.max(initial=0)) > _WMASK:
-        raise OverflowError("metric keys or weights too large to pack")
-    packed = np.left_shift(k, _KEY_BITS, dtype=np.int64)
-    np.bitwise_or(packed, w, out=packed, casting="unsafe")
-    if L > 1 and not (k[..., 1:] >= k[..., :-1]).all():
-        packed.sort(axis=-1)
-    # else the rows are in key order already (one-minute bins of duration classes, counts and flags): samples
-    # with equal keys may stay in any order, the key at a rank is the same
-    flat = packed.reshape(-1)
-    cum = np.cumsum(flat & _WMASK)  # non-decreasing over all rows
-    ends = cum[L - 1 :: L]
-    row_base = np.concatenate([[0], ends[:-1]])  # samples before each row
-    lo = np.arange(F * B, dtype=np.int64) * L
-
-    def at(rank: np.ndarray) -> np.ndarray:
-        pos = np.searchsorted(cum, row_base + rank.reshape(-1), side="left")
-        pos = np.clip(pos, lo, lo + L - 1)
-        return (flat[pos] >> _KEY_BITS).reshape(F, B)
-
-    return at
+def _ranked(k: np.ndarray, w: np.ndarray, ranks: list[np.ndarray]) -> list[np.ndarray]:
+    """The key of each bin's rank-th sample (1-based, in key order; weights count samples) for each array of ranks
+    (F, B): :func:`aws.sim.kernels.ranked_keys` over the bins' (F, B, L) keys and weights."""
+    F, B, L = w.shape
+    out = np.empty((F * B, len(ranks)), np.int64)
+    kernels.ranked_keys(k.reshape(F * B, L), w.reshape(F * B, L), np.stack([r.reshape(-1) for r in ranks], axis=1).astype(np.int64), out)
+    return [out[:, q].reshape(F, B) for q in range(len(ranks))]
 
 
 def reduce_bins(
@@ -225,9 +208,13 @@ def reduce_bins(
     else:
         k = np.broadcast_to(keys, weights.shape).reshape(F, B, b * j)
     pcts = [st for st in stats if st[0] == "p"]
-    sorted_ = None
-    if pcts:
-        sorted_ = _sorted_bins(keys, weights, k, w, per_class, kvec, F, B, j if const else b * j)
+    ranked: dict = {}
+    if pcts:  # every order statistic from one sort of each bin's samples: the first, the last, the nearest ranks
+        kk, ww = (np.broadcast_to(kvec[None, None, :], (F, B, j)), per_class) if const else (k, w)
+        order = [("Minimum", None), ("Maximum", None), *pcts]
+        ranks = [np.ones_like(count), np.maximum(count, 1)]
+        ranks += [np.maximum(np.ceil(count * (st[1] / 100.0) - 1e-9), 1).astype(np.int64) for st in pcts]  # nearest rank
+        ranked = dict(zip(order, _ranked(np.ascontiguousarray(kk), np.ascontiguousarray(ww), ranks), strict=True))
     total = None
     for st in stats:
         kind, _q = st
@@ -241,10 +228,10 @@ def reduce_bins(
                     total = np.einsum("ijk,ijk->ij", k, w, dtype=np.int64) * sc
             out[st] = total if kind == "Sum" else np.divide(total, count, out=np.zeros_like(total), where=count > 0)
         elif kind in ("Minimum", "Maximum"):
-            if sorted_ is not None:
+            if ranked:
                 # the first and the last sample in key order (rank 1 and rank count); bins without samples
                 # have no datapoint, whatever their value here
-                out[st] = sorted_(np.ones_like(count) if kind == "Minimum" else np.maximum(count, 1)) * sc
+                out[st] = ranked[st] * sc
                 continue
             if const:
                 present = per_class > 0
@@ -255,6 +242,5 @@ def reduce_bins(
                 masked = np.where(w > 0, k, fill)
             out[st] = (masked.min(axis=-1) if kind == "Minimum" else masked.max(axis=-1)) * sc
     for st in pcts:
-        rank = np.maximum(np.ceil(count * (st[1] / 100.0) - 1e-9), 1).astype(np.int64)  # nearest rank
-        out[st] = sorted_(rank) * sc
+        out[st] = ranked[st] * sc
     return count, out

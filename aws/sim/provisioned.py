@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-__all__ = ["levels", "split", "streamed", "level_at", "changes", "SIX_MB"]
+__all__ = ["levels", "has_pc", "beyond_six_mb", "split", "streamed", "level_at", "changes", "SIX_MB"]
 
 SIX_MB = 6 * 1024 * 1024  # streamed free per request
 
@@ -48,6 +48,19 @@ def levels(p, minutes: np.ndarray) -> np.ndarray:
         on = inside[monthly] & (dom[None, :] == p.pc_day[monthly, None])
         out[monthly] = np.where(on, p.pc[monthly, None], 0)
     return out
+
+
+def has_pc(p) -> np.ndarray:
+    """(F,) whether a function of ``p`` has provisioned concurrency at any time (elsewhere :func:`levels` is 0)."""
+    return (p.pc > 0) | (p.pc_low > 0)
+
+
+def beyond_six_mb(p) -> np.ndarray:
+    """(F,) whether a function of ``p`` writes responses over 6 MB (elsewhere :func:`streamed`'s second part is 0)."""
+    every = getattr(p, "stream_every", None)
+    if every is None:
+        return np.zeros(len(p.index), dtype=bool)
+    return (p.stream_bytes > SIX_MB) | ((every > 0) & (p.stream_big > SIX_MB))
 
 
 def split(g) -> tuple[np.ndarray, np.ndarray]:

@@ -38,6 +38,7 @@ LEVELS = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.99, 1.0])
 Z = np.array([-1.2816, -0.5244, 0.0, 0.5244, 1.0364, 1.4395, 1.8808, 2.5758])
 K = len(Z)  # quantile classes
 J = K + 1  # + the timeout class
+assert K == kernels.CLASSES
 CONC_BURST = 1.6  # peak concurrency within a minute vs. its average
 # threads generating the chunks of answers at once, process-wide: numpy releases the GIL in its loops, so a fleet's
 # minutes take the machine's cores rather than one (aws.sim.daily, aws.sim.recent; :func:`each_chunk`)
