@@ -19,6 +19,7 @@ faults of huge temporaries and keep a 1,000-function refresh fast.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -272,7 +273,18 @@ def _shape_rows(p: Params, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Daily/weekly load shapes over minutes ``t``: one row (P, M) per (pattern, time zone) the functions share (a
     handful), and each function's row (F,)."""
     keys, rows = np.unique(np.stack([p.pattern, p.tz_min], axis=1), axis=0, return_inverse=True)
-    return _shapes(keys[:, 0], keys[:, 1], t), rows.reshape(-1).astype(np.int64)
+    m0, M = (int(t[0]), len(t)) if len(t) else (0, 0)
+    shapes = np.stack([_shape_of(int(pat), int(tz), m0, M) for pat, tz in keys]) if len(keys) else np.zeros((0, M))
+    return shapes, rows.reshape(-1).astype(np.int64)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape_of(pattern: int, tz_min: int, m0: int, M: int) -> np.ndarray:
+    """The load shape of one (pattern, time zone) over minutes [m0, m0 + M), kept: every chunk of a day's functions
+    and every day's askers share it (a month of a fleet is ~1,000 chunks over ~60 days)."""
+    out = _shapes(np.array([pattern]), np.array([tz_min]), np.arange(m0, m0 + M, dtype=np.int64))[0]
+    out.flags.writeable = False
+    return out
 
 
 def _shapes(pattern: np.ndarray, tz_min: np.ndarray, t: np.ndarray) -> np.ndarray:
