@@ -255,35 +255,55 @@ def row_stats(keys, weights, count_out, total_out, min_out, max_out):
         max_out[r] = hi
 
 
+_KEY_BITS = 36  # a sample's weight in the low 36 bits of its packed sort key, its key above
+_WMASK = (1 << _KEY_BITS) - 1
+_KMAX = 1 << (63 - _KEY_BITS)
+
+
 @njit(nogil=True, cache=True)
 def ranked_keys(keys, weights, ranks, out):
-    """The key of the ``ranks[i, q]``-th sample (1-based) of each row ``i`` of (N, L) integer ``keys`` with sample
-    counts ``weights``, the samples in key order, into ``out`` (N, Q). A row's samples are gathered (those with a
-    weight) and sorted by key; a row without samples gets -1 (it has no datapoint)."""
+    """The key of the ``ranks[i, q]``-th sample (1-based) of each row ``i`` of (N, L) non-negative integer ``keys``
+    with sample counts ``weights``, the samples in key order, into ``out`` (N, Q). A row's samples (those with a
+    weight) are packed key-above-weight into one int64 each and sorted; a row without samples gets -1 (it has no
+    datapoint). Keys of 2**27 or more, or weights of 2**36 or more, take an index sort instead."""
     N, L = weights.shape
     Q = ranks.shape[1]
+    packed = np.empty(L, np.int64)
     buf_k = np.empty(L, np.int64)
     buf_w = np.empty(L, np.int64)
     for i in range(N):
         m = 0
+        wide = False
         for j in range(L):
             w = np.int64(weights[i, j])
             if w > 0:
-                buf_k[m] = keys[i, j]
+                k = np.int64(keys[i, j])
+                buf_k[m] = k
                 buf_w[m] = w
+                wide = wide or k < 0 or k >= _KMAX or w > _WMASK
+                packed[m] = (k << _KEY_BITS) | w
                 m += 1
         if m == 0:
             for q in range(Q):
                 out[i, q] = -1
             continue
-        order = np.argsort(buf_k[:m])
+        if wide:
+            order = np.argsort(buf_k[:m])
+            for o in range(m):
+                packed[o] = order[o]
+        else:
+            packed[:m].sort()
         for q in range(Q):
             target = ranks[i, q]
             cum = np.int64(0)
-            value = buf_k[order[m - 1]]  # a rank beyond the samples: the largest key
+            value = np.int64(-1)
             for o in range(m):
-                cum += buf_w[order[o]]
+                if wide:
+                    k, w = buf_k[packed[o]], buf_w[packed[o]]
+                else:
+                    k, w = packed[o] >> _KEY_BITS, packed[o] & _WMASK
+                value = k  # a rank beyond the samples: the largest key
+                cum += w
                 if cum >= target:
-                    value = buf_k[order[o]]
                     break
             out[i, q] = value
