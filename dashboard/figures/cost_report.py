@@ -28,7 +28,7 @@ import pandas as pd
 
 from aws import cache
 from aws import costs as ce
-from aws.concurrency import deadline
+from aws.concurrency import deadline, run_concurrently
 from aws.errors import AwsError
 from aws.frames import typed_frame
 from aws.session import CE_REGION, Account, call
@@ -1066,12 +1066,20 @@ def _rightsizing(
     # resolution follows the question: the invocations and the compute cost are sums (one period a day, the three
     # metrics the estimate reads), memory the hourly maxima; utilisation hourly, only of the functions with
     # provisioned concurrency (was: every metric of every function at 1,800 s, 1,440 points each)
-    met = sources.metrics(settings, trange, inv, period=DAY_S, columns=ESTIMATE_COLUMNS, force=force)
     # the estimate's usage by the day (the report's days, kept); the memory maxima by the hour, and only they: of
     # Lambda Insights its maximum memory used (not its seven metrics an hour), of the REPORT lines max(used_mb) beside
-    # the counts (not the init percentile and five more statistics an hour)
-    usage = sources.memory(settings, trange, inv, bin_s=DAY_S, force=force)
-    mem = sources.memory(settings, trange, inv, bin_s=RIGHTSIZE_BIN_S, columns=("used_mb_max",), force=force)
+    # the counts (not the init percentile and five more statistics an hour). The three are independent questions,
+    # asked side by side: the Logs Insights ones wait on their queries, not on each other
+    met, usage, mem = run_concurrently(
+        lambda load: load(),
+        [
+            lambda: sources.metrics(settings, trange, inv, period=DAY_S, columns=ESTIMATE_COLUMNS, force=force),
+            lambda: sources.memory(settings, trange, inv, bin_s=DAY_S, force=force),
+            lambda: sources.memory(settings, trange, inv, bin_s=RIGHTSIZE_BIN_S, columns=("used_mb_max",), force=force),
+        ],
+        max_workers=3,
+        name="rightsizing",
+    )
     inv_pc, pc_status = with_provisioned_concurrency(settings, inv, met.frame, force=force)
     has_pc = inv_pc["provisioned_concurrency"].fillna(0).astype("int64") > 0 if len(inv_pc) else pd.Series(dtype=bool)
     util = None
