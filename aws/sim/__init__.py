@@ -7,13 +7,12 @@ served to real boto3 clients through botocore's events (``router``): botocore st
 validates requests, paginators follow tokens, and injected faults (throttling, denial,
 latency, endpoint down) go through botocore's real retry logic. Nothing leaves the process.
 
-Modules: ``catalog`` (the functions), ``incidents``, ``series`` (per-minute activity),
-``metrics`` (CloudWatch statistics), ``reports`` (REPORT lines), ``insights`` (Logs
-Insights), ``billing`` (the bill), ``daily`` (per-function day totals shared by the bill, one-day
-metric bins and Logs Insights by day; optionally kept in ``LAMBDA_LENS_SIM_CACHE``), ``model`` (the
-truth, :func:`model_for`), the
-service handlers ``lambda_``, ``tagging``, ``cloudwatch``, ``logs``, ``costs``, ``sts``,
-and ``wire`` (protocol bodies), ``faults``, ``validate``, ``router``.
+Modules: ``catalog`` (the functions), ``incidents``, ``series`` (per-minute activity), ``kernels``
+(its hot loops, compiled with numba), ``metrics`` (CloudWatch statistics), ``reports`` (REPORT lines),
+``insights`` (Logs Insights), ``billing`` (the bill), ``daily`` (per-function day totals shared by the bill,
+one-day metric bins and Logs Insights by day; optionally kept in ``LAMBDA_LENS_SIM_CACHE``), ``model`` (the
+truth, :func:`model_for`), the service handlers ``lambda_``, ``tagging``, ``cloudwatch``, ``logs``, ``costs``,
+``sts``, and ``wire`` (protocol bodies), ``faults``, ``validate``, ``router``.
 """
 
 from __future__ import annotations

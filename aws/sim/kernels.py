@@ -1,13 +1,16 @@
-"""The simulated account's hot loops, compiled (numba): a grid's minutes and their duration-class sums.
+"""The simulated account's hot loops, compiled (numba): a grid's minutes, their duration-class sums, and the
+day statistics and order statistics read from them.
 
 Written with numpy's whole-array operations, generating a grid of F functions × M minutes took ~100 passes over
 (F, M) temporaries and summing its nine duration classes as many again: ~300 ns a function-minute, the most of
 every cold page (a month's bill is 44 M function-minutes at 1,000 functions). Here each function-minute is
 computed once, in registers, by the same IEEE operations in the same order (numba compiles without fast-math,
 so nothing is reassociated or fused): the same hashes, the same float32 and float64 roundings, so the same
-integers and floats as the array code they replace (``tests/test_sim_kernels.py`` checks them against the
-grid's (F, M, J) arrays and against :func:`aws.sim.noise.hash64`). The transcendental parts (the load shape's
-sines, exp(σ·z)) stay in numpy, computed once per pattern or per function and passed in.
+integers and floats as the array code they replace. ``tests/test_sim_daily.py`` checks the class sums against
+the grid's (F, M, J) arrays, ``tests/test_sim_kernels.py`` the grid's uniforms against
+:func:`aws.sim.noise.hash64` and its minutes against the model's rules, and ``bench/sim_equivalence.py`` every
+CLI answer against the code before. The transcendental parts (the load shape's sines, exp(σ·z)) stay in numpy,
+computed once per pattern or per function and passed in.
 
 The loops release the GIL (``nogil``): the chunks of a day (:func:`aws.sim.series.each_chunk`) run on both
 cores. Compiled code is cached beside this file (``__pycache__``), so only a new checkout's first process
