@@ -84,17 +84,30 @@ def test_a_moved_clock_or_another_seed_is_not_served_from_the_window():
     assert recent.grid(m, rows, hi - 7 * 1440, hi - 6 * 1440, valid=(hi - 7 * 1440, hi), anchor=clock.anchor(NOW), now=NOW) is None
 
 
-def test_a_clock_that_moves_on_keeps_only_the_newest_windows_of_a_model(monkeypatch):
-    """A dashboard left open asks at a new clock minute every refresh: passed minutes' windows are let go."""
+def test_a_clock_that_moves_on_reads_its_window_then_keeps_only_the_newest(monkeypatch):
+    """A load lasting minutes, or a dashboard left open, asks at a new clock minute each time: while the answers stay
+    inside the window made (its last hour carries activity, each answer zeroes what is past its own clock) that
+    window is read again and no function is generated twice; a new anchor makes a new window, and passed minutes'
+    windows are let go."""
     monkeypatch.setattr(recent, "_windows", type(recent._windows)())
     m, other = fresh(functions=12), fresh(functions=12, seed=8)
     rows = np.arange(12)
     _, hi0 = other.window(NOW)
     _same_grid(other, rows, hi0 - 1440, hi0, (hi0 - 1440, hi0), NOW)  # another model's window stays
-    for k in range(5):
+    made = None
+    for k in range(5):  # minutes later, the same anchor
         now = NOW + timedelta(minutes=2 * k)
+        assert clock.anchor(now) == clock.anchor(NOW)
         _, hi = m.window(now)
         _same_grid(m, rows, hi - 1440, hi, (hi - 1440, hi), now)  # each minute's answers still right
+        mine = [w for key, w in recent._windows.items() if key[0] == m._number]
+        made = made or mine[0]
+        assert mine == [made]  # the window made first, read again
+    assert recent.stats()["rows"] == 2 * len(rows)  # this model's functions and the other's, each generated once
+    for k in range(1, 4):  # hours later: a new anchor each time
+        now = NOW + timedelta(hours=k)
+        _, hi = m.window(now)
+        _same_grid(m, rows, hi - 1440, hi, (hi - 1440, hi), now)
         mine = [key for key in recent._windows if key[0] == m._number]
         assert len(mine) == min(k + 1, recent.PER_MODEL)
         assert max(key[1] for key in mine) == hi  # the newest is kept

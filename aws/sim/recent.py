@@ -16,8 +16,11 @@ only on the function, the minute, the seed and the incidents (placed from the an
 asked, and a request's minutes outside its valid range carry no activity, as ``build_grid`` makes them.
 So every statistic, percentile and Logs Insights row is computed by the same code from the same arrays.
 
-Keys: the model (its catalog and seed, :attr:`Model._number`), the window's last minute and the anchor: a
-clock that moves starts a new window. Windows of every model share one LRU bounded by :data:`MAX_BYTES`
+Keys: the model (its catalog and seed, :attr:`Model._number`), the clock minute it was made at and the anchor.
+Its minutes carry activity through its last one (an hour past the clock it was made at) and each answer zeroes
+the minutes past its own clock, so a clock that moves on reads the same window until its answers reach past the
+window's end (a load of 10,000 functions lasting minutes generated the fleet's two days once a minute); another
+anchor (incidents placed anew) starts a new window. Windows of every model share one LRU bounded by :data:`MAX_BYTES`
 (and :data:`MAX_WINDOWS`);
 a window that would pass it stops taking rows (the rest are generated per answer, as before).
 """
@@ -260,14 +263,20 @@ def _forget_passed(number: int, made: tuple) -> None:
         del _windows[key]
 
 
-def _window(model, now: datetime, anchor: datetime) -> Window:
+def _window(model, now: datetime, anchor: datetime, m0: int, m1: int, v0: int) -> Window:
+    """The window at ``now`` that holds minutes [m0, m1) with activity from ``v0``: the newest of the model and anchor
+    that does (a window's minutes carry activity through its last one, and each answer zeroes those past its own
+    clock, so a clock that moved on by less than :data:`_MARGIN` reads the window it made), else a new one."""
     lo_hist, hi = model.window(now)
-    key = (model._number, hi, anchor)
     with _lock:
-        w = _windows.get(key)
-        if w is None:
+        for key in reversed(_windows):
+            w = _windows[key]
+            if key[0] == model._number and key[2] == anchor and w.w0 <= m0 and m1 <= w.w1 and w.valid[0] <= v0:
+                break
+        else:
             w0, w1 = hi - SPAN - _MARGIN, hi + _MARGIN
-            w = _windows[key] = Window(w0, w1, (max(lo_hist, w0), hi))
+            key = (model._number, hi, anchor)
+            w = _windows[key] = Window(w0, w1, (max(lo_hist, w0), w1))
             _forget_passed(model._number, key)
             while len(_windows) > MAX_WINDOWS:  # models gone and clocks passed (a test run makes hundreds)
                 _windows.popitem(last=False)
@@ -290,7 +299,7 @@ def grid(model, rows, m0: int, m1: int, *, valid: tuple[int, int], anchor: datet
     if now is None or not covers(model, m0, m1, valid, now):
         return None
     rows = np.asarray(rows, dtype=np.int64)
-    w = _window(model, now, anchor)
+    w = _window(model, now, anchor, m0, m1, max(valid[0], m0))
     if not w.has(rows):
         if m1 - m0 < _MIN_FILL:
             return None  # a short read does not generate two days
