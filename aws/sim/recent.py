@@ -17,12 +17,12 @@ asked, and a request's minutes outside its valid range carry no activity, as ``b
 So every statistic, percentile and Logs Insights row is computed by the same code from the same arrays.
 
 Keys: the model (its catalog and seed, :attr:`Model._number`), the clock minute it was made at and the anchor.
-Its minutes carry activity through its last one (an hour past the clock it was made at) and each answer zeroes
-the minutes past its own clock, so a clock that moves on reads the same window until its answers reach past the
-window's end (a load of 10,000 functions lasting minutes generated the fleet's two days once a minute); another
-anchor (incidents placed anew) starts a new window. Windows of every model share one LRU bounded by :data:`MAX_BYTES`
-(and :data:`MAX_WINDOWS`);
-a window that would pass it stops taking rows (the rest are generated per answer, as before).
+Its minutes carry activity through its last one (:data:`_MARGIN` + :data:`_AHEAD` past the clock it was made at)
+and each answer zeroes the minutes past its own clock, so a clock that moves on reads the same window until its
+answers reach past the window's end (a load of 10,000 functions lasting minutes generated the fleet's two days
+once a minute); another anchor (incidents placed anew) starts a new window. Windows of every model share one LRU
+bounded by :data:`MAX_BYTES` (and :data:`MAX_WINDOWS`); a window that would pass it stops taking rows (the rest
+are generated per answer, as before).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ __all__ = ["MAX_BYTES", "MAX_WINDOWS", "PER_MODEL", "SPAN", "grid", "covers", "s
 
 SPAN = 2 * 1440  # the minutes a fleet view reads: the last 24 hours and the 24 before
 _MARGIN = 60  # minutes either side (bins lined up on a start that is not on the minute grid)
+_AHEAD = 30  # minutes more past the end: the clock a window serves may move on this far (a load lasting minutes)
 _MIN_FILL = 720  # a request generates the window's rows only if it spans at least this many minutes
 MAX_BYTES = 1 << 30  # every model's windows together
 MAX_WINDOWS = 32  # windows kept (an account model and a clock minute each)
@@ -274,7 +275,7 @@ def _window(model, now: datetime, anchor: datetime, m0: int, m1: int, v0: int) -
             if key[0] == model._number and key[2] == anchor and w.w0 <= m0 and m1 <= w.w1 and w.valid[0] <= v0:
                 break
         else:
-            w0, w1 = hi - SPAN - _MARGIN, hi + _MARGIN
+            w0, w1 = hi - SPAN - _MARGIN, hi + _MARGIN + _AHEAD
             key = (model._number, hi, anchor)
             w = _windows[key] = Window(w0, w1, (max(lo_hist, w0), w1))
             _forget_passed(model._number, key)
