@@ -198,7 +198,7 @@ def classes(g) -> dict[str, np.ndarray]:
     return cls
 
 
-def _metrics(g, M: int, cls: dict) -> dict[str, np.ndarray]:
+def _metrics(g, cls: dict) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     one = np.ones(g.n.shape[0])
     n = g.n.sum(axis=1)
@@ -349,7 +349,7 @@ def _totals(model, part: np.ndarray, v0: int, v1: int, anchor, now, incidents) -
     if len(big):
         out["beyond"][big] = provisioned.streamed(_rows(g, big))[1].sum(axis=1)
     out["restores"] = (g.cold * p.snapstart[:, None]).sum(axis=1)
-    out.update(_metrics(g, M, cls))
+    out.update(_metrics(g, cls))
     out["i:n"] = n
     out["i:cold"] = out["cold"]
     out.update(_hourly(g, cls, v0))
