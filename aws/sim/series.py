@@ -273,16 +273,20 @@ def _shape_rows(p: Params, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Daily/weekly load shapes over minutes ``t``: one row (P, M) per (pattern, time zone) the functions share (a
     handful), and each function's row (F,)."""
     keys, rows = np.unique(np.stack([p.pattern, p.tz_min], axis=1), axis=0, return_inverse=True)
-    m0, M = (int(t[0]), len(t)) if len(t) else (0, 0)
-    shapes = np.stack([_shape_of(int(pat), int(tz), m0, M) for pat, tz in keys]) if len(keys) else np.zeros((0, M))
+    shapes = np.stack([_week(int(pat))[np.mod(t + int(tz), _WEEK)] for pat, tz in keys]) if len(keys) else np.zeros((0, len(t)))
     return shapes, rows.reshape(-1).astype(np.int64)
 
 
-@functools.lru_cache(maxsize=1024)
-def _shape_of(pattern: int, tz_min: int, m0: int, M: int) -> np.ndarray:
-    """The load shape of one (pattern, time zone) over minutes [m0, m0 + M), kept: every chunk of a day's functions
-    and every day's askers share it (a month of a fleet is ~1,000 chunks over ~60 days)."""
-    out = _shapes(np.array([pattern]), np.array([tz_min]), np.arange(m0, m0 + M, dtype=np.int64))[0]
+_WEEK = 7 * 1440
+
+
+@functools.cache
+def _week(pattern: int) -> np.ndarray:
+    """The load shape of one pattern over a week of local minutes (from Thursday 00:00, as the epoch), kept: a
+    shape depends only on the local minute of the day and whether the day is a weekend, so every grid reads its
+    minutes from this week (the same operations on the same inputs: the same numbers), and nothing is kept per
+    day or clock minute (the patterns are a handful)."""
+    out = _shapes(np.array([pattern]), np.array([0]), np.arange(_WEEK, dtype=np.int64))[0]
     out.flags.writeable = False
     return out
 
