@@ -22,17 +22,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from aws.sim import noise
+
 __all__ = ["grid_minutes", "class_sums", "row_stats", "ranked_keys", "N_KINDS", "CLASSES"]
 
-_G = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S16, _S32, _S48 = (np.uint64(s) for s in (30, 27, 31, 16, 32, 48))
-_WORD = np.uint64(0xFFFF)
+# splitmix64's constants, aws.sim.noise's own (numba freezes them as compile-time constants)
+_G, _M1, _M2, _S30, _S27, _S31 = noise._UG, noise._UM1, noise._UM2, noise._S30, noise._S27, noise._S31
+_WORD = np.uint64(0xFFFF)  # a uniform is one 16-bit word of a hash × 2**-16 (noise.uniforms)
 _INV = 1.0 / 65536.0
 # incident kinds in the arrays handed to grid_minutes (aws.sim.incidents.Incident.kind)
 N_KINDS = {"errors": 0, "timeout": 1, "throttles": 2, "iterator_age": 3}
-_HOURLY = 4  # aws.sim.series._PATTERNS["hourly"]
+HOURLY = 4  # the hourly job's pattern code (aws.sim.series._PATTERNS, checked there)
 CLASSES = 8  # quantile classes of a minute's durations (aws.sim.series.K): a constant, so class loops unroll
 
 
@@ -94,7 +94,7 @@ def grid_minutes(
             shape = sh[j]
             lam = rate[r] * shape * day_factor
             n = np.int64(np.floor(lam * (0.8 + 0.4 * u1) + u2))
-            if pattern[r] == _HOURLY:
+            if pattern[r] == HOURLY:
                 n = np.int64(1) if t % 60 == hour_offset[r] else np.int64(0)
             if t < v0 or t >= v1:
                 n = np.int64(0)

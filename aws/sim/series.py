@@ -47,6 +47,7 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 _SPARE = threading.Semaphore(WORKERS - 1)  # threads beyond the asking ones, shared by every answer
 
 _PATTERNS = {"business": 0, "diurnal": 1, "steady": 2, "nightly": 3, "hourly": 4, "idle": 5}
+assert _PATTERNS["hourly"] == kernels.HOURLY
 
 
 @dataclass(frozen=True)
