@@ -87,8 +87,8 @@ def test_a_moved_clock_or_another_seed_is_not_served_from_the_window():
 def test_a_clock_that_moves_on_reads_its_window_then_keeps_only_the_newest(monkeypatch):
     """A load lasting minutes, or a dashboard left open, asks at a new clock minute each time: while the answers stay
     inside the window made (its last hour carries activity, each answer zeroes what is past its own clock) that
-    window is read again and no function is generated twice; a new anchor makes a new window, and passed minutes'
-    windows are let go."""
+    window is read again and no function is generated twice; a new anchor makes a new window, and the earlier
+    anchors' windows are let go (no answer from a later hour reads them)."""
     monkeypatch.setattr(recent, "_windows", type(recent._windows)())
     m, other = fresh(functions=12), fresh(functions=12, seed=8)
     rows = np.arange(12)
@@ -109,8 +109,7 @@ def test_a_clock_that_moves_on_reads_its_window_then_keeps_only_the_newest(monke
         _, hi = m.window(now)
         _same_grid(m, rows, hi - 1440, hi, (hi - 1440, hi), now)
         mine = [key for key in recent._windows if key[0] == m._number]
-        assert len(mine) == min(k + 1, recent.PER_MODEL)
-        assert max(key[1] for key in mine) == hi  # the newest is kept
+        assert [key[1:] for key in mine] == [(hi, clock.anchor(now))]  # the new anchor's window alone
     assert [key for key in recent._windows if key[0] == other._number]
     # a clock set back (a test pinning an earlier time) gets its window and a right answer, and keeps it while used
     back = NOW - timedelta(hours=3)

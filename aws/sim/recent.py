@@ -20,9 +20,9 @@ Keys: the model (its catalog and seed, :attr:`Model._number`), the clock minute 
 Its minutes carry activity through its last one (:data:`_MARGIN` + :data:`_AHEAD` past the clock it was made at)
 and each answer zeroes the minutes past its own clock, so a clock that moves on reads the same window until its
 answers reach past the window's end (a load of 10,000 functions lasting minutes generated the fleet's two days
-once a minute); another anchor (incidents placed anew) starts a new window. Windows of every model share one LRU
-bounded by :data:`MAX_BYTES` (and :data:`MAX_WINDOWS`); a window that would pass it stops taking rows (the rest
-are generated per answer, as before).
+once a minute); another anchor (incidents placed anew) starts a new window and lets go of the earlier anchors'.
+Windows of every model share one LRU bounded by :data:`MAX_BYTES` (and :data:`MAX_WINDOWS`); a window that would
+pass it stops taking rows (the rest are generated per answer, as before).
 """
 
 from __future__ import annotations
@@ -264,12 +264,22 @@ def _forget_passed(number: int, made: tuple) -> None:
         del _windows[key]
 
 
+def _forget_anchors(number: int, anchor: datetime) -> None:
+    """Let go of a model's windows of anchors before ``anchor``: the clock is in a later hour, every answer from now on
+    places its incidents from the new anchor (a window is reused for up to :data:`_AHEAD` minutes, so the last hour's
+    window, kept among the newest clock minutes, held a second copy of the fleet's two days for half an hour: 860 MB
+    at 10,000 functions; tests/load/test_soak.py caught it at 50). A clock set back keeps the later windows."""
+    for key in [k for k in _windows if k[0] == number and k[2] < anchor]:
+        del _windows[key]
+
+
 def _window(model, now: datetime, anchor: datetime, m0: int, m1: int, v0: int) -> Window:
     """The window at ``now`` that holds minutes [m0, m1) with activity from ``v0``: the newest of the model and anchor
     that does (a window's minutes carry activity through its last one, and each answer zeroes those past its own
     clock, so a clock that moved on by less than :data:`_MARGIN` reads the window it made), else a new one."""
     lo_hist, hi = model.window(now)
     with _lock:
+        _forget_anchors(model._number, anchor)
         for key in reversed(_windows):
             w = _windows[key]
             if key[0] == model._number and key[2] == anchor and w.w0 <= m0 and m1 <= w.w1 and w.valid[0] <= v0:
