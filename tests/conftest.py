@@ -22,11 +22,13 @@ hypothesis_settings.register_profile("lambda-lens", deadline=None)
 hypothesis_settings.load_profile("lambda-lens")
 
 FAST_LANE = "LAMBDA_LENS_FAST_LANE"  # set by `make test-fast`
-_AWS_FIXTURES = {"moto_server", "moto_url", "moto_account"}
+# moto's server, and the simulated account's digest inputs (a module-scoped fixture of the digest suites)
+_AWS_FIXTURES = {"moto_server", "moto_url", "moto_account", "sim_inputs"}
 
 
 def pytest_collection_modifyitems(items):
-    """Tests on moto's server are ``aws`` tests (not in the fast lane), as are the browser and load suites."""
+    """Tests on moto's server or the simulated account's inputs are ``aws`` tests (not in the fast lane), as are the
+    browser and load suites."""
     for item in items:
         if _AWS_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser") or item.get_closest_marker("load"):
             item.add_marker(pytest.mark.aws)
@@ -42,7 +44,19 @@ def _state_outside_the_repository(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(history, "file_for", lambda settings: folder / history.FILE)
         _spend_ledger_in(mp, folder)
+        if os.environ.get(FAST_LANE):  # module-scoped fixtures too: they set up before any test's own fixtures
+            _refuse_the_simulator(mp)
         yield
+
+
+def _refuse_the_simulator(mp: pytest.MonkeyPatch) -> None:
+    """The fast lane's honesty: a test (or a fixture) that reads the simulated account lacks its ``aws`` mark."""
+    from aws import session
+
+    def refuse(sess, account):
+        raise RuntimeError("this test reads the simulated account: mark it @pytest.mark.aws (it is not fast-lane)")
+
+    mp.setattr(session, "_simulator", refuse)
 
 
 def _spend_ledger_in(mp: pytest.MonkeyPatch, folder) -> None:
@@ -68,12 +82,7 @@ def _isolated_aws(monkeypatch, tmp_path, tmp_path_factory):
     monkeypatch.delenv("LAMBDA_LENS_CONFIG", raising=False)  # the config a test names, never the developer's
     reset_clients()
     if os.environ.get(FAST_LANE):  # keeps the lane honest: a test that reads the simulator here lacks its mark
-        from aws import session
-
-        def refuse(sess, account):
-            raise RuntimeError("this test reads the simulated account: mark it @pytest.mark.aws (it is not fast-lane)")
-
-        monkeypatch.setattr(session, "_simulator", refuse)
+        _refuse_the_simulator(monkeypatch)
     METER.reset()
     from dashboard.alerts import history
 

@@ -145,6 +145,7 @@ def report():
         sim.set_clock(None)
 
 
+@pytest.mark.aws  # the report is the simulated account's
 def test_a_team_filter_narrows_the_estimate_and_hides_the_whole_account_bill(report):
     assert report.actual_usd is not None and report.ce_missing is None
     mine = cost_report.narrow(report, teams=["payments"])

@@ -683,6 +683,7 @@ def test_inputs_are_not_modified():
     pd.testing.assert_frame_equal(met, met0)
 
 
+@pytest.mark.slow  # 1.4 M rows: seconds (its speed is measured in bench/)
 def test_a_thousand_functions_five_rules_a_day_of_minutes_all_evaluated():
     n_fn, n_t = 1000, 1440
     rng = np.random.default_rng(5)

@@ -351,6 +351,7 @@ def hostile_config(folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+@pytest.mark.aws  # the CLI in a process of its own, on a simulated account
 def test_tag_values_with_html_quotes_and_crlf(fmt, tmp_path):
     cfg = hostile_config(tmp_path)
     proc = subprocess.run(

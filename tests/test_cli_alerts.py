@@ -157,6 +157,7 @@ def test_a_source_that_fails_exits_1_and_says_why_once(tmp_path):
     assert {r["state"] for r in by_rule["m"]} >= {"OK"} and {r["unread"] for r in by_rule["m"]} == {False}
 
 
+@pytest.mark.aws  # the repository's config: the demo's simulated account, in a process of its own
 def test_it_runs_as_a_module(tmp_path):
     import yaml
 
